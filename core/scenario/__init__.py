@@ -1,0 +1,42 @@
+"""The scenario: data model, validation, project files and importers."""
+
+from core.errors import Problem, ScenarioError
+from core.scenario.io import SCHEMA_VERSION, dumps_project, load_project, loads_project, save_project
+from core.scenario.model import (
+    ASSET_KINDS,
+    Asset,
+    BidBlock,
+    Bus,
+    Feeder,
+    FlexibleLoad,
+    Line,
+    Prosumer,
+    Scenario,
+    Substation,
+    Tariffs,
+    TimeHorizon,
+    validate_scenario,
+)
+
+__all__ = [
+    "ASSET_KINDS",
+    "SCHEMA_VERSION",
+    "Asset",
+    "BidBlock",
+    "Bus",
+    "Feeder",
+    "FlexibleLoad",
+    "Line",
+    "Problem",
+    "Prosumer",
+    "Scenario",
+    "ScenarioError",
+    "Substation",
+    "Tariffs",
+    "TimeHorizon",
+    "dumps_project",
+    "load_project",
+    "loads_project",
+    "save_project",
+    "validate_scenario",
+]

@@ -24,12 +24,14 @@ class Problem:
     message: str
     row: int | None = None
     row_id: str | None = None
+    line: int | None = None  # 1-based line of a text file (a CSV row), when there is one
 
     def describe(self) -> str:
-        where = f"field '{self.field}'"
+        where = f"line {self.line}, " if self.line is not None else ""
+        where += f"field '{self.field}'" if self.field else ""
         if self.row_id is not None:
             where += f" (id '{self.row_id}')"
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}" if where else self.message
 
 
 class ScenarioError(ValueError):
@@ -66,7 +68,7 @@ class ScenarioError(ValueError):
         if not self.problems:
             return head + "invalid scenario"
         first = self.problems[0]
-        text = first.describe() if first.field else first.message
+        text = first.describe()
         more = len(self.problems) - 1
         if more:
             text += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -75,5 +77,5 @@ class ScenarioError(ValueError):
     def report(self) -> str:
         """Every problem, one per line (for the CLI and the error dialog)."""
         head = f"{self.file}:\n" if self.file else ""
-        lines = [f"  - {p.describe() if p.field else p.message}" for p in self.problems]
+        lines = [f"  - {p.describe()}" for p in self.problems]
         return head + "\n".join(lines)

@@ -1,6 +1,12 @@
 """The scenario: data model, validation, project files and importers."""
 
 from core.errors import Problem, ScenarioError
+from core.scenario.importers import (
+    PROSUMER_CSV_COLUMNS,
+    export_prosumers_csv,
+    import_pandapower,
+    import_prosumers_csv,
+)
 from core.scenario.io import SCHEMA_VERSION, dumps_project, load_project, loads_project, save_project
 from core.scenario.model import (
     ASSET_KINDS,
@@ -20,6 +26,7 @@ from core.scenario.model import (
 
 __all__ = [
     "ASSET_KINDS",
+    "PROSUMER_CSV_COLUMNS",
     "SCHEMA_VERSION",
     "Asset",
     "BidBlock",
@@ -35,6 +42,9 @@ __all__ = [
     "Tariffs",
     "TimeHorizon",
     "dumps_project",
+    "export_prosumers_csv",
+    "import_pandapower",
+    "import_prosumers_csv",
     "load_project",
     "loads_project",
     "save_project",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -363,7 +364,7 @@ def synthetic_feeder(n_buses: int = 1000, n_prosumers: int = 3000, seed: int = 1
     )
 
 
-BUNDLED: dict[str, callable] = {
+BUNDLED: dict[str, Callable[[], Scenario]] = {
     "teaching-5bus.json": teaching_5bus,
     "ieee33-community.json": ieee33_community,
     "synthetic-1000bus.json": synthetic_feeder,

@@ -219,7 +219,8 @@ def scenario_from_data(data: Any, file: str | None = None) -> Scenario:
         raise ScenarioError(
             Problem(
                 "schema_version",
-                f"is {version}, newer than this Feeder Market reads ({SCHEMA_VERSION}): update Feeder Market to open it",
+                f"is {version}, newer than this Feeder Market reads ({SCHEMA_VERSION}): "
+                "update Feeder Market to open it",
             ),
             file=file,
         )
@@ -278,7 +279,8 @@ def _format(value: Any, indent: int) -> str:
 def loads_project(text: str, file: str | None = None) -> Scenario:
     """Parse a project file's text (errors name ``file`` and the line of a JSON syntax error)."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        # NaN/Infinity are parsed, then refused by validation, which names the field
+        data = json.loads(text, parse_constant=float)
     except json.JSONDecodeError as err:
         raise ScenarioError(
             Problem("", f"is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", row=err.lineno),
@@ -287,10 +289,6 @@ def loads_project(text: str, file: str | None = None) -> Scenario:
     except ValueError as err:
         raise ScenarioError(str(err), file=file) from None
     return scenario_from_data(data, file=file)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a project file may hold (NaN and infinities are not allowed)")
 
 
 def load_project(path: str | os.PathLike[str]) -> Scenario:

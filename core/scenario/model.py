@@ -352,7 +352,8 @@ class _Checker:
             self.add(field, f"must be a list of {periods} numbers", row, row_id)
             return False
         if len(values) != periods:
-            self.add(field, f"has {len(values)} values, the horizon has {periods} periods", row, row_id)
+            self.add(field, f"has {len(values)} values, the horizon has {periods} period{'s' if periods != 1 else ''}",
+                     row, row_id)
             return False
         ok = True
         for t, v in enumerate(values):
@@ -475,19 +476,22 @@ def _validate_tree(c: _Checker, f: Feeder) -> None:
             first,
             islanded[0],
         )
-    # a loop: lines beyond a spanning tree of the substation's component
-    tree_edges: set[int] = set()
-    visited = {f.substation.bus}
-    stack = [f.substation.bus]
-    while stack:
-        u = stack.pop()
-        for _, v, k in g.edges(u, keys=True):
-            if v not in visited:
-                visited.add(v)
-                tree_edges.add(k)
-                stack.append(v)
+    # a loop: taking the lines in file order, one whose two ends earlier lines
+    # already join (union-find), so the line that is blamed is the one that
+    # closes the cycle, not whichever a graph search happened to reach last
+    root = {b: b for b in g.nodes}
+
+    def find(b: str) -> str:
+        while root[b] != b:
+            root[b] = root[root[b]]
+            b = root[b]
+        return b
+
     for i, ln in enumerate(f.lines):
-        if i not in tree_edges and ln.from_bus in reach:
+        a, b = find(ln.from_bus), find(ln.to_bus)
+        if a != b:
+            root[a] = b
+        elif ln.from_bus in reach:
             c.add(
                 f"feeder.lines[{i}]",
                 f"closes a loop between '{ln.from_bus}' and '{ln.to_bus}': a feeder must be radial (a tree)",

@@ -1,0 +1,106 @@
+"""Edits the dashboard offers, as pure functions returning new records or scenarios.
+
+They hold the defaults (a new PV gets the clear-sky availability shape, a new
+battery can charge as fast as it discharges…) so that the GUI only asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.scenario.model import STORAGE_KINDS, Asset, Prosumer, Scenario
+
+
+def default_asset(kind: str, periods: int, p_max_kw: float = 5.0) -> Asset:
+    """A sensible new asset of ``kind`` (5 kW; PV follows the clear-sky shape; storage holds 2 h)."""
+    if kind == "pv":
+        from core.scenario.generate import solar_shape
+
+        shape = tuple(float(round(v, 3)) for v in solar_shape(periods)) if periods == 24 else None
+        return Asset(kind="pv", p_max_kw=p_max_kw, efficiency=0.97, cost_a_per_kw2h=0.001,
+                     cost_b_per_kwh=0.01, availability_pu=shape)
+    if kind in STORAGE_KINDS:
+        return Asset(kind=kind, p_max_kw=p_max_kw, p_min_kw=-p_max_kw, ramp_kw_per_period=p_max_kw,
+                     efficiency=0.95, cost_a_per_kw2h=0.002, cost_b_per_kwh=0.02, energy_kwh=2.0 * p_max_kw)
+    return Asset(kind=kind, p_max_kw=p_max_kw, cost_a_per_kw2h=0.002, cost_b_per_kwh=0.08)
+
+
+def with_asset_kind(p: Prosumer, kind: str | None, periods: int) -> Prosumer:
+    """Change (or remove, ``kind=None``) a prosumer's DER, keeping its size and cost where they carry over."""
+    if not kind:
+        return replace(p, asset=None)
+    if p.asset is None:
+        return replace(p, asset=default_asset(kind, periods))
+    if p.asset.kind == kind:
+        return p
+    fresh = default_asset(kind, periods, p_max_kw=p.asset.p_max_kw)
+    return replace(p, asset=replace(fresh, cost_a_per_kw2h=p.asset.cost_a_per_kw2h,
+                                    cost_b_per_kwh=p.asset.cost_b_per_kwh, efficiency=p.asset.efficiency))
+
+
+def new_prosumer(s: Scenario, bus: str) -> Prosumer:
+    """An empty consumer at ``bus`` with a fresh id and zero demand."""
+    return Prosumer(id=s.unique_prosumer_id(), bus=bus, demand_kw=(0.0,) * s.periods)
+
+
+def empty_scenario(periods: int = 24) -> Scenario:
+    """A new project: a 12.47 kV substation bus and one bus below it, no prosumers, a 24-hour day."""
+    from core.scenario.generate import _tou_retail, wholesale_price_shape
+    from core.scenario.model import Bus, Feeder, Line, Substation, Tariffs, TimeHorizon
+
+    price = tuple(float(round(v, 4)) for v in wholesale_price_shape(periods))
+    feeder = Feeder(
+        base_kv=12.47, base_kva=10_000.0,
+        substation=Substation(bus="0", v_set_pu=1.0, wholesale_price_per_kwh=price),
+        buses=(Bus(id="0", name="Substation"), Bus(id="1")),
+        lines=(Line(id="L1", from_bus="0", to_bus="1", r_ohm=0.1, x_ohm=0.08, rating_a=200.0),),
+    )
+    return Scenario(
+        name="New feeder", feeder=feeder, horizon=TimeHorizon(periods=periods),
+        tariffs=Tariffs(retail_import_price_per_kwh=_tou_retail(periods), feed_in_price_per_kwh=(0.07,) * periods),
+    )
+
+
+def adding_bus(s: Scenario, parent: str) -> tuple[Scenario, str]:
+    """A new bus hung below ``parent`` by a new line (a copy of the line feeding ``parent``, or 0.1 + j0.08 Ω)."""
+    from core.scenario.model import Bus, Line
+
+    ids = {b.id for b in s.feeder.buses}
+    k = len(s.feeder.buses)
+    while str(k) in ids:
+        k += 1
+    bus_id = str(k)
+    line_ids = {ln.id for ln in s.feeder.lines}
+    j = len(s.feeder.lines) + 1
+    while f"L{j}" in line_ids:
+        j += 1
+    feeding = next((ln for ln in s.feeder.lines if parent in (ln.from_bus, ln.to_bus)), None)
+    line = (
+        replace(feeding, id=f"L{j}", from_bus=parent, to_bus=bus_id, name="")
+        if feeding is not None
+        else Line(id=f"L{j}", from_bus=parent, to_bus=bus_id, r_ohm=0.1, x_ohm=0.08, rating_a=200.0)
+    )
+    f = s.feeder
+    feeder = replace(f, buses=(*f.buses, Bus(id=bus_id)), lines=(*f.lines, line))
+    return replace(s, feeder=feeder), bus_id
+
+
+def removing_bus(s: Scenario, bus: str) -> Scenario:
+    """Remove a leaf bus with its line and its prosumers (a bus with buses below it cannot go)."""
+    from core.errors import Problem, ScenarioError
+
+    f = s.feeder
+    if bus == f.substation.bus:
+        raise ScenarioError(Problem("feeder.substation.bus", "the substation bus cannot be removed"))
+    touching = [ln for ln in f.lines if bus in (ln.from_bus, ln.to_bus)]
+    if len(touching) > 1:
+        raise ScenarioError(Problem(
+            "feeder.buses", f"bus '{bus}' has {len(touching) - 1} bus(es) below it: remove those first",
+            row=f.bus_index().get(bus), row_id=bus,
+        ))
+    feeder = replace(
+        f,
+        buses=tuple(b for b in f.buses if b.id != bus),
+        lines=tuple(ln for ln in f.lines if ln not in touching),
+    )
+    return replace(s, feeder=feeder, prosumers=tuple(p for p in s.prosumers if p.bus != bus))

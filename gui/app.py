@@ -1,0 +1,46 @@
+"""The ``feeder-market`` command: the dashboard, or a headless command.
+
+``feeder-market [FILE]`` opens the dashboard on FILE (default: the bundled
+IEEE 33-bus community). ``feeder-market validate|summary|import …`` runs the
+headless command line of :mod:`core.cli` without ever importing Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.cli import COMMANDS
+from core.cli import main as cli_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
+        return cli_main(args)
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        sys.stderr.write("usage: feeder-market [FILE] | feeder-market COMMAND … (see feeder-market --help)\n")
+        return 2
+    return run_gui(Path(args[0]) if args else None)
+
+
+def run_gui(path: Path | None = None) -> int:
+    """Open the main window (on ``path`` or the default project) and run the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow, app_icon
+
+    QApplication.setOrganizationName("FeederMarket")
+    QApplication.setApplicationName("Feeder Market")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
+    window = MainWindow()
+    if path is not None:
+        window.open_path(path, ask=False)
+    window.show()
+    window.feeder.fit()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

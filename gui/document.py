@@ -1,0 +1,93 @@
+"""The open project: a Scenario, its file, and the undo stack of every edit.
+
+Scenarios are immutable, so an edit is simply "replace scenario A by B"; a
+:class:`ScenarioEdit` remembers both, which makes every edit undoable the same
+way, whatever it touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from core.scenario import Scenario, load_project, save_project
+
+
+class ScenarioEdit(QUndoCommand):
+    """Replace the document's scenario (``redo``) and put the old one back (``undo``)."""
+
+    def __init__(self, doc: ProjectDocument, before: Scenario, after: Scenario, text: str):
+        super().__init__(text)
+        self._doc = doc
+        self._before = before
+        self._after = after
+
+    def redo(self) -> None:
+        self._doc._set(self._after)
+
+    def undo(self) -> None:
+        self._doc._set(self._before)
+
+
+class ProjectDocument(QObject):
+    """Holds the scenario being edited; every change goes through :meth:`apply`."""
+
+    scenarioChanged = Signal(object)  # Scenario
+    pathChanged = Signal(object)  # Path | None
+    modifiedChanged = Signal(bool)
+
+    def __init__(self, scenario: Scenario, path: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._scenario = scenario
+        self._path = Path(path) if path else None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._scenario
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def apply(self, after: Scenario, text: str) -> None:
+        """Push an undoable edit replacing the scenario by ``after`` (already validated)."""
+        if after == self._scenario:
+            return
+        self.undo_stack.push(ScenarioEdit(self, self._scenario, after, text))
+
+    def _set(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self.scenarioChanged.emit(scenario)
+
+    def replace(self, scenario: Scenario, path: Path | None) -> None:
+        """Start over on another scenario (New/Open): clears the undo history."""
+        self.undo_stack.clear()
+        self._path = Path(path) if path else None
+        self._set(scenario)
+        self.undo_stack.setClean()
+        self.pathChanged.emit(self._path)
+        self.modifiedChanged.emit(False)
+
+    def open(self, path: str | Path) -> None:
+        """Load ``path`` (raises ScenarioError, leaving the document as it was)."""
+        scenario = load_project(path)
+        self.replace(scenario, Path(path))
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically to ``path`` (or the current file) and mark clean."""
+        target = Path(path) if path else self._path
+        if target is None:
+            raise ValueError("no file name: use Save As")
+        save_project(self._scenario, target)
+        self._path = target
+        self.undo_stack.setClean()
+        self.pathChanged.emit(self._path)
+        return target

@@ -1,0 +1,455 @@
+"""The main window: the feeder in the middle, editors and the inspector in docks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QUndoView,
+)
+
+from core import __version__
+from core.errors import ScenarioError
+from core.scenario import Scenario
+from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
+from core.scenario.summary import counts
+from gui.document import ProjectDocument
+from gui.feeder_view import FeederView
+from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECTS_DIR = ROOT / "projects"
+RESOURCES_DIR = ROOT / "resources"
+MAX_RECENT = 8
+
+
+def default_project_path() -> Path:
+    return PROJECTS_DIR / DEFAULT_PROJECT
+
+
+def load_default_scenario() -> tuple[Scenario, Path | None]:
+    """The bundled default project (generated in memory if the file is not installed)."""
+    path = default_project_path()
+    if path.exists():
+        from core.scenario import load_project
+
+        return load_project(path), path
+    return BUNDLED[DEFAULT_PROJECT](), None
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(RESOURCES_DIR / "icons" / "feeder-market.svg"))
+
+
+class MainWindow(QMainWindow):
+    """Feeder Market's window. ``doc`` holds the scenario; panels follow its changes."""
+
+    def __init__(self, scenario: Scenario | None = None, path: Path | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        if scenario is None:
+            scenario, path = load_default_scenario()
+        self.doc = ProjectDocument(scenario, path, self)
+        self.setWindowIcon(app_icon())
+
+        self.feeder = FeederView(self)
+        self.feeder.setToolTip("")
+        self.setCentralWidget(self.feeder)
+
+        self.prosumers = ProsumerEditor(self.doc)
+        self.lines_table = line_table(self.doc)
+        self.buses_table = bus_table(self.doc)
+        self.inspector = Inspector()
+        self.scenario_form = ScenarioForm(self.doc)
+        self.undo_view = QUndoView(self.doc.undo_stack)
+        self.undo_view.setEmptyLabel("Opened project")
+
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock("prosumers", "Prosumers", self.prosumers, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("lines", "Lines", self.lines_table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("buses", "Buses", self.buses_table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["prosumers"], self.docks["lines"])
+        self.tabifyDockWidget(self.docks["lines"], self.docks["buses"])
+        self.docks["prosumers"].raise_()
+        self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("scenario", "Scenario", self.scenario_form, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("history", "Edit history", self.undo_view, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["scenario"], self.docks["history"])
+        self.docks["scenario"].raise_()
+        self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["inspector"]], [380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prosumers"]], [300], Qt.Orientation.Vertical)
+
+        self.counts_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.counts_label)
+
+        self._build_actions()
+        self._build_menus()
+
+        # data flow: document -> views; views -> selection sync
+        self.doc.scenarioChanged.connect(self._on_scenario)
+        self.doc.pathChanged.connect(lambda _p: self._update_title())
+        self.doc.modifiedChanged.connect(lambda _m: self._update_title())
+        self.feeder.busSelected.connect(self._on_bus_selected)
+        self.feeder.lineSelected.connect(self._on_line_selected)
+        self.prosumers.rowPicked.connect(self._on_prosumer_picked)
+        self.lines_table.rowPicked.connect(lambda ln: ln is not None and self._on_line_picked(ln.id))
+        self.buses_table.rowPicked.connect(lambda b: b is not None and self._select_bus(b.id, center=True))
+        for table in (self.prosumers, self.lines_table, self.buses_table):
+            table.model.problem.connect(self._show_problem)
+        self.scenario_form.problem.connect(self._show_problem)
+
+        self._on_scenario(self.doc.scenario)
+        self._update_title()
+        self.resize(1400, 880)
+        self._restore_layout()
+
+    # --- construction -------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.triggered.connect(slot)
+        return act
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_project, K.New, "Start an empty feeder")
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open, "Open a project file")
+        self.act_save = self._action("&Save", self.save, K.Save, "Save the project")
+        self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs, "Save the project under a new name")
+        self.act_import_csv = self._action("Import prosumers from CSV…", self.import_csv,
+                                           tip="Replace the prosumers by those of a CSV file")
+        self.act_export_csv = self._action("Export prosumers to CSV…", self.export_csv,
+                                           tip="Write the prosumers to a CSV file")
+        self.act_import_pp = self._action("Import pandapower network…", self.import_pandapower,
+                                          tip="Open a pandapower JSON network as a new project")
+        self.act_quit = self._action("&Quit", self.close, K.Quit, "Quit Feeder Market")
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence(K.Undo))
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(QKeySequence(K.Redo))
+        self.act_add = self._action("Add prosumer", self.prosumers.add_prosumer, "Ctrl+Shift+A",
+                                    "Add a prosumer at the selected bus")
+        self.act_remove = self._action("Remove prosumer", self.prosumers.remove_selected, None,
+                                       "Remove the selected prosumers")
+        self.act_remove.setShortcut(QKeySequence(K.Delete))
+        self.act_remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.prosumers.addAction(self.act_remove)
+        self.act_add_bus = self._action("Add bus below selected", self.add_bus, "Ctrl+Shift+B",
+                                        "Hang a new bus (and its line) below the selected bus")
+        self.act_remove_bus = self._action("Remove selected bus", self.remove_bus, None,
+                                           "Remove the selected end-of-feeder bus, its line and its prosumers")
+        self.act_fit = self._action("&Fit feeder to window", self.feeder.fit, "F", "Show the whole feeder")
+        self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.feeder.addAction(self.act_fit)
+        self.act_about = self._action("&About Feeder Market", self.about)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.bundled_menu = m.addMenu("Open &Bundled Project")
+        for name in BUNDLED:
+            self.bundled_menu.addAction(name, lambda n=name: self.open_path(PROJECTS_DIR / n))
+        m.addSeparator()
+        m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addActions([self.act_import_csv, self.act_export_csv, self.act_import_pp])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        self._refresh_recent()
+
+        m = mb.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addActions([self.act_add, self.act_remove])
+        m.addSeparator()
+        m.addActions([self.act_add_bus, self.act_remove_bus])
+
+        m = mb.addMenu("&View")
+        m.addAction(self.act_fit)
+        m.addSeparator()
+        for dock in self.docks.values():
+            m.addAction(dock.toggleViewAction())
+
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_about)
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        tb.addActions([self.act_new, self.act_open, self.act_save])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo])
+        tb.addSeparator()
+        tb.addActions([self.act_add_bus, self.act_add, self.act_fit])
+
+    # --- reacting to the document ------------------------------------------------------
+    def _on_scenario(self, s: Scenario) -> None:
+        self.feeder.set_scenario(s)
+        self.inspector.set_scenario(s)
+        c = counts(s)
+        self.counts_label.setText(
+            f"{c['buses']} buses · {c['lines']} lines · {c['prosumers']} prosumers · {s.periods} periods"
+        )
+
+    def _update_title(self) -> None:
+        name = self.doc.path.name if self.doc.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — {self.doc.scenario.name} — Feeder Market")
+        self.setWindowModified(self.doc.modified)
+
+    def _show_problem(self, reason: str) -> None:
+        if reason:
+            self.statusBar().showMessage(f"⚠ {reason}", 15000)
+        else:
+            self.statusBar().clearMessage()
+
+    # --- selection sync ------------------------------------------------------------------
+    def _select_bus(self, bus: str | None, center: bool = False) -> None:
+        self.feeder.select_bus(bus, center=center)
+        self.inspector.show_bus(bus)
+
+    def _on_bus_selected(self, bus: str | None) -> None:
+        if bus is None:
+            if self.feeder.selected_line() is None:
+                self.inspector.show_bus(None)
+            return
+        self.inspector.show_bus(bus)
+        self.prosumers.set_bus(bus)
+
+    def _on_line_selected(self, line: str | None) -> None:
+        self.inspector.show_line(line)
+
+    def _on_line_picked(self, line_id: str) -> None:
+        item = self.feeder.lines.get(line_id)
+        if item is not None:
+            self.feeder.scene().clearSelection()
+            item.setSelected(True)
+
+    def _on_prosumer_picked(self, p) -> None:
+        if p is not None:
+            self.prosumers.current_bus = p.bus
+            self._select_bus(p.bus, center=True)
+
+    # --- feeder edits -----------------------------------------------------------------------
+    def add_bus(self) -> None:
+        from core.scenario.edit import adding_bus
+
+        s = self.doc.scenario
+        parent = self.feeder.selected_bus() or s.feeder.substation.bus
+        new, bus_id = adding_bus(s, parent)
+        self.doc.apply(new, f"Add bus {bus_id} below {parent}")
+        self._select_bus(bus_id, center=True)
+
+    def remove_bus(self) -> None:
+        from core.scenario.edit import removing_bus
+
+        bus = self.feeder.selected_bus()
+        if bus is None:
+            self.statusBar().showMessage("Select a bus on the feeder first", 5000)
+            return
+        try:
+            new = removing_bus(self.doc.scenario, bus)
+        except ScenarioError as err:
+            self._show_problem(err.problems[0].message)
+            return
+        self.doc.apply(new, f"Remove bus {bus}")
+
+    # --- files -------------------------------------------------------------------------------
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        """Ask what to do with unsaved changes (tests replace this)."""
+        name = self.doc.path.name if self.doc.path else "the untitled project"
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {name} before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current project (saved, discarded, or unchanged)."""
+        if not self.doc.modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if not self.maybe_save():
+            return
+        from core.scenario.edit import empty_scenario
+
+        self.doc.replace(empty_scenario(), None)
+        self.statusBar().showMessage("New project: add buses and lines in the Buses and Lines tables", 8000)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self.doc.path.parent if self.doc.path else PROJECTS_DIR)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, "Feeder Market projects (*.json)")
+        if path:
+            self.open_path(Path(path), ask=False)
+
+    def open_path(self, path: Path, ask: bool = True) -> bool:
+        """Open a project file; on a bad file show why and keep the current project."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            self.doc.open(path)
+        except ScenarioError as err:
+            self.error("Cannot open project", err)
+            return False
+        self._add_recent(path)
+        self.feeder.fit()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        start = str(self.doc.path or (Path.home() / "feeder-project.json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, "Feeder Market projects (*.json)")
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.doc.save(path)
+        except OSError as err:
+            self.error("Cannot save project", f"{path}: {err.strerror or err}")
+            return False
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def import_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import prosumers", str(Path.home()), "CSV files (*.csv)")
+        if path:
+            self.import_csv_path(Path(path))
+
+    def import_csv_path(self, path: Path) -> bool:
+        from core.scenario.importers import import_prosumers_csv
+
+        try:
+            new = import_prosumers_csv(path, self.doc.scenario)
+        except ScenarioError as err:
+            self.error("Cannot import prosumers", err)
+            return False
+        self.doc.apply(new, f"Import prosumers from {path.name}")
+        self.statusBar().showMessage(f"Imported {len(new.prosumers)} prosumers from {path}", 5000)
+        return True
+
+    def export_csv(self) -> None:
+        from core.scenario.importers import export_prosumers_csv
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export prosumers", str(Path.home() / "prosumers.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            try:
+                export_prosumers_csv(self.doc.scenario, path)
+            except OSError as err:
+                self.error("Cannot export prosumers", f"{path}: {err.strerror or err}")
+
+    def import_pandapower(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import pandapower network", str(Path.home()),
+                                              "pandapower JSON (*.json)")
+        if not path:
+            return
+        from core.scenario.importers import import_pandapower
+
+        try:
+            scenario, warnings = import_pandapower(path)
+        except ScenarioError as err:
+            self.error("Cannot import network", err)
+            return
+        self.doc.replace(scenario, None)
+        self.feeder.fit()
+        if warnings:
+            QMessageBox.information(self, "Imported with notes", "\n".join(f"• {w}" for w in warnings))
+
+    def error(self, title: str, err) -> None:
+        """Show a readable error (never a traceback) and keep the current state."""
+        text = err.report() if isinstance(err, ScenarioError) else str(err)
+        self.statusBar().showMessage(f"⚠ {str(err).splitlines()[0]}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if QApplication.platformName() == "offscreen":
+            box.setModal(False)
+            box.show()
+            QTimer.singleShot(0, box.close)  # never block an unattended run
+        else:
+            box.exec()
+
+    # --- recent files and window layout (QSettings) -------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if v]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        files = [p] + [f for f in self.recent_files() if f != p]
+        self.settings.setValue("recentFiles", files[:MAX_RECENT])
+        self.settings.setValue("lastProject", p)
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            self.recent_menu.addAction(f, lambda f=f: self.open_path(Path(f)))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        event.accept()
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About Feeder Market",
+            f"<h3>Feeder Market {__version__}</h3>"
+            "<p>A dashboard for peer-to-peer and transactive energy markets on radial distribution feeders: "
+            "draw a feeder and its prosumers, choose a clearing mechanism or a fairness rule, and see "
+            "prices, flows and market power.</p>",
+        )

@@ -1,0 +1,37 @@
+"""GUI fixtures: a window on the default project with settings kept in a temporary file."""
+
+import gc
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from gui.main_window import MainWindow
+
+    w = MainWindow(settings=settings)
+    w.ask_save_changes = lambda: pytest.fail("unexpected 'save changes?' prompt")
+    # closing at teardown must not prompt
+    qtbot.addWidget(w, before_close_func=lambda win: win.doc.undo_stack.setClean())
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage(qapp):
+    """Free each test's widgets while the QApplication lives.
+
+    Left for the interpreter's final garbage collection, PySide6 objects caught
+    in reference cycles are torn down after Qt and abort the process.
+    """
+    yield
+    qapp.processEvents()
+    gc.collect()
+    qapp.processEvents()

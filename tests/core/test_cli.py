@@ -1,0 +1,99 @@
+"""The headless command line: plain output, non-zero exit on a bad file, never a traceback."""
+
+import io
+import json
+
+import pytest
+
+from core.cli import main
+from gui.app import main as app_main
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_a_good_file(projects_dir, capsys):
+    code, out, err = run(["validate", str(projects_dir / "ieee33-community.json")], capsys)
+    assert code == 0
+    assert "valid — 33 buses, 32 lines, 49 prosumers, 24 periods of 1 h" in out
+
+
+def test_validate_a_bad_file_names_file_field_and_row(tmp_path, projects_dir, capsys):
+    text = (projects_dir / "teaching-5bus.json").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.json"
+    bad.write_text(text.replace('"r_ohm": 0.08', '"r_ohm": -0.08'), encoding="utf-8")
+    code, out, err = run(["validate", str(bad)], capsys)
+    assert code == 1
+    assert "bad.json" in err and "feeder.lines[1].r_ohm" in err and "(id 'L2')" in err
+    assert "Traceback" not in err
+
+
+def test_validate_missing_file(tmp_path, capsys):
+    code, _out, err = run(["validate", str(tmp_path / "nope.json")], capsys)
+    assert code == 1 and "no such file" in err
+
+
+def test_summary_totals_match_the_published_loads(projects_dir, capsys):
+    code, out, _ = run(["summary", str(projects_dir / "teaching-5bus.json"), "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["counts"]["buses"] == 5 and data["counts"]["prosumers"] == 6
+    assert data["counts"]["bid_blocks"] == 6
+    # sellers: a 1 kW PV and a 1 kW CHP generate, a 1 kW battery discharges; three 1 kW flexible buyers
+    row = data["periods"][0]
+    assert row["generation_available_kw"] == 2.0 and row["storage_discharge_kw"] == 1.0
+    assert row["demand_kw"] == 0.0 and row["flexible_max_kw"] == 3.0
+
+
+def test_summary_of_ieee33_peaks_at_published_loads(projects_dir, capsys):
+    code, out, _ = run(["summary", str(projects_dir / "ieee33-community.json"), "--format", "csv"], capsys)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("period,time,demand_kw")
+    assert len(lines) == 25
+    # each bus peaks at its published load; the sum over buses of the peaks is 3,715 kW,
+    # while the sum per period stays below it (commercial and household peaks differ)
+    demand = [float(line.split(",")[2]) for line in lines[1:]]
+    assert max(demand) < 3715.0 and min(demand) > 0.3 * 3715.0
+
+
+def test_summary_table_is_plain_text(projects_dir, capsys):
+    code, out, _ = run(["summary", str(projects_dir / "ieee33-community.json")], capsys)
+    assert code == 0
+    assert "feeder: 33 buses, 32 lines, 12.66 kV" in out
+    assert "prosumers: 49" in out
+
+
+def test_import_case33bw_writes_a_valid_project(tmp_path, capsys):
+    pytest.importorskip("pandapower")
+    out_file = tmp_path / "case33.json"
+    code, out, err = run(["import", "case33bw", "-o", str(out_file), "--periods", "2"], capsys)
+    assert code == 0, err
+    assert "33 buses, 32 lines" in out
+    code, out, _ = run(["validate", str(out_file)], capsys)
+    assert code == 0 and "2 periods" in out
+
+
+def test_import_unknown_network_is_a_clear_error(tmp_path, capsys):
+    pytest.importorskip("pandapower")
+    code, _out, err = run(["import", "no_such_network", "-o", str(tmp_path / "x.json")], capsys)
+    assert code == 1 and "no_such_network" in err and "Traceback" not in err
+
+
+def test_console_script_hands_commands_to_the_cli_without_qt(projects_dir, capsys):
+    code = app_main(["validate", str(projects_dir / "teaching-5bus.json")])
+    assert code == 0
+    assert "1 period of 1 h" in capsys.readouterr().out
+
+
+def test_console_script_rejects_two_files(capsys):
+    assert app_main(["a.json", "b.json"]) == 2
+
+
+def test_no_command_prints_help():
+    buf = io.StringIO()
+    assert main([], out=buf) == 2
+    assert "validate" in buf.getvalue()

@@ -16,7 +16,7 @@ def run(argv, capsys):
 
 
 def test_validate_a_good_file(projects_dir, capsys):
-    code, out, err = run(["validate", str(projects_dir / "ieee33-community.json")], capsys)
+    code, out, _err = run(["validate", str(projects_dir / "ieee33-community.json")], capsys)
     assert code == 0
     assert "valid — 33 buses, 32 lines, 49 prosumers, 24 periods of 1 h" in out
 
@@ -25,7 +25,7 @@ def test_validate_a_bad_file_names_file_field_and_row(tmp_path, projects_dir, ca
     text = (projects_dir / "teaching-5bus.json").read_text(encoding="utf-8")
     bad = tmp_path / "bad.json"
     bad.write_text(text.replace('"r_ohm": 0.08', '"r_ohm": -0.08'), encoding="utf-8")
-    code, out, err = run(["validate", str(bad)], capsys)
+    code, _out, err = run(["validate", str(bad)], capsys)
     assert code == 1
     assert "bad.json" in err and "feeder.lines[1].r_ohm" in err and "(id 'L2')" in err
     assert "Traceback" not in err

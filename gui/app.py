@@ -24,8 +24,27 @@ def main(argv: list[str] | None = None) -> int:
     return run_gui(Path(args[0]) if args else None)
 
 
+def _no_display() -> str | None:
+    """Why the dashboard cannot open a window here, or None."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "feeder-market: no display to open the dashboard on (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+        "  On a server, run it on a virtual screen: xvfb-run -a feeder-market\n"
+        "  Headless commands work anywhere: feeder-market validate|summary|import … (see --help)\n"
+    )
+
+
 def run_gui(path: Path | None = None) -> int:
     """Open the main window (on ``path`` or the default project) and run the event loop."""
+    reason = _no_display()
+    if reason:
+        sys.stderr.write(reason)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow, app_icon

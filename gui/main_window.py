@@ -109,8 +109,17 @@ class MainWindow(QMainWindow):
 
         self._on_scenario(self.doc.scenario)
         self._update_title()
-        self.resize(1400, 880)
+        self._initial_size()
         self._restore_layout()
+
+    def _initial_size(self) -> None:
+        """1400×880, or 90 % of a smaller screen."""
+        w, h = 1400, 880
+        screen = QApplication.primaryScreen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
+        self.resize(max(w, 800), max(h, 560))
 
     # --- construction -------------------------------------------------------------
     def _dock(self, key: str, title: str, widget, area) -> QDockWidget:

@@ -246,7 +246,7 @@ class Inspector(QTextBrowser):
             f"<h3>Bus {escape(bus)}</h3><p>{escape(b.name)}</p>{sub}"
             f"<p>Voltage limits {vmin:g}–{vmax:g} p.u.</p>"
             f"<p><b>{len(ps)} prosumer(s)</b></p>"
-            f"<table cellspacing=4><tr><th align=left>Id</th><th align=left>Role</th><th>Peak d (kW)</th>"
+            f"<table cellspacing=0 cellpadding=3><tr><th align=left>Id</th><th align=left>Role</th><th>Peak d (kW)</th>"
             f"<th align=left>DER</th><th>P max (kW)</th></tr>{rows}</table>"
         )
 

@@ -238,10 +238,11 @@ class Prosumer:
 
     @property
     def role(self) -> str:
-        """``consumer``, ``producer`` or ``prosumer`` (demand and a DER)."""
+        """``consumer``, ``producer`` or ``prosumer``: one that can both buy and sell
+        (demand and a DER, or storage, which charges and discharges)."""
         has_demand = any(d > 0 for d in self.demand_kw) or self.flexible is not None
         has_der = self.asset is not None
-        if has_der and has_demand:
+        if has_der and (has_demand or self.asset.kind in STORAGE_KINDS):
             return "prosumer"
         if has_der:
             return "producer"

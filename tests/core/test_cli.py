@@ -97,3 +97,13 @@ def test_no_command_prints_help():
     buf = io.StringIO()
     assert main([], out=buf) == 2
     assert "validate" in buf.getvalue()
+
+
+def test_no_display_is_a_clear_message_not_a_crash(monkeypatch, capsys):
+    import sys
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert app_main([]) == 1
+    assert "xvfb-run -a feeder-market" in capsys.readouterr().err

@@ -424,6 +424,8 @@ def test_role():
     flex = FlexibleLoad((1.0, 1.0), 0.0, 0.2)
     assert Prosumer("d", "1", (0.0, 0.0), asset=pv, flexible=flex).role == "prosumer"
     assert Prosumer("e", "1", (0.0, 0.0), flexible=flex).role == "consumer"
+    battery = Asset(kind="battery", p_max_kw=5.0, p_min_kw=-5.0)
+    assert Prosumer("f", "1", (0.0, 0.0), asset=battery).role == "prosumer"  # it buys and sells
 
 
 def test_asset_capacity_per_period():

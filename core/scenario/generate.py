@@ -232,7 +232,7 @@ def ieee33_community(seed: int = 33) -> Scenario:
         asset = None
         kind_label = "commercial" if b in _COMMERCIAL_BUSES else "households"
         if b in _PV_BUSES:
-            cap = float(round(p_kw * rng.uniform(0.8, 1.6) / 5) * 5)
+            cap = float(round(p_kw * rng.uniform(1.4, 2.6) / 5) * 5)
             asset = Asset(kind="pv", p_max_kw=cap, efficiency=0.97,
                           cost_a_per_kw2h=float(round(rng.uniform(2e-5, 6e-5), 6)),
                           cost_b_per_kwh=float(round(rng.uniform(0.005, 0.015), 4)),

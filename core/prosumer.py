@@ -1,0 +1,301 @@
+"""The prosumer's feasible trade set ("Modeling the Market Participant").
+
+A prosumer with fixed demand ``d_t``, a DER whose internal output is ``p_t``
+and an optional flexible load ``f_t`` trades ``q_t = η·p_t − d_t − f_t`` at its
+meter (positive: a sale). Its DER obeys
+
+* capacity ``p_min ≤ p_t ≤ P^max·availability_t``,
+* ramp ``|p_t − p_{t−1}| ≤ R``,
+* for storage, energy ``0 ≤ e_0 − Δt·Σ_{τ≤t} p_τ ≤ E``,
+
+which, with ``p_t = (q_t + d_t + f_t)/η``, become the chapter's constraints on
+the trade: ``−d_t ≤ q_t ≤ η·P^max − d_t`` (no flexible load, ``p_min = 0``)
+and ``|(q_t − q_{t−1}) + (d_t − d_{t−1})| ≤ η·R``.
+
+This module gives them three ways:
+
+* :func:`trade_bounds`, :func:`dispatch_from_trade` and :func:`check_trade_plan`
+  for one prosumer with numpy: the checker says which constraint a trade plan
+  breaks, in which period and by how much;
+* :class:`FleetModel`: every prosumer's feasible set at once as cvxpy variables
+  and constraints, vectorised (one matrix variable per kind of resource) and
+  built on ``cvxpy.Parameter`` values so that the clearing problems compile
+  once and re-solve fast after an edit.
+
+Storage is modelled with the same ``η`` in both directions (the meter sees
+``η·p``) and a cost ``a·p² + b·|p|`` (wear per kWh of throughput).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from core.scenario.model import STORAGE_KINDS, Prosumer, Scenario
+
+# ---------------------------------------------------------------------------
+# one prosumer, numpy
+# ---------------------------------------------------------------------------
+
+
+def _availability(p: Prosumer, T: int) -> np.ndarray:
+    a = p.asset
+    if a is None:
+        return np.zeros(T)
+    avail = np.ones(T) if a.availability_pu is None else np.asarray(a.availability_pu, dtype=float)
+    return a.p_max_kw * avail
+
+
+def trade_bounds(p: Prosumer, T: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-period bounds on the net trade ``q_t`` (kW): ``η·p_min − d_t − f^max_t ≤ q_t ≤ η·P^max_t − d_t``.
+
+    For a prosumer with ``p_min = 0`` and no flexible load this is the chapter's
+    ``−d_t ≤ q_t ≤ η·P^max − d_t``.
+    """
+    T = len(p.demand_kw) if T is None else T
+    d = np.asarray(p.demand_kw, dtype=float)
+    fmax = np.asarray(p.flexible.d_max_kw, dtype=float) if p.flexible is not None else np.zeros(T)
+    if p.asset is None:
+        return -d - fmax, -d.copy()
+    eta = p.asset.efficiency
+    return eta * p.asset.p_min_kw - d - fmax, eta * _availability(p, T) - d
+
+
+def dispatch_from_trade(p: Prosumer, q, flexible_kw=None) -> np.ndarray:
+    """The DER dispatch behind a trade plan: ``p_t = (q_t + d_t + f_t)/η`` (kW)."""
+    q = np.asarray(q, dtype=float)
+    d = np.asarray(p.demand_kw, dtype=float)
+    f = np.zeros_like(q) if flexible_kw is None else np.asarray(flexible_kw, dtype=float)
+    if p.asset is None:
+        return np.zeros_like(q)
+    return (q + d + f) / p.asset.efficiency
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A constraint a trade plan breaks: which, when, and by how much (kW or kWh)."""
+
+    prosumer: str
+    period: int
+    constraint: str  # "trade lower bound", "trade upper bound", "ramp", "storage empty", "storage full"
+    amount: float
+    unit: str
+    message: str
+
+
+def check_trade_plan(p: Prosumer, q, flexible_kw=None, step_h: float = 1.0, tol: float = 1e-9) -> list[Violation]:
+    """Every constraint the trade plan ``q`` (kW per period) breaks, with the excess.
+
+    Checks the bounds of :func:`trade_bounds` (with the flexible consumption
+    ``flexible_kw`` when given, else the widest bounds), the ramp coupling
+    ``|(q_t − q_{t−1}) + (d_t − d_{t−1}) + (f_t − f_{t−1})| ≤ η·R`` and, for
+    storage, the energy limits. An empty list means the plan is feasible.
+    """
+    q = np.asarray(q, dtype=float)
+    T = len(p.demand_kw)
+    if q.shape != (T,):
+        raise ValueError(f"a trade plan for '{p.id}' needs {T} values, got {q.size}")
+    out: list[Violation] = []
+    d = np.asarray(p.demand_kw, dtype=float)
+    if flexible_kw is not None and p.flexible is not None:
+        f = np.asarray(flexible_kw, dtype=float)
+        fmax = np.asarray(p.flexible.d_max_kw, dtype=float)
+        for t in np.flatnonzero((f < -tol) | (f > fmax + tol)):
+            out.append(Violation(p.id, int(t), "flexible load", float(max(-f[t], f[t] - fmax[t])), "kW",
+                                 f"flexible consumption {f[t]:g} kW outside [0, {fmax[t]:g}] kW"))
+        lo_f = hi_f = f
+    else:
+        f = None
+        lo_f = np.asarray(p.flexible.d_max_kw, dtype=float) if p.flexible is not None else np.zeros(T)
+        hi_f = np.zeros(T)
+    eta = p.asset.efficiency if p.asset is not None else 1.0
+    pmin = p.asset.p_min_kw if p.asset is not None else 0.0
+    lo = eta * pmin - d - lo_f
+    hi = eta * _availability(p, T) - d - hi_f
+    for t in np.flatnonzero(q < lo - tol):
+        out.append(Violation(p.id, int(t), "trade lower bound", float(lo[t] - q[t]), "kW",
+                             f"buys {-q[t]:g} kW in period {t}, more than its {-lo[t]:g} kW of demand "
+                             f"(q ≥ η·p_min − d − f^max)"))
+    for t in np.flatnonzero(q > hi + tol):
+        out.append(Violation(p.id, int(t), "trade upper bound", float(q[t] - hi[t]), "kW",
+                             f"sells {q[t]:g} kW in period {t}, more than η·P^max − d = {hi[t]:g} kW"))
+    a = p.asset
+    if a is not None:
+        disp = dispatch_from_trade(p, q, f)
+        if a.ramp_kw_per_period is not None and T > 1:
+            dp = np.diff(disp)
+            for t in np.flatnonzero(np.abs(dp) > a.ramp_kw_per_period + tol):
+                out.append(Violation(
+                    p.id, int(t + 1), "ramp", float(abs(dp[t]) - a.ramp_kw_per_period), "kW",
+                    f"DER output changes by {dp[t]:+g} kW from period {t} to {t + 1}, beyond the ramp limit "
+                    f"R = {a.ramp_kw_per_period:g} kW (|Δq + Δd| ≤ η·R = {eta * a.ramp_kw_per_period:g} kW)"))
+        if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
+            e = a.soc_init_pu * a.energy_kwh - step_h * np.cumsum(disp)
+            for t in np.flatnonzero(e < -tol):
+                out.append(Violation(p.id, int(t), "storage empty", float(-e[t]), "kWh",
+                                     f"storage would hold {e[t]:g} kWh after period {t}"))
+            for t in np.flatnonzero(e > a.energy_kwh + tol):
+                out.append(Violation(p.id, int(t), "storage full", float(e[t] - a.energy_kwh), "kWh",
+                                     f"storage would hold {e[t]:g} kWh after period {t}, above {a.energy_kwh:g} kWh"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# every prosumer at once, cvxpy
+# ---------------------------------------------------------------------------
+
+
+def _signature(s: Scenario, periods: tuple[int, ...]) -> tuple:
+    """What fixes the shape of the optimisation problem (anything else is a Parameter value)."""
+    rows = []
+    for p in s.prosumers:
+        a = p.asset
+        rows.append((
+            None if a is None else (a.kind in STORAGE_KINDS, a.ramp_kw_per_period is not None,
+                                    a.kind in STORAGE_KINDS and a.energy_kwh is not None),
+            p.flexible is not None,
+        ))
+    return (len(s.prosumers), periods, float(s.horizon.step_h), tuple(rows))
+
+
+class FleetModel:
+    """All prosumers' feasible sets over the chosen periods, as one vectorised cvxpy model.
+
+    Variables: ``P`` (DERs × periods, internal output, kW) and ``F`` (flexible
+    loads × periods, kW). Expressions: ``q`` (prosumers × periods, net trade at
+    the meter, kW), ``cost`` and ``value`` (currency over the periods).
+    Everything a user edits is a ``cvxpy.Parameter``; :meth:`update` loads a
+    scenario with the same structure (:meth:`fits`) without recompiling.
+    """
+
+    def __init__(self, scenario: Scenario, periods: tuple[int, ...] | None = None):
+        self.periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
+        self.signature = _signature(scenario, self.periods)
+        T = len(self.periods)
+        self.T = T
+        prosumers = scenario.prosumers
+        nA = len(prosumers)
+        self.ids = [p.id for p in prosumers]
+        self.der = [i for i, p in enumerate(prosumers) if p.asset is not None]
+        self.flex = [i for i, p in enumerate(prosumers) if p.flexible is not None]
+        self.storage = [k for k, i in enumerate(self.der) if prosumers[i].asset.kind in STORAGE_KINDS]
+        self.plain = [k for k, i in enumerate(self.der) if prosumers[i].asset.kind not in STORAGE_KINDS]
+        self.ramped = [k for k, i in enumerate(self.der) if prosumers[i].asset.ramp_kw_per_period is not None]
+        self.energy = [k for k in self.storage if prosumers[self.der[k]].asset.energy_kwh is not None]
+        nD, nF = len(self.der), len(self.flex)
+
+        self.step_h = float(scenario.horizon.step_h)  # part of the structure: DPP forbids parameter × parameter
+        self.demand = cp.Parameter((nA, T), name="demand_kw")
+        self.P = cp.Variable((nD, T), name="der_kw") if nD else None
+        self.F = cp.Variable((nF, T), name="flexible_kw") if nF else None
+        self.constraints: list[cp.Constraint] = []
+        q = -self.demand
+        cost = 0
+        value = 0
+        if nD:
+            self.p_lo = cp.Parameter((nD, T), name="p_min_kw")
+            self.p_hi = cp.Parameter((nD, T), name="p_max_kw")
+            self.eta = cp.Parameter((nD, 1), nonneg=True, name="efficiency")
+            self.sqrt_a = cp.Parameter((nD, 1), nonneg=True, name="sqrt_cost_a")
+            self.b = cp.Parameter((nD, 1), name="cost_b")
+            self.b_storage = cp.Parameter((len(self.storage), 1), nonneg=True, name="storage_cost_b") \
+                if self.storage else None
+            M = sp.csr_matrix((np.ones(nD), (self.der, np.arange(nD))), shape=(nA, nD))
+            q = q + M @ cp.multiply(self.eta, self.P)
+            self.constraints += [self.P >= self.p_lo, self.P <= self.p_hi]
+            cost = cp.sum_squares(cp.multiply(self.sqrt_a, self.P))
+            if self.plain:
+                cost = cost + cp.sum(cp.multiply(self.b[self.plain], self.P[self.plain]))
+            if self.storage:
+                cost = cost + cp.sum(cp.multiply(self.b_storage, cp.abs(self.P[self.storage])))
+            if self.ramped and T > 1:
+                self.ramp = cp.Parameter((len(self.ramped), 1), nonneg=True, name="ramp_kw")
+                dP = self.P[self.ramped, 1:] - self.P[self.ramped, :-1]
+                self.constraints += [dP <= self.ramp, -dP <= self.ramp]
+            if self.energy:
+                self.e_cap = cp.Parameter((len(self.energy), 1), nonneg=True, name="energy_kwh")
+                self.e0 = cp.Parameter((len(self.energy), 1), nonneg=True, name="energy_init_kwh")
+                stored = self.e0 - self.step_h * cp.cumsum(self.P[self.energy], axis=1)
+                self.constraints += [stored >= 0, stored <= self.e_cap]
+                if T > 1:  # over a horizon, hand the storage back as full as it was found
+                    self.constraints += [stored[:, -1:] >= self.e0]
+        if nF:
+            self.f_hi = cp.Parameter((nF, T), nonneg=True, name="flexible_max_kw")
+            self.sqrt_av = cp.Parameter((nF, 1), nonneg=True, name="sqrt_value_a")
+            self.bv = cp.Parameter((nF, 1), name="value_b")
+            MF = sp.csr_matrix((np.ones(nF), (self.flex, np.arange(nF))), shape=(nA, nF))
+            q = q - MF @ self.F
+            self.constraints += [self.F >= 0, self.F <= self.f_hi]
+            value = cp.sum(cp.multiply(self.bv, self.F)) - cp.sum_squares(cp.multiply(self.sqrt_av, self.F))
+        self.q = q
+        self.cost = self.step_h * cost
+        self.value = self.step_h * value
+        self.update(scenario)
+
+    def fits(self, scenario: Scenario, periods: tuple[int, ...] | None = None) -> bool:
+        """True when ``scenario`` has this model's structure (so :meth:`update` suffices)."""
+        periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
+        return _signature(scenario, periods) == self.signature
+
+    def update(self, s: Scenario) -> None:
+        """Load the numbers of ``s`` into the Parameters (same structure required)."""
+        cols = list(self.periods)
+        prosumers = s.prosumers
+        self.demand.value = np.array([[p.demand_kw[t] for t in cols] for p in prosumers]).reshape(len(prosumers),
+                                                                                                  self.T)
+        if self.der:
+            assets = [prosumers[i].asset for i in self.der]
+            hi = np.array([[a.p_max_at(t) for t in cols] for a in assets])
+            self.p_hi.value = hi
+            self.p_lo.value = np.minimum(np.array([[a.p_min_kw] * self.T for a in assets]), hi)
+            self.eta.value = np.array([[a.efficiency] for a in assets])
+            self.sqrt_a.value = np.sqrt(np.array([[a.cost_a_per_kw2h] for a in assets]))
+            self.b.value = np.array([[a.cost_b_per_kwh] for a in assets])
+            if self.storage:
+                self.b_storage.value = np.maximum(np.array([[assets[k].cost_b_per_kwh] for k in self.storage]), 0.0)
+            if self.ramped and self.T > 1:
+                self.ramp.value = np.array([[assets[k].ramp_kw_per_period] for k in self.ramped])
+            if self.energy:
+                self.e_cap.value = np.array([[assets[k].energy_kwh] for k in self.energy])
+                self.e0.value = np.array([[assets[k].soc_init_pu * assets[k].energy_kwh] for k in self.energy])
+        if self.flex:
+            fl = [prosumers[i].flexible for i in self.flex]
+            self.f_hi.value = np.array([[f.d_max_kw[t] for t in cols] for f in fl])
+            self.sqrt_av.value = np.sqrt(np.array([[f.value_a_per_kw2h] for f in fl]))
+            self.bv.value = np.array([[f.value_b_per_kwh] for f in fl])
+
+    # --- reading a solution --------------------------------------------------------
+    def der_kw(self) -> np.ndarray:
+        """DER internal output per prosumer (prosumers × periods; zero without a DER)."""
+        out = np.zeros((len(self.ids), self.T))
+        if self.der:
+            out[self.der] = self.P.value
+        return out
+
+    def flexible_kw(self) -> np.ndarray:
+        out = np.zeros((len(self.ids), self.T))
+        if self.flex:
+            out[self.flex] = self.F.value
+        return out
+
+    def per_agent_cost(self, s: Scenario) -> np.ndarray:
+        """Each prosumer's DER cost over the periods (currency)."""
+        P = self.der_kw()
+        out = np.zeros(len(self.ids))
+        for i in self.der:
+            a = s.prosumers[i].asset
+            b_term = a.cost_b_per_kwh * (np.abs(P[i]) if a.kind in STORAGE_KINDS else P[i])
+            out[i] = s.horizon.step_h * float(np.sum(a.cost_a_per_kw2h * P[i] ** 2 + b_term))
+        return out
+
+    def per_agent_value(self, s: Scenario) -> np.ndarray:
+        """Each prosumer's flexible-load value over the periods (currency)."""
+        F = self.flexible_kw()
+        out = np.zeros(len(self.ids))
+        for i in self.flex:
+            fl = s.prosumers[i].flexible
+            out[i] = s.horizon.step_h * float(np.sum(fl.value_b_per_kwh * F[i] - fl.value_a_per_kw2h * F[i] ** 2))
+        return out

@@ -1,0 +1,282 @@
+"""Welfare and the shadow price ("The Economic Principle of Transactive Energy").
+
+The social planner chooses every DER's output ``p`` and flexible load ``f`` to
+
+    max  Σ_i U_i(f_i) − Σ_i C_i(p_i) − Σ_t Δt·(c^buy_t·G^imp_t − c^sell_t·G^exp_t)
+    s.t. Σ_i q_{i,t} + G^imp_t − G^exp_t = 0        (λ_t)   for every period t
+         each prosumer's feasible set (core.prosumer)
+
+where ``q_{i,t} = η_i p_{i,t} − d_{i,t} − f_{i,t}`` is prosumer i's net trade
+and the grid is the outside option: the community imports ``G^imp`` at
+``c^buy`` (the retail import tariff) and exports ``G^exp`` at ``c^sell`` (the
+feed-in tariff), or both at the wholesale price. The **shadow price** λ_t is
+read from the balance constraint's dual (as PyPSA reads prices from named
+constraints). With strictly convex costs and strictly concave values, every
+agent that is not at a limit has ``C'_i(p) = η_i λ`` and ``U'_i(f) = λ``.
+
+**Decentralised check**: at λ, each agent alone solves
+``max U_i − C_i + Δt·Σ_t λ_t q_{i,t}`` over its own feasible set; the chapter's
+claim is that the sum of their answers is the planner's solution.
+:func:`price_response` solves all the agents' problems at once (they are
+separable) and :class:`WelfareSolution` reports the gap.
+
+**Price iteration** (tâtonnement, projected dual ascent): the auctioneer
+announces λ, collects the agents' responses, and moves each period's price
+against the excess supply, ``λ_t ← Π[λ_t − α_t·Σ_i q_{i,t}(λ)]`` on
+``[c^sell_t, c^buy_t]``, with a secant estimate of each period's slope for
+``α_t``. :func:`tatonnement` returns the whole trace.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+
+from core.prosumer import FleetModel
+from core.scenario.model import Scenario
+
+SOLVER = "CLARABEL"
+
+
+class ClearingError(RuntimeError):
+    """The optimisation could not be solved: infeasible, unbounded or a solver failure."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def grid_prices(s: Scenario, periods: tuple[int, ...], grid: str = "tariffs") -> tuple[np.ndarray, np.ndarray]:
+    """(import price, export price) per period, currency/kWh: the tariffs or the wholesale price."""
+    if grid == "wholesale":
+        w = np.array([s.feeder.substation.wholesale_price_per_kwh[t] for t in periods])
+        return w, w.copy()
+    if grid != "tariffs":
+        raise ValueError(f"grid prices must be 'tariffs' or 'wholesale', got {grid!r}")
+    buy = np.array([s.tariffs.retail_import_price_per_kwh[t] for t in periods])
+    sell = np.array([s.tariffs.feed_in_price_per_kwh[t] for t in periods])
+    return buy, sell
+
+
+def _solve(problem: cp.Problem, what: str) -> float:
+    try:
+        value = problem.solve(solver=SOLVER)
+    except cp.error.SolverError as err:
+        raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise ClearingError(problem.status, f"{what} is {problem.status}")
+    return value
+
+
+@dataclass
+class WelfareSolution:
+    """The planner's optimum: dispatch, trades, prices, and each agent's money (arrays: agents × periods)."""
+
+    periods: tuple[int, ...]
+    ids: list[str]
+    price_per_kwh: np.ndarray  # λ_t
+    trade_kw: np.ndarray  # q_{i,t}
+    der_kw: np.ndarray  # p_{i,t}
+    flexible_kw: np.ndarray  # f_{i,t}
+    grid_import_kw: np.ndarray
+    grid_export_kw: np.ndarray
+    welfare: float  # objective: value − cost − net grid cost (currency)
+    cost: np.ndarray  # per agent (currency)
+    value: np.ndarray  # per agent
+    payment: np.ndarray  # per agent: what it pays the market, Σ_t λ_t·(−q)·Δt (negative: receives)
+    step_h: float
+    solve_time_s: float
+    status: str = "optimal"
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def surplus(self) -> np.ndarray:
+        """Each agent's surplus: value − cost − payment (currency)."""
+        return self.value - self.cost - self.payment
+
+
+class WelfareProblem:
+    """The planner's problem, compiled once; :meth:`solve` after :meth:`update` re-solves fast."""
+
+    def __init__(self, scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "tariffs"):
+        self.fleet = FleetModel(scenario, periods)
+        self.grid = grid
+        T = self.fleet.T
+        self.buy = cp.Parameter(T, name="grid_import_price")
+        self.sell = cp.Parameter(T, name="grid_export_price")
+        self.g_imp = cp.Variable(T, nonneg=True, name="grid_import_kw")
+        self.g_exp = cp.Variable(T, nonneg=True, name="grid_export_kw")
+        f = self.fleet
+        # balance in kWh per period, so that its dual is a price per kWh
+        self.balance = f.step_h * (cp.sum(f.q, axis=0) + self.g_imp - self.g_exp) == 0
+        grid_cost = f.step_h * (self.buy @ self.g_imp - self.sell @ self.g_exp)
+        self.problem = cp.Problem(cp.Maximize(f.value - f.cost - grid_cost), [*f.constraints, self.balance])
+        self.update(scenario)
+
+    def fits(self, scenario: Scenario, periods=None, grid: str = "tariffs") -> bool:
+        return grid == self.grid and self.fleet.fits(scenario, periods)
+
+    def update(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.fleet.update(scenario)
+        buy, sell = grid_prices(scenario, self.fleet.periods, self.grid)
+        self.buy.value, self.sell.value = buy, sell
+
+    def solve(self) -> WelfareSolution:
+        t0 = time.perf_counter()
+        welfare = _solve(self.problem, "the welfare-maximising clearing")
+        elapsed = time.perf_counter() - t0
+        f, s = self.fleet, self.scenario
+        lam = -np.asarray(self.balance.dual_value, dtype=float).reshape(f.T)
+        q = np.asarray(f.q.value, dtype=float).reshape(len(f.ids), f.T)
+        step = s.horizon.step_h
+        return WelfareSolution(
+            periods=f.periods, ids=list(f.ids), price_per_kwh=lam, trade_kw=q,
+            der_kw=f.der_kw(), flexible_kw=f.flexible_kw(),
+            grid_import_kw=np.asarray(self.g_imp.value).reshape(f.T),
+            grid_export_kw=np.asarray(self.g_exp.value).reshape(f.T),
+            welfare=float(welfare), cost=f.per_agent_cost(s), value=f.per_agent_value(s),
+            payment=-(q * lam[None, :]).sum(axis=1) * step, step_h=step, solve_time_s=elapsed,
+            status=self.problem.status,
+        )
+
+
+def solve_welfare(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "tariffs") -> WelfareSolution:
+    """The welfare-maximising clearing and its shadow prices (compiles a fresh problem)."""
+    return WelfareProblem(scenario, periods, grid).solve()
+
+
+# ---------------------------------------------------------------------------
+# each agent alone at given prices
+# ---------------------------------------------------------------------------
+
+
+class PriceResponse:
+    """Every agent's own problem at announced prices, all at once (they are independent).
+
+    Agent i maximises ``U_i − C_i + Δt·Σ_t (sell_t·s_{i,t} − buy_t·b_{i,t})`` with
+    ``q_i = s_i − b_i``, ``s, b ≥ 0``: it sells at ``sell_t`` and buys at
+    ``buy_t`` (``sell ≤ buy``). At one price λ for both it is the chapter's
+    profit / net-utility maximisation; at the tariffs it is the agent's outside
+    option (trading with the grid alone).
+    """
+
+    def __init__(self, scenario: Scenario, periods: tuple[int, ...] | None = None):
+        self.fleet = f = FleetModel(scenario, periods)
+        nA, T = len(f.ids), f.T
+        self.sell_price = cp.Parameter(T, name="sell_price")
+        self.buy_price = cp.Parameter(T, name="buy_price")
+        self.s = cp.Variable((nA, T), nonneg=True, name="sold_kw")
+        self.b = cp.Variable((nA, T), nonneg=True, name="bought_kw")
+        money = f.step_h * (cp.sum(self.s @ self.sell_price) - cp.sum(self.b @ self.buy_price))
+        self.problem = cp.Problem(cp.Maximize(f.value - f.cost + money), [*f.constraints, f.q == self.s - self.b])
+        self.scenario = scenario
+
+    def update(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.fleet.update(scenario)
+
+    def solve(self, sell_price, buy_price=None) -> tuple[np.ndarray, np.ndarray]:
+        """(net trades q, surplus per agent) at the prices (buy defaults to sell: one price)."""
+        sell = np.asarray(sell_price, dtype=float).reshape(self.fleet.T)
+        buy = sell if buy_price is None else np.asarray(buy_price, dtype=float).reshape(self.fleet.T)
+        if np.any(sell > buy + 1e-12):
+            raise ValueError("the selling price may not exceed the buying price (arbitrage)")
+        self.sell_price.value, self.buy_price.value = sell, buy
+        _solve(self.problem, "the agents' price response")
+        f = self.fleet
+        q = np.asarray(f.q.value, dtype=float).reshape(len(f.ids), f.T)
+        step = self.scenario.horizon.step_h
+        money = step * (np.asarray(self.s.value) @ sell - np.asarray(self.b.value) @ buy)
+        surplus = f.per_agent_value(self.scenario) - f.per_agent_cost(self.scenario) + money
+        return q, surplus
+
+
+def price_response(scenario: Scenario, prices, periods=None) -> np.ndarray:
+    """Each agent's net trade (agents × periods, kW) when it faces ``prices`` alone."""
+    return PriceResponse(scenario, periods).solve(prices)[0]
+
+
+def outside_option(scenario: Scenario, periods=None) -> np.ndarray:
+    """Each agent's surplus trading with the grid alone at the tariffs (currency): its outside option."""
+    buy, sell = grid_prices(scenario, tuple(range(scenario.periods)) if periods is None else tuple(periods))
+    return PriceResponse(scenario, periods).solve(sell, buy)[1]
+
+
+def decentralised_gap(solution: WelfareSolution, scenario: Scenario) -> dict[str, float]:
+    """How far the agents' own answers at λ are from the planner's (chapter: they coincide).
+
+    ``max_trade_gap_kw``: the largest |q_i(λ) − q*_i| over agents and periods;
+    ``max_imbalance_kw``: the largest |Σ_i q_i(λ) + G^imp − G^exp| over periods.
+    """
+    q = price_response(scenario, solution.price_per_kwh, solution.periods)
+    imbalance = q.sum(axis=0) + solution.grid_import_kw - solution.grid_export_kw
+    return {
+        "max_trade_gap_kw": float(np.max(np.abs(q - solution.trade_kw))) if q.size else 0.0,
+        "max_imbalance_kw": float(np.max(np.abs(imbalance))) if imbalance.size else 0.0,
+    }
+
+
+# ---------------------------------------------------------------------------
+# tâtonnement
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class PriceTrace:
+    """The price iteration: prices and excess supply after each round."""
+
+    prices: np.ndarray  # iterations × periods
+    excess_kw: np.ndarray  # iterations × periods: Σ_i q_i(λ) − (grid's share at a bound)
+    converged: bool
+    iterations: int
+    tolerance: float
+
+    @property
+    def final(self) -> np.ndarray:
+        return self.prices[-1]
+
+
+def tatonnement(scenario: Scenario, periods=None, grid: str = "tariffs", tol: float = 1e-4, max_iter: int = 200,
+                start=None, progress=None, cancelled=None) -> PriceTrace:
+    """Projected dual ascent on λ (see the module text); stops when no price moves more than ``tol``.
+
+    ``progress(k, max_iter)`` is called each round; ``cancelled()`` returning
+    True stops early (the trace so far is returned, ``converged`` False).
+    """
+    periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
+    hi, lo = grid_prices(scenario, periods, grid)
+    resp = PriceResponse(scenario, periods)
+    lam = np.clip((lo + hi) / 2 if start is None else np.asarray(start, dtype=float), lo, hi)
+    prices, excess = [], []
+    step = np.full(lam.shape, 1e-3)
+    prev_lam = prev_z = None
+    converged = False
+    k = 0
+    for k in range(1, max_iter + 1):
+        q, _ = resp.solve(lam)
+        z = q.sum(axis=0)  # excess supply inside the community
+        # the grid takes any excess at the export price and fills any shortage at the import price
+        z_eff = np.where((lam <= lo + 1e-12) & (z > 0), 0.0, np.where((lam >= hi - 1e-12) & (z < 0), 0.0, z))
+        prices.append(lam.copy())
+        excess.append(z_eff.copy())
+        if prev_lam is not None:
+            # secant: excess supply rises with price; aim the next step at z = 0
+            dl, dz = lam - prev_lam, z - prev_z
+            slope = np.divide(dz, dl, out=np.zeros_like(dz), where=np.abs(dl) > 1e-12)
+            good = slope > 1e-9
+            step = np.where(good, np.clip(1.0 / np.where(good, slope, 1.0), 1e-9, 1e3), step * 2.0)
+        new = np.clip(lam - step * z, lo, hi)
+        if progress is not None:
+            progress(k, max_iter)
+        if np.max(np.abs(new - lam), initial=0.0) < tol:
+            converged = True
+            break
+        if cancelled is not None and cancelled():
+            break
+        prev_lam, prev_z = lam, z
+        lam = new
+    return PriceTrace(np.array(prices), np.array(excess), converged, k, tol)

@@ -1,0 +1,169 @@
+"""Feasible sets, the planner's shadow price, the decentralised check and the price iteration.
+
+Every number is worked out by hand in the comments.
+"""
+
+import pytest
+
+from core.prosumer import FleetModel, check_trade_plan, dispatch_from_trade, trade_bounds
+from core.scenario.model import (
+    Asset,
+    Bus,
+    Feeder,
+    FlexibleLoad,
+    Line,
+    Prosumer,
+    Scenario,
+    Substation,
+    Tariffs,
+    TimeHorizon,
+)
+from core.welfare import decentralised_gap, outside_option, price_response, solve_welfare, tatonnement
+
+
+def scenario(prosumers, periods=1, retail=100.0, feed_in=0.0, step_h=1.0):
+    feeder = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation("0", 1.0, (0.1,) * periods),
+                    buses=(Bus("0"), Bus("1")), lines=(Line("L", "0", "1", 0.01, 0.01),))
+    per = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,) * periods  # noqa: E731
+    return Scenario("hand", feeder, TimeHorizon(periods, step_h), Tariffs(per(retail), per(feed_in)),
+                    tuple(prosumers))
+
+
+# --- the feasible set ------------------------------------------------------------
+
+
+def test_trade_bounds_are_the_chapters():
+    # -d_t ≤ q_t ≤ η·P^max − d_t with d = (2, 3), P^max = 5, η = 0.9: [-2, 2.5] and [-3, 1.5]
+    p = Prosumer("a", "1", (2.0, 3.0), asset=Asset("generator", 5.0, efficiency=0.9))
+    lo, hi = trade_bounds(p)
+    assert lo == pytest.approx([-2.0, -3.0]) and hi == pytest.approx([2.5, 1.5])
+
+
+def test_dispatch_is_recovered_from_the_trade():
+    p = Prosumer("a", "1", (2.0, 3.0), asset=Asset("generator", 5.0, efficiency=0.8))
+    # p_t = (q_t + d_t)/η: (1 + 2)/0.8 = 3.75, (−1 + 3)/0.8 = 2.5
+    assert dispatch_from_trade(p, [1.0, -1.0]) == pytest.approx([3.75, 2.5])
+
+
+def test_checker_names_the_broken_bound_and_the_excess():
+    p = Prosumer("a", "1", (2.0, 3.0), asset=Asset("generator", 5.0, efficiency=0.9))
+    v = check_trade_plan(p, [2.6, -3.2])
+    kinds = {(x.constraint, x.period): x.amount for x in v}
+    assert kinds[("trade upper bound", 0)] == pytest.approx(0.1)  # 2.6 − 2.5
+    assert kinds[("trade lower bound", 1)] == pytest.approx(0.2)  # −3 − (−3.2)
+    assert check_trade_plan(p, [2.5, -3.0]) == []
+
+
+def test_checker_finds_a_ramp_violation_by_hand():
+    # d = (2, 3), q = (0, 0): |Δq + Δd| = 1 > η·R = 0.9; in DER output Δp = 1/0.9 = 1.111 > R = 1 by 0.111
+    p = Prosumer("a", "1", (2.0, 3.0), asset=Asset("generator", 5.0, efficiency=0.9, ramp_kw_per_period=1.0))
+    v = check_trade_plan(p, [0.0, 0.0])
+    assert [(x.constraint, x.period) for x in v] == [("ramp", 1)]
+    assert v[0].amount == pytest.approx(1 / 0.9 - 1.0)
+    # q = (0, −0.1): |−0.1 + 1| = 0.9 = η·R, just feasible
+    assert check_trade_plan(p, [0.0, -0.1]) == []
+
+
+def test_checker_tracks_stored_energy():
+    # 10 kWh battery at 50 %: discharging 4 kW for two hours leaves 5 − 8 = −3 kWh
+    b = Asset("battery", 5.0, p_min_kw=-5.0, energy_kwh=10.0, soc_init_pu=0.5)
+    p = Prosumer("b", "1", (0.0, 0.0), asset=b)
+    v = check_trade_plan(p, [4.0, 4.0])
+    assert [(x.constraint, x.period, round(x.amount, 9)) for x in v] == [("storage empty", 1, 3.0)]
+
+
+def test_fleet_model_reaches_the_trade_bounds():
+    import cvxpy as cp
+
+    p = Prosumer("a", "1", (2.0, 3.0), asset=Asset("generator", 5.0, efficiency=0.9, cost_a_per_kw2h=0.1))
+    fm = FleetModel(scenario([p], periods=2))
+    cp.Problem(cp.Maximize(cp.sum(fm.q)), fm.constraints).solve()
+    assert fm.q.value.ravel() == pytest.approx([2.5, 1.5], abs=1e-6)
+    cp.Problem(cp.Minimize(cp.sum(fm.q)), fm.constraints).solve()
+    assert fm.q.value.ravel() == pytest.approx([-2.0, -3.0], abs=1e-6)
+
+
+# --- the planner and its shadow price --------------------------------------------
+
+TWO_BY_TWO = [
+    # producers C1 = 0.5 p² (mc p), C2 = p² (mc 2p); consumers U1 = 10 d − 0.5 d², U2 = 8 d − 0.5 d²
+    Prosumer("G1", "1", (0.0,), asset=Asset("generator", 100.0, cost_a_per_kw2h=0.5)),
+    Prosumer("G2", "1", (0.0,), asset=Asset("generator", 100.0, cost_a_per_kw2h=1.0)),
+    Prosumer("D1", "1", (0.0,), flexible=FlexibleLoad((100.0,), 0.5, 10.0)),
+    Prosumer("D2", "1", (0.0,), flexible=FlexibleLoad((100.0,), 0.5, 8.0)),
+]
+# supply p1 + p2 = λ + λ/2 = 1.5 λ; demand (10 − λ) + (8 − λ) = 18 − 2 λ  ⇒  λ = 18/3.5 = 36/7
+LAMBDA = 36 / 7
+
+
+def test_two_producers_two_consumers_by_hand():
+    s = scenario(TWO_BY_TWO)
+    sol = solve_welfare(s)
+    assert sol.price_per_kwh[0] == pytest.approx(LAMBDA, rel=1e-6)
+    q = sol.trade_kw[:, 0]
+    assert q == pytest.approx([LAMBDA, LAMBDA / 2, -(10 - LAMBDA), -(8 - LAMBDA)], rel=1e-6)
+    # welfare = U1 + U2 − C1 − C2 at the optimum
+    d1, d2, p1, p2 = 10 - LAMBDA, 8 - LAMBDA, LAMBDA, LAMBDA / 2
+    welfare = 10 * d1 - 0.5 * d1**2 + 8 * d2 - 0.5 * d2**2 - 0.5 * p1**2 - p2**2
+    assert sol.welfare == pytest.approx(welfare, rel=1e-6)
+    # the market is budget balanced: payments sum to zero without the grid
+    assert sol.payment.sum() == pytest.approx(0.0, abs=1e-6)
+    assert sol.grid_import_kw[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_decentralised_answers_add_up_to_the_planners():
+    s = scenario(TWO_BY_TWO)
+    sol = solve_welfare(s)
+    gap = decentralised_gap(sol, s)
+    assert gap["max_trade_gap_kw"] < 1e-5 and gap["max_imbalance_kw"] < 1e-5
+    # and at a wrong price they do not: at λ = 4 supply 6 < demand 10
+    q = price_response(s, [4.0])
+    assert q[:, 0].sum() == pytest.approx(1.5 * 4 - (18 - 2 * 4), abs=1e-5)
+
+
+def test_price_iteration_converges_to_the_shadow_price():
+    s = scenario(TWO_BY_TWO)
+    trace = tatonnement(s, tol=1e-7)
+    assert trace.converged
+    assert trace.final[0] == pytest.approx(LAMBDA, abs=1e-5)
+    assert trace.prices.shape[0] == trace.iterations >= 2
+    # excess supply shrinks to zero along the way
+    assert abs(trace.excess_kw[-1, 0]) < abs(trace.excess_kw[0, 0])
+
+
+def test_an_exporting_community_is_priced_at_the_feed_in_tariff():
+    # 10 kW of PV at 0.01/kWh and no load: everything is exported at feed-in 0.07, λ = 0.07
+    pv = Prosumer("pv", "1", (0.0,), asset=Asset("pv", 10.0, cost_a_per_kw2h=0.0001, cost_b_per_kwh=0.01))
+    s = scenario([pv], retail=0.3, feed_in=0.07)
+    sol = solve_welfare(s)
+    assert sol.price_per_kwh[0] == pytest.approx(0.07, abs=1e-6)
+    assert sol.grid_export_kw[0] == pytest.approx(10.0, abs=1e-4)
+
+
+def test_an_importing_community_is_priced_at_retail():
+    load = Prosumer("c", "1", (4.0,))
+    s = scenario([load], retail=0.3, feed_in=0.07)
+    sol = solve_welfare(s)
+    assert sol.price_per_kwh[0] == pytest.approx(0.3, abs=1e-6)
+    assert sol.payment[0] == pytest.approx(1.2, abs=1e-6)  # 4 kWh × 0.3
+
+
+def test_outside_option_by_hand():
+    # a consumer of 2 kW for 30 minutes pays 1 kWh × 0.3; a 6 kW PV with no cost sells 3 kWh at 0.05
+    c = Prosumer("c", "1", (2.0,))
+    pv = Prosumer("pv", "1", (0.0,), asset=Asset("pv", 6.0))
+    s = scenario([c, pv], retail=0.3, feed_in=0.05, step_h=0.5)
+    assert outside_option(s) == pytest.approx([-0.3, 0.15], abs=1e-6)
+
+
+def test_storage_shifts_energy_to_the_expensive_period():
+    # an empty lossless 10 kWh battery (it must end the day as it began) and 5 kW of load in the second hour,
+    # import 0.1 then 0.5: it charges 5 kW in the cheap hour and serves the load in the dear one
+    b = Asset("battery", 5.0, p_min_kw=-5.0, energy_kwh=10.0, soc_init_pu=0.0, cost_a_per_kw2h=1e-6)
+    load = Prosumer("c", "1", (0.0, 5.0))
+    s = scenario([load, Prosumer("b", "1", (0.0, 0.0), asset=b)], periods=2, retail=[0.1, 0.5], feed_in=0.05)
+    sol = solve_welfare(s)
+    assert sol.der_kw[1] == pytest.approx([-5.0, 5.0], abs=1e-3)
+    assert sol.grid_import_kw == pytest.approx([5.0, 0.0], abs=1e-3)
+    # λ stays between the tariffs; in the dear hour the battery, not the grid, is marginal
+    assert 0.05 - 1e-6 <= sol.price_per_kwh[1] <= 0.5 + 1e-6

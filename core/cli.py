@@ -23,7 +23,7 @@ from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, period_totals
 
-COMMANDS = ("validate", "summary", "import")
+COMMANDS = ("validate", "summary", "import", "clear")
 
 
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
@@ -103,6 +103,56 @@ def cmd_import(args, out) -> int:
     return 0
 
 
+def cmd_clear(args, out) -> int:
+    from core.market import MarketSettings, clear
+    from core.welfare import ClearingError
+
+    s = load_project(args.file)
+    try:
+        settings = MarketSettings(mechanism=args.mechanism, period=args.period, k=args.k, grid=args.grid,
+                                  audit=not args.no_audit, tatonnement=not args.no_audit)
+    except ValueError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    try:
+        result = clear(s, settings)
+    except (ClearingError, ValueError) as err:
+        sys.stderr.write(f"error: {args.file}: {err}\n")
+        return 1
+    if args.format == "json":
+        payload = {
+            "file": str(args.file), "scenario": s.name, "currency": s.currency,
+            "settings": {"mechanism": settings.mechanism, "period": result.period, "k": settings.k,
+                         "grid": settings.grid},
+            "summary": result.summary,
+            "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
+            "agents": json.loads(result.agents.to_json(orient="records", double_precision=10)),
+        }
+        if result.comparison is not None:
+            payload["properties"] = json.loads(result.comparison.to_json(orient="records", double_precision=10))
+        out.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+        return 0
+    if args.format == "csv":
+        _print_frame(result.agents, "csv", out)
+        return 0
+    cur = s.currency
+    out.write(f"{s.name}: {settings.mechanism} clearing, period {result.period} "
+              f"({s.horizon.labels()[result.period]}), prices in {cur}/kWh\n\n")
+    width = max(len(k) for k in result.summary)
+    for key, value in result.summary.items():
+        text = f"{value:,.6g}" if isinstance(value, float) else str(value)
+        out.write(f"  {key:<{width}}  {text}\n")
+    out.write("\nper period:\n")
+    _print_frame(result.periods, "table", out)
+    out.write("\nper agent (over the cleared periods):\n")
+    _print_frame(result.agents, "table", out)
+    if result.comparison is not None:
+        out.write(f"\nmechanism properties in period {result.period} "
+                  "(Myerson–Satterthwaite: no mechanism guarantees all four):\n")
+        _print_frame(result.comparison, "table", out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="feeder-market",
@@ -131,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--periods", type=int, default=1, help="periods in the horizon (loads repeated; default 1)")
     p.add_argument("--name", default=None, help="the scenario's name")
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("clear", help="clear the market of a project and print prices, trades and properties")
+    p.add_argument("file", type=Path)
+    p.add_argument("--mechanism", default="welfare",
+                   help="welfare (default), uniform, pay_as_bid, vcg or trade_reduction")
+    p.add_argument("--period", type=int, default=None, help="period to show and audit (0-based; default 0)")
+    p.add_argument("--k", type=float, default=0.5, help="k of k-pricing for the uniform auction (default 0.5)")
+    p.add_argument("--grid", choices=("tariffs", "wholesale"), default="tariffs",
+                   help="the outside option: retail/feed-in tariffs or the wholesale price")
+    p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(run=cmd_clear)
     return ap
 
 

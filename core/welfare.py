@@ -61,9 +61,20 @@ def grid_prices(s: Scenario, periods: tuple[int, ...], grid: str = "tariffs") ->
     return buy, sell
 
 
+# cvxpy's DPP compiler densifies a (variables × parameter entries) matrix for quadratic objectives
+# (39 GiB on the 1,000-bus day); above this many parameter entries, problems are compiled from the
+# current values at every solve instead (about a second there), below it they re-solve in milliseconds.
+DPP_MAX_PARAMETER_ENTRIES = 40_000
+
+
+def _parameter_entries(problem: cp.Problem) -> int:
+    return sum(p.size for p in problem.parameters())
+
+
 def _solve(problem: cp.Problem, what: str) -> float:
+    dpp = _parameter_entries(problem) <= DPP_MAX_PARAMETER_ENTRIES
     try:
-        value = problem.solve(solver=SOLVER)
+        value = problem.solve(solver=SOLVER, ignore_dpp=not dpp)
     except cp.error.SolverError as err:
         raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

@@ -1,0 +1,341 @@
+"""The single entry point: ``clear(scenario, settings) -> MarketResult``.
+
+The GUI, the CLI, reports and tests all call :func:`clear`. It returns pandas
+DataFrames (units in the column names) and a small summary; it never formats
+for a screen.
+
+Mechanisms:
+
+* ``welfare`` — the welfare-maximising clearing of the prosumers' own cost and
+  value curves over the whole horizon, with their feasible sets and the grid
+  (tariffs) as outside option; the price is the balance constraint's dual
+  (:mod:`core.welfare`). Its price iteration (tâtonnement) is in ``trace``.
+* ``uniform``, ``pay_as_bid``, ``vcg``, ``trade_reduction`` — the double
+  auctions of :mod:`core.mechanisms`, on the bids of each period
+  (:mod:`core.bids`: explicit blocks, or truthful blocks from the curves).
+
+With ``audit`` the result carries the properties audit of the chosen period
+(:mod:`core.properties`) and the comparison of every auction on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from core.bids import order_book
+from core.mechanisms import MECHANISMS, supply_demand_curves
+from core.properties import Audit, audit, compare_mechanisms
+from core.scenario.model import Scenario
+from core.welfare import ClearingError, PriceTrace, WelfareProblem, decentralised_gap, outside_option, tatonnement
+
+AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
+MECHANISM_NAMES = ("welfare", *AUCTIONS)
+MECHANISM_LABELS = {
+    "welfare": "Welfare-maximising (shadow price)",
+    "uniform": "Uniform-price double auction",
+    "pay_as_bid": "Pay-as-bid",
+    "vcg": "VCG (Clarke pivot)",
+    "trade_reduction": "McAfee trade reduction",
+}
+
+
+@dataclass(frozen=True)
+class MarketSettings:
+    """What to compute.
+
+    ``period``: the period to show and audit (``None``: the first); auctions
+    clear every period, the welfare clearing the whole horizon at once.
+    ``k``: the k of k-pricing for the uniform auction (0.5: midpoint).
+    ``grid``: the outside option, ``tariffs`` (retail/feed-in) or ``wholesale``.
+    """
+
+    mechanism: str = "welfare"
+    period: int | None = None
+    k: float = 0.5
+    grid: str = "tariffs"
+    audit: bool = True
+    tatonnement: bool = True
+    decentralised_check: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mechanism not in MECHANISM_NAMES:
+            raise ValueError(f"unknown mechanism '{self.mechanism}': choose one of {', '.join(MECHANISM_NAMES)}")
+        if not 0.0 <= self.k <= 1.0:
+            raise ValueError(f"k must be in [0, 1], got {self.k:g}")
+        if self.grid not in ("tariffs", "wholesale"):
+            raise ValueError(f"grid must be 'tariffs' or 'wholesale', got {self.grid!r}")
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Supply and demand step curves of one period (cumulative kWh, price per kWh, agent per step)."""
+
+    period: int
+    demand_kwh: np.ndarray
+    demand_price: np.ndarray
+    demand_agent: list[str]
+    supply_kwh: np.ndarray
+    supply_price: np.ndarray
+    supply_agent: list[str]
+    price: float | None  # the clearing price shown on the curves
+    traded_kwh: float
+    retail_price: float
+    feed_in_price: float
+
+
+@dataclass
+class MarketResult:
+    """Everything a cleared market shows. DataFrames carry units in their column names.
+
+    * ``agents``: one row per prosumer (totals over the cleared periods);
+    * ``trades``: one row per prosumer and period;
+    * ``periods``: one row per period (price, traded energy, welfare…);
+    * ``curves``: the chosen period's supply and demand;
+    * ``audit`` / ``comparison``: the properties of the chosen period;
+    * ``trace``: the price iteration (welfare clearing);
+    * ``summary``: headline numbers.
+    """
+
+    settings: MarketSettings
+    scenario_name: str
+    currency: str
+    period: int
+    agents: pd.DataFrame
+    trades: pd.DataFrame
+    periods: pd.DataFrame
+    curves: Curves | None
+    summary: dict
+    audit: Audit | None = None
+    comparison: pd.DataFrame | None = None
+    trace: PriceTrace | None = None
+    timings_s: dict = field(default_factory=dict)
+
+
+# compiled welfare problems, re-used after an edit that keeps the structure
+_CACHE: dict[tuple, tuple[WelfareProblem, threading.Lock]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.Lock | None]:
+    from core.prosumer import _signature
+
+    key = (_signature(s, tuple(range(s.periods))), grid)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        problem, lock = hit
+        if lock.acquire(blocking=False):
+            problem.update(s)
+            return problem, lock
+        return WelfareProblem(s, grid=grid), None  # in use by another thread: build a private one
+    problem = WelfareProblem(s, grid=grid)
+    lock = threading.Lock()
+    lock.acquire()
+    with _CACHE_LOCK:
+        if len(_CACHE) > 8:
+            _CACHE.clear()
+        _CACHE[key] = (problem, lock)
+    return problem, lock
+
+
+def _curves(s: Scenario, t: int, price: float | None, traded: float) -> Curves:
+    book = order_book(s, t)
+    dq, dp, di, sq, spr, si = supply_demand_curves(book)
+    name = lambda blocks, agents: [book.agents[int(a)] for a in agents[blocks]]  # noqa: E731
+    return Curves(
+        period=t,
+        demand_kwh=np.asarray(dq), demand_price=np.asarray(dp), demand_agent=name(np.asarray(di), book.buy_agent),
+        supply_kwh=np.asarray(sq), supply_price=np.asarray(spr), supply_agent=name(np.asarray(si), book.sell_agent),
+        price=price, traded_kwh=traded,
+        retail_price=s.tariffs.retail_import_price_per_kwh[t], feed_in_price=s.tariffs.feed_in_price_per_kwh[t],
+    )
+
+
+def _agent_meta(s: Scenario) -> pd.DataFrame:
+    return pd.DataFrame({
+        "agent": [p.id for p in s.prosumers],
+        "bus": [p.bus for p in s.prosumers],
+        "role": [p.role for p in s.prosumers],
+        "der": [p.asset.kind if p.asset is not None else "" for p in s.prosumers],
+    })
+
+
+def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=None, cancelled=None) -> MarketResult:
+    """Clear ``scenario``'s market as ``settings`` say. Raises ClearingError if it cannot be solved.
+
+    ``progress(fraction, text)`` and ``cancelled()`` let a caller on another
+    thread follow and stop the long parts (the price iteration, the audit).
+    """
+    settings = settings or MarketSettings()
+    T = scenario.periods
+    period = 0 if settings.period is None else settings.period
+    if not 0 <= period < T:
+        raise ValueError(f"period {period} is outside the horizon (0…{T - 1})")
+    if settings.mechanism == "welfare":
+        result = _clear_welfare(scenario, settings, period, progress, cancelled)
+    else:
+        result = _clear_auction(scenario, settings, period)
+    if settings.audit:
+        t0 = time.perf_counter()
+        if progress is not None:
+            progress(0.9, "auditing the mechanisms")
+        truth = order_book(scenario, period)
+        mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
+        kw = {"k": settings.k} if mech == "uniform" else {}
+        result.audit = audit(truth, mech, **kw)
+        result.comparison = compare_mechanisms(truth, k=settings.k)
+        result.timings_s["audit"] = time.perf_counter() - t0
+    return result
+
+
+def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
+    t0 = time.perf_counter()
+    problem, lock = _welfare_problem(s, settings.grid)
+    try:
+        sol = problem.solve()
+    finally:
+        if lock is not None:
+            lock.release()
+    timings = {"welfare": time.perf_counter() - t0}
+    T, step = s.periods, s.horizon.step_h
+    meta = _agent_meta(s)
+    t1 = time.perf_counter()
+    alone = outside_option(s)
+    timings["outside_option"] = time.perf_counter() - t1
+    surplus = sol.surplus
+    agents = meta.assign(
+        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
+        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
+        payment=sol.payment,
+        value=sol.value,
+        cost=sol.cost,
+        surplus=surplus,
+        outside_option=alone,
+        gain_over_outside=surplus - alone,
+        ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
+    )
+    labels = s.horizon.labels()
+    n = len(s.prosumers)
+    trades = pd.DataFrame({
+        "agent": np.repeat(meta.agent.to_numpy(), T),
+        "period": np.tile(np.arange(T), n),
+        "trade_kw": sol.trade_kw.ravel(),
+        "der_kw": sol.der_kw.ravel(),
+        "flexible_kw": sol.flexible_kw.ravel(),
+        "price_per_kwh": np.tile(sol.price_per_kwh, n),
+    })
+    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
+    sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
+    bought = np.clip(-sol.trade_kw, 0, None).sum(axis=0) * step
+    periods = pd.DataFrame({
+        "period": np.arange(T),
+        "time": labels,
+        "price_per_kwh": sol.price_per_kwh,
+        "sold_kwh": sold,
+        "bought_kwh": bought,
+        "p2p_kwh": np.minimum(sold, bought),
+        "grid_import_kwh": sol.grid_import_kw * step,
+        "grid_export_kwh": sol.grid_export_kw * step,
+        "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh,
+        "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh,
+    })
+    summary = {
+        "mechanism": "welfare",
+        "welfare": sol.welfare,
+        "price_per_kwh": float(sol.price_per_kwh[period]),
+        "mean_price_per_kwh": float(np.mean(sol.price_per_kwh)),
+        "p2p_kwh": float(periods.p2p_kwh.sum()),
+        "grid_import_kwh": float(periods.grid_import_kwh.sum()),
+        "grid_export_kwh": float(periods.grid_export_kwh.sum()),
+        "platform_surplus": float(sol.payment.sum()
+                                  - step * (problem.buy.value @ sol.grid_import_kw
+                                            - problem.sell.value @ sol.grid_export_kw)),
+        "ir_violations": int((~agents.ir_ok).sum()),
+        "solve_time_s": sol.solve_time_s,
+        "status": sol.status,
+    }
+    trace = None
+    if settings.decentralised_check:
+        t2 = time.perf_counter()
+        summary.update(decentralised_gap(sol, s))
+        timings["decentralised_check"] = time.perf_counter() - t2
+    if settings.tatonnement:
+        t3 = time.perf_counter()
+        prog = None if progress is None else (lambda k, m: progress(0.3 + 0.5 * k / m, f"price iteration {k}"))
+        trace = tatonnement(s, grid=settings.grid, progress=prog, cancelled=cancelled)
+        summary["tatonnement_iterations"] = trace.iterations
+        summary["tatonnement_converged"] = trace.converged
+        summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - sol.price_per_kwh)))
+        timings["tatonnement"] = time.perf_counter() - t3
+    curves = _curves(s, period, float(sol.price_per_kwh[period]), float(min(sold[period], bought[period])))
+    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
+                        trace=trace, timings_s=timings)
+
+
+def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:
+    t0 = time.perf_counter()
+    fn = MECHANISMS[settings.mechanism]
+    kw = {"k": settings.k} if settings.mechanism == "uniform" else {}
+    meta = _agent_meta(s)
+    n, T = len(s.prosumers), s.periods
+    rows, per_period = [], []
+    chosen = None
+    for t in range(T):
+        book = order_book(s, t)
+        out = fn(book, **kw)
+        if t == period:
+            chosen = (book, out)
+        bought = np.asarray(out.agent_bought, dtype=float)
+        sold = np.asarray(out.agent_sold, dtype=float)
+        pay = np.asarray(out.agent_payment, dtype=float)
+        value = np.bincount(book.buy_agent, weights=out.buy_fill * book.buy_price, minlength=n)
+        cost = np.bincount(book.sell_agent, weights=out.sell_fill * book.sell_price, minlength=n)
+        rows.append(pd.DataFrame({
+            "agent": meta.agent, "period": t, "bought_kwh": bought, "sold_kwh": sold, "payment": pay,
+            "value": value, "cost": cost,
+        }))
+        per_period.append({
+            "period": t, "time": s.horizon.labels()[t],
+            "price_per_kwh": np.nan if out.price is None else float(out.price),
+            "traded_kwh": float(out.traded_qty),
+            "platform_surplus": float(out.platform_surplus),
+            "declared_welfare": float(out.declared_welfare),
+            "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh[t],
+            "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh[t],
+        })
+    trades = pd.concat(rows, ignore_index=True)
+    trades["surplus"] = trades.value - trades.cost - trades.payment
+    totals = trades.groupby("agent", sort=False)[["bought_kwh", "sold_kwh", "payment", "value", "cost",
+                                                  "surplus"]].sum().reset_index()
+    agents = meta.merge(totals, on="agent", how="left")
+    agents["ir_ok"] = agents.surplus >= -1e-7
+    periods = pd.DataFrame(per_period)
+    book, out = chosen
+    summary = {
+        "mechanism": settings.mechanism,
+        "welfare": float(periods.declared_welfare.sum()),
+        "price_per_kwh": None if out.price is None else float(out.price),
+        "traded_kwh": float(periods.traded_kwh.sum()),
+        "platform_surplus": float(periods.platform_surplus.sum()),
+        "ir_violations": int((~agents.ir_ok).sum()),
+        "notes": out.notes,
+        "solve_time_s": time.perf_counter() - t0,
+        "status": "optimal",
+    }
+    curves = _curves(s, period, None if out.price is None else float(out.price), float(out.traded_qty))
+    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
+                        timings_s={"clear": summary["solve_time_s"]})
+
+
+def with_settings(settings: MarketSettings, **changes) -> MarketSettings:
+    """A copy of ``settings`` with some fields changed (validated)."""
+    return replace(settings, **changes)
+
+
+__all__ = ["MECHANISM_LABELS", "MECHANISM_NAMES", "ClearingError", "Curves", "MarketResult", "MarketSettings",
+           "clear", "with_settings"]

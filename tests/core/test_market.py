@@ -1,0 +1,161 @@
+"""core.market.clear on hand-worked cases, the truthful bids, and the properties audit."""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.bids import order_book, prosumer_blocks
+from core.cli import main as cli_main
+from core.market import MarketSettings, clear
+from core.mechanisms import OrderBook, uniform_price
+from core.properties import audit, compare_mechanisms, shaded, true_utility
+from core.scenario.generate import teaching_5bus
+from core.scenario.model import Asset, FlexibleLoad, Prosumer
+
+TEACH = teaching_5bus()
+
+
+def by_agent(frame, column):
+    return dict(zip(frame.agent, frame[column], strict=True))
+
+
+def test_uniform_clears_the_chapters_example():
+    r = clear(TEACH, MarketSettings(mechanism="uniform", audit=False))
+    assert r.summary["price_per_kwh"] == pytest.approx(8.5)
+    assert r.summary["traded_kwh"] == pytest.approx(2.0)
+    pay = by_agent(r.agents, "payment")
+    assert pay == pytest.approx({"B1": 8.5, "B2": 8.5, "B3": 0.0, "S1": -8.5, "S2": -8.5, "S3": 0.0})
+    assert r.summary["platform_surplus"] == pytest.approx(0.0)
+    assert r.curves.price == pytest.approx(8.5) and r.curves.traded_kwh == pytest.approx(2.0)
+    assert r.curves.demand_price.tolist() == [12.0, 10.0, 8.0]
+    assert r.curves.supply_agent == ["S1", "S2", "S3"]
+
+
+def test_vcg_payments_and_deficit_by_hand():
+    # W = (12 − 5) + (10 − 7) = 10. Without B1: 10−5, 8−7 → 6, so B1 pays 6 − (10 − 12) = 8;
+    # without B2: 12−5, 8−7 → 8, B2 pays 8 − 0 = 8; without S1: 12−7, 10−9 → 6, S1 pays 6 − 15 = −9;
+    # without S2: 12−5, 10−9 → 8, S2 pays 8 − 17 = −9. The platform: 8 + 8 − 9 − 9 = −2.
+    r = clear(TEACH, MarketSettings(mechanism="vcg", audit=False))
+    pay = by_agent(r.agents, "payment")
+    assert [pay[a] for a in ("B1", "B2", "S1", "S2")] == pytest.approx([8.0, 8.0, -9.0, -9.0])
+    assert r.summary["platform_surplus"] == pytest.approx(-2.0)
+
+
+def test_the_properties_table_shows_the_trade_off():
+    r = clear(TEACH, MarketSettings(mechanism="uniform"))
+    table = r.comparison.set_index("mechanism")
+    # VCG: efficient, IR, IC (no shade helps anyone) — and a deficit of 2
+    assert table.loc["vcg", "efficiency"] == pytest.approx(1.0)
+    assert table.loc["vcg", "max_ic_gain"] == pytest.approx(0.0, abs=1e-9)
+    assert table.loc["vcg", "platform_surplus"] == pytest.approx(-2.0)
+    assert not table.loc["vcg", "budget_balanced"]
+    # pay-as-bid keeps the spread (12 + 10) − (5 + 7) = 10 and rewards shading
+    assert table.loc["pay_as_bid", "platform_surplus"] == pytest.approx(10.0)
+    assert table.loc["pay_as_bid", "max_ic_gain"] > 0
+    # uniform price is budget balanced but not IC: B2, the marginal buyer, bids 8 instead of 10
+    # (shade 0.2); it still trades (ahead of B3's 8 by block order), the interval becomes [8, 8]
+    # and it pays 8 instead of 8.5: a gain of 0.5.
+    assert table.loc["uniform", "platform_surplus"] == pytest.approx(0.0)
+    assert table.loc["uniform", "max_ic_gain"] == pytest.approx(0.5)
+    assert r.audit.mechanism == "uniform" and r.audit.ir
+    row = r.audit.agents.set_index("agent").loc["B2"]
+    assert row.ic_gain == pytest.approx(0.5) and row.best_shade == pytest.approx(0.2)
+
+
+def test_welfare_clearing_of_the_teaching_curves():
+    # linear costs 5, 7, 9 and values 12, 10, 8 (1 kW each): two trades; λ is any price in [8, 9]
+    r = clear(TEACH, MarketSettings(mechanism="welfare", tatonnement=False))
+    assert r.summary["p2p_kwh"] == pytest.approx(2.0, abs=1e-5)
+    assert 8.0 - 1e-5 <= r.summary["price_per_kwh"] <= 9.0 + 1e-5
+    assert r.summary["welfare"] == pytest.approx(10.0, abs=1e-5)
+    assert r.summary["ir_violations"] == 0
+
+
+def test_every_period_of_the_default_day_clears(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-community.json")
+    r = clear(s, MarketSettings(mechanism="welfare", period=12, audit=False, tatonnement=False))
+    assert len(r.periods) == 24 and len(r.agents) == len(s.prosumers)
+    p = r.periods.price_per_kwh.to_numpy()
+    # λ stays within the outside option's band in every period
+    assert np.all(p >= r.periods.feed_in_price_per_kwh - 1e-6)
+    assert np.all(p <= r.periods.retail_price_per_kwh + 1e-6)
+    # every agent does at least as well as with the grid alone
+    assert r.agents.ir_ok.all()
+    assert r.summary["max_trade_gap_kw"] < 0.05
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="unknown mechanism 'dutch'"):
+        MarketSettings(mechanism="dutch")
+    with pytest.raises(ValueError, match="k must be in"):
+        MarketSettings(k=1.5)
+    with pytest.raises(ValueError, match="outside the horizon"):
+        clear(TEACH, MarketSettings(mechanism="uniform", period=3))
+
+
+# --- truthful bids ------------------------------------------------------------
+
+
+def flat(blocks):
+    return [v for block in blocks for v in block]
+
+
+def test_truthful_blocks_by_hand():
+    s = TEACH
+    gen = Prosumer("g", "1", (0.0,), asset=Asset("generator", 8.0, cost_a_per_kw2h=0.01, cost_b_per_kwh=5.0))
+    buys, sells = prosumer_blocks(gen, s, 0)
+    # 4 blocks of 2 kWh at the marginal cost of their middles, 1, 3, 5, 7 kW: 5 + 0.02·p
+    assert buys == [] and flat(sells) == pytest.approx(flat([(5.02, 2.0), (5.06, 2.0), (5.10, 2.0), (5.14, 2.0)]))
+    flex = Prosumer("f", "1", (3.0,), flexible=FlexibleLoad((8.0,), 0.5, 30.0))
+    buys, _ = prosumer_blocks(flex, s, 0)
+    # fixed 3 kWh at retail 25; flexible blocks at 30 − 1.0·{1, 3, 5, 7} = 29, 27, 25, 23, capped at 25
+    assert flat(buys) == pytest.approx(flat([(25.0, 3.0), (25.0, 2.0), (25.0, 2.0), (25.0, 2.0), (23.0, 2.0)]))
+    pv = Prosumer("p", "1", (0.0,), asset=Asset("pv", 4.0, efficiency=0.5))
+    _, sells = prosumer_blocks(pv, s, 0)
+    # free energy is still worth the feed-in price (4): η·P^max = 2 kWh in 4 blocks at 4
+    assert flat(sells) == pytest.approx(flat([(4.0, 0.5)] * 4))
+
+
+def test_order_book_lists_every_prosumer():
+    book = order_book(TEACH, 0)
+    assert book.agents == ("B1", "B2", "B3", "S1", "S2", "S3")
+    assert sorted(book.buy_price.tolist()) == [8.0, 10.0, 12.0]
+
+
+# --- the audit on its own ---------------------------------------------------------
+
+
+def test_shading_and_true_utility():
+    book = OrderBook.from_blocks([("b", 10.0, 1.0)], [("s", 4.0, 1.0)])
+    lie = shaded(book, 0, 0.2)
+    assert lie.buy_price.tolist() == [8.0] and lie.sell_price.tolist() == [4.0]
+    a = audit(book, "uniform")
+    # one pair: the walrasian interval is [4, 10], price 7; utilities 3 and 3
+    assert true_utility(book, uniform_price(book)) == pytest.approx([3.0, 3.0])
+    # the buyer gains by bidding lower (price falls with its bid): shading 0.5 → bid 5, price 4.5, gain 2.5
+    assert a.agents.set_index("agent").loc["b", "ic_gain"] == pytest.approx(2.5)
+
+
+def test_compare_mechanisms_has_one_row_each():
+    table = compare_mechanisms(order_book(TEACH, 0))
+    assert table.mechanism.tolist() == ["uniform", "pay_as_bid", "vcg", "trade_reduction"]
+    assert table.individually_rational.all()
+
+
+# --- command line -----------------------------------------------------------------
+
+
+def test_cli_clear_prints_the_auction(tmp_path, projects_dir, capsys):
+    code = cli_main(["clear", str(projects_dir / "teaching-5bus.json"), "--mechanism", "uniform", "--format", "json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["price_per_kwh"] == 8.5
+    assert {row["mechanism"] for row in data["properties"]} == {"uniform", "pay_as_bid", "vcg", "trade_reduction"}
+
+
+def test_cli_clear_rejects_an_unknown_mechanism(projects_dir, capsys):
+    assert cli_main(["clear", str(projects_dir / "teaching-5bus.json"), "--mechanism", "dutch"]) == 2
+    assert "unknown mechanism" in capsys.readouterr().err

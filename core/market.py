@@ -34,6 +34,13 @@ from core.scenario.model import Scenario
 from core.welfare import ClearingError, PriceTrace, WelfareProblem, decentralised_gap, outside_option, tatonnement
 
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
+NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
+NETWORK_LABELS = {
+    "none": "None (copper plate)",
+    "lindistflow": "LinDistFlow + losses",
+    "ac": "LinDistFlow, AC-checked",
+    "dc": "DC (ratings only)",
+}
 MECHANISM_NAMES = ("welfare", *AUCTIONS)
 MECHANISM_LABELS = {
     "welfare": "Welfare-maximising (shadow price)",
@@ -51,24 +58,43 @@ class MarketSettings:
     ``period``: the period to show and audit (``None``: the first); auctions
     clear every period, the welfare clearing the whole horizon at once.
     ``k``: the k of k-pricing for the uniform auction (0.5: midpoint).
-    ``grid``: the outside option, ``tariffs`` (retail/feed-in) or ``wholesale``.
+    ``grid``: the outside option, ``tariffs`` (retail/feed-in) or ``wholesale``;
+    ``None`` picks the tariffs on a copper plate and the wholesale price at the
+    substation with a network model (the chapter's energy component).
+    ``network``: the feeder model of the welfare clearing: ``none`` (a copper
+    plate), ``lindistflow`` (voltages, ratings, losses by iterated loss
+    factors; DLMPs decomposed), ``ac`` (the same clearing, then checked with
+    the exact AC power flow) or ``dc`` (ratings on real power only).
     """
 
     mechanism: str = "welfare"
     period: int | None = None
     k: float = 0.5
-    grid: str = "tariffs"
+    grid: str | None = None
     audit: bool = True
     tatonnement: bool = True
     decentralised_check: bool = True
+    network: str = "none"
+
+    @property
+    def grid_prices(self) -> str:
+        """The outside option in force: ``grid``, or the default for the network model."""
+        if self.grid is not None:
+            return self.grid
+        return "tariffs" if self.network == "none" else "wholesale"
 
     def __post_init__(self) -> None:
         if self.mechanism not in MECHANISM_NAMES:
             raise ValueError(f"unknown mechanism '{self.mechanism}': choose one of {', '.join(MECHANISM_NAMES)}")
         if not 0.0 <= self.k <= 1.0:
             raise ValueError(f"k must be in [0, 1], got {self.k:g}")
-        if self.grid not in ("tariffs", "wholesale"):
+        if self.grid not in (None, "tariffs", "wholesale"):
             raise ValueError(f"grid must be 'tariffs' or 'wholesale', got {self.grid!r}")
+        if self.network not in NETWORK_CHOICES:
+            raise ValueError(f"unknown network model '{self.network}': choose one of {', '.join(NETWORK_CHOICES)}")
+        if self.network != "none" and self.mechanism != "welfare":
+            raise ValueError(f"the network model applies to the welfare clearing; the {self.mechanism} auction "
+                             "clears bids without the feeder (choose network 'none')")
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,8 @@ class MarketResult:
     audit: Audit | None = None
     comparison: pd.DataFrame | None = None
     trace: PriceTrace | None = None
+    buses: pd.DataFrame | None = None  # per bus and period: v_pu, dlmp_per_kwh and its parts, injection_kw
+    lines: pd.DataFrame | None = None  # per line and period: p_kw, q_kvar, loading_pct, loss_kw
     timings_s: dict = field(default_factory=dict)
 
 
@@ -194,8 +222,10 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
 
 
 def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
+    if settings.network != "none":
+        return _clear_network(s, settings, period, progress, cancelled)
     t0 = time.perf_counter()
-    problem, lock = _welfare_problem(s, settings.grid)
+    problem, lock = _welfare_problem(s, settings.grid_prices)
     try:
         sol = problem.solve()
     finally:
@@ -267,7 +297,7 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     if settings.tatonnement:
         t3 = time.perf_counter()
         prog = None if progress is None else (lambda k, m: progress(0.3 + 0.5 * k / m, f"price iteration {k}"))
-        trace = tatonnement(s, grid=settings.grid, progress=prog, cancelled=cancelled)
+        trace = tatonnement(s, grid=settings.grid_prices, progress=prog, cancelled=cancelled)
         summary["tatonnement_iterations"] = trace.iterations
         summary["tatonnement_converged"] = trace.converged
         summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - sol.price_per_kwh)))
@@ -275,6 +305,108 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     curves = _curves(s, period, float(sol.price_per_kwh[period]), float(min(sold[period], bought[period])))
     return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                         trace=trace, timings_s=timings)
+
+
+def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
+    from core.pricing import clear_network
+
+    t0 = time.perf_counter()
+    model = "dc" if settings.network == "dc" else "lindistflow"
+    sol = clear_network(s, grid=settings.grid_prices, model=model)
+    timings = {"network_clearing": time.perf_counter() - t0}
+    T, step = s.periods, s.horizon.step_h
+    meta = _agent_meta(s)
+    alone = outside_option(s)
+    surplus = sol.surplus
+    agents = meta.assign(
+        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
+        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
+        payment=sol.payment, value=sol.value, cost=sol.cost, surplus=surplus, outside_option=alone,
+        gain_over_outside=surplus - alone, ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
+    )
+    n = len(s.prosumers)
+    net = sol.net
+    bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
+    trades = pd.DataFrame({
+        "agent": np.repeat(meta.agent.to_numpy(), T),
+        "period": np.tile(np.arange(T), n),
+        "trade_kw": sol.trade_kw.ravel(),
+        "der_kw": sol.der_kw.ravel(),
+        "flexible_kw": sol.flexible_kw.ravel(),
+        "price_per_kwh": sol.dlmp[bus_of].ravel() if n else np.zeros(0),
+    })
+    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
+    buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
+    lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
+    checks = {}
+    if settings.network == "ac":
+        checks = _ac_check(s, sol, T)
+        if checks.get("v_pu_ac") is not None:
+            buses["v_pu_ac"] = np.concatenate([checks["v_pu_ac"][:, t] for t in range(T)])
+    sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
+    bought = np.clip(-sol.trade_kw, 0, None).sum(axis=0) * step
+    energy = sol.energy[0]
+    periods = pd.DataFrame({
+        "period": np.arange(T), "time": s.horizon.labels(), "price_per_kwh": energy,
+        "dlmp_min_per_kwh": sol.dlmp.min(axis=0), "dlmp_max_per_kwh": sol.dlmp.max(axis=0),
+        "sold_kwh": sold, "bought_kwh": bought, "p2p_kwh": np.minimum(sold, bought),
+        "grid_import_kwh": sol.grid_import_kw * step, "grid_export_kwh": sol.grid_export_kw * step,
+        "loss_kwh": sol.loss_kw * step, "v_min_pu": sol.v_pu.min(axis=0),
+        "max_loading_pct": np.nanmax(np.where(np.isfinite(sol.loading_pct), sol.loading_pct, -np.inf), axis=0)
+        if net.n > 1 else np.zeros(T),
+        "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh,
+        "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh,
+    })
+    parts = {"energy": sol.energy, "loss": sol.loss, "congestion": sol.congestion, "voltage": sol.voltage}
+    largest = max(parts, key=lambda k: float(np.max(np.abs(parts[k][:, period]))) if k != "energy" else -1.0)
+    summary = {
+        "mechanism": "welfare",
+        "network": settings.network,
+        "network_model": ("DC: line ratings on real power, no losses, no voltages" if model == "dc" else
+                          f"LinDistFlow with loss factors iterated {sol.iterations}×"),
+        "welfare": sol.welfare,
+        "price_per_kwh": float(energy[period]),
+        "dlmp_min_per_kwh": float(sol.dlmp[:, period].min()),
+        "dlmp_max_per_kwh": float(sol.dlmp[:, period].max()),
+        "largest_dlmp_component": largest,
+        "loss_kwh": float(periods.loss_kwh.sum()),
+        "v_min_pu": float(sol.v_pu[:, period].min()),
+        "max_loading_pct": float(periods.max_loading_pct[period]),
+        "p2p_kwh": float(periods.p2p_kwh.sum()),
+        "grid_import_kwh": float(periods.grid_import_kwh.sum()),
+        "ir_violations": int((~agents.ir_ok).sum()),
+        "decomposition_error_per_kwh": sol.decomposition_error,
+        "solve_time_s": sol.solve_time_s,
+        "status": "optimal",
+    }
+    summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
+    curves = _curves(s, period, float(energy[period]), float(min(sold[period], bought[period])))
+    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
+                        buses=buses, lines=lines, timings_s=timings)
+
+
+def _ac_check(s: Scenario, sol, T: int) -> dict:
+    """The exact AC power flow at the cleared injections: how far LinDistFlow is from the physics."""
+    try:
+        from core.network.powerflow import ac_power_flow
+    except ImportError:  # pragma: no cover - the AC solver is part of the package
+        return {}
+    net = sol.net
+    vs, losses = [], []
+    from core.pricing import _reactive
+
+    q_inj = _reactive(s, net, tuple(range(T)))
+    for t in range(T):
+        res = ac_power_flow(net, sol.injection_kw[:, t], q_inj[:, t])
+        vs.append(np.asarray(res.v_pu))
+        losses.append(float(res.total_loss_kw))
+    v_ac = np.stack(vs, axis=1)
+    return {
+        "v_pu_ac": v_ac,
+        "ac_max_voltage_gap_pu": float(np.max(np.abs(v_ac - sol.v_pu))),
+        "ac_loss_kwh": float(np.sum(losses) * s.horizon.step_h),
+        "ac_v_min_pu": float(v_ac.min()),
+    }
 
 
 def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:
@@ -337,5 +469,5 @@ def with_settings(settings: MarketSettings, **changes) -> MarketSettings:
     return replace(settings, **changes)
 
 
-__all__ = ["MECHANISM_LABELS", "MECHANISM_NAMES", "ClearingError", "Curves", "MarketResult", "MarketSettings",
-           "clear", "with_settings"]
+__all__ = ["MECHANISM_LABELS", "MECHANISM_NAMES", "NETWORK_CHOICES", "NETWORK_LABELS", "ClearingError", "Curves",
+           "MarketResult", "MarketSettings", "clear", "with_settings"]

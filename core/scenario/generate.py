@@ -287,6 +287,29 @@ def ieee33_community(seed: int = 33) -> Scenario:
     )
 
 
+def ieee33_constrained() -> Scenario:
+    """The IEEE 33-bus community with two limits that bind, for DLMPs with every component.
+
+    The lateral 3→23 (feeding buses 23–25) is rated 30 A, which congests it when
+    its PV exports at midday, and the voltage floor is 0.934 p.u., which binds
+    at the end of the main feeder (bus 18) in the evening peak.
+    """
+    from dataclasses import replace
+
+    s = ieee33_community()
+    f = s.feeder
+    lines = tuple(replace(ln, rating_a=30.0) if (ln.from_bus, ln.to_bus) == ("3", "23") else ln for ln in f.lines)
+    return replace(
+        s,
+        name="IEEE 33-bus community, constrained",
+        description=(
+            "The IEEE 33-bus community with a 30 A lateral 3→23 (congested when its PV exports at midday) and "
+            "a 0.934 p.u. voltage floor (binding at bus 18 in the evening): every DLMP component is non-zero."
+        ),
+        feeder=replace(f, lines=lines, v_min_pu=0.934),
+    )
+
+
 # ---------------------------------------------------------------------------
 # synthetic feeder for scale
 # ---------------------------------------------------------------------------
@@ -367,6 +390,7 @@ def synthetic_feeder(n_buses: int = 1000, n_prosumers: int = 3000, seed: int = 1
 BUNDLED: dict[str, Callable[[], Scenario]] = {
     "teaching-5bus.json": teaching_5bus,
     "ieee33-community.json": ieee33_community,
+    "ieee33-constrained.json": ieee33_constrained,
     "synthetic-1000bus.json": synthetic_feeder,
 }
 DEFAULT_PROJECT = "ieee33-community.json"

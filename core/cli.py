@@ -1,4 +1,4 @@
-"""Headless command line: ``feeder-market validate|summary|import …`` (also ``python -m core``).
+"""Headless command line: ``feeder-market validate|summary|import|clear|flow …`` (also ``python -m core``).
 
 Every command prints plainly and exits non-zero on a bad file (1) or bad
 arguments (2); errors are the ScenarioError's message, never a traceback.
@@ -23,7 +23,7 @@ from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, period_totals
 
-COMMANDS = ("validate", "summary", "import", "clear")
+COMMANDS = ("validate", "summary", "import", "clear", "flow")
 
 
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
@@ -110,6 +110,7 @@ def cmd_clear(args, out) -> int:
     s = load_project(args.file)
     try:
         settings = MarketSettings(mechanism=args.mechanism, period=args.period, k=args.k, grid=args.grid,
+                                  network=args.network,
                                   audit=not args.no_audit, tatonnement=not args.no_audit)
     except ValueError as err:
         sys.stderr.write(f"error: {err}\n")
@@ -123,11 +124,14 @@ def cmd_clear(args, out) -> int:
         payload = {
             "file": str(args.file), "scenario": s.name, "currency": s.currency,
             "settings": {"mechanism": settings.mechanism, "period": result.period, "k": settings.k,
-                         "grid": settings.grid},
+                         "grid": settings.grid_prices, "network": settings.network},
             "summary": result.summary,
             "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
             "agents": json.loads(result.agents.to_json(orient="records", double_precision=10)),
         }
+        if result.buses is not None:
+            payload["buses"] = json.loads(result.buses.to_json(orient="records", double_precision=10))
+            payload["lines"] = json.loads(result.lines.to_json(orient="records", double_precision=10))
         if result.comparison is not None:
             payload["properties"] = json.loads(result.comparison.to_json(orient="records", double_precision=10))
         out.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -146,10 +150,78 @@ def cmd_clear(args, out) -> int:
     _print_frame(result.periods, "table", out)
     out.write("\nper agent (over the cleared periods):\n")
     _print_frame(result.agents, "table", out)
+    if result.buses is not None:
+        t = result.period
+        out.write(f"\nper bus in period {t} (DLMP = energy + loss + congestion + voltage, {cur}/kWh):\n")
+        _print_frame(result.buses[result.buses.period == t].drop(columns="period"), "table", out)
+        out.write(f"\nper line in period {t}:\n")
+        _print_frame(result.lines[result.lines.period == t].drop(columns="period"), "table", out)
     if result.comparison is not None:
         out.write(f"\nmechanism properties in period {result.period} "
                   "(Myerson–Satterthwaite: no mechanism guarantees all four):\n")
         _print_frame(result.comparison, "table", out)
+    return 0
+
+
+def cmd_flow(args, out) -> int:
+    from core.network.powerflow import MODEL_TITLES, MODELS, flow
+
+    if args.model not in MODELS:
+        sys.stderr.write(f"error: unknown power flow model {args.model!r}: choose one of {', '.join(MODELS)}\n")
+        return 2
+    s = load_project(args.file)
+    if not 0 <= args.period < s.periods:
+        sys.stderr.write(f"error: --period must be in 0…{s.periods - 1} for {args.file}, got {args.period}\n")
+        return 2
+    res = flow(s, args.period, args.model)
+    if not res.converged:
+        sys.stderr.write(
+            f"error: {args.file}: the AC power flow did not converge in {res.iterations} iterations in period "
+            f"{args.period}: the load may exceed what the feeder can carry (try --model lindistflow)\n"
+        )
+        return 1
+    buses, lines = res.bus_frame(), res.line_frame()
+    k_min = int(buses.v_pu.idxmin())
+    summary = {
+        "total_loss_kw": res.total_loss_kw, "grid_p_kw": res.grid_p_kw, "grid_q_kvar": res.grid_q_kvar,
+        "v_min_pu": res.v_min_pu, "v_min_bus": str(buses.bus[k_min]), "v_max_pu": res.v_max_pu,
+        "max_loading_pct": float(lines.loading_pct.max()) if lines.loading_pct.notna().any() else None,
+    }
+    if args.format == "json":
+        payload = {
+            "file": str(args.file), "scenario": s.name, "model": res.model, "period": args.period,
+            "time": s.horizon.labels()[args.period], "converged": res.converged, "iterations": res.iterations,
+            **summary,
+            "buses": json.loads(buses.to_json(orient="records", double_precision=10)),
+            "lines": json.loads(lines.to_json(orient="records", double_precision=10)),
+        }
+        out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    if args.format == "csv":
+        _print_frame(buses, "csv", out)
+        out.write("\n")
+        _print_frame(lines, "csv", out)
+        return 0
+    out.write(f"{s.name}: {MODEL_TITLES[res.model]}, period {args.period} ({s.horizon.labels()[args.period]})\n")
+    if res.model == "ac":
+        out.write(f"converged in {res.iterations} iterations\n")
+    loading = summary["max_loading_pct"]
+    estimate = " (I²R estimate from the lossless flows)" if res.model == "lindistflow" else ""
+    out.write(
+        f"total loss {res.total_loss_kw:,.3f} kW{estimate}; "
+        f"grid supplies {res.grid_p_kw:,.3f} kW, {res.grid_q_kvar:,.3f} kvar; "
+        f"voltage {res.v_min_pu:.4f} p.u. (bus '{summary['v_min_bus']}') to {res.v_max_pu:.4f} p.u.; "
+        f"highest loading {'unrated' if loading is None else f'{loading:,.1f} %'}\n"
+    )
+    if res.model == "dc":
+        out.write("note: the DC model keeps every voltage at the set-point and has no losses: "
+                  "its blind spot on a feeder\n")
+    fine = {"v_pu": "{:.5f}".format, "angle_deg": "{:.4f}".format}  # voltages need more than 3 decimals
+    out.write("\nbuses:\n")
+    out.write(buses.to_string(index=False, formatters=fine, float_format=lambda v: f"{v:,.3f}") + "\n")
+    out.write("\nlines (p_from/p_to: power into the line at each end):\n")
+    _print_frame(lines, "table", out)
+    out.write(f"\ntotal loss: {res.total_loss_kw:,.3f} kW\n")
     return 0
 
 
@@ -188,11 +260,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="welfare (default), uniform, pay_as_bid, vcg or trade_reduction")
     p.add_argument("--period", type=int, default=None, help="period to show and audit (0-based; default 0)")
     p.add_argument("--k", type=float, default=0.5, help="k of k-pricing for the uniform auction (default 0.5)")
-    p.add_argument("--grid", choices=("tariffs", "wholesale"), default="tariffs",
-                   help="the outside option: retail/feed-in tariffs or the wholesale price")
+    p.add_argument("--grid", choices=("tariffs", "wholesale"), default=None,
+                   help="the outside option: retail/feed-in tariffs (default without a network) or the "
+                        "wholesale price at the substation (default with one)")
+    p.add_argument("--network", default="none",
+                   help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc")
     p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_clear)
+
+    p = sub.add_parser("flow", help="power flow of a project in one period: voltages, line flows, losses",
+                       description="Injections are the prosumers' demand and PV/wind output as given in the file.")
+    p.add_argument("file", type=Path)
+    p.add_argument("--model", default="ac", help="ac (exact, default), lindistflow or dc")
+    p.add_argument("--period", type=int, default=0, help="period (0-based; default 0)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (default), csv (the bus table, a blank line, the line table) or json")
+    p.set_defaults(run=cmd_flow)
     return ap
 
 

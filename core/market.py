@@ -308,11 +308,15 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
 
 
 def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
-    from core.pricing import clear_network
+    from core.pricing import clear_network, clear_network_ac
 
     t0 = time.perf_counter()
     model = "dc" if settings.network == "dc" else "lindistflow"
-    sol = clear_network(s, grid=settings.grid_prices, model=model)
+    checks: dict = {}
+    if settings.network == "ac":
+        sol, checks = clear_network_ac(s, grid=settings.grid_prices)
+    else:
+        sol = clear_network(s, grid=settings.grid_prices, model=model)
     timings = {"network_clearing": time.perf_counter() - t0}
     T, step = s.periods, s.horizon.step_h
     meta = _agent_meta(s)
@@ -338,9 +342,7 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
     buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
     lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
-    checks = {}
     if settings.network == "ac":
-        checks = _ac_check(s, sol, T)
         if checks.get("v_pu_ac") is not None:
             buses["v_pu_ac"] = np.concatenate([checks["v_pu_ac"][:, t] for t in range(T)])
     sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
@@ -363,7 +365,9 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
         "mechanism": "welfare",
         "network": settings.network,
         "network_model": ("DC: line ratings on real power, no losses, no voltages" if model == "dc" else
-                          f"LinDistFlow with loss factors iterated {sol.iterations}×"),
+                          f"LinDistFlow with loss factors iterated {sol.iterations}×"
+                          + (f", voltage limits corrected by the AC power flow in {checks['ac_rounds']} round(s)"
+                             if checks else "")),
         "welfare": sol.welfare,
         "price_per_kwh": float(energy[period]),
         "dlmp_min_per_kwh": float(sol.dlmp[:, period].min()),
@@ -383,30 +387,6 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     curves = _curves(s, period, float(energy[period]), float(min(sold[period], bought[period])))
     return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                         buses=buses, lines=lines, timings_s=timings)
-
-
-def _ac_check(s: Scenario, sol, T: int) -> dict:
-    """The exact AC power flow at the cleared injections: how far LinDistFlow is from the physics."""
-    try:
-        from core.network.powerflow import ac_power_flow
-    except ImportError:  # pragma: no cover - the AC solver is part of the package
-        return {}
-    net = sol.net
-    vs, losses = [], []
-    from core.pricing import _reactive
-
-    q_inj = _reactive(s, net, tuple(range(T)))
-    for t in range(T):
-        res = ac_power_flow(net, sol.injection_kw[:, t], q_inj[:, t])
-        vs.append(np.asarray(res.v_pu))
-        losses.append(float(res.total_loss_kw))
-    v_ac = np.stack(vs, axis=1)
-    return {
-        "v_pu_ac": v_ac,
-        "ac_max_voltage_gap_pu": float(np.max(np.abs(v_ac - sol.v_pu))),
-        "ac_loss_kwh": float(np.sum(losses) * s.horizon.step_h),
-        "ac_v_min_pu": float(v_ac.min()),
-    }
 
 
 def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:

@@ -224,7 +224,8 @@ class FeederView(QGraphicsView):
         """Pixels per layout unit in x and y so the tree fills the viewport."""
         xs = [p[0] for p in self._layout.values()] or [0.0]
         ys = [p[1] for p in self._layout.values()] or [0.0]
-        w = max(self.viewport().width() - 2 * self.MARGIN_PX, 100.0)
+        # the legend sits in the top-left corner: keep the drawing to its right
+        w = max(self.viewport().width() - 2 * self.MARGIN_PX - self._legend_room(), 100.0)
         h = max(self.viewport().height() - 2 * self.MARGIN_PX, 100.0)
         span_x = max(max(xs) - min(xs), 1.0)
         span_y = max(max(ys) - min(ys), 1.0)
@@ -252,7 +253,7 @@ class FeederView(QGraphicsView):
                     a, b = pos[ln.from_bus], pos[ln.to_bus]
                     up, down = (a, b) if a.y() <= b.y() else (b, a)
                     self.lines[ln.id].set_ends(up, down)
-        rect = self.scene().itemsBoundingRect().adjusted(-self.MARGIN_PX, -self.MARGIN_PX,
+        rect = self.scene().itemsBoundingRect().adjusted(-self.MARGIN_PX - self._legend_room(), -self.MARGIN_PX,
                                                          self.MARGIN_PX, self.MARGIN_PX)
         self.setSceneRect(rect)
         self._update_lod()
@@ -343,6 +344,10 @@ class FeederView(QGraphicsView):
 
     def bus_scene_pos(self, bus_id: str) -> QPointF:
         return self.buses[bus_id].scenePos()
+
+    def _legend_room(self) -> float:
+        """Pixels kept free on the left, beyond the margin, for the legend."""
+        return self.legend_rect().right() - self.MARGIN_PX + 10.0
 
     def legend_rect(self) -> QRectF:
         return QRectF(10, 10, 170, 20 + 18 * len(KIND_COLOURS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QTabBar,
     QUndoView,
 )
 
@@ -21,8 +22,11 @@ from core.errors import ScenarioError
 from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
+from gui.compute import MarketRunner
 from gui.document import ProjectDocument
 from gui.feeder_view import FeederView
+from gui.market_controls import MarketControls
+from gui.market_panels import AgentResultsPanel, CurvesPanel, DayPricesPanel, PriceIterationPanel, PropertiesPanel
 from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,21 +76,56 @@ class MainWindow(QMainWindow):
         self.undo_view = QUndoView(self.doc.undo_stack)
         self.undo_view.setEmptyLabel("Opened project")
 
+        # the market: controls, a runner that clears off the GUI thread, panels that show its result
+        self.runner = MarketRunner(self)
+        self.market_controls = MarketControls()
+        self.curves = CurvesPanel()
+        self.properties = PropertiesPanel()
+        self.agent_results = AgentResultsPanel()
+        self.iteration = PriceIterationPanel()
+        self.day_prices = DayPricesPanel()
+        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.day_prices]
+        self.market_result = None
+
         self.docks: dict[str, QDockWidget] = {}
-        self._dock("prosumers", "Prosumers", self.prosumers, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock("lines", "Lines", self.lines_table, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock("buses", "Buses", self.buses_table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        bottom, right, left = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.LeftDockWidgetArea)
+        # bottom: the editors (left half) beside the market's tables (right half)
+        self._dock("prosumers", "Prosumers", self.prosumers, bottom)
+        self._dock("properties", "Mechanism properties", self.properties, bottom)
+        self.splitDockWidget(self.docks["prosumers"], self.docks["properties"], Qt.Orientation.Horizontal)
+        self._dock("lines", "Lines", self.lines_table, bottom)
+        self._dock("buses", "Buses", self.buses_table, bottom)
         self.tabifyDockWidget(self.docks["prosumers"], self.docks["lines"])
         self.tabifyDockWidget(self.docks["lines"], self.docks["buses"])
         self.docks["prosumers"].raise_()
-        self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("scenario", "Scenario", self.scenario_form, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("history", "Edit history", self.undo_view, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("agents", "Agent results", self.agent_results, bottom)
+        self.tabifyDockWidget(self.docks["properties"], self.docks["agents"])
+        self.docks["properties"].raise_()
+        # right: what is selected, and the scenario itself
+        self._dock("inspector", "Inspector", self.inspector, right)
+        self._dock("scenario", "Scenario", self.scenario_form, right)
+        self._dock("history", "Edit history", self.undo_view, right)
         self.tabifyDockWidget(self.docks["scenario"], self.docks["history"])
         self.docks["scenario"].raise_()
+        # left: what to compute, and the market's plots
+        self._dock("market", "Market", self.market_controls, left)
+        self._dock("curves", "Supply and demand", self.curves, left)
+        self._dock("day_prices", "Prices over the day", self.day_prices, left)
+        self._dock("iteration", "Price iteration", self.iteration, left)
+        self.tabifyDockWidget(self.docks["curves"], self.docks["day_prices"])
+        self.tabifyDockWidget(self.docks["day_prices"], self.docks["iteration"])
+        self.docks["curves"].raise_()
         self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["inspector"]], [380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["market"], self.docks["curves"]], [170, 600], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["inspector"], self.docks["curves"]], [340, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prosumers"], self.docks["properties"]], [700, 700], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prosumers"]], [300], Qt.Orientation.Vertical)
+
+        self._tab_bar_check = QTimer(self)
+        self._tab_bar_check.setSingleShot(True)
+        self._tab_bar_check.setInterval(0)
+        self._tab_bar_check.timeout.connect(self._hide_stale_tab_bars)
 
         self.counts_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.counts_label)
@@ -106,6 +145,14 @@ class MainWindow(QMainWindow):
         for table in (self.prosumers, self.lines_table, self.buses_table):
             table.model.problem.connect(self._show_problem)
         self.scenario_form.problem.connect(self._show_problem)
+        self.market_controls.settingsChanged.connect(lambda _settings: self.recompute())
+        self.runner.finished.connect(self._on_market_result)
+        self.runner.failed.connect(self._on_market_failure)
+        self.runner.busy.connect(self.market_controls.set_busy)
+        self.runner.progress.connect(self.market_controls.set_progress)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.runner.shutdown)
 
         self._on_scenario(self.doc.scenario)
         self._update_title()
@@ -221,6 +268,29 @@ class MainWindow(QMainWindow):
         self.counts_label.setText(
             f"{c['buses']} buses · {c['lines']} lines · {c['prosumers']} prosumers · {s.periods} periods"
         )
+        self.market_controls.set_scenario(s)
+        self.recompute()
+
+    # --- the market ------------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Ask for the market of the current scenario and controls (cleared on a worker, never here)."""
+        try:
+            settings = self.market_controls.settings()
+        except ValueError as err:
+            self._on_market_failure(str(err))
+            return
+        self.runner.request(self.doc.scenario, settings)
+
+    def _on_market_result(self, result) -> None:
+        self.market_result = result
+        for panel in self.market_panels:
+            panel.set_result(result)
+        self.market_controls.set_solved(self.runner.last_seconds)
+
+    def _on_market_failure(self, message: str) -> None:
+        """Say why in the status bar and the controls; the panels keep the last result."""
+        self.statusBar().showMessage(f"⚠ Market not cleared: {message}", 15000)
+        self.market_controls.set_failed(message)
 
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc.path else "untitled"
@@ -446,12 +516,41 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def event(self, e) -> bool:
+        if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Show):
+            self._tab_bar_check.start()
+        return super().event(e)
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Hide the dock tab bars Qt leaves behind.
+
+        Qt 6 (seen with 6.11) keeps a copy of a dock group's tab bar from an earlier
+        layout pass (tabifying before the window is shown, restoreState) visible at
+        its old place, where it peeks out between docks. A live tab bar sits right
+        under the dock whose tab is current; any other is stale.
+        """
+        docks = {d.windowTitle(): d for d in self.findChildren(QDockWidget)}
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if not bar.isVisible():
+                continue
+            dock = docks.get(bar.tabText(bar.currentIndex()))
+            g = bar.geometry()
+            d = dock.geometry() if dock is not None else None
+            live = (
+                dock is not None and dock.isVisible() and not dock.isFloating()
+                and abs(g.left() - d.left()) <= 1 and abs(g.width() - d.width()) <= 1
+                and (abs(g.top() - d.bottom() - 1) <= 1 or abs(d.top() - g.bottom() - 1) <= 1)
+            )
+            if not live:
+                bar.hide()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.runner.shutdown()
         event.accept()
 
     def about(self) -> None:

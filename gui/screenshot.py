@@ -1,6 +1,10 @@
 """Take the README's screenshots with the app itself, offscreen.
 
     python -m gui.screenshot docs/screenshot.png [--project FILE] [--bus 14] [--size 1400x880]
+                             [--mechanism uniform] [--period 12] [--panel curves]
+
+It waits for the market to clear (the runner idle) before taking the picture.
+``--panel KEY`` grabs one dock's panel instead of the whole window.
 """
 
 from __future__ import annotations
@@ -11,12 +15,31 @@ import sys
 from pathlib import Path
 
 
+def wait_for_market(app, window, timeout_s: float) -> bool:
+    """Process events until the market runner is idle (the first result shown), or ``timeout_s`` passed."""
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    app.processEvents()
+    while window.runner.is_busy() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+    app.processEvents()
+    return not window.runner.is_busy()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gui.screenshot", description=__doc__.splitlines()[0])
     ap.add_argument("output", type=Path)
     ap.add_argument("--project", type=Path, default=None, help="project to show (default: the bundled default)")
     ap.add_argument("--bus", default=None, help="select this bus, as a user clicking it")
     ap.add_argument("--size", default="1400x880")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the market to clear")
+    ap.add_argument("--mechanism", default=None, help="clearing mechanism (welfare, uniform, pay_as_bid, vcg, …)")
+    ap.add_argument("--period", type=int, default=None, help="period to show (0-based)")
+    ap.add_argument("--panel", default=None, help="grab only this dock (market, curves, properties, agents, …)")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -39,9 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     window.feeder.fit()
     if args.bus is not None:
         window.feeder.buses[args.bus].setSelected(True)
+    if args.mechanism is not None:
+        window.market_controls.set_mechanism(args.mechanism)
+    if args.period is not None:
+        window.market_controls.period.setValue(args.period)
+    if not wait_for_market(app, window, args.timeout):
+        print(f"the market did not clear within {args.timeout:g} s; the screenshot shows it computing")
     app.processEvents()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    ok = window.grab().save(str(args.output))
+    if args.panel is not None:
+        dock = window.docks[args.panel]
+        dock.show()
+        dock.raise_()
+        app.processEvents()
+        ok = dock.widget().grab().save(str(args.output))
+    else:
+        ok = window.grab().save(str(args.output))
     window.doc.undo_stack.setClean()
     window.close()
     print(f"wrote {args.output}" if ok else f"could not write {args.output}")

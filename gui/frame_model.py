@@ -1,0 +1,219 @@
+"""A read-only Qt table model over a pandas DataFrame (core's results are DataFrames).
+
+Numbers are right-aligned and shown with a number of decimals chosen per
+column; headers carry the unit (from the column name's suffix, or given);
+sorting uses the raw values (``SORT_ROLE``), not the text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+MINUS = "−"
+
+UNIT_SUFFIXES = (  # longest first
+    ("_per_kwh", "{cur}/kWh"),
+    ("_kwh", "kWh"),
+    ("_kw", "kW"),
+    ("_pu", "p.u."),
+    ("_s", "s"),
+)
+
+
+def fmt_number(x, decimals: int = 2) -> str:
+    """``1,234.50``, ``−2.00``; NaN shows as an en dash."""
+    if x is None:
+        return "–"
+    if isinstance(x, (bool, np.bool_)):
+        return "✓" if x else "✗"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "–"
+    text = f"{v:,.{decimals}f}"
+    if text.startswith("-"):
+        text = MINUS + text[1:] if float(text.replace(",", "")) != 0 else text[1:]
+    return text
+
+
+def fmt_sig(x, digits: int = 4) -> str:
+    """A short number with ``digits`` significant digits (``8.5``, ``0.07158``, ``3,238``)."""
+    if x is None:
+        return "–"
+    v = float(x)
+    if math.isnan(v):
+        return "–"
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    decimals = max(0, digits - 1 - mag)
+    text = f"{v:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", MINUS)
+
+
+def column_decimals(values: np.ndarray, digits: int = 4, most: int = 4) -> int:
+    """Decimals showing about ``digits`` significant digits of the column's largest magnitude."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0
+    if np.all(v == np.round(v)):
+        return 0
+    top = float(np.max(np.abs(v)))
+    if top == 0:
+        return 0
+    return int(min(most, max(1, digits - 1 - math.floor(math.log10(top)))))
+
+
+def header_with_unit(column: str, currency: str, money: set[str]) -> str:
+    """``bought_kwh`` → ``Bought (kWh)``, ``payment`` (money) → ``Payment (EUR)``."""
+    name, unit = column, None
+    for suffix, u in UNIT_SUFFIXES:
+        if column.endswith(suffix):
+            name, unit = column[: -len(suffix)], u.format(cur=currency)
+            break
+    if unit is None and column in money:
+        unit = currency
+    words = name.replace("_", " ").strip()
+    words = words[:1].upper() + words[1:]
+    return f"{words} ({unit})" if unit else words
+
+
+class DataFrameModel(QAbstractTableModel):
+    """A read-only view of a DataFrame.
+
+    ``headers``/``tooltips`` map a column to its header text and tooltip;
+    ``row_brush(row) -> QBrush | None`` colours whole rows;
+    ``cell_brush(row, column) -> QBrush | None`` single cells (it wins).
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.frame = pd.DataFrame()
+        self.headers: dict[str, str] = {}
+        self.tooltips: dict[str, str] = {}
+        self.row_brush: Callable[[int], QBrush | None] | None = None
+        self.cell_brush: Callable[[int, str], QBrush | None] | None = None
+        self.cell_text: Callable[[int, str], str | None] | None = None
+        self.cell_tooltip: Callable[[int, str], str | None] | None = None
+        self.bold_row: int | None = None
+        self._decimals: dict[str, int] = {}
+        self._numeric: dict[str, bool] = {}
+
+    def set_frame(self, frame: pd.DataFrame, headers: dict[str, str] | None = None,
+                  tooltips: dict[str, str] | None = None, decimals: dict[str, int] | None = None) -> None:
+        self.beginResetModel()
+        self.frame = frame.reset_index(drop=True)
+        self.headers = dict(headers or {})
+        self.tooltips = dict(tooltips or {})
+        self._numeric = {
+            c: pd.api.types.is_numeric_dtype(self.frame[c]) and not pd.api.types.is_bool_dtype(self.frame[c])
+            for c in self.frame.columns
+        }
+        self._decimals = {c: column_decimals(self.frame[c].to_numpy()) for c, num in self._numeric.items() if num}
+        self._decimals.update(decimals or {})
+        self.endResetModel()
+
+    def column_key(self, section: int) -> str:
+        return str(self.frame.columns[section])
+
+    def column_of(self, key: str) -> int:
+        return list(self.frame.columns).index(key)
+
+    # --- Qt model API --------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.frame)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.frame.columns)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.frame.columns):
+            key = self.column_key(section)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.headers.get(key, key)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return self.tooltips.get(key)
+            if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric.get(key):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return str(section + 1)
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, key = index.row(), self.column_key(index.column())
+        value = self.frame.iat[r, index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if self.cell_text is not None:
+                text = self.cell_text(r, key)
+                if text is not None:
+                    return text
+            if self._numeric.get(key):
+                return fmt_number(value, self._decimals.get(key, 2))
+            if isinstance(value, (bool, np.bool_)):
+                return "✓" if value else "✗"
+            return "" if value is None else str(value)
+        if role == SORT_ROLE:
+            if isinstance(value, (bool, np.bool_)):
+                return int(value)
+            if self._numeric.get(key):
+                v = float(value)
+                return -math.inf if math.isnan(v) else v
+            return str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if self._numeric.get(key):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if isinstance(value, (bool, np.bool_)):
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if self.cell_brush is not None:
+                b = self.cell_brush(r, key)
+                if b is not None:
+                    return b
+            if self.row_brush is not None:
+                return self.row_brush(r)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if self.cell_brush is not None and self.cell_brush(r, key) is not None:
+                return QBrush(QColor("#111111"))
+            if self.row_brush is not None and self.row_brush(r) is not None:
+                return QBrush(QColor("#111111"))
+            return None
+        if role == Qt.ItemDataRole.FontRole and self.bold_row == r:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if self.cell_tooltip is not None:
+                tip = self.cell_tooltip(r, key)
+                if tip is not None:
+                    return tip
+            return self.tooltips.get(key)
+        return None
+
+    def flags(self, index):
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class FrameSortProxy(QSortFilterProxyModel):
+    """Sorts by the raw values; filters on any column's text."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)

@@ -1,0 +1,197 @@
+"""The "Market" dock: what to compute (mechanism, k, outside option, period) and whether it is computing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.market import MECHANISM_LABELS, MECHANISM_NAMES, MarketSettings
+from core.scenario import Scenario
+
+LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
+
+GRID_CHOICES = (
+    ("tariffs", "Tariffs (retail import / feed-in)",
+     "Without the local market each prosumer buys at the retail import tariff and sells at the feed-in tariff"),
+    ("wholesale", "Wholesale price",
+     "The community imports and exports at the substation's wholesale price (no retail margin)"),
+)
+
+
+class MarketControls(QWidget):
+    """Mechanism, k, outside option and period; emits ``settingsChanged`` on every change."""
+
+    settingsChanged = Signal(object)  # MarketSettings
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._labels: list[str] = ["00:00"]
+        self._periods = 1
+
+        self.mechanism = QComboBox(self)
+        for name in MECHANISM_NAMES:
+            self.mechanism.addItem(MECHANISM_LABELS[name], name)
+        self.mechanism.setToolTip(
+            "How the market clears: the welfare-maximising clearing (price = the balance constraint's shadow "
+            "price λ) or one of the double auctions on the prosumers' bids and asks"
+        )
+        self.k = QDoubleSpinBox(self)
+        self.k.setRange(0.0, 1.0)
+        self.k.setSingleStep(0.05)
+        self.k.setDecimals(2)
+        self.k.setValue(0.5)
+        self.k.setToolTip(
+            "k-pricing of the uniform-price auction: price = k·high + (1 − k)·low end of the clearing interval "
+            "(0.5: midpoint). Only the uniform-price auction uses k."
+        )
+        self.grid = QComboBox(self)
+        for key, label, tip in GRID_CHOICES:
+            self.grid.addItem(label, key)
+            self.grid.setItemData(self.grid.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.grid.setToolTip("The outside option: what a prosumer gets from the grid without the local market")
+
+        self.period = QSlider(Qt.Orientation.Horizontal, self)
+        self.period.setRange(0, 0)
+        self.period.setPageStep(1)
+        self.period.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.period.setToolTip("The period shown on the curves and audited for the mechanism properties")
+        self.clock = QLabel(self)
+        self.clock.setMinimumWidth(110)
+        self.clock.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        period_row = QHBoxLayout()
+        period_row.setContentsMargins(0, 0, 0, 0)
+        period_row.addWidget(self.period, 1)
+        period_row.addWidget(self.clock)
+
+        self.audit = QCheckBox("Audit mechanisms", self)
+        self.audit.setChecked(True)
+        self.audit.setToolTip(
+            "Compare the auctions on the period's bids: individual rationality, budget balance, efficiency and "
+            "incentive compatibility (a search for profitable misreports — slow with thousands of bids; "
+            f"off by default above {LARGE_SCENARIO} prosumers)"
+        )
+        self.iterate = QCheckBox("Price iteration", self)
+        self.iterate.setChecked(True)
+        self.iterate.setToolTip(
+            "Also run the auctioneer's price iteration (tâtonnement) of the welfare clearing; "
+            f"off by default above {LARGE_SCENARIO} prosumers"
+        )
+        checks = QHBoxLayout()
+        checks.setContentsMargins(0, 0, 0, 0)
+        checks.addWidget(self.audit)
+        checks.addWidget(self.iterate)
+        checks.addStretch(1)
+        self._large: bool | None = None
+
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 100)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(8)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.state = QLabel("Not computed yet", self)
+        self.state.setWordWrap(True)
+        self.state.setToolTip("The market is recomputed on a worker thread after every change; "
+                              "the panels keep the last result until the new one arrives")
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Mechanism", self.mechanism)
+        form.addRow("k (uniform price)", self.k)
+        form.addRow("Outside option", self.grid)
+        form.addRow("Period", period_row)
+        form.addRow("Diagnostics", checks)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.addLayout(form)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.state)
+        lay.addStretch(1)
+        self.bar.setVisible(False)
+
+        self.mechanism.currentIndexChanged.connect(self._changed)
+        self.k.valueChanged.connect(self._changed)
+        self.grid.currentIndexChanged.connect(self._changed)
+        self.period.valueChanged.connect(self._changed)
+        self.audit.toggled.connect(self._changed)
+        self.iterate.toggled.connect(self._changed)
+        self._sync()
+
+    # --- values -------------------------------------------------------------------------
+    def settings(self) -> MarketSettings:
+        return MarketSettings(
+            mechanism=self.mechanism.currentData(),
+            period=self.period.value(),
+            k=round(self.k.value(), 4),
+            grid=self.grid.currentData(),
+            audit=self.audit.isChecked(),
+            tatonnement=self.iterate.isChecked(),
+        )
+
+    def set_mechanism(self, name: str) -> None:
+        self.mechanism.setCurrentIndex(self.mechanism.findData(name))
+
+    def set_grid(self, key: str) -> None:
+        self.grid.setCurrentIndex(self.grid.findData(key))
+
+    def set_scenario(self, s: Scenario) -> None:
+        """Fit the period slider to the scenario's horizon (keeping the period when it still exists)."""
+        self._labels = s.horizon.labels()
+        self._periods = s.periods
+        self.period.blockSignals(True)
+        self.period.setRange(0, max(s.periods - 1, 0))
+        self.period.setTickInterval(max(1, s.periods // 8))
+        self.period.blockSignals(False)
+        self.period.setEnabled(s.periods > 1)
+        large = len(s.prosumers) > LARGE_SCENARIO
+        if large != self._large:  # a change of size class resets the slow diagnostics to their default
+            self._large = large
+            for box in (self.audit, self.iterate):
+                box.blockSignals(True)
+                box.setChecked(not large)
+                box.blockSignals(False)
+        self._sync()
+
+    # --- the computing indicator --------------------------------------------------------
+    def set_busy(self, busy: bool) -> None:
+        self.bar.setVisible(busy)
+        if busy:
+            self.bar.setValue(0)
+            self.state.setText("Computing…")
+            self.state.setStyleSheet("color: #555;")
+
+    def set_progress(self, fraction: float, text: str) -> None:
+        self.bar.setValue(round(100 * max(0.0, min(1.0, fraction))))
+        self.state.setText(f"Computing… {text}" if text else "Computing…")
+
+    def set_solved(self, seconds: float | None, what: str = "") -> None:
+        self.state.setStyleSheet("")
+        t = "" if seconds is None else f" in {seconds:.2f} s"
+        self.state.setText(f"Solved{t}{' · ' + what if what else ''}")
+
+    def set_failed(self, message: str) -> None:
+        self.state.setStyleSheet("color: #b00020;")
+        self.state.setText(f"⚠ {message}\n(showing the last result)")
+
+    # --- internals --------------------------------------------------------------------------
+    def _sync(self) -> None:
+        self.k.setEnabled(self.mechanism.currentData() == "uniform")
+        self.iterate.setEnabled(self.mechanism.currentData() == "welfare")
+        t = self.period.value()
+        label = self._labels[t] if 0 <= t < len(self._labels) else str(t)
+        self.clock.setText(f"{label}  ({t + 1}/{self._periods})")
+
+    def _changed(self, *_args) -> None:
+        self._sync()
+        self.settingsChanged.emit(self.settings())

@@ -1,0 +1,302 @@
+"""The market panels as a user drives them: choose a mechanism, edit a prosumer, see new numbers.
+
+The teaching project is the chapter's double auction: bids {12, 10, 8} and
+asks {5, 7, 9} ¢/kWh for 1 kWh each. By hand: two units trade (12 ≥ 5,
+10 ≥ 7; 8 < 9); the Walrasian interval is [8, 9], so the uniform price at
+k = 0.5 is 8.5 ¢/kWh. VCG pays each buyer's and seller's externality: the
+buyers pay 8 and 8 (the price that would have kept them out: max(8, 7) = 8),
+the sellers receive 9 and 9, so the platform runs a deficit of 16 − 18 = −2 ¢.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+
+import gui.compute
+from core.errors import ScenarioError
+from core.market import MarketSettings
+from core.welfare import ClearingError
+from gui.compute import describe_failure
+from gui.market_panels import BAD
+
+TIMEOUT_MS = 30000
+
+
+def _result_where(window, qtbot, predicate):
+    """Wait until the window shows a result satisfying ``predicate``; return it."""
+    qtbot.waitUntil(lambda: window.market_result is not None and predicate(window.market_result)
+                    and not window.runner.is_busy(), timeout=TIMEOUT_MS)
+    return window.market_result
+
+
+@pytest.fixture
+def teaching(window, projects_dir, qtbot):
+    """The window on the teaching project, its first result on screen."""
+    assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
+    _result_where(window, qtbot, lambda r: r.scenario_name.startswith("Teaching"))
+    return window
+
+
+@pytest.fixture
+def clear_calls(monkeypatch):
+    """Wrap the clearing the runner calls; record the thread of each call."""
+    calls: list[threading.Thread] = []
+    real = gui.compute.clear
+
+    def wrapped(*args, **kwargs):
+        calls.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gui.compute, "clear", wrapped)
+    return calls
+
+
+def _choose(window, qtbot, mechanism: str):
+    with qtbot.waitSignal(window.runner.finished, timeout=TIMEOUT_MS) as blocker:
+        window.market_controls.set_mechanism(mechanism)
+    result = blocker.args[0]
+    assert result.settings.mechanism == mechanism
+    return result
+
+
+def _prosumer_cell(window, prosumer_id: str, key: str):
+    model = window.prosumers.model
+    row = next(r for r in range(model.rowCount()) if model.record(r).id == prosumer_id)
+    return model.index(row, model.column_of(key))
+
+
+def test_uniform_price_on_the_teaching_auction(teaching, qtbot):
+    result = _choose(teaching, qtbot, "uniform")
+    assert result.curves.price == pytest.approx(8.5)
+    summary = teaching.curves.summary.text()
+    assert "8.5\u00a0¢/\u2060kWh" in summary and "2\u00a0kWh" in summary
+    # the clearing point is drawn at (2 kWh, 8.5 ¢/kWh), the curves as steps in pyqtgraph's "center" form
+    xs, ys = teaching.curves.point.getData()
+    assert list(xs) == pytest.approx([2.0]) and list(ys) == pytest.approx([8.5])
+    assert teaching.curves.demand.opts["stepMode"] == "center"
+    assert list(teaching.curves.demand.xData) == pytest.approx([0, 1, 2, 3])
+    assert list(teaching.curves.demand.yData) == pytest.approx([12, 10, 8])
+    # axes carry units; the tariffs are named on the right axis
+    item = teaching.curves.plot.getPlotItem()
+    assert "¢/kWh" in item.getAxis("left").labelText
+    assert "kWh" in item.getAxis("bottom").labelText
+    right = [text for v, text in item.getAxis("right")._tickLevels[0]]
+    assert right == ["retail 25", "feed-in 4", "◀ 8.5"]
+    # k is for the uniform auction only
+    assert teaching.market_controls.k.isEnabled()
+    # the price iteration panel says an auction clears directly
+    assert teaching.iteration.stack.currentWidget() is teaching.iteration.note
+    assert "clears directly" in teaching.iteration.note.text()
+
+
+def test_hovering_a_step_names_the_agent_behind_it(teaching, qtbot):
+    _choose(teaching, qtbot, "uniform")
+    text = teaching.curves.hover_at(0.5, 11.5)
+    assert text.startswith("B1 bids 12 ¢/kWh for 1 kWh")
+    assert teaching.curves.hover.text() == text
+    assert teaching.curves.hover_at(2.5, 9.2).startswith("S3 asks 9 ¢/kWh for 1 kWh")
+    assert teaching.curves.hover_at(1.5, 7.3).startswith("S2 asks 7")
+
+
+def test_vcg_shows_its_deficit(teaching, qtbot):
+    result = _choose(teaching, qtbot, "vcg")
+    assert result.summary["platform_surplus"] == pytest.approx(-2.0)
+    props = teaching.properties
+    assert props.cell("vcg", "platform_surplus") == "−2"
+    assert props.cell("vcg", "bb").startswith("✗")
+    assert props.cell("uniform", "bb").startswith("✓")
+    assert props.cell("vcg", "max_ic_gain") == "✓ 0.00"  # truthful: nobody gains by lying
+    assert props.cell("uniform", "max_ic_gain").startswith("✗")
+    # the chosen mechanism's row is the highlighted one, and property cells are green/red
+    assert props.model.bold_row == props.row_of("vcg")
+    bb = props.model.index(props.row_of("vcg"), props.model.column_of("bb"))
+    assert bb.data(Qt.ItemDataRole.BackgroundRole).color() == BAD.color()
+    assert "deficit −2 ¢" in teaching.curves.summary.text()
+    assert "no single price" in teaching.curves.summary.text()
+    assert not teaching.market_controls.k.isEnabled()
+    # every column explains itself and its unit
+    for c in range(props.model.columnCount()):
+        assert props.model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "(¢)" in props.model.headerData(props.model.column_of("platform_surplus"), Qt.Orientation.Horizontal)
+    assert "Myerson–Satterthwaite" in props.explanation.text()
+
+
+def test_editing_a_prosumer_clears_the_market_again(teaching, qtbot):
+    _choose(teaching, qtbot, "uniform")
+    idx = _prosumer_cell(teaching, "B3", "bids")
+    assert idx.data() == "buy 8@1"
+    with qtbot.waitSignal(teaching.runner.finished, timeout=TIMEOUT_MS) as blocker:
+        assert teaching.prosumers.model.setData(idx, "buy 11@1")
+    # bids {12, 11, 10} and asks {5, 7, 9}: three units trade, the interval is [9, 10]
+    result = blocker.args[0]
+    assert result.curves.traded_kwh == pytest.approx(3.0)
+    assert result.curves.price == pytest.approx(9.5)
+    assert "9.5\u00a0¢/\u2060kWh" in teaching.curves.summary.text()
+    agents = teaching.agent_results.model
+    assert agents.rowCount() == 6
+    # undo puts the old numbers back
+    with qtbot.waitSignal(teaching.runner.finished, timeout=TIMEOUT_MS) as blocker:
+        teaching.act_undo.trigger()
+    assert blocker.args[0].curves.price == pytest.approx(8.5)
+
+
+def test_a_newer_request_supersedes_one_still_running(teaching, qtbot, monkeypatch):
+    real = gui.compute.clear
+    release = threading.Event()
+    first_running = threading.Event()
+    seen: dict[str, bool] = {}
+
+    def slow_first(scenario, settings, progress=None, cancelled=None):
+        if settings.mechanism == "pay_as_bid":
+            first_running.set()
+            release.wait(10)
+            seen["cancelled"] = cancelled()
+        return real(scenario, settings, progress=progress, cancelled=cancelled)
+
+    monkeypatch.setattr(gui.compute, "clear", slow_first)
+    shown = []
+    teaching.runner.finished.connect(lambda r: shown.append(r.settings.mechanism))
+    teaching.market_controls.set_mechanism("pay_as_bid")
+    qtbot.waitUntil(first_running.is_set, timeout=TIMEOUT_MS)
+    teaching.market_controls.set_mechanism("vcg")
+    release.set()
+    _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
+    assert seen["cancelled"] is True  # the first clearing was told to stop
+    assert shown == ["vcg"]  # and its result never reached the panels
+    assert teaching.properties.model.bold_row == teaching.properties.row_of("vcg")
+
+
+def test_a_burst_of_requests_clears_once(teaching, qtbot, clear_calls):
+    shown = []
+    teaching.runner.finished.connect(lambda r: shown.append(r.settings.mechanism))
+    s = teaching.doc.scenario
+    teaching.runner.request(s, MarketSettings(mechanism="uniform"))
+    teaching.runner.request(s, MarketSettings(mechanism="trade_reduction"))
+    teaching.runner.request(s, MarketSettings(mechanism="vcg"))
+    _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
+    assert shown == ["vcg"]
+    assert len(clear_calls) == 1
+
+
+def test_the_gui_thread_never_clears(teaching, qtbot, clear_calls):
+    _choose(teaching, qtbot, "uniform")
+    with qtbot.waitSignal(teaching.runner.finished, timeout=TIMEOUT_MS):
+        teaching.market_controls.k.setValue(0.25)
+    assert clear_calls
+    assert all(t is not threading.main_thread() for t in clear_calls)
+    # k = 0.25 on the interval [8, 9]
+    assert teaching.market_result.curves.price == pytest.approx(8.25)
+
+
+@pytest.mark.parametrize("error, expected", [
+    (ClearingError("infeasible", "the welfare-maximising clearing is infeasible"), "is infeasible"),
+    (ScenarioError("prosumer 'S1' has no bus"), "prosumer 'S1' has no bus"),
+    (ValueError("period 3 is outside the horizon (0…0)"), "period 3 is outside the horizon"),
+    (ZeroDivisionError("float division by zero"), "ZeroDivisionError: float division by zero"),
+])
+def test_a_failure_is_one_line_in_the_status_bar_and_keeps_the_last_result(teaching, qtbot, monkeypatch,
+                                                                              error, expected):
+    before = _choose(teaching, qtbot, "uniform")
+    summary = teaching.curves.summary.text()
+
+    def broken(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(gui.compute, "clear", broken)
+    with qtbot.waitSignal(teaching.runner.failed, timeout=TIMEOUT_MS) as blocker:
+        teaching.market_controls.k.setValue(0.3)
+    message = blocker.args[0]
+    assert expected in message and "\n" not in message and "Traceback" not in message
+    status = teaching.statusBar().currentMessage()
+    assert status.startswith("⚠") and expected in status
+    assert "⚠" in teaching.market_controls.state.text()
+    # the previous result stays on screen
+    assert teaching.market_result is before
+    assert teaching.curves.summary.text() == summary
+    qtbot.waitUntil(lambda: not teaching.runner.is_busy(), timeout=TIMEOUT_MS)
+
+
+def test_describe_failure_never_shows_a_traceback():
+    assert describe_failure(RuntimeError("first line\n  second line")) == "RuntimeError: first line"
+    assert describe_failure(KeyError("x")) == "KeyError: 'x'"
+    assert describe_failure(ClearingError("solver_error", "")) == "solver_error"
+
+
+def test_welfare_clearing_shows_its_price_iteration(teaching, qtbot):
+    result = teaching.market_result
+    assert result.settings.mechanism == "welfare"
+    panel = teaching.iteration
+    assert panel.stack.currentIndex() == 0  # the plots, not the note
+    iters, prices = panel.prices.getData()
+    assert len(iters) == result.trace.iterations == len(prices)
+    assert list(prices) == pytest.approx(list(result.trace.prices[:, 0]))
+    assert panel.lam.value() == pytest.approx(result.periods.price_per_kwh.iloc[0])
+    assert "λ" in panel.lam.label.format
+    _x, excess = panel.excess.getData()
+    assert list(excess) == pytest.approx(list(result.trace.excess_kw[:, 0]))
+    # the planner's price sits inside the auction's interval [8, 9]
+    assert 8.0 <= result.curves.price <= 9.0
+
+
+def test_the_period_slider_moves_the_day_and_the_curves(window, qtbot):
+    first = _result_where(window, qtbot, lambda r: True)
+    assert first.scenario_name.startswith("IEEE 33")
+    controls = window.market_controls
+    assert controls.period.maximum() == 23 and controls.period.isEnabled()
+    with qtbot.waitSignal(window.runner.finished, timeout=TIMEOUT_MS) as blocker:
+        controls.period.setValue(12)
+    result = blocker.args[0]
+    assert result.period == 12
+    assert controls.clock.text().startswith("12:00")
+    day = window.day_prices
+    assert day.now.value() == 12
+    assert day.price.opts["stepMode"] == "center" and len(day.price.yData) == 24
+    assert list(day.price.yData) == pytest.approx(list(result.periods.price_per_kwh))
+    assert "12:00" in day.title.text()
+    assert window.curves.result is result and result.curves.period == 12
+    assert "Solved in" in controls.state.text()
+
+
+def test_agent_results_table_sorts_by_value_and_marks_ir_violations(teaching, qtbot):
+    from dataclasses import replace
+
+    result = _choose(teaching, qtbot, "uniform")
+    panel = teaching.agent_results
+    model = panel.model
+    pay = model.column_of("payment")
+    assert model.headerData(pay, Qt.Orientation.Horizontal) == "Payment (¢)"
+    assert model.headerData(model.column_of("bought_kwh"), Qt.Orientation.Horizontal) == "Bought (kWh)"
+    assert model.index(0, pay).data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+    panel.view.sortByColumn(pay, Qt.SortOrder.AscendingOrder)
+    proxy = panel.proxy
+    shown = [proxy.index(r, pay).data() for r in range(proxy.rowCount())]
+    assert shown[0] == "−8.50" and shown[-1] == "8.50"
+    assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsEditable == Qt.ItemFlag(0)
+    # an agent worse off than its outside option is shown in red
+    agents = result.agents.copy()
+    agents.loc[0, "ir_ok"] = False
+    panel.set_result(replace(result, agents=agents))
+    assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole).color() == BAD.color()
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    assert "1 worse off" in panel.info.text()
+
+
+def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    titles = {a.text() for a in view.actions()}
+    for key in ("market", "curves", "properties", "agents", "iteration", "day_prices"):
+        assert window.docks[key].windowTitle() in titles
+    assert window.centralWidget() is window.feeder
+    # each group of tabbed docks shows one tab bar, and no stale copy of it peeks out between the docks
+    from PySide6.QtWidgets import QTabBar
+
+    qtbot.waitUntil(lambda: not window._tab_bar_check.isActive())
+    bars = [b for b in window.findChildren(QTabBar) if b.isVisible()]
+    groups = sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
+    assert groups == sorted([
+        ("Prosumers", "Lines", "Buses"), ("Mechanism properties", "Agent results"), ("Scenario", "Edit history"),
+        ("Supply and demand", "Prices over the day", "Price iteration"),
+    ])

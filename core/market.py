@@ -35,6 +35,8 @@ from core.welfare import ClearingError, PriceTrace, WelfareProblem, decentralise
 
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
 NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
+AUDIT_ALL_AGENTS = 120  # books with more agents search only the AUDIT_MAX_AGENTS most active for lies
+AUDIT_MAX_AGENTS = 25
 NETWORK_LABELS = {
     "none": "None (copper plate)",
     "lindistflow": "LinDistFlow + losses",
@@ -109,7 +111,7 @@ class Curves:
     supply_price: np.ndarray
     supply_agent: list[str]
     price: float | None  # the clearing price shown on the curves
-    traded_kwh: float
+    traded_kwh: float  # auctions: cleared kWh; welfare: the DERs' output at the meters (its point on supply)
     retail_price: float
     feed_in_price: float
 
@@ -184,6 +186,13 @@ def _curves(s: Scenario, t: int, price: float | None, traded: float) -> Curves:
     )
 
 
+def _local_supply_kwh(s: Scenario, der_kw: np.ndarray, t: int) -> float:
+    """Energy the DERs put through their meters in period t (kWh): where the welfare clearing sits on the
+    supply curve (which lists every DER's ask, self-consumption included)."""
+    eta = np.array([p.asset.efficiency if p.asset is not None else 0.0 for p in s.prosumers])
+    return float(np.sum(np.clip(eta * der_kw[:, t], 0.0, None)) * s.horizon.step_h) if len(eta) else 0.0
+
+
 def _agent_meta(s: Scenario) -> pd.DataFrame:
     return pd.DataFrame({
         "agent": [p.id for p in s.prosumers],
@@ -209,14 +218,23 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
     else:
         result = _clear_auction(scenario, settings, period)
     if settings.audit:
+        from core.properties import Cancelled
+
+        if cancelled is not None and cancelled():
+            return result
         t0 = time.perf_counter()
-        if progress is not None:
-            progress(0.9, "auditing the mechanisms")
         truth = order_book(scenario, period)
         mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
         kw = {"k": settings.k} if mech == "uniform" else {}
-        result.audit = audit(truth, mech, **kw)
-        result.comparison = compare_mechanisms(truth, k=settings.k)
+        # on a large book, search the most active agents for profitable lies (the others move prices least)
+        limit = None if len(truth.agents) <= AUDIT_ALL_AGENTS else AUDIT_MAX_AGENTS
+        step = None if progress is None else (lambda f: progress(0.85 + 0.15 * f, "auditing the mechanisms"))
+        try:
+            result.audit = audit(truth, mech, max_agents=limit, cancelled=cancelled, **kw)
+            result.comparison = compare_mechanisms(truth, k=settings.k, max_agents=limit, cancelled=cancelled,
+                                                   progress=step)
+        except Cancelled:
+            return result
         result.timings_s["audit"] = time.perf_counter() - t0
     return result
 
@@ -290,11 +308,12 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
         "status": sol.status,
     }
     trace = None
-    if settings.decentralised_check:
+    stop = cancelled is not None and cancelled()
+    if settings.decentralised_check and not stop:
         t2 = time.perf_counter()
         summary.update(decentralised_gap(sol, s))
         timings["decentralised_check"] = time.perf_counter() - t2
-    if settings.tatonnement:
+    if settings.tatonnement and not stop:
         t3 = time.perf_counter()
         prog = None if progress is None else (lambda k, m: progress(0.3 + 0.5 * k / m, f"price iteration {k}"))
         trace = tatonnement(s, grid=settings.grid_prices, progress=prog, cancelled=cancelled)
@@ -302,7 +321,7 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
         summary["tatonnement_converged"] = trace.converged
         summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - sol.price_per_kwh)))
         timings["tatonnement"] = time.perf_counter() - t3
-    curves = _curves(s, period, float(sol.price_per_kwh[period]), float(min(sold[period], bought[period])))
+    curves = _curves(s, period, float(sol.price_per_kwh[period]), _local_supply_kwh(s, sol.der_kw, period))
     return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                         trace=trace, timings_s=timings)
 
@@ -384,7 +403,7 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
         "status": "optimal",
     }
     summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
-    curves = _curves(s, period, float(energy[period]), float(min(sold[period], bought[period])))
+    curves = _curves(s, period, float(energy[period]), _local_supply_kwh(s, sol.der_kw, period))
     return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                         buses=buses, lines=lines, timings_s=timings)
 

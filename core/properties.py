@@ -64,6 +64,7 @@ class Audit:
     welfare: float
     optimal_welfare: float
     traded_kwh: float
+    ic_agents_searched: int = 0  # how many agents the IC search tried (the most active ones on a large book)
 
     @property
     def efficiency(self) -> float:
@@ -93,32 +94,66 @@ class Audit:
             "individually_rational": self.ir,
             "max_ic_gain": self.max_ic_gain,
             "incentive_compatible": self.max_ic_gain <= 1e-6,
+            "ic_agents_searched": self.ic_agents_searched,
         }
 
 
+class Cancelled(Exception):
+    """The caller asked the audit to stop."""
+
+
+def _vcg_utility_under_lie(truth: OrderBook, lie: OrderBook, agent: int, w_without: float) -> float:
+    """Agent's true utility in VCG when it reports ``lie``: only the allocation changes with its report.
+
+    VCG pays ``W_{−i} − (W_lie − v^lie_i(x))``, and ``W_{−i}`` does not depend on i's
+    report, so one efficient allocation of the lie gives the answer.
+    """
+    bf, sf = efficient_allocation(lie)[:2]
+    w_lie = float(bf @ lie.buy_price - sf @ lie.sell_price)
+    mine_b, mine_s = lie.buy_agent == agent, lie.sell_agent == agent
+    v_lie = float(bf[mine_b] @ lie.buy_price[mine_b] - sf[mine_s] @ lie.sell_price[mine_s])
+    v_true = float(bf[mine_b] @ truth.buy_price[mine_b] - sf[mine_s] @ truth.sell_price[mine_s])
+    payment = w_without - (w_lie - v_lie)
+    return v_true - payment
+
+
 def audit(truth: OrderBook, mechanism: str | Callable[[OrderBook], AuctionOutcome], shades=SHADES,
-          agents: list[int] | None = None, **kwargs) -> Audit:
+          agents: list[int] | None = None, max_agents: int | None = None, cancelled=None, progress=None,
+          **kwargs) -> Audit:
     """IR, BB, efficiency and measured IC of ``mechanism`` when ``truth`` holds the true values.
 
-    ``agents`` restricts the IC search (default: every agent with a block).
+    ``agents`` restricts the IC search (default: every agent with a block);
+    ``max_agents`` keeps the most active ones (by declared quantity), for large
+    books. ``cancelled()`` returning True raises :class:`Cancelled`;
+    ``progress(fraction)`` follows the search.
     """
     fn = MECHANISMS[mechanism] if isinstance(mechanism, str) else mechanism
     name = mechanism if isinstance(mechanism, str) else getattr(mechanism, "__name__", "mechanism")
     out = fn(truth, **kwargs)
     u = true_utility(truth, out)
     n = len(truth.agents)
-    active = np.zeros(n, dtype=bool)
-    active[truth.buy_agent] = True
-    active[truth.sell_agent] = True
-    search = [i for i in range(n) if active[i]] if agents is None else agents
+    volume = (np.bincount(truth.buy_agent, weights=truth.buy_qty, minlength=n)
+              + np.bincount(truth.sell_agent, weights=truth.sell_qty, minlength=n))
+    search = [i for i in range(n) if volume[i] > 0] if agents is None else list(agents)
+    if max_agents is not None and len(search) > max_agents:
+        search = sorted(search, key=lambda i: -volume[i])[:max_agents]
     gain = np.zeros(n)
     best = np.zeros(n)
-    for i in search:
+    fast_vcg = name == "vcg"
+    for k, i in enumerate(search):
+        if cancelled is not None and cancelled():
+            raise Cancelled
+        w_without = optimal_welfare(truth.without_agent(i)) if fast_vcg else 0.0
         for s in shades:
-            lie = fn(shaded(truth, i, s), **kwargs)
-            g = true_utility(truth, lie)[i] - u[i]
+            lie_book = shaded(truth, i, s)
+            if fast_vcg:
+                g = _vcg_utility_under_lie(truth, lie_book, i, w_without) - u[i]
+            else:
+                g = true_utility(truth, fn(lie_book, **kwargs))[i] - u[i]
             if g > gain[i] + 1e-12:
                 gain[i], best[i] = g, s
+        if progress is not None:
+            progress((k + 1) / max(len(search), 1))
     frame = pd.DataFrame({
         "agent": list(truth.agents),
         "utility": u,
@@ -127,11 +162,13 @@ def audit(truth: OrderBook, mechanism: str | Callable[[OrderBook], AuctionOutcom
         "ic_gain": gain,
     })
     value = float(out.buy_fill @ truth.buy_price - out.sell_fill @ truth.sell_price)
-    return Audit(name, frame, float(out.platform_surplus), value, optimal_welfare(truth), float(out.traded_qty))
+    return Audit(name, frame, float(out.platform_surplus), value, optimal_welfare(truth), float(out.traded_qty),
+                 ic_agents_searched=len(search))
 
 
 def compare_mechanisms(truth: OrderBook, mechanisms=("uniform", "pay_as_bid", "vcg", "trade_reduction"),
-                       shades=SHADES, **kwargs) -> pd.DataFrame:
+                       shades=SHADES, max_agents: int | None = None, cancelled=None, progress=None,
+                       **kwargs) -> pd.DataFrame:
     """One row per mechanism: traded kWh, welfare, efficiency, platform surplus, IR, BB, IC gain.
 
     On any book with a real trade it reproduces Myerson–Satterthwaite: VCG is
@@ -139,7 +176,9 @@ def compare_mechanisms(truth: OrderBook, mechanisms=("uniform", "pay_as_bid", "v
     balance the budget but reward misreports or lose efficiency.
     """
     rows = []
-    for m in mechanisms:
+    for k, m in enumerate(mechanisms):
         extra = {"k": kwargs["k"]} if m == "uniform" and "k" in kwargs else {}
-        rows.append(audit(truth, m, shades=shades, **extra).summary())
+        sub = None if progress is None else (lambda f, k=k: progress((k + f) / len(mechanisms)))
+        rows.append(audit(truth, m, shades=shades, max_agents=max_agents, cancelled=cancelled, progress=sub,
+                          **extra).summary())
     return pd.DataFrame(rows)

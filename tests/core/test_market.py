@@ -199,3 +199,29 @@ def test_ac_checked_clearing_keeps_the_ac_voltages_within_limits(projects_dir):
 def test_network_with_an_auction_is_refused_with_a_reason():
     with pytest.raises(ValueError, match="applies to the welfare clearing"):
         MarketSettings(mechanism="uniform", network="lindistflow")
+
+
+def test_vcg_ic_search_shortcut_matches_running_vcg():
+    from core.mechanisms import vcg
+
+    rng = np.random.default_rng(7)
+    buys = [(f"b{i}", float(rng.uniform(5, 15)), float(rng.uniform(0.5, 2))) for i in range(6)]
+    sells = [(f"s{i}", float(rng.uniform(3, 12)), float(rng.uniform(0.5, 2))) for i in range(6)]
+    book = OrderBook.from_blocks(buys, sells)
+    fast = audit(book, "vcg").agents.ic_gain.to_numpy()
+    slow = audit(book, lambda b: vcg(b)).agents.ic_gain.to_numpy()  # a callable: no shortcut
+    assert fast == pytest.approx(slow, abs=1e-9)
+    assert np.all(fast <= 1e-9)  # and VCG is IC: no shade pays
+
+
+def test_audit_of_a_large_book_searches_the_most_active_agents(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "synthetic-1000bus.json")
+    book = order_book(s, 19)
+    a = audit(book, "uniform", max_agents=5)
+    assert a.ic_agents_searched == 5
+    volume = np.bincount(book.buy_agent, weights=book.buy_qty, minlength=len(book.agents)) + np.bincount(
+        book.sell_agent, weights=book.sell_qty, minlength=len(book.agents))
+    searched = set(np.argsort(-volume)[:5])
+    assert set(np.flatnonzero(a.agents.ic_gain.to_numpy() > 0)) <= searched

@@ -141,6 +141,8 @@ class MarketResult:
     audit: Audit | None = None
     comparison: pd.DataFrame | None = None
     trace: PriceTrace | None = None
+    bilateral: pd.DataFrame | None = None  # auctions: the chosen period's trades as seller→buyer pairs,
+    # made loss-neutral with the AC marginal loss factors (delivered_kwh, loss_kwh)
     buses: pd.DataFrame | None = None  # per bus and period: v_pu, dlmp_per_kwh and its parts, injection_kw
     lines: pd.DataFrame | None = None  # per line and period: p_kw, q_kvar, loading_pct, loss_kw
     timings_s: dict = field(default_factory=dict)
@@ -459,8 +461,35 @@ def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> Market
         "status": "optimal",
     }
     curves = _curves(s, period, None if out.price is None else float(out.price), float(out.traded_qty))
+    bilateral = _loss_neutral_pairs(s, book, out, period)
+    if len(bilateral):
+        summary["bilateral_loss_kwh"] = float(bilateral.loss_kwh.sum())
     return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                        timings_s={"clear": summary["solve_time_s"]})
+                        bilateral=bilateral, timings_s={"clear": summary["solve_time_s"]})
+
+
+def _loss_neutral_pairs(s: Scenario, book, out, t: int) -> pd.DataFrame:
+    """Bilateral pairs of the cleared book, settled so that ``dP_i·MLF_i = dP_j·MLF_j``.
+
+    MLFs come from the AC power flow of the period's injections as given in the file.
+    """
+    from core.mechanisms import bilateral_matches
+    from core.network.powerflow import ac_power_flow, marginal_loss_factors, settle_bilateral
+    from core.network.topology import bus_injections_kw, radial
+
+    pairs = bilateral_matches(book, out)
+    bus = {p.id: p.bus for p in s.prosumers}
+    pairs["seller_bus"] = [bus[a] for a in pairs.seller]
+    pairs["buyer_bus"] = [bus[a] for a in pairs.buyer]
+    if pairs.empty:
+        return pairs.assign(mlf_seller=[], mlf_buyer=[], delivered_kwh=[], loss_kwh=[])
+    net = radial(s)
+    p_kw, q_kvar = bus_injections_kw(s, t, net)
+    sol = ac_power_flow(net, p_kw, q_kvar)
+    if not sol.converged:
+        return pairs
+    mlf = marginal_loss_factors(net, p_kw, q_kvar, solution=sol)
+    return settle_bilateral(pairs, dict(zip(net.bus_ids, mlf, strict=True)))
 
 
 def with_settings(settings: MarketSettings, **changes) -> MarketSettings:

@@ -748,3 +748,35 @@ MECHANISMS: dict[str, Callable[..., AuctionOutcome]] = {
     "trade_reduction": trade_reduction,
 }
 """The mechanisms by name (``AuctionOutcome.mechanism``); each takes an :class:`OrderBook`."""
+
+
+def bilateral_matches(book: OrderBook, outcome: AuctionOutcome) -> pd.DataFrame:
+    """The cleared energy as bilateral trades: filled bids and asks paired in merit order.
+
+    Walks the filled buy blocks (price descending) and the filled sell blocks
+    (ascending) side by side, as the chapter's matching does ("match the highest
+    bid with the lowest ask…"), splitting blocks where their fills differ.
+    One row per pair: ``seller, buyer, kwh, bid_per_kwh, ask_per_kwh``.
+    """
+    ob, os_ = _merit_order(book.buy_price, book.sell_price)
+    bi = [i for i in ob if outcome.buy_fill[i] > 0]
+    si = [j for j in os_ if outcome.sell_fill[j] > 0]
+    rows = []
+    b_left = outcome.buy_fill[bi[0]] if bi else 0.0
+    s_left = outcome.sell_fill[si[0]] if si else 0.0
+    ib = js = 0
+    while ib < len(bi) and js < len(si):
+        i, j = bi[ib], si[js]
+        q = min(b_left, s_left)
+        if q > 1e-12:
+            rows.append((book.agents[int(book.sell_agent[j])], book.agents[int(book.buy_agent[i])], float(q),
+                         float(book.buy_price[i]), float(book.sell_price[j])))
+        b_left -= q
+        s_left -= q
+        if b_left <= 1e-12:
+            ib += 1
+            b_left = outcome.buy_fill[bi[ib]] if ib < len(bi) else 0.0
+        if s_left <= 1e-12:
+            js += 1
+            s_left = outcome.sell_fill[si[js]] if js < len(si) else 0.0
+    return pd.DataFrame(rows, columns=["seller", "buyer", "kwh", "bid_per_kwh", "ask_per_kwh"])

@@ -225,3 +225,27 @@ def test_audit_of_a_large_book_searches_the_most_active_agents(projects_dir):
         book.sell_agent, weights=book.sell_qty, minlength=len(book.agents))
     searched = set(np.argsort(-volume)[:5])
     assert set(np.flatnonzero(a.agents.ic_gain.to_numpy() > 0)) <= searched
+
+
+def test_auction_trades_become_loss_neutral_bilateral_pairs():
+    r = clear(TEACH, MarketSettings(mechanism="uniform", audit=False))
+    pairs = r.bilateral
+    # the chapter's matching: 12 with 5 (B1 ← S1) and 10 with 7 (B2 ← S2), 1 kWh each
+    assert list(zip(pairs.seller, pairs.buyer, strict=True)) == [("S1", "B1"), ("S2", "B2")]
+    assert pairs.kwh.tolist() == pytest.approx([1.0, 1.0])
+    # the teaching feeder carries no load in the file: every MLF is 1 and nothing is lost
+    assert pairs.delivered_kwh.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_loss_neutral_pairs_on_a_loaded_feeder(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-community.json")
+    r = clear(s, MarketSettings(mechanism="uniform", period=19, audit=False))
+    pairs = r.bilateral
+    assert len(pairs) > 0 and (pairs.mlf_buyer > 1.0).any()
+    # dP_i·MLF_i = dP_j·MLF_j for every pair
+    lhs = (pairs.kwh * pairs.mlf_seller).to_numpy()
+    assert lhs == pytest.approx((pairs.delivered_kwh * pairs.mlf_buyer).to_numpy())
+    assert pairs.kwh.sum() == pytest.approx(r.periods.traded_kwh[19])
+    assert r.summary["bilateral_loss_kwh"] == pytest.approx(pairs.loss_kwh.sum())

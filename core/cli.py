@@ -23,7 +23,7 @@ from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, period_totals
 
-COMMANDS = ("validate", "summary", "import", "clear", "flow")
+COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash")
 
 
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
@@ -129,6 +129,12 @@ def cmd_clear(args, out) -> int:
             "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
             "agents": json.loads(result.agents.to_json(orient="records", double_precision=10)),
         }
+        if result.market_power is not None:
+            payload["market_power"] = {
+                "summary": {k: (list(v) if isinstance(v, (list, tuple)) else v)
+                            for k, v in result.market_power_summary.items()},
+                "sellers": json.loads(result.market_power.to_json(orient="records", double_precision=10)),
+            }
         if result.buses is not None:
             payload["buses"] = json.loads(result.buses.to_json(orient="records", double_precision=10))
             payload["lines"] = json.loads(result.lines.to_json(orient="records", double_precision=10))
@@ -156,6 +162,12 @@ def cmd_clear(args, out) -> int:
         _print_frame(result.buses[result.buses.period == t].drop(columns="period"), "table", out)
         out.write(f"\nper line in period {t}:\n")
         _print_frame(result.lines[result.lines.period == t].drop(columns="period"), "table", out)
+    if args.market_power and result.market_power is not None:
+        m = result.market_power_summary
+        out.write(f"\nmarket power in period {result.period}: HHI {m['hhi']:.4f} ({m['hhi_points']:,.0f} points, "
+                  f"{m['band']}), demand elasticity {m['elasticity']:.3g}; pivotal: "
+                  f"{', '.join(m['pivotal']) if m['pivotal'] else 'none'}\n")
+        _print_frame(result.market_power, "table", out)
     if result.comparison is not None:
         out.write(f"\nmechanism properties in period {result.period} "
                   "(Myerson–Satterthwaite: no mechanism guarantees all four):\n")
@@ -225,6 +237,53 @@ def cmd_flow(args, out) -> int:
     return 0
 
 
+def cmd_nash(args, out) -> int:
+    from core.bids import order_book
+    from core.strategy import existence_check, largest_sellers, nash_search
+
+    s = load_project(args.file)
+    if not 0 <= args.period < s.periods:
+        sys.stderr.write(f"error: period {args.period} is outside the horizon (0…{s.periods - 1})\n")
+        return 2
+    book = order_book(s, args.period)
+    players = largest_sellers(book, args.players)
+    if not players:
+        sys.stderr.write(f"error: {args.file}: nobody sells in period {args.period}\n")
+        return 1
+    try:
+        res = nash_search(book, mechanism=args.mechanism, players=players, withhold=args.withhold,
+                          m_max=args.m_max, max_rounds=args.max_rounds)
+    except (KeyError, ValueError) as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    if args.format == "json":
+        payload = {
+            "file": str(args.file), "period": args.period, "mechanism": args.mechanism,
+            "converged": res.converged, "cycling": res.cycling, "rounds": res.rounds, "message": res.message,
+            "price": res.price, "price_truthful": res.price_truthful, "welfare_lost": res.welfare_lost,
+            "max_deviation_gain": res.max_deviation_gain,
+            "players": json.loads(res.table.to_json(orient="records", double_precision=10)),
+            "path": json.loads(res.path_frame().to_json(orient="records", double_precision=10)),
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return 0
+    cur = s.currency
+    out.write(f"{s.name}: bidding game under {args.mechanism}, period {args.period}, "
+              f"{len(players)} strategic seller(s), markups up to {args.m_max:g}"
+              f"{', withholding allowed' if args.withhold else ''}\n")
+    out.write(f"{res.message}\n")
+    if res.converged:
+        out.write(f"equilibrium price {res.price:.6g} {cur}/kWh (truthful {res.price_truthful:.6g}); "
+                  f"welfare lost {res.welfare_lost:.6g} {cur}; largest deviation gain {res.max_deviation_gain:.3g}\n")
+    out.write("\n")
+    _print_frame(res.table, args.format, out)
+    if args.existence:
+        check = existence_check(res.game)
+        out.write(f"\nDebreu–Glicksberg–Fan: {check.verdict}\n")
+        _print_frame(check.players, "table", out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="feeder-market",
@@ -266,8 +325,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="none",
                    help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc")
     p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
+    p.add_argument("--market-power", action="store_true",
+                   help="also print shares, HHI, Lerner (observed and Cournot) and pivotal sellers")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_clear)
+
+    p = sub.add_parser("nash", help="search a pure Nash equilibrium of the sellers' bidding game")
+    p.add_argument("file", type=Path)
+    p.add_argument("--mechanism", default="uniform", help="uniform (default), pay_as_bid, vcg or trade_reduction")
+    p.add_argument("--period", type=int, default=0)
+    p.add_argument("--players", type=int, default=5, help="the N largest sellers play strategically (default 5)")
+    p.add_argument("--withhold", action="store_true", help="players may also withhold capacity")
+    p.add_argument("--m-max", type=float, default=1.0, help="largest markup on cost (default 1.0 = +100 %%)")
+    p.add_argument("--max-rounds", type=int, default=50)
+    p.add_argument("--existence", action="store_true", help="check the Debreu–Glicksberg–Fan conditions")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(run=cmd_nash)
 
     p = sub.add_parser("flow", help="power flow of a project in one period: voltages, line flows, losses",
                        description="Injections are the prosumers' demand and PV/wind output as given in the file.")

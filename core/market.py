@@ -77,6 +77,7 @@ class MarketSettings:
     tatonnement: bool = True
     decentralised_check: bool = True
     network: str = "none"
+    market_power: bool = True
 
     @property
     def grid_prices(self) -> str:
@@ -141,6 +142,8 @@ class MarketResult:
     audit: Audit | None = None
     comparison: pd.DataFrame | None = None
     trace: PriceTrace | None = None
+    market_power: pd.DataFrame | None = None  # per seller of the chosen period: share, Lerner, RSI…
+    market_power_summary: dict | None = None  # HHI (0–1 and points), band, elasticity, pivotal sellers
     bilateral: pd.DataFrame | None = None  # auctions: the chosen period's trades as seller→buyer pairs,
     # made loss-neutral with the AC marginal loss factors (delivered_kwh, loss_kwh)
     buses: pd.DataFrame | None = None  # per bus and period: v_pu, dlmp_per_kwh and its parts, injection_kw
@@ -219,6 +222,10 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
         result = _clear_welfare(scenario, settings, period, progress, cancelled)
     else:
         result = _clear_auction(scenario, settings, period)
+    if settings.market_power:
+        t0 = time.perf_counter()
+        result.market_power, result.market_power_summary = _market_power(scenario, settings, period)
+        result.timings_s["market_power"] = time.perf_counter() - t0
     if settings.audit:
         from core.properties import Cancelled
 
@@ -239,6 +246,21 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
             return result
         result.timings_s["audit"] = time.perf_counter() - t0
     return result
+
+
+def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[pd.DataFrame, dict]:
+    """Concentration and market power in the chosen period (:mod:`core.market_power`).
+
+    Auctions: on their own outcome. The welfare clearing: on the uniform-price
+    auction of the same truthful bids (its price-taking twin).
+    """
+    from core.market_power import market_power_report
+
+    book = order_book(s, period)
+    mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
+    kw = {"k": settings.k} if mech == "uniform" else {}
+    report = market_power_report(book, MECHANISMS[mech](book, **kw))
+    return report.sellers, dict(report.summary)
 
 
 def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:

@@ -251,3 +251,32 @@ def test_loss_neutral_pairs_on_a_loaded_feeder(projects_dir):
     assert lhs == pytest.approx((pairs.delivered_kwh * pairs.mlf_buyer).to_numpy())
     assert pairs.kwh.sum() == pytest.approx(r.periods.traded_kwh[19])
     assert r.summary["bilateral_loss_kwh"] == pytest.approx(pairs.loss_kwh.sum())
+
+
+# --- market power through clear() and the CLI -------------------------------------------------
+
+
+def test_market_power_of_the_teaching_auction():
+    r = clear(TEACH, MarketSettings(mechanism="uniform", audit=False))
+    m = r.market_power.set_index("agent")
+    # S1 and S2 sell 1 kWh each: shares ½, HHI ¼ + ¼ = 0.5 (5,000 points); S1's Lerner (8.5 − 5)/8.5
+    assert r.market_power_summary["hhi"] == pytest.approx(0.5)
+    assert r.market_power_summary["hhi_points"] == pytest.approx(5000.0)
+    assert r.market_power_summary["band"] == "highly concentrated"
+    assert m.loc["S1", "lerner_observed"] == pytest.approx(3.5 / 8.5)
+
+
+def test_cli_nash_finds_the_teaching_equilibrium(projects_dir, capsys):
+    code = cli_main(["nash", str(projects_dir / "teaching-5bus.json"), "--format", "json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    # S1 marks its ask of 5 up to 9 (m = 0.8), tying S3's 9: the price rises from 8.5 to 9, no trade is lost
+    assert data["converged"] and data["price"] == pytest.approx(9.0)
+    assert data["welfare_lost"] == pytest.approx(0.0)
+    assert data["max_deviation_gain"] <= 1e-6
+
+
+def test_cli_clear_market_power_flag(projects_dir, capsys):
+    assert cli_main(["clear", str(projects_dir / "teaching-5bus.json"), "--mechanism", "uniform",
+                     "--market-power", "--no-audit"]) == 0
+    assert "HHI 0.5000 (5,000 points, highly concentrated)" in capsys.readouterr().out

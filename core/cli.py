@@ -110,7 +110,9 @@ def cmd_clear(args, out) -> int:
     s = load_project(args.file)
     try:
         settings = MarketSettings(mechanism=args.mechanism, period=args.period, k=args.k, grid=args.grid,
-                                  network=args.network,
+                                  network=args.network, fairness=args.fairness,
+                                  fairness_transfers=not args.no_transfers, lexicographic=args.lexicographic,
+                                  fairness_audit=not args.no_audit,
                                   audit=not args.no_audit, tatonnement=not args.no_audit)
     except ValueError as err:
         sys.stderr.write(f"error: {err}\n")
@@ -129,6 +131,12 @@ def cmd_clear(args, out) -> int:
             "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
             "agents": json.loads(result.agents.to_json(orient="records", double_precision=10)),
         }
+        if result.fairness_comparison is not None:
+            payload["fairness"] = {
+                "summary": result.fairness_summary,
+                "rules": json.loads(result.fairness_comparison.to_json(orient="records", double_precision=10)),
+                "agents": json.loads(result.fairness.to_json(orient="records", double_precision=10)),
+            }
         if result.market_power is not None:
             payload["market_power"] = {
                 "summary": {k: (list(v) if isinstance(v, (list, tuple)) else v)
@@ -162,6 +170,16 @@ def cmd_clear(args, out) -> int:
         _print_frame(result.buses[result.buses.period == t].drop(columns="period"), "table", out)
         out.write(f"\nper line in period {t}:\n")
         _print_frame(result.lines[result.lines.period == t].drop(columns="period"), "table", out)
+    if result.fairness_comparison is not None:
+        f = result.fairness_summary
+        out.write(f"\nfairness (utility = gain over the outside option, {cur}): rule {f['rule']}; "
+                  f"{f['supported_by']}\n")
+        out.write(f"envy: {f['envious_pairs']} envious pair(s), largest {f['max_envy']:.4g} {cur}\n")
+        _print_frame(result.fairness_comparison, "table", out)
+    elif result.fairness_summary is not None:
+        f = result.fairness_summary
+        out.write(f"\nenvy under DLMPs: {f['envious_pairs']} envious pair(s), {f['location_pairs']} of them only "
+                  f"from location; largest {f['max_envy']:.4g} {cur}\n")
     if args.market_power and result.market_power is not None:
         m = result.market_power_summary
         out.write(f"\nmarket power in period {result.period}: HHI {m['hhi']:.4f} ({m['hhi_points']:,.0f} points, "
@@ -325,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="none",
                    help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc")
     p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
+    p.add_argument("--fairness", default="efficiency", help="efficiency (default), proportional or maxmin")
+    p.add_argument("--no-transfers", action="store_true",
+                   help="fairness without lump-sum transfers: every kWh at the market price")
+    p.add_argument("--lexicographic", action="store_true", help="lexicographic max-min")
     p.add_argument("--market-power", action="store_true",
                    help="also print shares, HHI, Lerner (observed and Cournot) and pivotal sellers")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")

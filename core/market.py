@@ -35,6 +35,9 @@ from core.welfare import ClearingError, PriceTrace, WelfareProblem, decentralise
 
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
 NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
+FAIRNESS_CHOICES = ("efficiency", "proportional", "maxmin")
+FAIRNESS_LABELS = {"efficiency": "Efficiency (max Σ U)", "proportional": "Proportional (max Σ ln U)",
+                   "maxmin": "Max-min (max min U)"}
 AUDIT_ALL_AGENTS = 120  # books with more agents search only the AUDIT_MAX_AGENTS most active for lies
 AUDIT_MAX_AGENTS = 25
 NETWORK_LABELS = {
@@ -78,6 +81,10 @@ class MarketSettings:
     decentralised_check: bool = True
     network: str = "none"
     market_power: bool = True
+    fairness: str = "efficiency"
+    fairness_transfers: bool = True
+    lexicographic: bool = False
+    fairness_audit: bool = True
 
     @property
     def grid_prices(self) -> str:
@@ -95,6 +102,11 @@ class MarketSettings:
             raise ValueError(f"grid must be 'tariffs' or 'wholesale', got {self.grid!r}")
         if self.network not in NETWORK_CHOICES:
             raise ValueError(f"unknown network model '{self.network}': choose one of {', '.join(NETWORK_CHOICES)}")
+        if self.fairness not in FAIRNESS_CHOICES:
+            raise ValueError(f"unknown fairness rule '{self.fairness}': choose one of {', '.join(FAIRNESS_CHOICES)}")
+        if self.fairness != "efficiency" and self.mechanism != "welfare":
+            raise ValueError(f"fairness rules allocate over the welfare clearing's feasible set; the "
+                             f"{self.mechanism} auction has its own allocation (choose fairness 'efficiency')")
         if self.network != "none" and self.mechanism != "welfare":
             raise ValueError(f"the network model applies to the welfare clearing; the {self.mechanism} auction "
                              "clears bids without the feeder (choose network 'none')")
@@ -142,6 +154,10 @@ class MarketResult:
     audit: Audit | None = None
     comparison: pd.DataFrame | None = None
     trace: PriceTrace | None = None
+    fairness: pd.DataFrame | None = None  # per agent: gain over the outside option, efficient and under the rule
+    fairness_comparison: pd.DataFrame | None = None  # per rule: welfare gain, price of fairness, Jain, Gini…
+    fairness_summary: dict | None = None  # the chosen rule, its supporting prices, budget balance, envy figures
+    envy: pd.DataFrame | None = None  # agents × agents: how much row i prefers column j's bundle (currency)
     market_power: pd.DataFrame | None = None  # per seller of the chosen period: share, Lerner, RSI…
     market_power_summary: dict | None = None  # HHI (0–1 and points), band, elasticity, pivotal sellers
     bilateral: pd.DataFrame | None = None  # auctions: the chosen period's trades as seller→buyer pairs,
@@ -346,8 +362,59 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
         summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - sol.price_per_kwh)))
         timings["tatonnement"] = time.perf_counter() - t3
     curves = _curves(s, period, float(sol.price_per_kwh[period]), _local_supply_kwh(s, sol.der_kw, period))
-    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                        trace=trace, timings_s=timings)
+    result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
+                          trace=trace, timings_s=timings)
+    wanted = settings.fairness_audit or settings.fairness != "efficiency"
+    if wanted and not stop and settings.grid_prices == "tariffs":
+        t4 = time.perf_counter()
+        _fairness(s, settings, result, sol, alone)
+        timings["fairness"] = time.perf_counter() - t4
+    return result
+
+
+def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone) -> None:
+    """The fairness rule's allocation, every rule compared, and the envy audit (:mod:`core.fairness`).
+
+    Utilities are gains over the outside option (trading with the grid alone at the tariffs).
+    """
+    from core.fairness import allocate, compare_rules, envy
+
+    chosen = allocate(s, settings.fairness, settings.fairness_transfers, settings.lexicographic,
+                      efficient=sol, outside=alone)
+    efficient = allocate(s, "efficiency", efficient=sol, outside=alone)
+    report = envy(s, chosen)
+    result.fairness = pd.DataFrame({
+        "agent": list(chosen.ids),
+        "utility_efficient": efficient.utility,
+        "utility": chosen.utility,
+        "payment": chosen.payment,
+        "transfer": chosen.transfer,
+    })
+    result.fairness_comparison = compare_rules(s, settings.fairness_transfers, settings.lexicographic,
+                                               efficient=sol, outside=alone).reset_index()
+    result.envy = report.envy
+    row = result.fairness_comparison.set_index("rule").loc[settings.fairness]
+    result.fairness_summary = {
+        "rule": settings.fairness,
+        "transfers": settings.fairness_transfers,
+        "supported_by": chosen.supported_by,
+        "budget_balanced": bool(chosen.budget_balanced),
+        "platform_surplus": float(chosen.platform_surplus),
+        "welfare_gain": float(chosen.welfare_gain),
+        "price_of_fairness": float(row.price_of_fairness),
+        "jain": float(row.jain),
+        "gini": float(row.gini),
+        "worst_off": float(chosen.worst_off),
+        "envious_pairs": int(report.envious_pairs),
+        "max_envy": float(report.max_envy),
+        "worst_pair": report.worst_pair,
+    }
+    result.summary.update({
+        "fairness_rule": settings.fairness,
+        "price_of_fairness": float(row.price_of_fairness),
+        "jain": float(row.jain),
+        "envious_pairs": int(report.envious_pairs),
+    })
 
 
 def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
@@ -428,8 +495,21 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     }
     summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
     curves = _curves(s, period, float(energy[period]), _local_supply_kwh(s, sol.der_kw, period))
-    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                        buses=buses, lines=lines, timings_s=timings)
+    result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
+                          buses=buses, lines=lines, timings_s=timings)
+    if settings.fairness_audit:
+        from core.fairness import envy
+
+        # envy under DLMPs, flagging the pairs whose envy is only the price difference between their buses
+        report = envy(s, sol, bus_prices=dict(zip(net.bus_ids, sol.dlmp, strict=True)))
+        result.envy = report.envy
+        result.fairness_summary = {
+            "rule": "efficiency", "envious_pairs": int(report.envious_pairs), "max_envy": float(report.max_envy),
+            "worst_pair": report.worst_pair, "location_pairs": int(report.location_pairs),
+        }
+        result.summary.update({"envious_pairs": int(report.envious_pairs),
+                               "envious_pairs_by_location_only": int(report.location_pairs)})
+    return result
 
 
 def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:
@@ -519,5 +599,6 @@ def with_settings(settings: MarketSettings, **changes) -> MarketSettings:
     return replace(settings, **changes)
 
 
-__all__ = ["MECHANISM_LABELS", "MECHANISM_NAMES", "NETWORK_CHOICES", "NETWORK_LABELS", "ClearingError", "Curves",
+__all__ = ["FAIRNESS_CHOICES", "FAIRNESS_LABELS", "MECHANISM_LABELS", "MECHANISM_NAMES", "NETWORK_CHOICES",
+           "NETWORK_LABELS", "ClearingError", "Curves",
            "MarketResult", "MarketSettings", "clear", "with_settings"]

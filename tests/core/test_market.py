@@ -280,3 +280,40 @@ def test_cli_clear_market_power_flag(projects_dir, capsys):
     assert cli_main(["clear", str(projects_dir / "teaching-5bus.json"), "--mechanism", "uniform",
                      "--market-power", "--no-audit"]) == 0
     assert "HHI 0.5000 (5,000 points, highly concentrated)" in capsys.readouterr().out
+
+
+# --- fairness through clear() ---------------------------------------------------------------
+
+
+def test_fairness_rules_through_clear(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-community.json")
+    r = clear(s, MarketSettings(fairness="maxmin", audit=False, tatonnement=False, market_power=False))
+    f = r.fairness
+    # with lump-sum transfers max-min splits the total gain equally: U_i = G/n for every participant
+    G = f.utility_efficient.sum()
+    assert f.utility.to_numpy() == pytest.approx(np.full(len(f), G / len(f)), rel=1e-6)
+    assert f.transfer.sum() == pytest.approx(0.0, abs=1e-6)
+    assert r.fairness_summary["worst_off"] >= f.utility_efficient.min() - 1e-9
+    assert r.fairness_summary["price_of_fairness"] == pytest.approx(0.0, abs=1e-9)
+    assert r.envy.shape == (len(s.prosumers), len(s.prosumers))
+    table = r.fairness_comparison.set_index("rule")
+    assert table.loc["efficiency", "envious_pairs"] == 0  # competitive prices: nobody prefers another's bundle
+    assert table.loc["maxmin", "jain"] == pytest.approx(1.0)
+
+
+def test_fairness_needs_the_welfare_clearing():
+    with pytest.raises(ValueError, match="fairness rules allocate"):
+        MarketSettings(mechanism="vcg", fairness="proportional")
+    with pytest.raises(ValueError, match="unknown fairness rule"):
+        MarketSettings(fairness="utilitarian")
+
+
+def test_envy_under_dlmps_is_flagged_as_location(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-constrained.json")
+    r = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
+    f = r.fairness_summary
+    assert f["envious_pairs"] >= f["location_pairs"] > 0

@@ -27,6 +27,7 @@ from gui.document import ProjectDocument
 from gui.feeder_view import FeederView
 from gui.market_controls import MarketControls
 from gui.market_panels import AgentResultsPanel, CurvesPanel, DayPricesPanel, PriceIterationPanel, PropertiesPanel
+from gui.network_panels import DLMPPanel
 from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +85,10 @@ class MainWindow(QMainWindow):
         self.agent_results = AgentResultsPanel()
         self.iteration = PriceIterationPanel()
         self.day_prices = DayPricesPanel()
-        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.day_prices]
+        self.dlmp = DLMPPanel()
+        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration]
+        # views of the whole result that follow the period slider without a new clearing
+        self.period_views = [self.day_prices, self.dlmp, self.feeder, self.inspector]
         self.market_result = None
 
         self.docks: dict[str, QDockWidget] = {}
@@ -101,6 +105,8 @@ class MainWindow(QMainWindow):
         self.docks["prosumers"].raise_()
         self._dock("agents", "Agent results", self.agent_results, bottom)
         self.tabifyDockWidget(self.docks["properties"], self.docks["agents"])
+        self._dock("dlmp", "DLMP", self.dlmp, bottom)
+        self.tabifyDockWidget(self.docks["agents"], self.docks["dlmp"])
         self.docks["properties"].raise_()
         # right: what is selected, and the scenario itself
         self._dock("inspector", "Inspector", self.inspector, right)
@@ -117,7 +123,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["day_prices"], self.docks["iteration"])
         self.docks["curves"].raise_()
         self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["market"], self.docks["curves"]], [170, 600], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["market"], self.docks["curves"]], [200, 570], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["curves"]], [340, 430], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prosumers"], self.docks["properties"]], [700, 700], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prosumers"]], [300], Qt.Orientation.Vertical)
@@ -146,6 +152,9 @@ class MainWindow(QMainWindow):
             table.model.problem.connect(self._show_problem)
         self.scenario_form.problem.connect(self._show_problem)
         self.market_controls.settingsChanged.connect(lambda _settings: self.recompute())
+        self.market_controls.periodChanged.connect(self._show_period)
+        self.market_controls.networkChanged.connect(self._on_network_chosen)
+        self.dlmp.busPicked.connect(lambda bus: self._select_bus(bus, center=True))
         self.runner.finished.connect(self._on_market_result)
         self.runner.failed.connect(self._on_market_failure)
         self.runner.busy.connect(self.market_controls.set_busy)
@@ -264,6 +273,7 @@ class MainWindow(QMainWindow):
     def _on_scenario(self, s: Scenario) -> None:
         self.feeder.set_scenario(s)
         self.inspector.set_scenario(s)
+        self.day_prices.set_voltage_limit(s.feeder.v_min_pu)
         c = counts(s)
         self.counts_label.setText(
             f"{c['buses']} buses · {c['lines']} lines · {c['prosumers']} prosumers · {s.periods} periods"
@@ -285,7 +295,24 @@ class MainWindow(QMainWindow):
         self.market_result = result
         for panel in self.market_panels:
             panel.set_result(result)
+        period = self.market_controls.period.value()
+        if not 0 <= period < len(result.periods):
+            period = result.period
+        for view in self.period_views:
+            view.set_result(result, period)
         self.market_controls.set_solved(self.runner.last_seconds)
+
+    def _show_period(self, period: int) -> None:
+        """The period slider moved: views of the whole result follow at once (the clearing comes after)."""
+        if self.market_result is not None and 0 <= period < len(self.market_result.periods):
+            for view in self.period_views:
+                view.set_period(period)
+
+    def _on_network_chosen(self, network: str) -> None:
+        """A network model was chosen: bring its DLMPs forward."""
+        if network != "none":
+            self.docks["dlmp"].show()
+            self.docks["dlmp"].raise_()
 
     def _on_market_failure(self, message: str) -> None:
         """Say why in the status bar and the controls; the panels keep the last result."""
@@ -307,8 +334,10 @@ class MainWindow(QMainWindow):
     def _select_bus(self, bus: str | None, center: bool = False) -> None:
         self.feeder.select_bus(bus, center=center)
         self.inspector.show_bus(bus)
+        self.dlmp.set_selected_bus(bus)
 
     def _on_bus_selected(self, bus: str | None) -> None:
+        self.dlmp.set_selected_bus(bus)
         if bus is None:
             if self.feeder.selected_line() is None:
                 self.inspector.show_bus(None)

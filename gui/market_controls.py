@@ -1,4 +1,4 @@
-"""The "Market" dock: what to compute (mechanism, k, outside option, period) and whether it is computing."""
+"""The "Market" dock: what to compute (mechanism, network, k, outside option, period) and whether it is computing."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import MECHANISM_LABELS, MECHANISM_NAMES, MarketSettings
+from core.market import MECHANISM_LABELS, MECHANISM_NAMES, NETWORK_CHOICES, NETWORK_LABELS, MarketSettings
 from core.scenario import Scenario
 
 LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
 
 GRID_CHOICES = (
+    ("auto", "Automatic (tariffs; wholesale with a network)",
+     "The tariffs on a copper plate; with a network model the substation's wholesale price, the DLMP's "
+     "energy part (the chapter's setting, and the command line's default)"),
     ("tariffs", "Tariffs (retail import / feed-in)",
      "Without the local market each prosumer buys at the retail import tariff and sells at the feed-in tariff"),
     ("wholesale", "Wholesale price",
@@ -30,10 +33,33 @@ GRID_CHOICES = (
 )
 
 
+NETWORK_TIPS = {
+    "none": "A copper plate: the feeder is ignored and every bus pays the same price",
+    "lindistflow": "LinDistFlow: voltage limits, line ratings and losses (iterated loss factors); every bus gets "
+                   "its DLMP = energy + loss + congestion + voltage",
+    "ac": "The LinDistFlow clearing, then checked (and its voltage limits corrected) with the exact AC power "
+          "flow; the AC voltages are shown beside the linear ones",
+    "dc": "DC: line ratings on real power only — no losses, no voltages (the transmission habit; it misleads "
+          "on a distribution feeder)",
+}
+NETWORK_TIP = ("The feeder model of the welfare clearing: with one, every bus gets its own price (DLMP), "
+               "split into energy, loss, congestion and voltage parts")
+NETWORK_AUCTION_TIP = ("The network model applies to the welfare-maximising clearing only: the {mech} clears "
+                       "the bids and asks without the feeder, so the network is set to none. Choose the "
+                       "welfare-maximising clearing to use a network model.")
+
+
 class MarketControls(QWidget):
-    """Mechanism, k, outside option and period; emits ``settingsChanged`` on every change."""
+    """Mechanism, network, k, outside option and period; emits ``settingsChanged`` on every change.
+
+    ``periodChanged`` is emitted first when only the period moved: views of a
+    result that holds every period (the network's buses and lines) follow it
+    at once, before the new clearing arrives.
+    """
 
     settingsChanged = Signal(object)  # MarketSettings
+    periodChanged = Signal(int)
+    networkChanged = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -47,6 +73,12 @@ class MarketControls(QWidget):
             "How the market clears: the welfare-maximising clearing (price = the balance constraint's shadow "
             "price λ) or one of the double auctions on the prosumers' bids and asks"
         )
+        self.network = QComboBox(self)
+        for name in NETWORK_CHOICES:
+            self.network.addItem(NETWORK_LABELS[name], name)
+            self.network.setItemData(self.network.count() - 1, NETWORK_TIPS.get(name, ""),
+                                     Qt.ItemDataRole.ToolTipRole)
+        self.network.setToolTip(NETWORK_TIP)
         self.k = QDoubleSpinBox(self)
         self.k.setRange(0.0, 1.0)
         self.k.setSingleStep(0.05)
@@ -107,7 +139,9 @@ class MarketControls(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setVerticalSpacing(4)
         form.addRow("Mechanism", self.mechanism)
+        form.addRow("Network", self.network)
         form.addRow("k (uniform price)", self.k)
         form.addRow("Outside option", self.grid)
         form.addRow("Period", period_row)
@@ -121,29 +155,38 @@ class MarketControls(QWidget):
         self.bar.setVisible(False)
 
         self.mechanism.currentIndexChanged.connect(self._changed)
+        self.network.currentIndexChanged.connect(self._network_changed)
         self.k.valueChanged.connect(self._changed)
         self.grid.currentIndexChanged.connect(self._changed)
-        self.period.valueChanged.connect(self._changed)
+        self.period.valueChanged.connect(self._period_changed)
         self.audit.toggled.connect(self._changed)
         self.iterate.toggled.connect(self._changed)
         self._sync()
 
     # --- values -------------------------------------------------------------------------
     def settings(self) -> MarketSettings:
+        mechanism = self.mechanism.currentData()
+        grid = self.grid.currentData()
         return MarketSettings(
-            mechanism=self.mechanism.currentData(),
+            mechanism=mechanism,
             period=self.period.value(),
             k=round(self.k.value(), 4),
-            grid=self.grid.currentData(),
+            grid=None if grid == "auto" else grid,
             audit=self.audit.isChecked(),
             tatonnement=self.iterate.isChecked(),
+            network=self.network.currentData() if mechanism == "welfare" else "none",
         )
 
     def set_mechanism(self, name: str) -> None:
         self.mechanism.setCurrentIndex(self.mechanism.findData(name))
 
-    def set_grid(self, key: str) -> None:
-        self.grid.setCurrentIndex(self.grid.findData(key))
+    def set_network(self, name: str) -> None:
+        """Choose the network model (only the welfare clearing takes one)."""
+        self.network.setCurrentIndex(self.network.findData(name))
+
+    def set_grid(self, key: str | None) -> None:
+        """``tariffs``, ``wholesale`` or ``None``/``auto`` (the tariffs, or the wholesale price with a network)."""
+        self.grid.setCurrentIndex(self.grid.findData("auto" if key is None else key))
 
     def set_scenario(self, s: Scenario) -> None:
         """Fit the period slider to the scenario's horizon (keeping the period when it still exists)."""
@@ -186,12 +229,37 @@ class MarketControls(QWidget):
 
     # --- internals --------------------------------------------------------------------------
     def _sync(self) -> None:
-        self.k.setEnabled(self.mechanism.currentData() == "uniform")
-        self.iterate.setEnabled(self.mechanism.currentData() == "welfare")
+        mech = self.mechanism.currentData()
+        welfare = mech == "welfare"
+        self.k.setEnabled(mech == "uniform")
+        if not welfare and self.network.currentData() != "none":
+            self.network.blockSignals(True)  # an auction clears without the feeder
+            self.network.setCurrentIndex(self.network.findData("none"))
+            self.network.blockSignals(False)
+            self.networkChanged.emit("none")
+        self.network.setEnabled(welfare)
+        self.network.setToolTip(NETWORK_TIP if welfare else NETWORK_AUCTION_TIP.format(
+            mech=MECHANISM_LABELS.get(mech, mech).lower()))
+        copper = self.network.currentData() == "none"
+        self.iterate.setEnabled(welfare and copper)
+        self.iterate.setToolTip(
+            "Also run the auctioneer's price iteration (tâtonnement) of the welfare clearing; "
+            f"off by default above {LARGE_SCENARIO} prosumers" if copper else
+            "The price iteration runs on the copper plate only: with a network model the prices are the "
+            "DLMPs of the network-constrained clearing")
         t = self.period.value()
         label = self._labels[t] if 0 <= t < len(self._labels) else str(t)
         self.clock.setText(f"{label}  ({t + 1}/{self._periods})")
 
     def _changed(self, *_args) -> None:
         self._sync()
+        self.settingsChanged.emit(self.settings())
+
+    def _network_changed(self, *_args) -> None:
+        self.networkChanged.emit(self.network.currentData())
+        self._changed()
+
+    def _period_changed(self, value: int) -> None:
+        self._sync()
+        self.periodChanged.emit(value)
         self.settingsChanged.emit(self.settings())

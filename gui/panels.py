@@ -22,10 +22,26 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ScenarioError
+from core.market import NETWORK_LABELS
 from core.scenario import Scenario
 from core.scenario.edit import new_prosumer
 from core.scenario.summary import counts
 from gui.document import ProjectDocument
+from gui.frame_model import fmt_number, fmt_sig
+from gui.network_panels import (
+    LIMIT,
+    LOADING_AT_LIMIT_PCT,
+    LOADING_OVER_PCT,
+    PARTS,
+    bus_limits,
+    bus_rows,
+    clean,
+    has_network,
+    has_voltages,
+    line_rows,
+    price_decimals,
+    voltage_outside,
+)
 from gui.tables import (
     BusFilterProxy,
     ChoiceDelegate,
@@ -166,7 +182,14 @@ def bus_table(doc: ProjectDocument) -> RecordTable:
 
 
 class Inspector(QTextBrowser):
-    """What is selected on the feeder, in numbers with their units."""
+    """What is selected on the feeder, in numbers with their units.
+
+    With a cleared market (:meth:`set_result`) a bus also shows its market
+    section — its DLMP and the four parts, its voltage (and the AC check's),
+    its net injection — and a line its flow and loading, in the chosen
+    period; a voltage outside its limits or a line at or over its rating is
+    written in red.
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -174,10 +197,23 @@ class Inspector(QTextBrowser):
         self._scenario: Scenario | None = None
         self._bus: str | None = None
         self._line: str | None = None
+        self._result = None
+        self._period = 0
 
     def set_scenario(self, s: Scenario) -> None:
         self._scenario = s
         self._render()
+
+    def set_result(self, result, period: int | None = None) -> None:
+        """Show ``result``'s numbers for ``period`` (default: the result's own period)."""
+        self._result = result
+        self._period = result.period if period is None else period
+        self._render()
+
+    def set_period(self, period: int) -> None:
+        if period != self._period:
+            self._period = period
+            self._render()
 
     def show_bus(self, bus: str | None) -> None:
         self._bus, self._line = bus, None
@@ -199,12 +235,114 @@ class Inspector(QTextBrowser):
         if self._line is not None:
             ln = next((x for x in s.feeder.lines if x.id == self._line), None)
             if ln is not None:
-                self.setHtml(self._line_html(s, ln))
+                self.setHtml(self._line_html(s, ln) + self._line_market_html(ln.id))
                 return
         if self._bus is not None and any(b.id == self._bus for b in s.feeder.buses):
-            self.setHtml(self._bus_html(s, self._bus))
+            self.setHtml(self._bus_html(s, self._bus, self._bus_market_html(s, self._bus)))
             return
-        self.setHtml(self._scenario_html(s))
+        self.setHtml(self._scenario_html(s) + self._overview_market_html())
+
+    # --- the market section -------------------------------------------------------------
+    def _when(self) -> str:
+        r = self._result
+        p = r.periods
+        t = self._period
+        when = str(p.time.iloc[t]) if "time" in p and 0 <= t < len(p) else f"period {t}"
+        net = NETWORK_LABELS.get(r.settings.network, r.settings.network) if has_network(r) else ""
+        return escape(when + (f" · {net}" if net else ""))
+
+    def _bus_market_html(self, s: Scenario, bus: str) -> str:
+        r = self._result
+        if r is None:
+            return ""
+        head = f"<h4>Market · {self._when()}</h4>"
+        if not has_network(r):
+            p = r.periods
+            price = float(p.price_per_kwh.iloc[self._period]) if 0 <= self._period < len(p) else float("nan")
+            shown = "–" if price != price else f"{fmt_sig(price)} {escape(r.currency)}/kWh"
+            return (f"<p><b>Market · {self._when()}</b>: {shown}, the same at every bus (no network model: "
+                    "choose one in the Market dock for this bus's DLMP)</p>")
+        rows = bus_rows(r, self._period)
+        if bus not in rows.index:
+            return head + "<p>This bus is not in the last cleared market (it will be after the next clearing).</p>"
+        row = rows.loc[bus]
+        unit = f"{escape(r.currency)}/kWh"
+        d = price_decimals(rows.dlmp_per_kwh)
+        cells = [f"<tr><td><b>DLMP</b></td><td align=right><b>{fmt_number(row.dlmp_per_kwh, d)}</b></td>"
+                 f"<td>{unit}</td></tr>"]
+        for key, name, colour in PARTS:
+            cells.append(f"<tr><td>&nbsp;<span style='color:{colour.name()}'>■</span> {name}</td>"
+                         f"<td align=right>{fmt_number(clean(row[key]), d)}</td><td>{unit}</td></tr>")
+        v_min, v_max = bus_limits(s, bus)
+        for label, col in (("Voltage", "v_pu"), ("AC voltage", "v_pu_ac")):
+            if col not in row or row[col] != row[col] or (col == "v_pu" and not has_voltages(r)):
+                continue
+            v = float(row[col])
+            text = f"{fmt_number(v, 4)}"
+            note = "p.u."
+            if voltage_outside(v, v_min, v_max):
+                side, lim = ("below", v_min) if v < v_min else ("above", v_max)
+                text = f"<span style='color:{LIMIT.name()}'><b>{text}</b></span>"
+                note = f"p.u. <span style='color:{LIMIT.name()}'><b>⚠ {side} the limit {lim:g}</b></span>"
+            elif abs(v - v_min) <= 1e-6:
+                note = "p.u., at its lower limit"
+            elif abs(v - v_max) <= 1e-6:
+                note = "p.u., at its upper limit"
+            cells.append(f"<tr><td>{label}</td><td align=right>{text}</td><td>{note}</td></tr>")
+        inj = float(row.injection_kw)
+        what = "injection" if inj > 0.05 else ("withdrawal" if inj < -0.05 else "balanced")
+        cells.append(f"<tr><td>Net injection</td><td align=right>{fmt_number(inj, 1)}</td><td>kW ({what})</td></tr>")
+        return head + "<table cellspacing=0 cellpadding=2>" + "".join(cells) + "</table>"
+
+    def _line_market_html(self, line: str) -> str:
+        r = self._result
+        if r is None or not has_network(r):
+            return ""
+        rows = line_rows(r, self._period)
+        head = f"<h4>Market · {self._when()}</h4>"
+        if line not in rows.index:
+            return head + "<p>This line is not in the last cleared market.</p>"
+        row = rows.loc[line]
+        load = float(row.loading_pct)
+        if load != load:
+            loading = "<tr><td>Loading</td><td align=right>–</td><td>(unrated)</td></tr>"
+        else:
+            text, note = fmt_number(load, 1), "% of its rating"
+            if load > LOADING_OVER_PCT:
+                text = f"<span style='color:{LIMIT.name()}'><b>{text}</b></span>"
+                note += f" <span style='color:{LIMIT.name()}'><b>⚠ overloaded</b></span>"
+            elif load >= LOADING_AT_LIMIT_PCT:
+                text = f"<span style='color:{LIMIT.name()}'><b>{text}</b></span>"
+                note += f" — <span style='color:{LIMIT.name()}'><b>congested</b></span>"
+            loading = f"<tr><td>Loading</td><td align=right>{text}</td><td>{note}</td></tr>"
+        p = float(row.p_kw)
+        direction = (f"{escape(row.from_bus)} → {escape(row.to_bus)}" if p >= 0
+                     else f"{escape(row.to_bus)} → {escape(row.from_bus)}")
+        return (head + "<table cellspacing=0 cellpadding=2>"
+                f"<tr><td>Real power</td><td align=right>{fmt_number(abs(p), 1)}</td><td>kW, {direction}</td></tr>"
+                f"<tr><td>Reactive power</td><td align=right>{fmt_number(row.q_kvar, 1)}</td>"
+                f"<td>kvar (from {escape(row.from_bus)})</td></tr>"
+                f"{loading}"
+                f"<tr><td>Losses</td><td align=right>{fmt_number(row.loss_kw, 2)}</td><td>kW</td></tr></table>")
+
+    def _overview_market_html(self) -> str:
+        r = self._result
+        if r is None or not has_network(r):
+            return ""
+        p = r.periods
+        t = self._period
+        if not 0 <= t < len(p):
+            return ""
+        unit = f"{escape(r.currency)}/kWh"
+        lo, hi = float(p.dlmp_min_per_kwh.iloc[t]), float(p.dlmp_max_per_kwh.iloc[t])
+        d = price_decimals([lo, hi])
+        v = float(p.v_min_pu.iloc[t])
+        load = float(p.max_loading_pct.iloc[t])
+        volts = f"{fmt_number(v, 4)} p.u." if has_voltages(r) else "– (the DC model has none)"
+        return (f"<h4>Market · {self._when()}</h4><table cellspacing=4>"
+                f"<tr><td>DLMP</td><td>{fmt_number(lo, d)}–{fmt_number(hi, d)} {unit}</td></tr>"
+                f"<tr><td>Lowest voltage</td><td>{volts}</td></tr>"
+                f"<tr><td>Most loaded line</td><td>{fmt_number(load, 1)} % of its rating</td></tr></table>")
 
     @staticmethod
     def _scenario_html(s: Scenario) -> str:
@@ -223,7 +361,7 @@ class Inspector(QTextBrowser):
         )
 
     @staticmethod
-    def _bus_html(s: Scenario, bus: str) -> str:
+    def _bus_html(s: Scenario, bus: str, market: str = "") -> str:
         b = next(x for x in s.feeder.buses if x.id == bus)
         ps = s.prosumers_at(bus)
         cur = escape(s.currency)
@@ -244,7 +382,7 @@ class Inspector(QTextBrowser):
                    f"{min(w):.4g}–{max(w):.4g} {cur}/kWh</p>")
         return (
             f"<h3>Bus {escape(bus)}</h3><p>{escape(b.name)}</p>{sub}"
-            f"<p>Voltage limits {vmin:g}–{vmax:g} p.u.</p>"
+            f"<p>Voltage limits {vmin:g}–{vmax:g} p.u.</p>{market}"
             f"<p><b>{len(ps)} prosumer(s)</b></p>"
             f"<table cellspacing=0 cellpadding=3><tr><th align=left>Id</th><th align=left>Role</th><th>Peak d (kW)</th>"
             f"<th align=left>DER</th><th>P max (kW)</th></tr>{rows}</table>"

@@ -1,10 +1,18 @@
 """Take the README's screenshots with the app itself, offscreen.
 
     python -m gui.screenshot docs/screenshot.png [--project FILE] [--bus 14] [--size 1400x880]
-                             [--mechanism uniform] [--period 12] [--panel curves]
+                             [--mechanism uniform] [--network lindistflow] [--period 12]
+                             [--colour-by dlmp] [--show dlmp,day_prices] [--no-audit] [--panel curves]
 
 It waits for the market to clear (the runner idle) before taking the picture.
+``--show KEYS`` brings those docks to the front of their tab groups;
 ``--panel KEY`` grabs one dock's panel instead of the whole window.
+
+The README's two pictures::
+
+    python -m gui.screenshot docs/screenshot.png --bus 14
+    python -m gui.screenshot docs/screenshot-dlmp.png --project projects/ieee33-constrained.json \\
+        --network lindistflow --period 19 --colour-by voltage --bus 18 --show dlmp,day_prices
 """
 
 from __future__ import annotations
@@ -38,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="1400x880")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the market to clear")
     ap.add_argument("--mechanism", default=None, help="clearing mechanism (welfare, uniform, pay_as_bid, vcg, …)")
+    ap.add_argument("--network", default=None, help="network model of the welfare clearing (none, lindistflow, ac, dc)")
     ap.add_argument("--period", type=int, default=None, help="period to show (0-based)")
+    ap.add_argument("--colour-by", default=None, choices=("host", "dlmp", "voltage"), help="what the bus colours show")
+    ap.add_argument("--show", default="", help="comma-separated docks to bring to the front (dlmp, day_prices, …)")
+    ap.add_argument("--no-audit", action="store_true", help="switch the mechanism audit off")
     ap.add_argument("--panel", default=None, help="grab only this dock (market, curves, properties, agents, …)")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -64,8 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         window.feeder.buses[args.bus].setSelected(True)
     if args.mechanism is not None:
         window.market_controls.set_mechanism(args.mechanism)
+    if args.no_audit:
+        window.market_controls.audit.setChecked(False)
+    if args.network is not None:
+        window.market_controls.set_network(args.network)
     if args.period is not None:
         window.market_controls.period.setValue(args.period)
+    if args.colour_by is not None:
+        window.feeder.set_colour_mode(args.colour_by)
+    for key in filter(None, (k.strip() for k in args.show.split(","))):
+        window.docks[key].show()
+        window.docks[key].raise_()
     if not wait_for_market(app, window, args.timeout):
         print(f"the market did not clear within {args.timeout:g} s; the screenshot shows it computing")
     app.processEvents()

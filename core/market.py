@@ -170,6 +170,9 @@ class MarketResult:
 # compiled welfare problems, re-used after an edit that keeps the structure
 _CACHE: dict[tuple, tuple[WelfareProblem, threading.Lock]] = {}
 _CACHE_LOCK = threading.Lock()
+# the last network clearing: moving the period slider re-reads it instead of solving the day again
+_NETWORK_CACHE: dict[tuple, tuple] = {}
+NOISE_PER_KWH = 1e-9  # DLMP parts below this are solver noise, not a binding limit
 
 
 def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.Lock | None]:
@@ -422,12 +425,22 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
 
     t0 = time.perf_counter()
     model = "dc" if settings.network == "dc" else "lindistflow"
-    checks: dict = {}
-    if settings.network == "ac":
-        sol, checks = clear_network_ac(s, grid=settings.grid_prices)
+    key = (settings.network, settings.grid_prices)
+    cached = _NETWORK_CACHE.get(key)
+    if cached is not None and cached[0] == s:
+        sol, checks = cached[1], cached[2]  # the same scenario, another period: nothing to solve
     else:
-        sol = clear_network(s, grid=settings.grid_prices, model=model)
-    timings = {"network_clearing": time.perf_counter() - t0}
+        checks = {}
+        if progress is not None:
+            progress(0.1, "clearing with the feeder's constraints")
+        if settings.network == "ac":
+            sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
+        else:
+            sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
+        with _CACHE_LOCK:
+            _NETWORK_CACHE.clear()
+            _NETWORK_CACHE[key] = (s, sol, checks)
+    timings = {"network_clearing": time.perf_counter() - t0, "network_reused": cached is not None and cached[0] == s}
     T, step = s.periods, s.horizon.step_h
     meta = _agent_meta(s)
     alone = outside_option(s)
@@ -470,7 +483,8 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
         "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh,
     })
     parts = {"energy": sol.energy, "loss": sol.loss, "congestion": sol.congestion, "voltage": sol.voltage}
-    largest = max(parts, key=lambda k: float(np.max(np.abs(parts[k][:, period]))) if k != "energy" else -1.0)
+    local = {k: float(np.max(np.abs(v[:, period]))) for k, v in parts.items() if k != "energy"}
+    largest = max(local, key=local.get) if max(local.values(), default=0.0) > NOISE_PER_KWH else "none"
     summary = {
         "mechanism": "welfare",
         "network": settings.network,

@@ -138,7 +138,7 @@ def _reactive(s: Scenario, net: Radial, periods) -> np.ndarray:
 
 def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
                   model: str = "lindistflow", max_iter: int = 6, tol_kw: float = 1e-3,
-                  v_correction_pu: np.ndarray | None = None) -> NetworkSolution:
+                  v_correction_pu: np.ndarray | None = None, cancelled=None) -> NetworkSolution:
     """The welfare clearing with the feeder's constraints, and its DLMPs decomposed (module text).
 
     ``v_correction_pu`` (buses × periods) is added to the voltage limits the
@@ -219,6 +219,10 @@ def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, gr
     p_prev = None
     iterations = 0
     for iterations in range(1, (1 if model == "dc" else max_iter) + 1):  # noqa: B007 (reported below)
+        if cancelled is not None and cancelled():
+            from core.properties import Cancelled
+
+            raise Cancelled
         try:
             problem.solve(solver=SOLVER, ignore_dpp=True)
         except cp.error.SolverError as err:
@@ -300,7 +304,7 @@ def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
 
 
 def clear_network_ac(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                     rounds: int = 3, tol_pu: float = 1e-4) -> tuple[NetworkSolution, dict]:
+                     rounds: int = 3, tol_pu: float = 1e-4, cancelled=None) -> tuple[NetworkSolution, dict]:
     """LinDistFlow clearing corrected by the exact AC power flow until the AC voltages keep the limits.
 
     Each round runs the AC power flow (:mod:`core.network.powerflow`) at the
@@ -318,7 +322,7 @@ def clear_network_ac(scenario: Scenario, periods: tuple[int, ...] | None = None,
     check: dict = {}
     sol = None
     for k in range(1, rounds + 1):
-        sol = clear_network(s, periods, grid=grid, v_correction_pu=corr)
+        sol = clear_network(s, periods, grid=grid, v_correction_pu=corr, cancelled=cancelled)
         q_inj = _reactive(s, sol.net, periods)
         v_ac = np.empty_like(sol.v_pu)
         loss = 0.0

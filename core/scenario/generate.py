@@ -290,8 +290,10 @@ def ieee33_community(seed: int = 33) -> Scenario:
 def ieee33_constrained() -> Scenario:
     """The IEEE 33-bus community with two limits that bind, for DLMPs with every component.
 
-    The lateral 3→23 (feeding buses 23–25) is rated 30 A, which congests it when
-    its PV exports at midday, and the voltage floor is 0.934 p.u., which binds
+    The lateral 3→23 (feeding buses 23–25 and their two 420 kW commercial loads)
+    is rated 30 A, which congests it at midday when the offices draw most and the
+    wholesale price is low enough to import rather than run the CHP unit; the
+    voltage floor is 0.934 p.u., which binds
     at the end of the main feeder (bus 18) in the evening peak.
     """
     from dataclasses import replace
@@ -303,7 +305,8 @@ def ieee33_constrained() -> Scenario:
         s,
         name="IEEE 33-bus community, constrained",
         description=(
-            "The IEEE 33-bus community with a 30 A lateral 3→23 (congested when its PV exports at midday) and "
+            "The IEEE 33-bus community with a 30 A lateral 3→23 (congested at midday by the commercial loads at "
+            "buses 24 and 25) and "
             "a 0.934 p.u. voltage floor (binding at bus 18 in the evening): every DLMP component is non-zero."
         ),
         feeder=replace(f, lines=lines, v_min_pu=0.934),

@@ -317,3 +317,19 @@ def test_envy_under_dlmps_is_flagged_as_location(projects_dir):
     r = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
     f = r.fairness_summary
     assert f["envious_pairs"] >= f["location_pairs"] > 0
+
+
+def test_moving_the_period_reuses_the_network_clearing(projects_dir):
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-constrained.json")
+    first = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
+    again = clear(s, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))
+    assert not first.timings_s["network_reused"] and again.timings_s["network_reused"]
+    assert again.summary["largest_dlmp_component"] == "congestion"
+    pd_ = __import__("pandas")
+    pd_.testing.assert_frame_equal(first.buses, again.buses)
+    # an edit is a new scenario: solved again
+    edited = s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9))
+    third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))
+    assert not third.timings_s["network_reused"]

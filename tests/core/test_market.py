@@ -320,8 +320,10 @@ def test_envy_under_dlmps_is_flagged_as_location(projects_dir):
 
 
 def test_moving_the_period_reuses_the_network_clearing(projects_dir):
+    import core.market
     from core.scenario import load_project
 
+    core.market._NETWORK_CACHE.clear()  # earlier tests may have cleared this very scenario
     s = load_project(projects_dir / "ieee33-constrained.json")
     first = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
     again = clear(s, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))

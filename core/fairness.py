@@ -19,15 +19,19 @@ The other rules, **proportional** (``max Σ_i ln U_i``: the Nash bargaining
 solution over the outside options) and **max-min** (``max min_i U_i``, the
 Rawlsian rule; optionally lexicographic), are computed in one of two regimes:
 
-(a) ``transfers=True`` — transferable utility: the platform may move money
-    between participants, budget balanced. The dispatch stays the efficient
-    one (any other lowers ``G``) and the rule only splits ``G``: on the
-    frontier ``Σ U_i = G`` both ``max Σ ln U_i`` and ``max min U_i`` (and the
-    lexicographic max-min) give **equal gains** ``U_i = G/n``. The payments are
-    the competitive ones minus a lump-sum transfer
-    ``τ_i = G/n − U*_i`` (``Σ τ_i = 0``: budget balanced); the price of
-    fairness is 0. Supporting rule: uniform price λ* plus a lump-sum
-    redistribution.
+(a) ``transfers=True`` — transfers within the tariff band: the platform may
+    move money between participants (budget balanced), but nobody's implied
+    price may leave the grid's band — a participant never buys a kWh for less
+    than the feed-in price nor sells one for more than the retail price
+    (:func:`band_floor`). When equal gains ``U_i = G/n`` fit in the band, both
+    ``max Σ ln U_i`` and ``max min U_i`` (and the lexicographic max-min) give
+    them with the efficient dispatch and the lump sums ``τ_i = G/n − U*_i``
+    (price of fairness 0). When they do not — a participant that does not
+    trade cannot be paid at all — the rule chooses the dispatch and the
+    payments together (:func:`_band_allocation`): raising the worst-off may
+    take an inefficient trade, and fairness has a price. On the teaching
+    feeder max-min makes B3 (value 8) buy 0.4 kWh from S3 (cost 9) so that
+    both gain: W falls from 10 to 9.6, PoF 4 %.
 
 (b) ``transfers=False`` (default) — every kWh settles at λ*, no side
     payments. The rule re-dispatches over the same feasible set as the
@@ -107,7 +111,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.prosumer import FleetModel, check_trade_plan
+from core.prosumer import FleetModel, check_trade_plan, trade_bounds
 from core.scenario.model import STORAGE_KINDS, Prosumer, Scenario
 from core.welfare import SOLVER, ClearingError, WelfareSolution, grid_prices, outside_option, solve_welfare
 
@@ -513,6 +517,126 @@ class _Redispatch:
         return np.asarray(f.q.value, dtype=float).reshape(len(f.ids), f.T)
 
 
+def band_floor(s: Scenario, trade_kw: np.ndarray, step_h: float) -> np.ndarray:
+    """The least each agent may pay for its trades within the tariff band (currency, per agent).
+
+    ``−Δt·Σ_t max(c^buy_t·q_{i,t}, c^sell_t·q_{i,t})``: every kWh it buys at the feed-in
+    price and every kWh it sells at the retail price — the best prices any
+    participant can get in a community whose internal prices stay within the
+    grid's tariffs.
+    """
+    buy, sell = grid_prices(s, tuple(range(trade_kw.shape[1])))
+    q = np.asarray(trade_kw, dtype=float)
+    return -step_h * np.maximum(q * buy[None, :], q * sell[None, :]).sum(axis=1)
+
+
+def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSolution, u0: np.ndarray,
+                     u_eff: np.ndarray, common: dict, t0: float, rounds: int) -> FairAllocation:
+    """Transfers limited by the tariff band: the rule chooses the dispatch and the payments together.
+
+    Variables: the dispatch (the welfare clearing's feasible set) and a payment
+    ``P_i`` per agent, with ``P_i ≥ −Δt·Σ_t max(c^buy_t q_{i,t}, c^sell_t q_{i,t})``
+    (:func:`band_floor`: nobody is paid more per kWh than the tariffs allow) and
+    ``Σ_i P_i ≥`` the grid's bill (the platform never runs a deficit). Gains
+    ``U_i = value_i − cost_i − P_i − U^0_i``. Proportional maximises
+    ``Σ ln(U_i + ε)``, max-min ``min U_i``; a participant that does not trade
+    cannot be paid, so raising the worst-off may take an inefficient trade:
+    here fairness has a price.
+    """
+    rd = _Redispatch(s, sol.price_per_kwh, u0)
+    f = rd.fleet
+    step = f.step_h
+    n = len(f.ids)
+    buy, sell = grid_prices(s, f.periods)
+    q = f.q
+    P = cp.Variable(n, name="payment")
+    V = rd.U - step * (q @ sol.price_per_kwh)  # value − cost − U^0
+    U = V - P
+    net = -cp.sum(q, axis=0)
+    bill = step * cp.sum(cp.maximum(cp.multiply(buy, net), cp.multiply(sell, net)))
+    # The band's floor −Δt·Σ_t max(c^buy q, c^sell q) is concave in q, so "P ≥ floor" is not a convex
+    # constraint. Each agent-period is priced by its direction instead — sales at retail, purchases
+    # at feed-in, the direction taken from the trade (or, for an agent that does not trade, from what
+    # it can do) — which is never looser than the band; re-solved while a direction flips.
+    lo_hi = [trade_bounds(p, len(f.periods)) for p in s.prosumers]
+    direction = np.array([[1.0 if (sol.trade_kw[i, t] > 1e-9 or (abs(sol.trade_kw[i, t]) <= 1e-9
+                                                                  and lo_hi[i][0][t] >= 0 and lo_hi[i][1][t] > 0))
+                           else -1.0 for t in range(len(f.periods))] for i in range(n)]).reshape(n, len(f.periods))
+    scale = max(1.0, float(np.mean(np.abs(u_eff))))
+    tol = 1e-6 * scale
+    extras: dict = {}
+    for _round in range(5):
+        price = np.where(direction > 0, buy[None, :], sell[None, :])
+        extra = [P >= -step * cp.sum(cp.multiply(price, q), axis=1), cp.sum(P) >= bill]
+        if rule == "proportional":
+            eps = REGULARISER * scale + max(0.0, -float(np.min(u_eff, initial=0.0)))
+            w = np.full(n, max(float(u_eff.sum()) / max(n, 1), 1e-3 * scale))
+            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U + eps))), extra, "the proportionally fair allocation")
+            floors = np.asarray(U.value, dtype=float) - tol
+            extras["regulariser"] = eps
+        else:
+            levels = []
+            fixed = np.zeros(n, dtype=bool)
+            floors = np.full(n, -np.inf)
+            for _ in range(max(1, rounds if lexicographic else 1)):
+                t = cp.Variable()
+                free = np.flatnonzero(~fixed)
+                con = U[free] >= t
+                cons = [*extra, con]
+                if fixed.any():
+                    cons.append(U[np.flatnonzero(fixed)] >= floors[fixed])
+                rd.solve(t, cons, "the max-min allocation")
+                level = float(t.value)
+                levels.append(level)
+                floors[free] = level - tol
+                if not lexicographic:
+                    break
+                dual = np.asarray(con.dual_value, dtype=float).ravel()
+                binding = dual > 1e-6 * max(1.0, float(np.max(dual, initial=0.0)))
+                if not binding.any():
+                    break
+                fixed[free[binding]] = True
+                if fixed.all():
+                    break
+            extras["maxmin_levels"] = levels
+        trade_now = rd.trade()
+        flipped = (np.sign(trade_now) * direction < 0) & (np.abs(trade_now) > 1e-6)
+        if not flipped.any():
+            break
+        direction = np.where(flipped, -direction, direction)
+    # tie-break: the planner's welfare among the rule's optima, paying no more than the bill
+    try:
+        rd.solve(rd.welfare - cp.sum(P) * 1e-9, [*extra, U >= floors], "the fair allocation's tie-break")
+    except ClearingError as err:
+        extras["tie_break"] = str(err)
+    trade = rd.trade()
+    payment = np.asarray(P.value, dtype=float).ravel()
+    value, cost = f.per_agent_value(s), f.per_agent_cost(s)
+    utility = value - cost - payment - u0
+    bill_val = _grid_bill(s, f.periods, trade, step)
+    surplus = float(payment.sum()) - bill_val
+    if surplus > _budget_tol(payment):
+        # money the rule left with the platform goes back to whoever can still be paid within the band
+        slack = np.clip(payment - band_floor(s, trade, step), 0.0, None)
+        give = slack * min(1.0, surplus / float(slack.sum())) if slack.sum() > 0 else np.zeros(n)
+        payment = payment - give
+        utility = utility + give
+        surplus = float(payment.sum()) - bill_val
+    market_payment = -(trade * sol.price_per_kwh[None, :]).sum(axis=1) * step
+    what = "proportionally fair" if rule == "proportional" else (
+        "lexicographic max-min" if lexicographic else "max-min")
+    return FairAllocation(
+        rule=rule, transfers=True, lexicographic=lexicographic, **common,
+        trade_kw=trade, der_kw=f.der_kw(), flexible_kw=f.flexible_kw(), value=value, cost=cost,
+        payment=payment, transfer=market_payment - payment, utility=utility, welfare_gain=float(utility.sum()),
+        platform_surplus=surplus, budget_balanced=abs(surplus) <= _budget_tol(payment),
+        supported_by=f"Personal prices within the tariff band [feed-in, retail] with a {what} dispatch: equal "
+                     "gains would pay some participants more per kWh than the tariffs allow, so the rule also "
+                     "re-dispatches; budget balanced.",
+        solve_time_s=time.perf_counter() - t0, extras=extras,
+    )
+
+
 def _movable(s: Scenario) -> np.ndarray:
     """Agents whose gain a re-dispatch can move: those with a DER or a flexible load."""
     return np.array([p.asset is not None or p.flexible is not None for p in s.prosumers], dtype=bool)
@@ -577,6 +701,9 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
         G = float(u_eff.sum())
         tau = G / n - u_eff
         payment = sol.payment - tau
+        if np.any(band_floor(s, sol.trade_kw, step) - payment > _budget_tol(payment)):
+            # equal gains would pay someone more per kWh than the tariffs allow: a convex re-allocation
+            return _band_allocation(s, rule, lexicographic, sol, u0, u_eff, common, t0, rounds)
         utility = sol.value - sol.cost - payment - u0
         surplus = float(payment.sum()) - bill_eff
         return FairAllocation(
@@ -585,7 +712,7 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
             payment=payment, transfer=tau, utility=utility, welfare_gain=float(utility.sum()),
             platform_surplus=surplus, budget_balanced=abs(surplus) <= _budget_tol(payment),
             supported_by=f"Uniform price λ*_t plus a lump-sum redistribution τ_i = G/n − U*_i "
-                         f"(G = {G:.6g}, Σ τ = 0): equal gains, budget balanced.",
+                         f"(G = {G:.6g}, Σ τ = 0) within the tariff band: equal gains, budget balanced.",
             solve_time_s=time.perf_counter() - t0,
         )
 

@@ -16,6 +16,7 @@ import pytest
 from core.fairness import (
     FAIRNESS_RULES,
     allocate,
+    band_floor,
     bundle_value,
     compare_rules,
     envy,
@@ -23,6 +24,7 @@ from core.fairness import (
     jain,
     price_of_fairness,
 )
+from core.scenario.generate import teaching_5bus
 from core.scenario.io import load_project
 from core.scenario.model import (
     STORAGE_KINDS,
@@ -186,10 +188,12 @@ def test_maxmin_never_lowers_the_worst_off(ieee33, transfers):
         mm = allocate(ieee33.s, "maxmin", transfers, lex, **kw)
         assert mm.worst_off >= eff.worst_off - 1e-6
     if transfers:
-        # equal gains G/n with G = Σ U*: strictly above the efficient worst-off
-        n = len(ieee33.s.prosumers)
-        assert mm.utility == pytest.approx(np.full(n, eff.welfare_gain / n), abs=1e-9)
+        # equal gains G/n would pay the heat pumps more per kWh than the tariffs allow, so the band binds:
+        # the worst-off still rises well above the efficient worst-off, at a small price in welfare
         assert mm.worst_off > eff.worst_off + 1.0
+        assert mm.welfare_gain <= eff.welfare_gain + 1e-6
+        assert np.all(mm.payment >= band_floor(ieee33.s, mm.trade_kw, ieee33.s.horizon.step_h) - 1e-6)
+        assert mm.budget_balanced
 
 
 def test_inflexible_agents_are_fixed_at_the_price(ieee33):
@@ -269,10 +273,36 @@ def test_compare_rules_on_ieee33(ieee33):
     assert table.price_of_fairness.abs().max() < 1e-6
     assert table.budget_balanced.all()
     with_tr = compare_rules(ieee33.s, transfers=True, efficient=ieee33.sol, outside=ieee33.u0)
-    assert with_tr.loc["maxmin", "jain"] == pytest.approx(1.0)
+    assert with_tr.loc["maxmin", "jain"] > with_tr.loc["efficiency", "jain"]
     assert with_tr.loc["maxmin", "worst_off"] > with_tr.loc["efficiency", "worst_off"]
+    # the tariff band binds on this feeder: fairness costs a little welfare
+    assert 0.0 < with_tr.loc["maxmin", "price_of_fairness"] < 0.05
     # lump sums are not envy-free: an agent that could deliver a neighbour's bundle wants its transfer too
     assert with_tr.loc["maxmin", "envious_pairs"] > 0
+
+
+def test_the_tariff_band_makes_fairness_cost_welfare_on_the_teaching_feeder():
+    # Bids 12, 10, 8 / asks 5, 7, 9 (1 kWh each), retail 25, feed-in 4, no grid trade. Efficient: B1–S1 and
+    # B2–S2 trade, W = 10; B3 and S3 stay out with U = 0, and a participant that does not trade cannot be
+    # paid within the band. Max-min with transfers: B3 buys x from S3 (welfare 10 − x); B3 pays at least
+    # feed-in 4 per kWh, so U_B3 ≤ 8x − 4x = 4x; S3 receives at most retail 25, U_S3 ≤ 16x. Equal gains
+    # (10 − x)/6 ≤ 4x ⇒ x ≥ 0.4: x = 0.4, everyone gets 9.6/6 = 1.6, PoF = 0.4/10 = 4 %.
+    s = teaching_5bus()
+    mm = allocate(s, "maxmin", transfers=True)
+    q = dict(zip(mm.ids, mm.trade_kw[:, 0], strict=True))
+    assert q["B3"] == pytest.approx(-0.4, abs=1e-4) and q["S3"] == pytest.approx(0.4, abs=1e-4)
+    assert mm.utility == pytest.approx(np.full(6, 1.6), abs=1e-4)
+    assert mm.welfare_gain == pytest.approx(9.6, abs=1e-4)
+    # Proportional: B3 at its cap 4x, the other five share the rest equally:
+    # max 5·ln((10 − 5x)/5) + ln(4x) ⇒ −5/(2 − x) + 1/x = 0 ⇒ x = 1/3, U_B3 = 4/3, the others 5/3
+    pf = allocate(s, "proportional", transfers=True)
+    u = dict(zip(pf.ids, pf.utility, strict=True))
+    assert u["B3"] == pytest.approx(4 / 3, abs=1e-3)
+    assert [u[a] for a in ("B1", "B2", "S1", "S2", "S3")] == pytest.approx([5 / 3] * 5, abs=1e-3)
+    assert pf.welfare_gain == pytest.approx(10 - 1 / 3, abs=1e-3)
+    table = compare_rules(s, transfers=True)
+    assert table.loc["maxmin", "price_of_fairness"] == pytest.approx(0.04, abs=1e-4)
+    assert table.loc["proportional", "price_of_fairness"] == pytest.approx(1 / 30, abs=1e-4)
 
 
 def test_unknown_rule_is_refused():

@@ -291,16 +291,14 @@ def test_fairness_rules_through_clear(projects_dir):
     s = load_project(projects_dir / "ieee33-community.json")
     r = clear(s, MarketSettings(fairness="maxmin", audit=False, tatonnement=False, market_power=False))
     f = r.fairness
-    # with lump-sum transfers max-min splits the total gain equally: U_i = G/n for every participant
-    G = f.utility_efficient.sum()
-    assert f.utility.to_numpy() == pytest.approx(np.full(len(f), G / len(f)), rel=1e-6)
-    assert f.transfer.sum() == pytest.approx(0.0, abs=1e-6)
-    assert r.fairness_summary["worst_off"] >= f.utility_efficient.min() - 1e-9
-    assert r.fairness_summary["price_of_fairness"] == pytest.approx(0.0, abs=1e-9)
+    # transfers within the tariff band: the worst-off rises, the total gain falls a little, the budget balances
+    assert r.fairness_summary["worst_off"] > f.utility_efficient.min() + 1.0
+    assert 0.0 <= r.fairness_summary["price_of_fairness"] < 0.05
+    assert r.fairness_summary["budget_balanced"]
     assert r.envy.shape == (len(s.prosumers), len(s.prosumers))
     table = r.fairness_comparison.set_index("rule")
     assert table.loc["efficiency", "envious_pairs"] == 0  # competitive prices: nobody prefers another's bundle
-    assert table.loc["maxmin", "jain"] == pytest.approx(1.0)
+    assert table.loc["maxmin", "jain"] > table.loc["efficiency", "jain"]
 
 
 def test_fairness_needs_the_welfare_clearing():

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from core.network.topology import Radial, radial
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-from core.welfare import SOLVER, ClearingError, grid_prices
+from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, ClearingError, _parameter_entries, grid_prices
 
 NETWORK_MODELS = ("none", "lindistflow", "dc")
 DECOMPOSITION_TOL = 1e-5  # currency/kWh: the parts must add up to the DLMP within this
@@ -224,7 +224,8 @@ def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, gr
 
             raise Cancelled
         try:
-            problem.solve(solver=SOLVER, ignore_dpp=True)
+            # compiled once and re-solved with new loss factors (DPP) unless the problem is large
+            problem.solve(solver=SOLVER, ignore_dpp=_parameter_entries(problem) > DPP_MAX_PARAMETER_ENTRIES)
         except cp.error.SolverError as err:
             raise ClearingError("solver_error", f"the network-constrained clearing: solver failed ({err})") from None
         if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

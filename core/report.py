@@ -1,0 +1,145 @@
+"""A self-contained HTML report of a cleared market: settings, headline numbers, tables, figures.
+
+The report opens in any browser with no network: styles are inline, figures
+are embedded as ``data:`` URIs (PNG bytes the caller provides — the dashboard
+passes its panels' pictures), and nothing is fetched. Core formats no screen:
+this module only turns a :class:`~core.market.MarketResult` and a scenario
+into HTML text.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core import __version__
+from core.market import MECHANISM_LABELS, MarketResult
+from core.scenario.model import Scenario
+from core.scenario.summary import counts
+
+_STYLE = """
+body { font-family: -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
+.meta { color: #666; } table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; } th { background: #f3f5f8; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.kpi { display: inline-block; margin: 0 1.5em 0.8em 0; }
+.kpi b { display: block; font-size: 1.4em; } figure { margin: 1em 0; } figure img { max-width: 100%;
+border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9em; } .note { color: #555; font-size: 0.9em; }
+"""
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "∞" if v > 0 else ("−∞" if v < 0 else "—")
+        a = abs(float(v))
+        if a != 0 and (a < 1e-3 or a >= 1e7):
+            return f"{float(v):.3e}"
+        return f"{float(v):,.4f}".rstrip("0").rstrip(".") if a < 100 else f"{float(v):,.2f}"
+    if v is None:
+        return "—"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(str, v)) or "—"
+    return str(v)
+
+
+def frame_html(df: pd.DataFrame, max_rows: int = 200) -> str:
+    """A DataFrame as an HTML table (numbers right-aligned; long tables cut with a note)."""
+    if df is None or len(df) == 0:
+        return '<p class="note">(empty)</p>'
+    shown = df.head(max_rows)
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for _, r in shown.iterrows():
+        cells = []
+        for v in r.to_numpy():
+            num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            cells.append(f'<td class="num">{_fmt(v)}</td>' if num else f"<td>{escape(_fmt(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if len(df) > max_rows:
+        more = f'<p class="note">… {len(df) - max_rows:,} more rows (export the CSV for all).</p>'
+
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None,
+               title: str | None = None) -> str:
+    """The report as one HTML document. ``figures``: caption → PNG bytes, embedded in order."""
+    s, st = scenario, result.settings
+    c = counts(s)
+    cur = escape(result.currency)
+    t = result.period
+    when = s.horizon.labels()[t]
+    title = title or f"{s.name} — {MECHANISM_LABELS.get(st.mechanism, st.mechanism)}"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p class='meta'>Feeder Market {escape(__version__)} · {escape(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}"
+        f" · period {t} ({escape(when)}) of {s.periods}</p>",
+        f"<p>{escape(s.description)}</p>",
+        "<h2>Scenario and settings</h2>",
+        frame_html(pd.DataFrame([
+            ("Feeder", f"{c['buses']} buses, {c['lines']} lines, {s.feeder.base_kv:g} kV"),
+            ("Participants", f"{c['prosumers']} ({c['consumers']} consumers, {c['producers']} producers, "
+                             f"{c['prosumers_with_der']} with demand and a DER)"),
+            ("Horizon", f"{s.periods} × {s.horizon.step_h:g} h"),
+            ("Mechanism", MECHANISM_LABELS.get(st.mechanism, st.mechanism)),
+            ("Network model", st.network),
+            ("Outside option", st.grid_prices),
+            ("Fairness rule", st.fairness),
+            ("k (uniform price)", f"{st.k:g}"),
+        ], columns=["", "value"])),
+        "<h2>Headline numbers</h2><div>",
+    ]
+    for key, value in result.summary.items():
+        if isinstance(value, (dict, list, tuple, np.ndarray)):
+            continue
+        parts.append(f"<span class='kpi'>{escape(key.replace('_', ' '))}<b>{escape(_fmt(value))}</b></span>")
+    parts.append(f"</div><p class='note'>Prices in {cur}/kWh, money in {cur}, energy in kWh.</p>")
+    for caption, png in (figures or {}).items():
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f"<figure><img alt='{escape(caption)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{escape(caption)}</figcaption></figure>")
+    sections = [
+        ("Per period", result.periods),
+        ("Per participant", result.agents),
+        ("Mechanism properties (this period)", result.comparison),
+        ("Market power (this period)", result.market_power),
+        ("Fairness rules", result.fairness_comparison),
+        ("Buses (this period)", None if result.buses is None else result.buses[result.buses.period == t]),
+        ("Lines (this period)", None if result.lines is None else result.lines[result.lines.period == t]),
+        ("Bilateral trades, loss-neutral", result.bilateral),
+    ]
+    for heading, df in sections:
+        if df is not None and len(df):
+            parts.append(f"<h2>{escape(heading)}</h2>{frame_html(df)}")
+    parts.append("<p class='note'>Made by Feeder Market; this file needs no network to open.</p></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(path: str | Path, scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None,
+                 title: str | None = None) -> Path:
+    """Write :func:`build_html` to ``path`` (atomically: a temporary file, then a rename)."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    text = build_html(scenario, result, figures, title)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, p)
+    return p

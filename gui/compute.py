@@ -16,12 +16,19 @@ A failure (a :class:`~core.errors.ScenarioError`, a
 :class:`~core.welfare.ClearingError`, a ``ValueError``, anything) becomes one
 readable line in :attr:`MarketRunner.failed`; the traceback goes to the log,
 never in front of the user.
+
+:class:`NashRunner` does the same for the on-demand search of a bidding
+game's pure Nash equilibrium (:func:`core.strategy.nash_search`, then the
+Debreu–Glicksberg–Fan check): one search at a time on its own pool, with
+progress and a cancel that stops it at the next best response.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
@@ -244,3 +251,235 @@ class MarketRunner(QObject):
             self._busy = on
             self.busy.emit(on)
 
+
+
+# ---------------------------------------------------------------------------
+# the Nash search, on demand
+# ---------------------------------------------------------------------------
+
+
+def nash_search(book, **kwargs):
+    """The search the Nash runner runs: :func:`core.strategy.nash_search` (looked up at call time)."""
+    from core import strategy
+
+    return strategy.nash_search(book, **kwargs)
+
+
+def existence_check(game, **kwargs):
+    """The Debreu–Glicksberg–Fan check the Nash runner runs after the search: :func:`core.strategy.existence_check`."""
+    from core import strategy
+
+    return strategy.existence_check(game, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class NashRequest:
+    """One bidding game to search: the period's truthful book of ``scenario``, the ``players`` largest sellers
+    marking up (and, with ``withhold``, withholding) under ``mechanism`` (an auction; ``k`` for the uniform price)."""
+
+    scenario: object
+    period: int
+    mechanism: str
+    players: int = 3
+    withhold: bool = False
+    m_max: float = 1.0
+    max_rounds: int = 50
+    k: float = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class NashOutcome:
+    """What the Nash runner hands back: the search, its existence check (``None`` if not run) and why not."""
+
+    request: NashRequest
+    result: object  # core.strategy.NashResult
+    existence: object | None  # core.strategy.ExistenceCheck
+    existence_note: str
+    seconds: float
+
+
+class NashCancelled(Exception):  # a control-flow signal, not an error
+    """Raised inside the existence check's payoff once the search was cancelled."""
+
+
+class _CancellableGame:
+    """The game of a finished search, for :func:`existence_check`: every payoff first checks ``cancelled()``.
+
+    ``existence_check`` takes no ``cancelled=`` of its own; this stops it at its next payoff, and reports
+    progress each time it turns to a new player and context.
+    """
+
+    def __init__(self, game, cancelled, progress):
+        self._game = game
+        self._cancelled = cancelled
+        self._progress = progress
+        self._lines = 0
+        self._contexts = max(len(game.default_contexts()), 1)
+
+    @property
+    def n(self) -> int:
+        return self._game.n
+
+    @property
+    def player_names(self):
+        return self._game.player_names
+
+    def default_contexts(self):
+        return self._game.default_contexts()
+
+    def dims(self, i: int):
+        self._lines += 1
+        total = self._game.n * self._contexts
+        self._progress(min(self._lines / total, 1.0), f"existence check: {self._game.player_names[i]}")
+        return self._game.dims(i)
+
+    def payoff(self, i: int, profile) -> float:
+        if self._cancelled():
+            raise NashCancelled
+        return self._game.payoff(i, profile)
+
+
+class _NashRelay(QObject):
+    done = Signal(int, object)  # generation, NashOutcome
+    error = Signal(int, str)  # generation, message
+    progress = Signal(int, float, str)  # generation, fraction, text
+
+
+SEARCH_SHARE = 0.8  # of the progress bar: the search; the rest is the existence check
+
+
+class _NashJob(QRunnable):
+    """One Nash search (and its existence check) on a pool thread."""
+
+    def __init__(self, generation: int, request: NashRequest, stop: threading.Event, relay: _NashRelay):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.generation = generation
+        self.request = request
+        self.stop = stop
+        self._relay = relay
+
+    def _progress(self, fraction: float, text: str) -> None:
+        self._relay.progress.emit(self.generation, float(fraction), str(text))
+
+    def run(self) -> None:
+        from core.bids import order_book
+        from core.strategy import largest_sellers
+
+        gen, req, relay = self.generation, self.request, self._relay
+        t0 = time.perf_counter()
+        try:
+            book = order_book(req.scenario, req.period)
+            players = largest_sellers(book, req.players)
+            if not players:
+                raise ValueError("no prosumer offers energy in this period: there is no bidding game to play")
+            kw = {"k": req.k} if req.mechanism == "uniform" else {}
+            result = nash_search(book, mechanism=req.mechanism, players=players, withhold=req.withhold,
+                                 m_max=req.m_max, max_rounds=req.max_rounds,
+                                 progress=lambda f, text: self._progress(SEARCH_SHARE * f, text),
+                                 cancelled=self.stop.is_set, **kw)
+            existence, note = None, ""
+            if result.cancelled or self.stop.is_set():
+                note = "not checked: the search was cancelled"
+            else:
+                step = lambda f, text: self._progress(SEARCH_SHARE + (1 - SEARCH_SHARE) * f, text)  # noqa: E731
+                try:
+                    existence = existence_check(_CancellableGame(result.game, self.stop.is_set, step))
+                except NashCancelled:
+                    note = "not finished: cancelled during the existence check"
+        except Exception as err:  # every failure becomes a message, none a crash
+            log.debug("Nash search failed", exc_info=True)
+            relay.error.emit(gen, describe_failure(err))
+            return
+        relay.done.emit(gen, NashOutcome(req, result, existence, note, time.perf_counter() - t0))
+
+
+class NashRunner(QObject):
+    """Runs :func:`nash_search` (then :func:`existence_check`) on a worker when asked; never on the GUI thread.
+
+    ``cancel()`` stops the running search at its next best response (the result
+    comes back with ``cancelled`` set); ``cancel(drop=True)`` also drops it (the
+    market it was searching has changed). Signals, always on the GUI thread:
+    ``started()``, ``finished(NashOutcome)``, ``failed(message)``,
+    ``progress(fraction, text)``, ``busy(bool)``.
+    """
+
+    started = Signal()
+    finished = Signal(object)
+    failed = Signal(str)
+    progress = Signal(float, str)
+    busy = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._relay = _NashRelay(self)
+        q = Qt.ConnectionType.QueuedConnection
+        self._relay.done.connect(self._on_done, q)
+        self._relay.error.connect(self._on_error, q)
+        self._relay.progress.connect(self._on_progress, q)
+        self._generation = 0
+        self._stop: threading.Event | None = None
+        self._dropped: set[int] = set()
+        self._running: set[int] = set()
+        self._busy = False
+        self._closed = False
+        self.last_outcome: NashOutcome | None = None
+
+    def start(self, request: NashRequest) -> None:
+        """Search ``request``'s game on the worker; a search still running is cancelled and dropped."""
+        if self._closed:
+            return
+        self.cancel(drop=True)
+        self._generation += 1
+        self._stop = threading.Event()
+        self._running.add(self._generation)
+        self._set_busy(True)
+        self.pool.start(_NashJob(self._generation, request, self._stop, self._relay))
+        self.started.emit()
+
+    def cancel(self, drop: bool = False) -> None:
+        """Stop the running search at its next step; with ``drop`` its result is never shown."""
+        if self._stop is not None:
+            self._stop.set()
+        if drop and self._generation in self._running:
+            self._dropped.add(self._generation)
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Stop the search and wait for the worker (the window is closing)."""
+        self._closed = True
+        self.cancel(drop=True)
+        done = self.pool.waitForDone(timeout_ms)
+        self._set_busy(False)
+        return done
+
+    def _finish(self, gen: int) -> bool:
+        """Forget ``gen``; whether its result is to be shown."""
+        self._running.discard(gen)
+        show = gen == self._generation and gen not in self._dropped and not self._closed
+        self._dropped.discard(gen)
+        if not self._running:
+            self._set_busy(False)
+        return show
+
+    def _on_done(self, gen: int, outcome: NashOutcome) -> None:
+        if self._finish(gen):
+            self.last_outcome = outcome
+            self.finished.emit(outcome)
+
+    def _on_error(self, gen: int, message: str) -> None:
+        if self._finish(gen):
+            self.failed.emit(message)
+
+    def _on_progress(self, gen: int, fraction: float, text: str) -> None:
+        if gen == self._generation and gen not in self._dropped:
+            self.progress.emit(fraction, text)
+
+    def _set_busy(self, on: bool) -> None:
+        if on != self._busy:
+            self._busy = on
+            self.busy.emit(on)

@@ -22,18 +22,22 @@ from core.errors import ScenarioError
 from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
-from gui.compute import MarketRunner
+from gui.compute import MarketRunner, NashRunner
 from gui.document import ProjectDocument
+from gui.fairness_panel import FairnessPanel
 from gui.feeder_view import FeederView
 from gui.market_controls import MarketControls
 from gui.market_panels import AgentResultsPanel, CurvesPanel, DayPricesPanel, PriceIterationPanel, PropertiesPanel
+from gui.nash_panel import NashPanel
 from gui.network_panels import DLMPPanel
 from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
+from gui.power_panels import MarketPowerPanel
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = ROOT / "projects"
 RESOURCES_DIR = ROOT / "resources"
 MAX_RECENT = 8
+BOTTOM_DOCKS_PX = 280  # the height of the bottom docks (prosumers, the market's tables and panels) at first
 
 
 def default_project_path() -> Path:
@@ -59,6 +63,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, scenario: Scenario | None = None, path: Path | None = None, settings: QSettings | None = None):
         super().__init__()
+        self._wanted_size: tuple[int, int] | None = None
         self.settings = settings or QSettings()
         if scenario is None:
             scenario, path = load_default_scenario()
@@ -86,7 +91,12 @@ class MainWindow(QMainWindow):
         self.iteration = PriceIterationPanel()
         self.day_prices = DayPricesPanel()
         self.dlmp = DLMPPanel()
-        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration]
+        self.fairness = FairnessPanel()
+        self.market_power = MarketPowerPanel()
+        self.nash_runner = NashRunner(self)
+        self.nash = NashPanel(self.nash_runner)
+        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.fairness,
+                              self.market_power]
         # views of the whole result that follow the period slider without a new clearing
         self.period_views = [self.day_prices, self.dlmp, self.feeder, self.inspector]
         self.market_result = None
@@ -107,6 +117,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["properties"], self.docks["agents"])
         self._dock("dlmp", "DLMP", self.dlmp, bottom)
         self.tabifyDockWidget(self.docks["agents"], self.docks["dlmp"])
+        self._dock("fairness", "Fairness", self.fairness, bottom)
+        self.tabifyDockWidget(self.docks["dlmp"], self.docks["fairness"])
+        self._dock("market_power", "Market power", self.market_power, bottom)
+        self.tabifyDockWidget(self.docks["fairness"], self.docks["market_power"])
+        self._dock("nash", "Nash equilibrium", self.nash, bottom)
+        self.tabifyDockWidget(self.docks["market_power"], self.docks["nash"])
         self.docks["properties"].raise_()
         # right: what is selected, and the scenario itself
         self._dock("inspector", "Inspector", self.inspector, right)
@@ -123,10 +139,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["day_prices"], self.docks["iteration"])
         self.docks["curves"].raise_()
         self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["market"], self.docks["curves"]], [200, 570], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["market"], self.docks["curves"]], [230, 540], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["curves"]], [340, 430], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prosumers"], self.docks["properties"]], [700, 700], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prosumers"]], [300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["prosumers"]], [BOTTOM_DOCKS_PX], Qt.Orientation.Vertical)
 
         self._tab_bar_check = QTimer(self)
         self._tab_bar_check.setSingleShot(True)
@@ -162,6 +178,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.runner.shutdown)
+            app.aboutToQuit.connect(self.nash_runner.shutdown)
 
         self._on_scenario(self.doc.scenario)
         self._update_title()
@@ -175,7 +192,8 @@ class MainWindow(QMainWindow):
         if screen is not None:
             avail = screen.availableGeometry()
             w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
-        self.resize(max(w, 800), max(h, 560))
+        self._wanted_size = (max(w, 800), max(h, 560))
+        super().resize(*self._wanted_size)
 
     # --- construction -------------------------------------------------------------
     def _dock(self, key: str, title: str, widget, area) -> QDockWidget:
@@ -295,6 +313,7 @@ class MainWindow(QMainWindow):
         self.market_result = result
         for panel in self.market_panels:
             panel.set_result(result)
+        self.nash.set_market(self.doc.scenario, result)
         period = self.market_controls.period.value()
         if not 0 <= period < len(result.periods):
             period = result.period
@@ -537,10 +556,27 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(f, lambda f=f: self.open_path(Path(f)))
         self.recent_menu.setEnabled(bool(files))
 
+    def resize(self, *size) -> None:
+        """Resize; before the first show, also the size the window will be given once shown."""
+        super().resize(*size)
+        if self._wanted_size is not None and not self.isVisible():
+            self._wanted_size = (size[0].width(), size[0].height()) if len(size) == 1 else (int(size[0]), int(size[1]))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # before the first show the docks are narrow, their wrapped labels tall, and the window's minimum
+        # height with them: the size asked for in _initial_size may have been enlarged. Ask again.
+        wanted, self._wanted_size = self._wanted_size, None
+        if wanted is not None and self.size().toTuple() != wanted:
+            self.resize(*wanted)
+            self.resizeDocks([self.docks["market"], self.docks["curves"]], [230, 540], Qt.Orientation.Vertical)
+            self.resizeDocks([self.docks["prosumers"]], [BOTTOM_DOCKS_PX], Qt.Orientation.Vertical)
+
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray):
+            self._wanted_size = None  # the user's own size wins
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -580,6 +616,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.runner.shutdown()
+        self.nash_runner.shutdown()
         event.accept()
 
     def about(self) -> None:

@@ -1,4 +1,5 @@
-"""The "Market" dock: what to compute (mechanism, network, k, outside option, period) and whether it is computing."""
+"""The "Market" dock: what to compute (mechanism, network, fairness rule, k, outside option, period) and whether it
+is computing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import MECHANISM_LABELS, MECHANISM_NAMES, NETWORK_CHOICES, NETWORK_LABELS, MarketSettings
+from core.market import (
+    FAIRNESS_CHOICES,
+    FAIRNESS_LABELS,
+    MECHANISM_LABELS,
+    MECHANISM_NAMES,
+    NETWORK_CHOICES,
+    NETWORK_LABELS,
+    MarketSettings,
+)
 from core.scenario import Scenario
 
 LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
@@ -44,6 +53,32 @@ NETWORK_TIPS = {
 }
 NETWORK_TIP = ("The feeder model of the welfare clearing: with one, every bus gets its own price (DLMP), "
                "split into energy, loss, congestion and voltage parts")
+FAIRNESS_TIPS = {
+    "efficiency": "Efficiency: the welfare clearing itself — the largest total gain Σ U_i, every kWh at the "
+                  "uniform price λ*",
+    "proportional": "Proportional fairness: max Σ ln U_i (the Nash bargaining solution over the outside options)",
+    "maxmin": "Max-min (Rawlsian): max min U_i — the worst-off participant as well off as possible",
+}
+FAIRNESS_TIP = ("How the welfare clearing shares its gain: U_i = participant i's gain over its outside option (the "
+                "grid at the tariffs), in the scenario's currency over the whole horizon. The Fairness panel compares "
+                "the rule with the efficient allocation.")
+FAIRNESS_AUCTION_TIP = ("Fairness rules allocate over the welfare clearing's feasible set: the {mech} has its own "
+                        "allocation, so the rule is set to efficiency. Choose the welfare-maximising clearing to use "
+                        "a fairness rule.")
+FAIRNESS_NETWORK_TIP = ("Fairness rules are computed on the copper plate with the tariffs as the outside option: with "
+                        "a network model the rule is set to efficiency and the Fairness panel shows the envy audit "
+                        "under the DLMPs.")
+FAIRNESS_WHOLESALE_TIP = ("Fairness rules measure gains over the tariffs (the outside option): with the wholesale "
+                          "price as the outside option the rule is set to efficiency. Choose the tariffs or "
+                          "“Automatic” to use a fairness rule.")
+TRANSFERS_TIP = ("With lump-sum transfers the rules split the total gain equally (U_i = G/n) by side payments "
+                 "that sum to zero — budget balanced — as far as the tariff band allows: nobody buys a kWh below the "
+                 "feed-in price or sells one above retail; where equal gains do not fit, the rule also re-dispatches "
+                 "and fairness has a price. Without, every kWh settles at the market price with no side payments "
+                 "and — with the grid absorbing imbalances — the rules return the efficient gains.")
+LEXICOGRAPHIC_TIP = ("Lexicographic max-min: once the worst-off gain is as high as it can be, raise the next worst, "
+                     "and so on (max-min only; with lump-sum transfers every gain is already equal)")
+
 NETWORK_AUCTION_TIP = ("The network model applies to the welfare-maximising clearing only: the {mech} clears "
                        "the bids and asks without the feeder, so the network is set to none. Choose the "
                        "welfare-maximising clearing to use a network model.")
@@ -65,6 +100,7 @@ class MarketControls(QWidget):
         super().__init__(parent)
         self._labels: list[str] = ["00:00"]
         self._periods = 1
+        self._fairness_allowed = True
 
         self.mechanism = QComboBox(self)
         for name in MECHANISM_NAMES:
@@ -79,6 +115,23 @@ class MarketControls(QWidget):
             self.network.setItemData(self.network.count() - 1, NETWORK_TIPS.get(name, ""),
                                      Qt.ItemDataRole.ToolTipRole)
         self.network.setToolTip(NETWORK_TIP)
+        self.fairness = QComboBox(self)
+        for name in FAIRNESS_CHOICES:
+            self.fairness.addItem(FAIRNESS_LABELS[name], name)
+            self.fairness.setItemData(self.fairness.count() - 1, FAIRNESS_TIPS.get(name, ""),
+                                      Qt.ItemDataRole.ToolTipRole)
+        self.fairness.setToolTip(FAIRNESS_TIP)
+        self.transfers = QCheckBox("Lump-sum transfers", self)
+        self.transfers.setChecked(True)
+        self.transfers.setToolTip(TRANSFERS_TIP)
+        self.lexicographic = QCheckBox("Lexicographic", self)
+        self.lexicographic.setChecked(False)
+        self.lexicographic.setToolTip(LEXICOGRAPHIC_TIP)
+        fair_checks = QHBoxLayout()
+        fair_checks.setContentsMargins(0, 0, 0, 0)
+        fair_checks.addWidget(self.transfers)
+        fair_checks.addWidget(self.lexicographic)
+        fair_checks.addStretch(1)
         self.k = QDoubleSpinBox(self)
         self.k.setRange(0.0, 1.0)
         self.k.setSingleStep(0.05)
@@ -140,9 +193,17 @@ class MarketControls(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setVerticalSpacing(4)
-        form.addRow("Mechanism", self.mechanism)
+        mech_row = QHBoxLayout()
+        mech_row.setContentsMargins(0, 0, 0, 0)
+        mech_row.addWidget(self.mechanism, 1)
+        self.k_label = QLabel("k", self)
+        self.k_label.setToolTip(self.k.toolTip())
+        mech_row.addWidget(self.k_label)
+        mech_row.addWidget(self.k)
+        form.addRow("Mechanism", mech_row)
         form.addRow("Network", self.network)
-        form.addRow("k (uniform price)", self.k)
+        form.addRow("Fairness", self.fairness)
+        form.addRow("", fair_checks)
         form.addRow("Outside option", self.grid)
         form.addRow("Period", period_row)
         form.addRow("Diagnostics", checks)
@@ -156,6 +217,9 @@ class MarketControls(QWidget):
 
         self.mechanism.currentIndexChanged.connect(self._changed)
         self.network.currentIndexChanged.connect(self._network_changed)
+        self.fairness.currentIndexChanged.connect(self._changed)
+        self.transfers.toggled.connect(self._changed)
+        self.lexicographic.toggled.connect(self._changed)
         self.k.valueChanged.connect(self._changed)
         self.grid.currentIndexChanged.connect(self._changed)
         self.period.valueChanged.connect(self._period_changed)
@@ -175,6 +239,10 @@ class MarketControls(QWidget):
             audit=self.audit.isChecked(),
             tatonnement=self.iterate.isChecked(),
             network=self.network.currentData() if mechanism == "welfare" else "none",
+            fairness=self.fairness.currentData() if self._fairness_allowed else "efficiency",
+            fairness_transfers=self.transfers.isChecked(),
+            lexicographic=self.lexicographic.isChecked() and self._fairness_allowed
+            and self.fairness.currentData() == "maxmin",
         )
 
     def set_mechanism(self, name: str) -> None:
@@ -183,6 +251,10 @@ class MarketControls(QWidget):
     def set_network(self, name: str) -> None:
         """Choose the network model (only the welfare clearing takes one)."""
         self.network.setCurrentIndex(self.network.findData(name))
+
+    def set_fairness(self, rule: str) -> None:
+        """Choose the fairness rule (only the welfare clearing on the copper plate, with the tariffs, takes one)."""
+        self.fairness.setCurrentIndex(self.fairness.findData(rule))
 
     def set_grid(self, key: str | None) -> None:
         """``tariffs``, ``wholesale`` or ``None``/``auto`` (the tariffs, or the wholesale price with a network)."""
@@ -232,6 +304,7 @@ class MarketControls(QWidget):
         mech = self.mechanism.currentData()
         welfare = mech == "welfare"
         self.k.setEnabled(mech == "uniform")
+        self.k_label.setEnabled(mech == "uniform")
         if not welfare and self.network.currentData() != "none":
             self.network.blockSignals(True)  # an auction clears without the feeder
             self.network.setCurrentIndex(self.network.findData("none"))
@@ -241,6 +314,7 @@ class MarketControls(QWidget):
         self.network.setToolTip(NETWORK_TIP if welfare else NETWORK_AUCTION_TIP.format(
             mech=MECHANISM_LABELS.get(mech, mech).lower()))
         copper = self.network.currentData() == "none"
+        self._sync_fairness(mech, welfare, copper)
         self.iterate.setEnabled(welfare and copper)
         self.iterate.setToolTip(
             "Also run the auctioneer's price iteration (tâtonnement) of the welfare clearing; "
@@ -250,6 +324,29 @@ class MarketControls(QWidget):
         t = self.period.value()
         label = self._labels[t] if 0 <= t < len(self._labels) else str(t)
         self.clock.setText(f"{label}  ({t + 1}/{self._periods})")
+
+    def _sync_fairness(self, mech: str, welfare: bool, copper: bool) -> None:
+        """The fairness rule needs the welfare clearing on the copper plate with the tariffs as outside option."""
+        tariffs = self.grid.currentData() == "tariffs" or (self.grid.currentData() == "auto" and copper)
+        why = None
+        if not welfare:
+            why = FAIRNESS_AUCTION_TIP.format(mech=MECHANISM_LABELS.get(mech, mech).lower())
+        elif not copper:
+            why = FAIRNESS_NETWORK_TIP
+        elif not tariffs:
+            why = FAIRNESS_WHOLESALE_TIP
+        if why is not None and self.fairness.currentData() != "efficiency":
+            self.fairness.blockSignals(True)  # forced, not chosen: no second clearing for it
+            self.fairness.setCurrentIndex(self.fairness.findData("efficiency"))
+            self.fairness.blockSignals(False)
+        self._fairness_allowed = why is None
+        self.fairness.setEnabled(why is None)
+        self.fairness.setToolTip(FAIRNESS_TIP if why is None else why)
+        self.transfers.setEnabled(why is None)
+        self.transfers.setToolTip(TRANSFERS_TIP if why is None else why)
+        maxmin = why is None and self.fairness.currentData() == "maxmin"
+        self.lexicographic.setEnabled(maxmin)
+        self.lexicographic.setToolTip(LEXICOGRAPHIC_TIP if why is None else why)
 
     def _changed(self, *_args) -> None:
         self._sync()

@@ -3,10 +3,13 @@
     python -m gui.screenshot docs/screenshot.png [--project FILE] [--bus 14] [--size 1400x880]
                              [--mechanism uniform] [--network lindistflow] [--period 12]
                              [--colour-by dlmp] [--show dlmp,day_prices] [--no-audit] [--panel curves]
+                             [--fairness maxmin] [--nash] [--bottom-height 420]
 
 It waits for the market to clear (the runner idle) before taking the picture.
 ``--show KEYS`` brings those docks to the front of their tab groups;
-``--panel KEY`` grabs one dock's panel instead of the whole window.
+``--panel KEY`` grabs one dock's panel instead of the whole window;
+``--nash`` presses the Nash panel's *Find equilibrium* and waits for it;
+``--bottom-height`` gives the bottom docks that many pixels.
 
 The README's two pictures::
 
@@ -38,6 +41,21 @@ def wait_for_market(app, window, timeout_s: float) -> bool:
     return not window.runner.is_busy()
 
 
+def wait_for(app, busy, timeout_s: float) -> bool:
+    """Process events while ``busy()``, at most ``timeout_s``; whether it stopped being busy."""
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    app.processEvents()
+    while busy() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+    app.processEvents()
+    return not busy()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gui.screenshot", description=__doc__.splitlines()[0])
     ap.add_argument("output", type=Path)
@@ -52,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", default="", help="comma-separated docks to bring to the front (dlmp, day_prices, …)")
     ap.add_argument("--no-audit", action="store_true", help="switch the mechanism audit off")
     ap.add_argument("--panel", default=None, help="grab only this dock (market, curves, properties, agents, …)")
+    ap.add_argument("--fairness", default=None, help="fairness rule of the welfare clearing (efficiency, "
+                                                     "proportional, maxmin)")
+    ap.add_argument("--nash", action="store_true", help="run the Nash search and wait for it")
+    ap.add_argument("--bottom-height", type=int, default=None, help="height of the bottom docks, px")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -80,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         window.market_controls.audit.setChecked(False)
     if args.network is not None:
         window.market_controls.set_network(args.network)
+    if args.fairness is not None:
+        window.market_controls.set_fairness(args.fairness)
     if args.period is not None:
         window.market_controls.period.setValue(args.period)
     if args.colour_by is not None:
@@ -87,8 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     for key in filter(None, (k.strip() for k in args.show.split(","))):
         window.docks[key].show()
         window.docks[key].raise_()
+    if args.bottom_height is not None:
+        from PySide6.QtCore import Qt
+
+        window.resizeDocks([window.docks["prosumers"]], [args.bottom_height], Qt.Orientation.Vertical)
     if not wait_for_market(app, window, args.timeout):
         print(f"the market did not clear within {args.timeout:g} s; the screenshot shows it computing")
+    app.processEvents()
+    if args.nash:
+        window.nash.find()
+        if not wait_for(app, window.nash_runner.is_busy, args.timeout):
+            print(f"the Nash search did not finish within {args.timeout:g} s")
     app.processEvents()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.panel is not None:

@@ -287,17 +287,21 @@ def test_agent_results_table_sorts_by_value_and_marks_ir_violations(teaching, qt
 def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = {a.text() for a in view.actions()}
-    for key in ("market", "curves", "properties", "agents", "iteration", "day_prices", "dlmp"):
+    for key in ("market", "curves", "properties", "agents", "iteration", "day_prices", "dlmp", "fairness",
+                "market_power", "nash"):
         assert window.docks[key].windowTitle() in titles
     assert window.centralWidget() is window.feeder
     # each group of tabbed docks shows one tab bar, and no stale copy of it peeks out between the docks
     from PySide6.QtWidgets import QTabBar
 
     qtbot.waitUntil(lambda: not window._tab_bar_check.isActive())
-    bars = [b for b in window.findChildren(QTabBar) if b.isVisible()]
+    # the dock groups' tab bars (children of the window; a panel's own tabs are not in question)
+    bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if b.isVisible()]
     groups = sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
     assert groups == sorted([
-        ("Prosumers", "Lines", "Buses"), ("Mechanism properties", "Agent results", "DLMP"),
+        ("Prosumers", "Lines", "Buses"),
+        ("Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power", "Nash equilibrium"),
         ("Scenario", "Edit history"),
         ("Supply and demand", "Prices over the day", "Price iteration"),
     ])

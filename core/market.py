@@ -38,6 +38,7 @@ NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
 FAIRNESS_CHOICES = ("efficiency", "proportional", "maxmin")
 FAIRNESS_LABELS = {"efficiency": "Efficiency (max Σ U)", "proportional": "Proportional (max Σ ln U)",
                    "maxmin": "Max-min (max min U)"}
+FAIRNESS_AUDIT_MAX_AGENTS = 300  # above this, the rules are compared only when one is chosen (seconds per rule)
 AUDIT_ALL_AGENTS = 120  # books with more agents search only the AUDIT_MAX_AGENTS most active for lies
 AUDIT_MAX_AGENTS = 25
 NETWORK_LABELS = {
@@ -107,6 +108,10 @@ class MarketSettings:
         if self.fairness != "efficiency" and self.mechanism != "welfare":
             raise ValueError(f"fairness rules allocate over the welfare clearing's feasible set; the "
                              f"{self.mechanism} auction has its own allocation (choose fairness 'efficiency')")
+        if self.fairness != "efficiency" and (self.network != "none" or self.grid_prices != "tariffs"):
+            raise ValueError("fairness rules are computed on the copper plate with the tariffs as the outside "
+                             "option (choose network 'none' and the tariffs); with a network the envy audit "
+                             "flags envy that comes only from location")
         if self.network != "none" and self.mechanism != "welfare":
             raise ValueError(f"the network model applies to the welfare clearing; the {self.mechanism} auction "
                              "clears bids without the feeder (choose network 'none')")
@@ -279,7 +284,9 @@ def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[p
     mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
     kw = {"k": settings.k} if mech == "uniform" else {}
     report = market_power_report(book, MECHANISMS[mech](book, **kw))
-    return report.sellers, dict(report.summary)
+    summary = dict(report.summary)
+    summary["measured_on"] = mech  # the welfare clearing is measured on its price-taking twin, the uniform auction
+    return report.sellers, summary
 
 
 def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
@@ -367,15 +374,16 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     curves = _curves(s, period, float(sol.price_per_kwh[period]), _local_supply_kwh(s, sol.der_kw, period))
     result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                           trace=trace, timings_s=timings)
-    wanted = settings.fairness_audit or settings.fairness != "efficiency"
+    wanted = settings.fairness != "efficiency" or (
+        settings.fairness_audit and len(s.prosumers) <= FAIRNESS_AUDIT_MAX_AGENTS)
     if wanted and not stop and settings.grid_prices == "tariffs":
         t4 = time.perf_counter()
-        _fairness(s, settings, result, sol, alone)
+        _fairness(s, settings, result, sol, alone, cancelled)
         timings["fairness"] = time.perf_counter() - t4
     return result
 
 
-def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone) -> None:
+def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone, cancelled=None) -> None:
     """The fairness rule's allocation, every rule compared, and the envy audit (:mod:`core.fairness`).
 
     Utilities are gains over the outside option (trading with the grid alone at the tariffs).
@@ -393,6 +401,8 @@ def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, 
         "payment": chosen.payment,
         "transfer": chosen.transfer,
     })
+    if cancelled is not None and cancelled():
+        return
     result.fairness_comparison = compare_rules(s, settings.fairness_transfers, settings.lexicographic,
                                                efficient=sol, outside=alone).reset_index()
     result.envy = report.envy

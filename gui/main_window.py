@@ -294,7 +294,8 @@ class MainWindow(QMainWindow):
         self.day_prices.set_voltage_limit(s.feeder.v_min_pu)
         c = counts(s)
         self.counts_label.setText(
-            f"{c['buses']} buses · {c['lines']} lines · {c['prosumers']} prosumers · {s.periods} periods"
+            f"{c['buses']} buses · {c['lines']} lines · {c['prosumers']} prosumers · {s.periods} "
+            f"period{'s' if s.periods != 1 else ''}"
         )
         self.market_controls.set_scenario(s)
         self.recompute()

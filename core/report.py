@@ -141,5 +141,6 @@ def write_report(path: str | Path, scenario: Scenario, result: MarketResult, fig
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for sharing
     os.replace(tmp, p)
     return p

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QFont, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QTabBar,
+    QTextBrowser,
     QUndoView,
+    QVBoxLayout,
 )
 
 from core import __version__
@@ -32,12 +38,36 @@ from gui.nash_panel import NashPanel
 from gui.network_panels import DLMPPanel
 from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
 from gui.power_panels import MarketPowerPanel
+from gui.presenting import (
+    HAVE_EXCEL,
+    HAVE_SVG,
+    THEMES,
+    apply_theme,
+    png_bytes,
+    save_png,
+    save_svg,
+    scale_plot_fonts,
+    write_csv_folder,
+    write_excel,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = ROOT / "projects"
 RESOURCES_DIR = ROOT / "resources"
 MAX_RECENT = 8
 BOTTOM_DOCKS_PX = 280  # the height of the bottom docks (prosumers, the market's tables and panels) at first
+AUTOSAVE_MS = 60_000  # a modified project is written to the recovery file this often
+PRESENTATION_FONT_SCALE = 1.4
+EDITING_DOCKS = ("prosumers", "lines", "buses", "scenario", "history")  # hidden in presentation mode
+# the report's figures: caption → panel key (the DLMP only when the result has a network)
+REPORT_PANELS = {
+    "The feeder": "feeder",
+    "Supply and demand": "curves",
+    "Distribution locational marginal prices": "dlmp",
+    "Mechanism properties": "properties",
+    "Fairness": "fairness",
+    "Market power": "market_power",
+}
 
 
 def default_project_path() -> Path:
@@ -183,7 +213,25 @@ class MainWindow(QMainWindow):
         self._on_scenario(self.doc.scenario)
         self._update_title()
         self._initial_size()
+        self._default_state = self.saveState()
         self._restore_layout()
+
+        # presenting: the state to go back to after presentation mode; the theme; the last report
+        self._presentation: tuple | None = None
+        self._light_palette = QPalette(QApplication.palette())
+        self.last_report: Path | None = None
+        self.set_theme(str(self.settings.value("view/theme", "light")))
+
+        # autosave: a modified project goes to the recovery file every minute; a clean one removes it
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        # a recovery file left by an earlier run stays until the user restores or drops it
+        self._recovery_settled = not self.recovery_available()
+        self.doc.modifiedChanged.connect(self._on_modified_for_recovery)
+        if not self._recovery_settled and QApplication.platformName() != "offscreen":
+            QTimer.singleShot(0, self._offer_recovery)
 
     def _initial_size(self) -> None:
         """1400×880, or 90 % of a smaller screen."""
@@ -200,6 +248,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")
         dock.setWidget(widget)
+        dock.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        dock.customContextMenuRequested.connect(lambda pos, k=key: self._panel_menu(k, dock.mapToGlobal(pos)))
         self.addDockWidget(area, dock)
         self.docks[key] = dock
         return dock
@@ -211,6 +261,7 @@ class MainWindow(QMainWindow):
         if tip:
             act.setStatusTip(tip)
             act.setToolTip(tip)
+        _tip_shortcut(act)
         act.triggered.connect(slot)
         return act
 
@@ -246,6 +297,49 @@ class MainWindow(QMainWindow):
         self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.feeder.addAction(self.act_fit)
         self.act_about = self._action("&About Feeder Market", self.about)
+        for act in (self.act_undo, self.act_redo):
+            _tip_shortcut(act)
+
+        # exporting
+        self.act_export_png = self._action("Current panel as &PNG…", lambda: self.export_panel_dialog("png"),
+                                           "Ctrl+Shift+P", "Save the panel with the keyboard focus as a PNG picture")
+        self.act_export_svg = self._action("Current panel as &SVG…", lambda: self.export_panel_dialog("svg"),
+                                           None, "Save the panel with the keyboard focus as an SVG drawing")
+        if not HAVE_SVG:
+            self.act_export_svg.setEnabled(False)
+            self.act_export_svg.setToolTip("SVG export needs PySide6's QtSvg module, missing here")
+        self.act_export_results_csv = self._action("Results as &CSV…", self.export_results_csv_dialog,
+                                                   tip="Write the result's tables (agents, periods, trades…) "
+                                                       "as CSV files into a folder")
+        self.act_export_excel = self._action("Results as &Excel…", self.export_excel_dialog,
+                                             tip="Write the result's tables as the sheets of one workbook")
+        if not HAVE_EXCEL:
+            self.act_export_excel.setEnabled(False)
+            self.act_export_excel.setToolTip("Excel export needs the openpyxl package (pip install openpyxl)")
+        self.act_export_report = self._action("&Report (HTML)…", self.export_report_dialog, "Ctrl+Shift+R",
+                                              "Write a self-contained HTML report of the scenario and its market")
+        self.act_open_report = self._action("Open &last report", self.open_last_report, None,
+                                            "Open the last HTML report written, in the browser")
+        self.act_open_report.setEnabled(False)
+
+        # presenting
+        self.act_presentation = self._action("&Presentation mode", self.toggle_presentation, "F5",
+                                             "Full screen, larger fonts, the editors hidden (Esc leaves)")
+        self.act_presentation.setCheckable(True)
+        self.act_leave_presentation = self._action("Leave presentation mode", self.leave_presentation, "Esc")
+        self.act_leave_presentation.setEnabled(False)
+        self.addAction(self.act_leave_presentation)
+        self.theme_group = QActionGroup(self)
+        self.act_themes: dict[str, QAction] = {}
+        for theme in THEMES:
+            act = QAction(theme.capitalize(), self, checkable=True)
+            act.setStatusTip(f"The {theme} colour theme")
+            act.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
+            self.theme_group.addAction(act)
+            self.act_themes[theme] = act
+        self.act_default_layout = self._action("Restore &default layout", self.restore_default_layout, None,
+                                               "Put every panel back where it was at the first start")
+        self.act_tour = self._action("&Tour", self.show_tour, "F1", "A short tour of the dashboard (from the README)")
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -260,6 +354,13 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.act_import_csv, self.act_export_csv, self.act_import_pp])
         m.addSeparator()
+        ex = m.addMenu("&Export")
+        ex.addActions([self.act_export_png, self.act_export_svg])
+        ex.addSeparator()
+        ex.addActions([self.act_export_results_csv, self.act_export_excel])
+        ex.addSeparator()
+        ex.addActions([self.act_export_report, self.act_open_report])
+        m.addSeparator()
         m.addAction(self.act_quit)
         self._refresh_recent()
 
@@ -272,14 +373,19 @@ class MainWindow(QMainWindow):
 
         m = mb.addMenu("&View")
         m.addAction(self.act_fit)
+        m.addAction(self.act_presentation)
+        themes = m.addMenu("&Theme")
+        themes.addActions(list(self.act_themes.values()))
+        m.addAction(self.act_default_layout)
         m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
 
         m = mb.addMenu("&Help")
+        m.addAction(self.act_tour)
         m.addAction(self.act_about)
 
-        tb = self.addToolBar("Main")
+        tb = self.toolbar = self.addToolBar("Main")
         tb.setObjectName("toolbar_main")
         tb.addActions([self.act_new, self.act_open, self.act_save])
         tb.addSeparator()
@@ -614,8 +720,12 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        if self._presentation is not None:
+            self.leave_presentation()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.autosave_timer.stop()
+        self.discard_recovery()
         self.runner.shutdown()
         self.nash_runner.shutdown()
         event.accept()
@@ -628,3 +738,358 @@ class MainWindow(QMainWindow):
             "draw a feeder and its prosumers, choose a clearing mechanism or a fairness rule, and see "
             "prices, flows and market power.</p>",
         )
+
+    # --- exporting -------------------------------------------------------------------------------
+    def panel_widget(self, key: str):
+        """The widget of panel ``key`` ("feeder" or a dock's key)."""
+        return self.feeder if key == "feeder" else self.docks[key].widget()
+
+    def current_panel(self) -> str:
+        """The panel holding the keyboard focus (the feeder when none does)."""
+        w = QApplication.focusWidget()
+        while w is not None:
+            if w is self.feeder:
+                return "feeder"
+            for key, dock in self.docks.items():
+                if w is dock:
+                    return key
+            w = w.parentWidget()
+        return "feeder"
+
+    def _panel_title(self, key: str) -> str:
+        return "Feeder" if key == "feeder" else self.docks[key].windowTitle()
+
+    def _panel_menu(self, key: str, global_pos) -> None:
+        menu = QMenu(self)
+        menu.addAction("Export PNG…", lambda: self.export_panel_dialog("png", key))
+        svg = menu.addAction("Export SVG…", lambda: self.export_panel_dialog("svg", key))
+        svg.setEnabled(HAVE_SVG)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(global_pos)
+
+    def export_panel(self, key: str, path: str | Path) -> Path:
+        """Write panel ``key`` to ``path``: PNG or SVG by the file's suffix."""
+        p = Path(path)
+        widget = self.panel_widget(key)
+        if p.suffix.lower() == ".svg":
+            return save_svg(widget, p, self._panel_title(key))
+        return save_png(widget, p if p.suffix else p.with_suffix(".png"))
+
+    def _export_dir(self) -> Path:
+        d = self.settings.value("export/dir")
+        return Path(d) if d and Path(d).is_dir() else Path.home()
+
+    def _remember_dir(self, path: Path) -> None:
+        self.settings.setValue("export/dir", str(path if path.is_dir() else path.parent))
+
+    def export_panel_dialog(self, fmt: str, key: str | None = None) -> None:
+        key = key or self.current_panel()
+        name = self._panel_title(key).lower().replace(" ", "-")
+        filt = "PNG pictures (*.png)" if fmt == "png" else "SVG drawings (*.svg)"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {self._panel_title(key)} as {fmt.upper()}",
+                                              str(self._export_dir() / f"{name}.{fmt}"), filt)
+        if not path:
+            return
+        p = Path(path) if path.lower().endswith(f".{fmt}") else Path(f"{path}.{fmt}")
+        try:
+            self.export_panel(key, p)
+        except OSError as err:
+            self.error("Cannot export the panel", f"{p}: {err.strerror or err}")
+            return
+        self._remember_dir(p)
+        self.statusBar().showMessage(f"Exported {self._panel_title(key)} to {p}", 8000)
+
+    def _need_result(self) -> bool:
+        if self.market_result is None:
+            self.statusBar().showMessage("⚠ No market result yet: wait for the market to clear", 8000)
+            return False
+        return True
+
+    def export_results_csv(self, folder: str | Path) -> list[Path]:
+        """The current result's tables as CSV files in ``folder``."""
+        return write_csv_folder(self.market_result, folder)
+
+    def export_results_csv_dialog(self) -> None:
+        if not self._need_result():
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the results into a folder", str(self._export_dir()))
+        if not folder:
+            return
+        try:
+            files = self.export_results_csv(folder)
+        except OSError as err:
+            self.error("Cannot export the results", f"{folder}: {err.strerror or err}")
+            return
+        self._remember_dir(Path(folder))
+        self.statusBar().showMessage(f"Wrote {', '.join(f.name for f in files)} to {folder}", 8000)
+
+    def export_excel_dialog(self) -> None:
+        if not self._need_result():
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the results as Excel",
+                                              str(self._export_dir() / "results.xlsx"), "Excel workbooks (*.xlsx)")
+        if not path:
+            return
+        p = Path(path) if path.endswith(".xlsx") else Path(f"{path}.xlsx")
+        try:
+            write_excel(self.market_result, p)
+        except OSError as err:
+            self.error("Cannot export the results", f"{p}: {err.strerror or err}")
+            return
+        self._remember_dir(p)
+        self.statusBar().showMessage(f"Wrote {p}", 8000)
+
+    def report_figures(self) -> dict[str, bytes]:
+        """The main panels as PNG bytes, caption → bytes (each tab brought forward while it is drawn)."""
+        result = self.market_result
+        front = [d for d in self.docks.values() if d.isVisible() and not d.visibleRegion().isEmpty()]
+        figures = {}
+        for caption, key in REPORT_PANELS.items():
+            if key == "dlmp" and (result is None or result.buses is None):
+                continue
+            if key != "feeder":
+                dock = self.docks[key]
+                if dock.isHidden():
+                    continue
+                dock.raise_()
+                QApplication.processEvents()
+            figures[caption] = png_bytes(self.panel_widget(key))
+        for dock in front:
+            dock.raise_()
+        return figures
+
+    def export_report(self, path: str | Path) -> Path:
+        """Write the HTML report of the scenario and its current result to ``path``."""
+        from core.report import write_report
+
+        if self.market_result is None:
+            raise OSError("no market result yet")
+        p = write_report(Path(path), self.doc.scenario, self.market_result, self.report_figures())
+        with contextlib.suppress(OSError):
+            p.chmod(0o644)  # written through a private temporary file: readable like any document
+        self.last_report = p
+        self.act_open_report.setEnabled(True)
+        self.statusBar().showMessage(f"Wrote the report {p} (File ▸ Export ▸ Open last report)", 10000)
+        return p
+
+    def export_report_dialog(self) -> None:
+        if not self._need_result():
+            return
+        stem = (self.doc.path.stem if self.doc.path else "feeder-market") + "-report.html"
+        path, _ = QFileDialog.getSaveFileName(self, "Write the HTML report", str(self._export_dir() / stem),
+                                              "HTML files (*.html)")
+        if not path:
+            return
+        p = Path(path) if path.endswith((".html", ".htm")) else Path(f"{path}.html")
+        try:
+            self.export_report(p)
+        except OSError as err:
+            self.error("Cannot write the report", f"{p}: {err.strerror or err}")
+            return
+        self._remember_dir(p)
+
+    def open_last_report(self) -> None:
+        if self.last_report is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_report)))
+
+    # --- presenting ------------------------------------------------------------------------------
+    def in_presentation(self) -> bool:
+        return self._presentation is not None
+
+    def toggle_presentation(self) -> None:
+        if self._presentation is None:
+            self.enter_presentation()
+        else:
+            self.leave_presentation()
+
+    def enter_presentation(self) -> None:
+        """Full screen, fonts ×1.4, the editing docks and the toolbar hidden."""
+        if self._presentation is not None:
+            return
+        app = QApplication.instance()
+        font = QFont(app.font())
+        self._presentation = (self.saveState(), font, self.windowState(), self.geometry())
+        for key in EDITING_DOCKS:
+            self.docks[key].hide()
+        self.toolbar.hide()
+        big = QFont(font)
+        if font.pointSizeF() > 0:
+            big.setPointSizeF(font.pointSizeF() * PRESENTATION_FONT_SCALE)
+        else:
+            big.setPixelSize(round(font.pixelSize() * PRESENTATION_FONT_SCALE))
+        app.setFont(big)
+        scale_plot_fonts(self, PRESENTATION_FONT_SCALE)
+        self.showFullScreen()
+        self.act_presentation.setChecked(True)
+        self.act_leave_presentation.setEnabled(True)
+        self.statusBar().showMessage("Presentation mode: Esc or F5 leaves", 5000)
+
+    def leave_presentation(self) -> None:
+        """Back to the layout, window state and font from before."""
+        if self._presentation is None:
+            return
+        state, font, window_state, geometry = self._presentation
+        self._presentation = None
+        QApplication.instance().setFont(font)
+        scale_plot_fonts(self, None)
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # the small fonts' minimum sizes, now
+        self.setWindowState(window_state)
+        if self.isVisible():
+            if window_state & Qt.WindowState.WindowMaximized:
+                self.showMaximized()
+            else:
+                self.showNormal()
+        self.restoreState(state)
+
+        def settle() -> None:  # once the smaller fonts reached every widget (posted events), the old size fits
+            if self._presentation is None:
+                QApplication.sendPostedEvents()
+                if not self.windowState() & Qt.WindowState.WindowMaximized:
+                    self.setGeometry(geometry)
+                self.restoreState(state)
+
+        QTimer.singleShot(0, settle)
+        self.act_presentation.setChecked(False)
+        self.act_leave_presentation.setEnabled(False)
+        self.statusBar().clearMessage()
+
+    def theme(self) -> str:
+        return self._theme
+
+    def set_theme(self, theme: str) -> None:
+        """The light or dark theme (remembered)."""
+        theme = theme if theme in THEMES else "light"
+        previous, self._theme = getattr(self, "_theme", "light"), theme
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, self, theme, self._light_palette, restyle_plots=theme == "dark" or previous != theme)
+        self.act_themes[theme].setChecked(True)
+        self.settings.setValue("view/theme", theme)
+
+    def restore_default_layout(self) -> None:
+        if self._presentation is not None:
+            self.leave_presentation()
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.show()
+        for key in ("prosumers", "properties", "scenario", "curves"):
+            self.docks[key].raise_()
+        self.toolbar.show()
+
+    # --- autosave and recovery ------------------------------------------------------------------
+    def recovery_path(self) -> Path:
+        """Where a modified project is autosaved: beside the settings file."""
+        return Path(self.settings.fileName()).resolve().parent / "recovery" / "recovered-project.json"
+
+    def autosave(self) -> Path | None:
+        """Save a modified project to the recovery file (atomically); the file written, or None."""
+        if not self.doc.modified:
+            return None
+        from core.scenario import save_project
+
+        p = self.recovery_path()
+        try:
+            save_project(self.doc.scenario, p)
+        except (OSError, ValueError) as err:
+            self.statusBar().showMessage(f"⚠ Autosave failed: {err}", 8000)
+            return None
+        self.settings.setValue("recovery/path", str(self.doc.path) if self.doc.path else "")
+        return p
+
+    def _on_modified_for_recovery(self, modified: bool) -> None:
+        """Saved, reopened or undone back to the file: nothing left to recover."""
+        if not modified and self._recovery_settled:
+            self.discard_recovery()
+
+    def recovery_available(self) -> bool:
+        return self.recovery_path().is_file()
+
+    def discard_recovery(self) -> None:
+        self._recovery_settled = True
+        p = self.recovery_path()
+        if p.is_file():
+            p.unlink()
+        self.settings.remove("recovery/path")
+
+    def restore_recovery(self) -> bool:
+        """Open the autosaved project as an unsaved edit of its file (undo goes back to the file's state)."""
+        from core.scenario import load_project
+
+        self._recovery_settled = True
+        p = self.recovery_path()
+        try:
+            recovered = load_project(p)
+        except (ScenarioError, OSError) as err:
+            self.error("Cannot restore the autosaved project", err)
+            return False
+        original = self.settings.value("recovery/path", "") or ""
+        path = Path(original) if original else None
+        base = self.doc.scenario
+        if path is not None and path.is_file():
+            try:
+                base = load_project(path)
+            except ScenarioError:
+                path = None
+        self.doc.replace(base, path)
+        self.doc.apply(recovered, "Restore autosaved changes")
+        self.autosave()  # the recovery file stays until the user saves or closes cleanly
+        self.statusBar().showMessage("Restored the autosaved project: save it to keep it", 8000)
+        return True
+
+    def _offer_recovery(self) -> None:
+        answer = QMessageBox.question(
+            self, "Restore autosaved project?",
+            "Feeder Market was closed with unsaved changes, which were autosaved. Restore them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Yes,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.restore_recovery()
+        else:
+            self.discard_recovery()
+
+    # --- help -------------------------------------------------------------------------------------
+    def show_tour(self) -> QDialog:
+        """The README's tour in a small window."""
+        dlg = QDialog(self)
+        dlg.setWindowTitle("A short tour of Feeder Market")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        browser = QTextBrowser(dlg)
+        browser.setOpenExternalLinks(True)
+        browser.setSearchPaths([str(ROOT)])
+        browser.setMarkdown(readme_tour())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+        buttons.rejected.connect(dlg.close)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(browser)
+        lay.addWidget(buttons)
+        dlg.resize(760, 640)
+        dlg.show()
+        self.tour_dialog = dlg
+        return dlg
+
+
+def readme_tour() -> str:
+    """The README's "A short tour" section (markdown), or a pointer when the README is not installed."""
+    readme = ROOT / "README.md"
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return "The tour is in the README of Feeder Market."
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = "tour" in line.lower()
+        if inside:
+            lines.append(line)
+    return "\n".join(lines) or text
+
+
+def _tip_shortcut(act: QAction) -> None:
+    """Name the action's shortcut in its tooltip."""
+    keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    if keys:
+        tip = act.toolTip() or act.text().replace("&", "").rstrip("…")
+        if keys not in tip:
+            act.setToolTip(f"{tip} ({keys})")

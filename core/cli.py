@@ -23,7 +23,7 @@ from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, period_totals
 
-COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash")
+COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
 
 
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
@@ -302,6 +302,69 @@ def cmd_nash(args, out) -> int:
     return 0
 
 
+def cmd_study(args, out) -> int:
+    from tqdm import tqdm
+
+    from core.study import METRICS, SpecError, StudyError, example_spec, load_spec, pivot, run_study, status_counts
+
+    if args.example:
+        out.write(example_spec())
+        return 0
+    if args.spec is None or args.output is None:
+        sys.stderr.write("error: give a SPEC file and -o RESULTS.parquet (or --example for a spec to start from)\n")
+        return 2
+    if args.scheduler and args.workers is not None:
+        sys.stderr.write("error: --workers starts a local cluster; with --scheduler the cluster is used as it is\n")
+        return 2
+    if args.workers is not None and args.workers < 0:
+        sys.stderr.write(f"error: --workers must be 0 (this process) or more, got {args.workers}\n")
+        return 2
+    if args.metric not in METRICS:
+        sys.stderr.write(f"error: unknown metric '{args.metric}': choose one of {', '.join(METRICS)}\n")
+        return 2
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as err:
+        sys.stderr.write(f"error: {err.report() if len(err.problems) > 1 else err}\n")
+        return 2
+    bar = tqdm(total=len(spec.points), unit="point", desc="study", file=sys.stderr, leave=False,
+               disable=args.quiet)
+    try:
+        run = run_study(spec, args.output, scheduler=args.scheduler, workers=args.workers,
+                        progress=lambda done, total: bar.update(done - bar.n))
+    except StudyError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\ninterrupted: the finished points are saved in {args.output}; "
+                         "run the same command again to resume\n")
+        return 130
+    except OSError as err:  # an unreachable scheduler
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    finally:
+        bar.close()
+    where = "in this process" if run.workers == 0 else f"on {run.workers} worker{'s' if run.workers != 1 else ''}"
+    out.write(f"{spec.name}: {len(run.table)} of {run.total} points ({run.computed} computed {where}, "
+              f"{run.reused} reused from {args.output}) in {run.elapsed_s:,.1f} s\n")
+    if spec.skipped_combinations:
+        out.write(f"({spec.skipped_combinations} combination(s) left out: network models and fairness rules apply "
+                  "to the welfare clearing only, fairness rules to the copper plate at the tariffs only)\n")
+    counts = status_counts(run.table)
+    out.write("status: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
+    failed = run.table[run.table.status == "error"]
+    if len(failed):
+        sys.stderr.write(f"warning: {len(failed)} point(s) failed, e.g. point {failed.point.iloc[0]}: "
+                         f"{failed.message.iloc[0]}\n")
+    table = pivot(run.table, args.metric)
+    if not table.empty:
+        out.write(f"\nmean {args.metric} of the ok points:\n")
+        with pd.option_context("display.max_rows", 60, "display.max_columns", 20, "display.width", 200):
+            out.write(table.to_string(float_format=lambda v: f"{v:,.4g}") + "\n")
+    out.write(f"\nwrote {args.output} (one row per point; the spec and version are in its metadata)\n")
+    return 130 if run.cancelled else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="feeder-market",
@@ -372,6 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="table (default), csv (the bus table, a blank line, the line table) or json")
     p.set_defaults(run=cmd_flow)
+
+    p = sub.add_parser("study", help="run a scenario study (sweeps, Monte Carlo) locally or on a Dask cluster",
+                       description="Clear the market of a base project at every point of a TOML study spec and "
+                       "write one summary row per point to a Parquet file. An interrupted study resumes from the "
+                       "file. `feeder-market study --example` prints a commented spec to start from.")
+    p.add_argument("spec", type=Path, nargs="?", help="the study spec (TOML)")
+    p.add_argument("-o", "--output", type=Path, help="the results file (.parquet)")
+    p.add_argument("--scheduler", default=None, help="run on an existing Dask cluster, e.g. tcp://HOST:8786")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: this machine's cores; 0: in this process)")
+    p.add_argument("--metric", default="welfare", help="the metric of the summary pivot (default welfare)")
+    p.add_argument("--example", action="store_true", help="print a commented example spec and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_study)
     return ap
 
 

@@ -225,7 +225,8 @@ def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, gr
             raise Cancelled
         try:
             # compiled once and re-solved with new loss factors (DPP) unless the problem is large
-            problem.solve(solver=SOLVER, ignore_dpp=_parameter_entries(problem) > DPP_MAX_PARAMETER_ENTRIES)
+            problem.solve(solver=SOLVER, ignore_dpp=_parameter_entries(problem) > DPP_MAX_PARAMETER_ENTRIES,
+                          warm_start=False)
         except cp.error.SolverError as err:
             raise ClearingError("solver_error", f"the network-constrained clearing: solver failed ({err})") from None
         if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

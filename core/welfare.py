@@ -74,7 +74,8 @@ def _parameter_entries(problem: cp.Problem) -> int:
 def _solve(problem: cp.Problem, what: str) -> float:
     dpp = _parameter_entries(problem) <= DPP_MAX_PARAMETER_ENTRIES
     try:
-        value = problem.solve(solver=SOLVER, ignore_dpp=not dpp)
+        # cold starts: the same problem gives the same digits whatever this process solved before
+        value = problem.solve(solver=SOLVER, ignore_dpp=not dpp, warm_start=False)
     except cp.error.SolverError as err:
         raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

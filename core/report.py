@@ -133,14 +133,8 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
 def write_report(path: str | Path, scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None,
                  title: str | None = None) -> Path:
     """Write :func:`build_html` to ``path`` (atomically: a temporary file, then a rename)."""
-    import os
-    import tempfile
+    from core.files import write_atomic
 
-    p = Path(path)
     text = build_html(scenario, result, figures, title)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for sharing
-    os.replace(tmp, p)
+    p = write_atomic(path, lambda fh: fh.write(text))
     return p

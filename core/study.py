@@ -95,7 +95,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import time
 import tomllib
 import zlib
@@ -1134,17 +1133,9 @@ def write_results(table: pd.DataFrame, path: str | os.PathLike, spec: StudySpec)
     meta = dict(arrow.schema.metadata or {})
     meta[META_KEY] = json.dumps(_metadata(spec), ensure_ascii=False).encode()
     arrow = arrow.replace_schema_metadata(meta)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(arrow, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from core.files import write_atomic
+
+    write_atomic(p, lambda fh: pq.write_table(arrow, fh), mode="wb")
     return p
 
 

@@ -66,7 +66,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -75,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import Problem, ScenarioError
+from core.files import write_atomic
 from core.scenario.model import (
     ASSET_KINDS,
     Asset,
@@ -474,21 +474,7 @@ def _fmt_profile(values: tuple[float, ...]) -> str:
 
 
 def _write_atomic(p: Path, rows: list[list[str]]) -> None:
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(rows)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(p, lambda fh: csv.writer(fh, lineterminator="\n").writerows(rows), newline="")
 
 
 # ---------------------------------------------------------------------------

@@ -28,12 +28,12 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from core.errors import Problem, ScenarioError
+from core.files import write_atomic
 from core.scenario.model import Scenario
 
 FORMAT_NAME = "feeder-market-project"
@@ -305,27 +305,8 @@ def load_project(path: str | os.PathLike[str]) -> Scenario:
 
 def save_project(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
     """Write ``scenario`` to ``path`` atomically (temporary file, fsync, rename)."""
-    p = Path(path)
     text = dumps_project(scenario)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if p.exists():
-            os.chmod(tmp, p.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return p
+    return write_atomic(path, lambda fh: fh.write(text))
 
 
 __all__ = [

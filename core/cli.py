@@ -21,7 +21,7 @@ import pandas as pd
 from core import __version__
 from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
-from core.scenario.summary import counts, period_totals
+from core.scenario.summary import counts, describe_roles, period_totals
 
 COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
 
@@ -74,8 +74,7 @@ def cmd_summary(args, out) -> int:
     )
     kinds = ", ".join(f"{k[7:]} {v}" for k, v in c.items() if k.startswith("assets_")) or "none"
     out.write(
-        f"prosumers: {c['prosumers']} ({c['consumers']} consumers, {c['producers']} producers, "
-        f"{c['prosumers_with_der']} with demand and a DER); assets: {kinds}; "
+        f"prosumers: {describe_roles(c)}; assets: {kinds}; "
         f"flexible loads {c['flexible_loads']}; bid blocks {c['bid_blocks']}\n"
     )
     out.write(f"horizon: {s.periods} periods of {s.horizon.step_h:g} h; prices in {s.currency}/kWh\n\n")

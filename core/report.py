@@ -20,7 +20,7 @@ import pandas as pd
 from core import __version__
 from core.market import MECHANISM_LABELS, MarketResult
 from core.scenario.model import Scenario
-from core.scenario.summary import counts
+from core.scenario.summary import counts, describe_roles
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 1100px;
@@ -93,8 +93,7 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
         "<h2>Scenario and settings</h2>",
         frame_html(pd.DataFrame([
             ("Feeder", f"{c['buses']} buses, {c['lines']} lines, {s.feeder.base_kv:g} kV"),
-            ("Participants", f"{c['prosumers']} ({c['consumers']} consumers, {c['producers']} producers, "
-                             f"{c['prosumers_with_der']} with demand and a DER)"),
+            ("Participants", describe_roles(c)),
             ("Horizon", f"{s.periods} × {s.horizon.step_h:g} h"),
             ("Mechanism", MECHANISM_LABELS.get(st.mechanism, st.mechanism)),
             ("Network model", st.network),

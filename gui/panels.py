@@ -25,7 +25,7 @@ from core.errors import ScenarioError
 from core.market import NETWORK_LABELS
 from core.scenario import Scenario
 from core.scenario.edit import new_prosumer
-from core.scenario.summary import counts
+from core.scenario.summary import counts, describe_roles
 from gui.document import ProjectDocument
 from gui.frame_model import fmt_number, fmt_sig
 from gui.network_panels import (
@@ -352,8 +352,7 @@ class Inspector(QTextBrowser):
             f"<h3>{escape(s.name)}</h3><p>{escape(s.description)}</p>"
             f"<table cellspacing=4>"
             f"<tr><td>Buses / lines</td><td>{c['buses']} / {c['lines']}</td></tr>"
-            f"<tr><td>Prosumers</td><td>{c['prosumers']} ({c['consumers']} consumers, {c['producers']} "
-            f"producers, {c['prosumers_with_der']} with demand and DER)</td></tr>"
+            f"<tr><td>Prosumers</td><td>{escape(describe_roles(c))}</td></tr>"
             f"<tr><td>Base voltage</td><td>{f.base_kv:g} kV, {f.base_kva:g} kVA base</td></tr>"
             f"<tr><td>Voltage limits</td><td>{f.v_min_pu:g}–{f.v_max_pu:g} p.u.</td></tr>"
             f"<tr><td>Horizon</td><td>{s.periods} × {s.horizon.step_h:g} h</td></tr>"

@@ -3,7 +3,8 @@ is computing."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSizePolicy,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +32,11 @@ from core.market import (
 from core.scenario import Scenario
 
 LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
+PLAY_INTERVAL_MS = 800  # playing: the shortest time a period stays on screen
+
+PLAY_TIP = ("Play: step through the periods, wrapping at the end of the horizon — each one once its result is on "
+            "screen, at most one step every {s:.1f} s (Space on the slider, or Ctrl+Space)")
+PAUSE_TIP = "Pause the playback (Space on the slider, or Ctrl+Space)"
 
 GRID_CHOICES = (
     ("auto", "Automatic (tariffs; wholesale with a network)",
@@ -152,11 +159,28 @@ class MarketControls(QWidget):
         self.period.setPageStep(1)
         self.period.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.period.setToolTip("The period shown on the curves and audited for the mechanism properties")
+        # playing: step the period once the current one's result arrived and the interval has passed
+        self.play = QToolButton(self)
+        self.play.setCheckable(True)
+        self.play.setAutoRaise(True)
+        self._playing = False
+        self._waiting = False  # a step was taken; its result has not arrived yet
+        self._busy = False
+        self.play_timer = QTimer(self)
+        self.play_timer.setSingleShot(True)
+        self.play_timer.setInterval(PLAY_INTERVAL_MS)
+        self.play_timer.timeout.connect(self._play_step)
+        self.play.toggled.connect(self._play_toggled)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self.period, self.toggle_play,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence("Ctrl+Space"), self, self.toggle_play, context=Qt.ShortcutContext.WindowShortcut)
+        self._show_play_state()
         self.clock = QLabel(self)
         self.clock.setMinimumWidth(110)
         self.clock.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         period_row = QHBoxLayout()
         period_row.setContentsMargins(0, 0, 0, 0)
+        period_row.addWidget(self.play)
         period_row.addWidget(self.period, 1)
         period_row.addWidget(self.clock)
 
@@ -269,6 +293,9 @@ class MarketControls(QWidget):
         self.period.setTickInterval(max(1, s.periods // 8))
         self.period.blockSignals(False)
         self.period.setEnabled(s.periods > 1)
+        self.play.setEnabled(s.periods > 1)
+        if s.periods <= 1:
+            self.pause()
         large = len(s.prosumers) > LARGE_SCENARIO
         if large != self._large:  # a change of size class resets the slow diagnostics to their default
             self._large = large
@@ -280,6 +307,7 @@ class MarketControls(QWidget):
 
     # --- the computing indicator --------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.bar.setVisible(busy)
         if busy:
             self.bar.setValue(0)
@@ -294,10 +322,63 @@ class MarketControls(QWidget):
         self.state.setStyleSheet("")
         t = "" if seconds is None else f" in {seconds:.2f} s"
         self.state.setText(f"Solved{t}{' · ' + what if what else ''}")
+        self.result_arrived()
 
     def set_failed(self, message: str) -> None:
         self.state.setStyleSheet("color: #b00020;")
         self.state.setText(f"⚠ {message}\n(showing the last result)")
+        self.pause()  # playing on would only repeat the failure
+
+    # --- playing through the periods ----------------------------------------------------------
+    def is_playing(self) -> bool:
+        return self._playing
+
+    def start_playing(self) -> None:
+        if self._periods > 1:
+            self.play.setChecked(True)
+
+    def pause(self) -> None:
+        self.play.setChecked(False)
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.start_playing()
+
+    def result_arrived(self) -> None:
+        """The newest result is on the panels (called by :meth:`set_solved`): playing may step on."""
+        self._waiting = False
+        self._play_step()
+
+    def _play_toggled(self, on: bool) -> None:
+        self._playing = on and self._periods > 1
+        if on and not self._playing:
+            self.play.blockSignals(True)
+            self.play.setChecked(False)
+            self.play.blockSignals(False)
+        self._waiting = self._playing and self._busy  # the current period's result is still on its way
+        if self._playing:
+            self.play_timer.start()  # the current period stays on screen for one interval first
+        else:
+            self.play_timer.stop()
+        self._show_play_state()
+
+    def _play_step(self) -> None:
+        """Step once the current period's result arrived and the interval has passed; never queue clearings."""
+        if not self._playing or self._waiting or self._busy or self.play_timer.isActive():
+            return
+        if self._periods <= 1:
+            self.pause()
+            return
+        self._waiting = True
+        self.play_timer.start()
+        self.period.setValue((self.period.value() + 1) % self._periods)
+
+    def _show_play_state(self) -> None:
+        self.play.setText("⏸" if self._playing else "▶")
+        self.play.setToolTip(PAUSE_TIP if self._playing else PLAY_TIP.format(s=PLAY_INTERVAL_MS / 1000))
+        self.play.setAccessibleName("Pause" if self._playing else "Play")
 
     # --- internals --------------------------------------------------------------------------
     def _sync(self) -> None:

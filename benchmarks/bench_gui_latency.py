@@ -1,0 +1,175 @@
+"""GUI latency: from an edit in the prosumer table to the panels showing the new market, and GUI-thread stalls.
+
+Run by hand::
+
+    python benchmarks/bench_gui_latency.py [--repeats 5] [--projects ieee33-community synthetic-1000bus]
+
+For each project the MainWindow opens it (offscreen), with the audit and the
+price iteration off (as the controls do for big projects), and waits for the
+first result. Then, ``repeats`` times, it changes one prosumer's demand through
+the prosumer table model (``setData``) and measures the time until the
+runner's ``finished`` signal has been handled by the panels (the window's own
+slot runs first; a slot connected after it marks the end). Meanwhile a 5 ms
+QTimer on the GUI thread records the longest gap between its ticks: the longest
+GUI-thread stall during the computation (a tick late by more than ~5 ms means
+the event loop was blocked).
+
+Targets (the issue): edit-to-panels under 150 ms on 33 buses; no GUI-thread
+stall over 50 ms on 1,000 buses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+PROBE_MS = 5
+TIMEOUT_S = 600.0
+TARGETS = {
+    "ieee33-community": ("latency < 150 ms", lambda best, med, stall: med < 150),
+    "synthetic-1000bus": ("stall < 50 ms", lambda best, med, stall: stall < 50),
+}
+
+
+class Probe:
+    """A 5 ms timer on the GUI thread; the longest gap between two ticks since :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.longest = 0.0
+
+    def reset(self) -> None:
+        self.last = time.perf_counter()
+        self.longest = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+
+def wait_for(app: QApplication, done, timeout_s: float = TIMEOUT_S) -> None:
+    """Run the GUI event loop (as the application would) until ``done()``; a 1 ms check quits it."""
+    if done():
+        app.processEvents()
+        return
+    loop = QEventLoop()
+    end = time.perf_counter() + timeout_s
+    failed: list[bool] = []
+
+    def check() -> None:
+        if done():
+            loop.quit()
+        elif time.perf_counter() > end:
+            failed.append(True)
+            loop.quit()
+
+    poll = QTimer()
+    poll.setInterval(1)
+    poll.timeout.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    if failed:
+        raise TimeoutError("no result in time")
+
+
+def bench(app: QApplication, window, project: Path, repeats: int) -> dict:
+    t0 = time.perf_counter()
+    assert window.open_path(project, ask=False), f"could not open {project}"
+    controls = window.market_controls
+    controls.audit.setChecked(False)
+    controls.iterate.setChecked(False)
+    wait_for(app, lambda: window.market_result is not None and not window.runner.is_busy()
+             and window.market_result.scenario_name == window.doc.scenario.name
+             and not window.market_result.settings.audit)
+    first_s = time.perf_counter() - t0
+
+    handled: list[float] = []
+    window.runner.finished.connect(lambda _r: handled.append(time.perf_counter()))  # after the window's slot
+    model = window.prosumers.model
+    row = next(r for r in range(model.rowCount()) if any(x > 0 for x in model.record(r).demand_kw))
+    index = model.index(row, model.column_of("demand_kw"))
+    base = model.data(index, Qt.ItemDataRole.EditRole)
+    probe = Probe()
+    probe.timer.start()
+    latencies, stalls = [], []
+    for i in range(repeats):
+        value = ", ".join(f"{x * (1.0 + 0.01 * (i + 1)):.4f}" for x in model.record(row).demand_kw)
+        handled.clear()
+        app.processEvents()  # settle
+        probe.reset()
+        start = time.perf_counter()
+        assert model.setData(index, value, Qt.ItemDataRole.EditRole), "the edit was refused"
+        wait_for(app, lambda: bool(handled) and not window.runner.is_busy())
+        latencies.append((handled[0] - start) * 1000)
+        stalls.append(probe.longest * 1000)
+    probe.timer.stop()
+    model.setData(index, base, Qt.ItemDataRole.EditRole)
+    wait_for(app, lambda: not window.runner.is_busy())
+    return {
+        "first_s": first_s,
+        "best": min(latencies),
+        "median": statistics.median(latencies),
+        "stall": max(stalls),
+        "stall_median": statistics.median(stalls),
+        "buses": len(window.doc.scenario.feeder.buses),
+        "prosumers": len(window.doc.scenario.prosumers),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--projects", nargs="+", default=["ieee33-community", "synthetic-1000bus"])
+    args = ap.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    from gui.main_window import MainWindow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.ask_save_changes = lambda: None
+        window.show()
+        rows = []
+        for name in args.projects:
+            r = bench(app, window, ROOT / "projects" / f"{name}.json", args.repeats)
+            window.doc.undo_stack.setClean()
+            rows.append((name, r))
+            print(f"  {name}: first result {r['first_s']:.2f} s", flush=True)
+        window.doc.undo_stack.setClean()
+        window.close()
+        app.processEvents()
+
+    print()
+    print(f"edit-to-updated-panels latency, {args.repeats} repeats; longest GUI-thread stall ({PROBE_MS} ms probe)")
+    head = f"{'project':<20}{'buses':>6}{'prosumers':>10}{'best ms':>9}{'median ms':>11}{'stall ms':>10}  target"
+    print(head)
+    print("-" * (len(head) + 22))
+    for name, r in rows:
+        what, ok = TARGETS.get(name, ("—", lambda *_: True))
+        verdict = f"{what}: {'met' if ok(r['best'], r['median'], r['stall']) else 'MISSED'}"
+        print(f"{name:<20}{r['buses']:>6}{r['prosumers']:>10}{r['best']:>9.0f}{r['median']:>11.0f}"
+              f"{r['stall']:>10.0f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ With ``audit`` the result carries the properties audit of the chosen period
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -177,6 +178,8 @@ _CACHE: dict[tuple, tuple[WelfareProblem, threading.Lock]] = {}
 _CACHE_LOCK = threading.Lock()
 # the last network clearing: moving the period slider re-reads it instead of solving the day again
 _NETWORK_CACHE: dict[tuple, tuple] = {}
+# the last copper-plate welfare day (with its fairness rules and price iteration), for the same reason
+_DAY_CACHE: dict[MarketSettings, tuple] = {}
 NOISE_PER_KWH = 1e-9  # DLMP parts below this are solver noise, not a binding limit
 
 
@@ -242,7 +245,19 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
     period = 0 if settings.period is None else settings.period
     if not 0 <= period < T:
         raise ValueError(f"period {period} is outside the horizon (0…{T - 1})")
-    if settings.mechanism == "welfare":
+    if settings.mechanism == "welfare" and settings.network == "none":
+        key = replace(settings, period=None)
+        with _CACHE_LOCK:
+            hit = _DAY_CACHE.get(key)
+        if hit is not None and hit[0] == scenario:
+            result = _at_period(scenario, hit[1], period)  # the day is solved: only the period's views change
+        else:
+            result = _clear_welfare(scenario, settings, period, progress, cancelled)
+            if not (cancelled is not None and cancelled()):
+                with _CACHE_LOCK:
+                    _DAY_CACHE.clear()
+                    _DAY_CACHE[key] = (scenario, copy.copy(result))
+    elif settings.mechanism == "welfare":
         result = _clear_welfare(scenario, settings, period, progress, cancelled)
     else:
         result = _clear_auction(scenario, settings, period)
@@ -270,6 +285,21 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
             return result
         result.timings_s["audit"] = time.perf_counter() - t0
     return result
+
+
+def _at_period(s: Scenario, day: MarketResult, period: int) -> MarketResult:
+    """A solved day's result seen at another period: its price and curves change, nothing is re-solved."""
+    r = copy.copy(day)
+    r.period = period
+    r.settings = replace(day.settings, period=period)
+    r.summary = dict(day.summary)
+    r.summary["price_per_kwh"] = float(day.periods.price_per_kwh[period])
+    n, T = len(s.prosumers), s.periods
+    der = day.trades.der_kw.to_numpy().reshape(n, T) if n else np.zeros((0, T))
+    r.curves = _curves(s, period, r.summary["price_per_kwh"], _local_supply_kwh(s, der, period))
+    r.audit = r.comparison = r.market_power = r.market_power_summary = None
+    r.timings_s = {"day_reused": True}
+    return r
 
 
 def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[pd.DataFrame, dict]:

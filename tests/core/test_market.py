@@ -333,3 +333,20 @@ def test_moving_the_period_reuses_the_network_clearing(projects_dir):
     edited = s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9))
     third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))
     assert not third.timings_s["network_reused"]
+
+
+def test_moving_the_period_reuses_the_solved_day(projects_dir):
+    import core.market
+    from core.scenario import load_project
+
+    core.market._DAY_CACHE.clear()
+    s = load_project(projects_dir / "ieee33-community.json")
+    first = clear(s, MarketSettings(period=0, audit=False, tatonnement=False, fairness_audit=False))
+    moved = clear(s, MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False))
+    assert not first.timings_s.get("day_reused") and moved.timings_s["day_reused"]
+    # the same day, seen at noon: its price and its curves, not the midnight ones
+    assert moved.summary["price_per_kwh"] == pytest.approx(first.periods.price_per_kwh[12])
+    assert moved.curves.period == 12 and moved.period == 12
+    fresh = clear(s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9)),
+                  MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False))
+    assert not fresh.timings_s.get("day_reused")

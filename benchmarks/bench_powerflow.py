@@ -37,7 +37,7 @@ from core.network import powerflow  # noqa: E402
 from core.network.powerflow import ac_power_flow, dc_power_flow, lindistflow, marginal_loss_factors  # noqa: E402
 from core.network.topology import bus_injections_kw, radial  # noqa: E402
 from core.scenario import load_project  # noqa: E402
-from core.scenario.importers import import_pandapower  # noqa: E402
+from core.scenario.importers import export_pandapower, import_pandapower  # noqa: E402
 
 
 def best_ms(fn, repeat: int) -> float:
@@ -47,23 +47,6 @@ def best_ms(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return 1e3 * min(times)
-
-
-def to_pandapower(s, t: int):
-    """The scenario in period ``t`` as a pandapower net; returns (net, pandapower bus index of each bus id)."""
-    f = s.feeder
-    ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0)
-    idx = {b.id: pp.create_bus(ppn, vn_kv=f.base_kv, name=b.id) for b in f.buses}
-    pp.create_ext_grid(ppn, idx[f.substation.bus], vm_pu=f.substation.v_set_pu, va_degree=0.0)
-    for ln in f.lines:
-        pp.create_line_from_parameters(ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm,
-                                       x_ohm_per_km=ln.x_ohm, c_nf_per_km=0.0, max_i_ka=10.0, name=ln.id)
-    net = radial(s)
-    p, q = bus_injections_kw(s, t, net)
-    for k, b in enumerate(net.bus_ids):
-        if p[k] or q[k]:
-            pp.create_load(ppn, idx[b], p_mw=-p[k] / 1000.0, q_mvar=-q[k] / 1000.0)
-    return ppn, idx
 
 
 def bench(name: str, s, t: int, ppn, pp_index: dict[str, int], repeat: int) -> dict:
@@ -107,7 +90,7 @@ def main() -> None:
     p33 = pn.case33bw()
     rows = [bench("case33bw", s33, 0, p33, {str(i): i for i in p33.bus.index}, args.repeat)]
     s1k = load_project(ROOT / "projects" / "synthetic-1000bus.json")
-    p1k, idx1k = to_pandapower(s1k, 19)
+    p1k, idx1k = export_pandapower(s1k, 19)
     rows.append(bench("1,000-bus, period 19", s1k, 19, p1k, idx1k, max(3, args.repeat // 2)))
 
     cols = list(rows[0])

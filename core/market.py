@@ -225,6 +225,32 @@ def _local_supply_kwh(s: Scenario, der_kw: np.ndarray, t: int) -> float:
     return float(np.sum(np.clip(eta * der_kw[:, t], 0.0, None)) * s.horizon.step_h) if len(eta) else 0.0
 
 
+def _dispatch_frames(s: Scenario, sol, alone: np.ndarray, price_kwh: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-agent totals and per-agent-period trades of a welfare or network clearing.
+
+    ``price_kwh`` (agents × periods) is what each agent pays per kWh: λ_t, or its bus's DLMP.
+    """
+    T, step, n = s.periods, s.horizon.step_h, len(s.prosumers)
+    meta = _agent_meta(s)
+    surplus = sol.surplus
+    agents = meta.assign(
+        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
+        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
+        payment=sol.payment, value=sol.value, cost=sol.cost, surplus=surplus, outside_option=alone,
+        gain_over_outside=surplus - alone, ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
+    )
+    trades = pd.DataFrame({
+        "agent": np.repeat(meta.agent.to_numpy(), T),
+        "period": np.tile(np.arange(T), n),
+        "trade_kw": sol.trade_kw.ravel(),
+        "der_kw": sol.der_kw.ravel(),
+        "flexible_kw": sol.flexible_kw.ravel(),
+        "price_per_kwh": np.asarray(price_kwh, dtype=float).reshape(n * T),
+    })
+    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
+    return agents, trades
+
+
 def _agent_meta(s: Scenario) -> pd.DataFrame:
     return pd.DataFrame({
         "agent": [p.id for p in s.prosumers],
@@ -331,33 +357,12 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
             lock.release()
     timings = {"welfare": time.perf_counter() - t0}
     T, step = s.periods, s.horizon.step_h
-    meta = _agent_meta(s)
     t1 = time.perf_counter()
     alone = outside_option(s)
     timings["outside_option"] = time.perf_counter() - t1
-    surplus = sol.surplus
-    agents = meta.assign(
-        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
-        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
-        payment=sol.payment,
-        value=sol.value,
-        cost=sol.cost,
-        surplus=surplus,
-        outside_option=alone,
-        gain_over_outside=surplus - alone,
-        ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
-    )
     labels = s.horizon.labels()
     n = len(s.prosumers)
-    trades = pd.DataFrame({
-        "agent": np.repeat(meta.agent.to_numpy(), T),
-        "period": np.tile(np.arange(T), n),
-        "trade_kw": sol.trade_kw.ravel(),
-        "der_kw": sol.der_kw.ravel(),
-        "flexible_kw": sol.flexible_kw.ravel(),
-        "price_per_kwh": np.tile(sol.price_per_kwh, n),
-    })
-    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
+    agents, trades = _dispatch_frames(s, sol, alone, np.tile(sol.price_per_kwh, (n, 1)))
     sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
     bought = np.clip(-sol.trade_kw, 0, None).sum(axis=0) * step
     periods = pd.DataFrame({
@@ -482,27 +487,10 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
             _NETWORK_CACHE[key] = (s, sol, checks)
     timings = {"network_clearing": time.perf_counter() - t0, "network_reused": cached is not None and cached[0] == s}
     T, step = s.periods, s.horizon.step_h
-    meta = _agent_meta(s)
     alone = outside_option(s)
-    surplus = sol.surplus
-    agents = meta.assign(
-        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
-        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
-        payment=sol.payment, value=sol.value, cost=sol.cost, surplus=surplus, outside_option=alone,
-        gain_over_outside=surplus - alone, ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
-    )
-    n = len(s.prosumers)
     net = sol.net
     bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
-    trades = pd.DataFrame({
-        "agent": np.repeat(meta.agent.to_numpy(), T),
-        "period": np.tile(np.arange(T), n),
-        "trade_kw": sol.trade_kw.ravel(),
-        "der_kw": sol.der_kw.ravel(),
-        "flexible_kw": sol.flexible_kw.ravel(),
-        "price_per_kwh": sol.dlmp[bus_of].ravel() if n else np.zeros(0),
-    })
-    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
+    agents, trades = _dispatch_frames(s, sol, alone, sol.dlmp[bus_of] if len(bus_of) else np.zeros((0, T)))
     buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
     lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
     if settings.network == "ac":

@@ -1061,3 +1061,32 @@ __all__ = [
     "import_prosumers_csv",
     "solar_availability",
 ]
+
+
+def export_pandapower(scenario: Scenario, period: int = 0):
+    """The scenario in one period as a pandapower net (the inverse of :func:`import_pandapower`, for comparison).
+
+    Buses at the feeder's base voltage, lines with their R and X in ohm over 1 km (unrated), the
+    substation as the external grid, and each bus's net injection of the period (as given in the file,
+    :func:`core.network.topology.bus_injections_kw`) as one constant-power load. Returns
+    ``(net, index)`` with the pandapower bus index of each bus id. Needs pandapower.
+    """
+    try:
+        import pandapower as pp
+    except ImportError:
+        raise ScenarioError("pandapower is not installed: pip install 'feeder-market[grid]'") from None
+    from core.network.topology import bus_injections_kw, radial
+
+    f = scenario.feeder
+    ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0)
+    idx = {b.id: pp.create_bus(ppn, vn_kv=f.base_kv, name=b.id) for b in f.buses}
+    pp.create_ext_grid(ppn, idx[f.substation.bus], vm_pu=f.substation.v_set_pu, va_degree=0.0)
+    for ln in f.lines:
+        pp.create_line_from_parameters(ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm,
+                                       x_ohm_per_km=ln.x_ohm, c_nf_per_km=0.0, max_i_ka=10.0, name=ln.id)
+    net = radial(scenario)
+    p, q = bus_injections_kw(scenario, period, net)
+    for k, b in enumerate(net.bus_ids):
+        if p[k] or q[k]:
+            pp.create_load(ppn, idx[b], p_mw=-p[k] / 1000.0, q_mvar=-q[k] / 1000.0)
+    return ppn, idx

@@ -29,6 +29,7 @@ from core.network.powerflow import (
 )
 from core.network.topology import Radial, bus_injections_kw, radial
 from core.scenario import load_project
+from core.scenario.importers import export_pandapower
 from core.scenario.model import Bus, Feeder, Line, Prosumer, Scenario, Substation, Tariffs, TimeHorizon
 
 
@@ -56,25 +57,6 @@ def case33_pp(pp):
     ppn = pn.case33bw()
     pp.runpp(ppn, tolerance_mva=1e-12, calculate_voltage_angles=True)
     return ppn
-
-
-def to_pandapower(s: Scenario, t: int):
-    """The scenario in period ``t`` as a pandapower net: buses, lines (R, X in ohm over 1 km), loads."""
-    import pandapower as pp
-
-    f = s.feeder
-    ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0)
-    idx = {b.id: pp.create_bus(ppn, vn_kv=f.base_kv, name=b.id) for b in f.buses}
-    pp.create_ext_grid(ppn, idx[f.substation.bus], vm_pu=f.substation.v_set_pu, va_degree=0.0)
-    for ln in f.lines:
-        pp.create_line_from_parameters(ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm,
-                                       x_ohm_per_km=ln.x_ohm, c_nf_per_km=0.0, max_i_ka=10.0, name=ln.id)
-    net = radial(s)
-    p, q = bus_injections_kw(s, t, net)
-    for k, b in enumerate(net.bus_ids):
-        if p[k] or q[k]:
-            pp.create_load(ppn, idx[b], p_mw=-p[k] / 1000.0, q_mvar=-q[k] / 1000.0)
-    return ppn, idx
 
 
 def two_bus(p_kw: float, q_kvar: float, *, reversed_line: bool = False) -> Scenario:
@@ -310,7 +292,7 @@ def test_ieee33_community_flows(projects_dir, period):
 def test_ieee33_community_matches_pandapower(pp, projects_dir, period):
     s = load_project(projects_dir / "ieee33-community.json")
     res = flow(s, period, "ac")
-    ppn, idx = to_pandapower(s, period)
+    ppn, idx = export_pandapower(s, period)
     pp.runpp(ppn, tolerance_mva=1e-12)
     buses = res.bus_frame()
     ref = ppn.res_bus.loc[[idx[b] for b in buses.bus]]

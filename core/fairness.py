@@ -939,13 +939,15 @@ def price_of_fairness(w_efficient: float, w_rule: float) -> float:
 
 
 def compare_rules(scenario: Scenario, transfers: bool = False, lexicographic: bool = False, bus_prices=None,
-                  *, efficient: WelfareSolution | None = None, outside: np.ndarray | None = None) -> pd.DataFrame:
+                  *, efficient: WelfareSolution | None = None, outside: np.ndarray | None = None,
+                  known: dict[str, FairAllocation] | None = None) -> pd.DataFrame:
     """One row per rule of :data:`FAIRNESS_RULES`: what fairness costs and what it buys ("Market Design II").
 
     Columns: ``welfare_gain`` (``W = Σ_i U_i``), ``price_of_fairness``
     (``(W_eff − W)/W_eff``), ``jain`` (``(Σ U)²/(n·Σ U²)``), ``gini`` (of the gains),
     ``worst_off`` (``min_i U_i``), ``envious_pairs`` and ``max_envy`` (:func:`envy`),
     ``platform_surplus`` and ``budget_balanced``, ``solve_time_s`` (allocation and audit).
+    ``known``: allocations already computed with these settings, by rule (not solved again).
     """
     sol = solve_welfare(scenario) if efficient is None else efficient
     u0 = outside_option(scenario) if outside is None else outside
@@ -953,9 +955,12 @@ def compare_rules(scenario: Scenario, transfers: bool = False, lexicographic: bo
     w_eff = None
     for rule in FAIRNESS_RULES:
         t0 = time.perf_counter()
-        a = allocate(scenario, rule, transfers, lexicographic, efficient=sol, outside=u0)
+        a = (known or {}).get(rule)
+        earlier = 0.0 if a is None else a.solve_time_s
+        if a is None:
+            a = allocate(scenario, rule, transfers, lexicographic, efficient=sol, outside=u0)
         e = envy(scenario, a, bus_prices)
-        elapsed = time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0 + earlier
         if rule == "efficiency":
             w_eff = a.welfare_gain
         rows.append({

@@ -20,9 +20,11 @@ With ``audit`` the result carries the properties audit of the chosen period
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,7 +34,15 @@ from core.bids import order_book
 from core.mechanisms import MECHANISMS, supply_demand_curves
 from core.properties import Audit, audit, compare_mechanisms
 from core.scenario.model import Scenario
-from core.welfare import ClearingError, PriceTrace, WelfareProblem, decentralised_gap, outside_option, tatonnement
+from core.welfare import (
+    ClearingError,
+    PriceResponse,
+    PriceTrace,
+    WelfareProblem,
+    decentralised_gap,
+    outside_option,
+    tatonnement,
+)
 
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
 NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
@@ -171,11 +181,15 @@ class MarketResult:
     buses: pd.DataFrame | None = None  # per bus and period: v_pu, dlmp_per_kwh and its parts, injection_kw
     lines: pd.DataFrame | None = None  # per line and period: p_kw, q_kvar, loading_pct, loss_kw
     timings_s: dict = field(default_factory=dict)
+    pending: tuple[str, ...] = ()  # diagnostics still being computed (clear_stages' first result); () = complete
 
 
 # compiled welfare problems, re-used after an edit that keeps the structure
-_CACHE: dict[tuple, tuple[WelfareProblem, threading.Lock]] = {}
+_CACHE: dict[tuple, tuple[object, threading.Lock]] = {}  # WelfareProblem or PriceResponse
 _CACHE_LOCK = threading.Lock()
+# each agent's outside option by (prosumer, tariffs, horizon): an edit re-solves only the agents it changed
+_ALONE: dict[tuple, float] = {}
+ALONE_CACHE_MAX = 50_000
 # the last network clearing: moving the period slider re-reads it instead of solving the day again
 _NETWORK_CACHE: dict[tuple, tuple] = {}
 # the last copper-plate welfare day (with its fairness rules and price iteration), for the same reason
@@ -183,10 +197,16 @@ _DAY_CACHE: dict[MarketSettings, tuple] = {}
 NOISE_PER_KWH = 1e-9  # DLMP parts below this are solver noise, not a binding limit
 
 
-def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.Lock | None]:
+def _cached(kind: str, s: Scenario, grid: str, build):
+    """A compiled problem of ``kind`` for ``s``'s structure, loaded with ``s``'s numbers, and its lock.
+
+    The compiled problems (cvxpy Parameters) are re-used after an edit that keeps
+    the structure. The caller releases the lock (None: a private problem, the
+    cached one being in use by another thread).
+    """
     from core.prosumer import _signature
 
-    key = (_signature(s, tuple(range(s.periods))), grid)
+    key = (kind, _signature(s, tuple(range(s.periods))), grid)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
@@ -194,8 +214,8 @@ def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.
         if lock.acquire(blocking=False):
             problem.update(s)
             return problem, lock
-        return WelfareProblem(s, grid=grid), None  # in use by another thread: build a private one
-    problem = WelfareProblem(s, grid=grid)
+        return build(), None  # in use by another thread: build a private one
+    problem = build()
     lock = threading.Lock()
     lock.acquire()
     with _CACHE_LOCK:
@@ -203,6 +223,45 @@ def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.
             _CACHE.clear()
         _CACHE[key] = (problem, lock)
     return problem, lock
+
+
+def _welfare_problem(s: Scenario, grid: str) -> tuple[WelfareProblem, threading.Lock | None]:
+    return _cached("welfare", s, grid, lambda: WelfareProblem(s, grid=grid))
+
+
+@contextlib.contextmanager
+def _price_response(s: Scenario):
+    """Every agent alone at announced prices (outside options, the decentralised check, the price iteration)."""
+    response, lock = _cached("response", s, "", lambda: PriceResponse(s))
+    try:
+        yield response
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _outside_option(s: Scenario) -> np.ndarray:
+    """Each agent's outside option; agents alone are independent, so only the agents that changed since an
+    earlier call (an edit) are solved again (:data:`_ALONE`: prosumer, tariffs, horizon → surplus)."""
+    context = (s.tariffs, s.horizon)
+    keys = [(p, context) for p in s.prosumers]
+    with _CACHE_LOCK:
+        known = [_ALONE.get(k) for k in keys]
+    missing = [i for i, v in enumerate(known) if v is None]
+    if len(missing) == len(keys):
+        with _price_response(s) as response:
+            values = outside_option(s, response=response)
+    elif missing:
+        values = np.array(known, dtype=float)
+        few = replace(s, prosumers=tuple(s.prosumers[i] for i in missing), validate=False)
+        values[missing] = outside_option(few)
+    else:
+        return np.array(known, dtype=float)
+    with _CACHE_LOCK:
+        if len(_ALONE) + len(missing) > ALONE_CACHE_MAX:
+            _ALONE.clear()
+        _ALONE.update((keys[i], float(values[i])) for i in missing)
+    return np.asarray(values, dtype=float)
 
 
 def _curves(s: Scenario, t: int, price: float | None, traded: float) -> Curves:
@@ -265,52 +324,149 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
 
     ``progress(fraction, text)`` and ``cancelled()`` let a caller on another
     thread follow and stop the long parts (the price iteration, the audit).
+    The complete result: the last one :func:`clear_stages` yields.
+    """
+    return list(clear_stages(scenario, settings, progress, cancelled))[-1]
+
+
+@dataclass
+class _Context:
+    """What the diagnostics need from the clearing they examine."""
+
+    sol: object = None  # WelfareSolution (copper plate) or NetworkSolution
+    alone: np.ndarray | None = None  # the outside options
+    chosen: object = None  # the fairness rule's FairAllocation (copper plate at the tariffs)
+
+
+DIAGNOSTICS = ("decentralised check", "price iteration", "fairness comparison", "envy audit", "properties audit")
+
+
+def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, progress=None,
+                 cancelled=None) -> Iterator[MarketResult]:
+    """The market first, its diagnostics after: yields one result, or two.
+
+    The first is the clearing itself — prices, dispatch, payments, curves,
+    DLMPs and flows, market power, and the chosen fairness rule's allocation —
+    with ``pending`` naming the diagnostics still to come (:data:`DIAGNOSTICS`:
+    the decentralised check, the price iteration, every fairness rule compared
+    with the envy audit, the properties audit, as ``settings`` ask). The last is
+    complete (``pending == ()``); a result yielded before is never changed
+    afterwards. When nothing is pending there is one result. Once
+    ``cancelled()`` returns True no further result is yielded.
     """
     settings = settings or MarketSettings()
     T = scenario.periods
     period = 0 if settings.period is None else settings.period
     if not 0 <= period < T:
         raise ValueError(f"period {period} is outside the horizon (0…{T - 1})")
-    if settings.mechanism == "welfare" and settings.network == "none":
-        key = replace(settings, period=None)
+    stop = (lambda: False) if cancelled is None else cancelled
+    day_key = replace(settings, period=None) if settings.mechanism == "welfare" and settings.network == "none" else None
+    ctx = None
+    hit = None
+    if day_key is not None:
         with _CACHE_LOCK:
-            hit = _DAY_CACHE.get(key)
-        if hit is not None and hit[0] == scenario:
-            result = _at_period(scenario, hit[1], period)  # the day is solved: only the period's views change
-        else:
-            result = _clear_welfare(scenario, settings, period, progress, cancelled)
-            if not (cancelled is not None and cancelled()):
-                with _CACHE_LOCK:
-                    _DAY_CACHE.clear()
-                    _DAY_CACHE[key] = (scenario, copy.copy(result))
+            hit = _DAY_CACHE.get(day_key)
+        if hit is not None and hit[0] != scenario:
+            hit = None
+    if hit is not None:
+        result = _at_period(scenario, hit[1], period)  # the day is solved: only the period's views change
     elif settings.mechanism == "welfare":
-        result = _clear_welfare(scenario, settings, period, progress, cancelled)
+        result, ctx = _clear_welfare(scenario, settings, period, progress, cancelled)
     else:
         result = _clear_auction(scenario, settings, period)
     if settings.market_power:
         t0 = time.perf_counter()
         result.market_power, result.market_power_summary = _market_power(scenario, settings, period)
         result.timings_s["market_power"] = time.perf_counter() - t0
+    todo = _wanted(scenario, settings, ctx)
+    if todo:
+        result.pending = todo
+        yield _snapshot(result)
+        if stop():
+            return
+        _diagnose(scenario, settings, result, ctx, todo, progress, stop)
+        if stop():
+            return
+        result.pending = ()
+    if day_key is not None and hit is None:
+        with _CACHE_LOCK:
+            _DAY_CACHE.clear()
+            _DAY_CACHE[day_key] = (scenario, _snapshot(result))
+    yield result
+
+
+def _snapshot(result: MarketResult) -> MarketResult:
+    """A copy that later stages cannot change (they only set attributes and update these dicts)."""
+    r = copy.copy(result)
+    r.summary, r.timings_s = dict(result.summary), dict(result.timings_s)
+    if result.fairness_summary is not None:
+        r.fairness_summary = dict(result.fairness_summary)
+    return r
+
+
+def _wanted(s: Scenario, settings: MarketSettings, ctx: _Context | None) -> tuple[str, ...]:
+    """The diagnostics ``settings`` ask for that this result does not have yet."""
+    todo = []
+    if ctx is not None and settings.network == "none":
+        if settings.decentralised_check:
+            todo.append("decentralised check")
+        if settings.tatonnement:
+            todo.append("price iteration")
+        if ctx.chosen is not None:
+            todo.append("fairness comparison")
+    if ctx is not None and settings.network != "none" and settings.fairness_audit:
+        todo.append("envy audit")
     if settings.audit:
+        todo.append("properties audit")
+    return tuple(todo)
+
+
+def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: _Context | None,
+              todo: tuple[str, ...], progress, stop) -> None:
+    """Fill in the diagnostics ``todo`` names (in that order), stopping early once ``stop()``."""
+    timings, summary = result.timings_s, result.summary
+    if "decentralised check" in todo and not stop():
+        t0 = time.perf_counter()
+        with _price_response(s) as response:
+            summary.update(decentralised_gap(ctx.sol, s, response=response))
+        timings["decentralised_check"] = time.perf_counter() - t0
+    if "price iteration" in todo and not stop():
+        t0 = time.perf_counter()
+        prog = None if progress is None else (lambda k, m: progress(0.3 + 0.5 * k / m, f"price iteration {k}"))
+        with _price_response(s) as response:
+            trace = tatonnement(s, grid=settings.grid_prices, progress=prog, cancelled=stop, response=response)
+        result.trace = trace
+        summary["tatonnement_iterations"] = trace.iterations
+        summary["tatonnement_converged"] = trace.converged
+        summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - ctx.sol.price_per_kwh)))
+        timings["tatonnement"] = time.perf_counter() - t0
+    if "fairness comparison" in todo and not stop():
+        if progress is not None:
+            progress(0.8, "comparing the fairness rules")
+        t0 = time.perf_counter()
+        _fairness_compare(s, settings, result, ctx)
+        timings["fairness"] = timings.get("fairness", 0.0) + time.perf_counter() - t0
+    if "envy audit" in todo and not stop():
+        t0 = time.perf_counter()
+        _network_envy(s, result, ctx.sol)
+        timings["envy"] = time.perf_counter() - t0
+    if "properties audit" in todo and not stop():
         from core.properties import Cancelled
 
-        if cancelled is not None and cancelled():
-            return result
         t0 = time.perf_counter()
-        truth = order_book(scenario, period)
+        truth = order_book(s, result.period)
         mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
         kw = {"k": settings.k} if mech == "uniform" else {}
         # on a large book, search the most active agents for profitable lies (the others move prices least)
         limit = None if len(truth.agents) <= AUDIT_ALL_AGENTS else AUDIT_MAX_AGENTS
         step = None if progress is None else (lambda f: progress(0.85 + 0.15 * f, "auditing the mechanisms"))
         try:
-            result.audit = audit(truth, mech, max_agents=limit, cancelled=cancelled, **kw)
-            result.comparison = compare_mechanisms(truth, k=settings.k, max_agents=limit, cancelled=cancelled,
+            result.audit = audit(truth, mech, max_agents=limit, cancelled=stop, **kw)
+            result.comparison = compare_mechanisms(truth, k=settings.k, max_agents=limit, cancelled=stop,
                                                    progress=step)
         except Cancelled:
-            return result
-        result.timings_s["audit"] = time.perf_counter() - t0
-    return result
+            return
+        timings["audit"] = time.perf_counter() - t0
 
 
 def _at_period(s: Scenario, day: MarketResult, period: int) -> MarketResult:
@@ -345,20 +501,23 @@ def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[p
     return report.sellers, summary
 
 
-def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
+def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
+                   cancelled) -> tuple[MarketResult, _Context]:
     if settings.network != "none":
         return _clear_network(s, settings, period, progress, cancelled)
     t0 = time.perf_counter()
     problem, lock = _welfare_problem(s, settings.grid_prices)
     try:
         sol = problem.solve()
+        grid_bill = s.horizon.step_h * (problem.buy.value @ sol.grid_import_kw
+                                        - problem.sell.value @ sol.grid_export_kw)
     finally:
         if lock is not None:
             lock.release()
     timings = {"welfare": time.perf_counter() - t0}
     T, step = s.periods, s.horizon.step_h
     t1 = time.perf_counter()
-    alone = outside_option(s)
+    alone = _outside_option(s)
     timings["outside_option"] = time.perf_counter() - t1
     labels = s.horizon.labels()
     n = len(s.prosumers)
@@ -385,50 +544,37 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
         "p2p_kwh": float(periods.p2p_kwh.sum()),
         "grid_import_kwh": float(periods.grid_import_kwh.sum()),
         "grid_export_kwh": float(periods.grid_export_kwh.sum()),
-        "platform_surplus": float(sol.payment.sum()
-                                  - step * (problem.buy.value @ sol.grid_import_kw
-                                            - problem.sell.value @ sol.grid_export_kw)),
+        "platform_surplus": float(sol.payment.sum() - grid_bill),
         "ir_violations": int((~agents.ir_ok).sum()),
         "solve_time_s": sol.solve_time_s,
         "status": sol.status,
     }
-    trace = None
-    stop = cancelled is not None and cancelled()
-    if settings.decentralised_check and not stop:
-        t2 = time.perf_counter()
-        summary.update(decentralised_gap(sol, s))
-        timings["decentralised_check"] = time.perf_counter() - t2
-    if settings.tatonnement and not stop:
-        t3 = time.perf_counter()
-        prog = None if progress is None else (lambda k, m: progress(0.3 + 0.5 * k / m, f"price iteration {k}"))
-        trace = tatonnement(s, grid=settings.grid_prices, progress=prog, cancelled=cancelled)
-        summary["tatonnement_iterations"] = trace.iterations
-        summary["tatonnement_converged"] = trace.converged
-        summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - sol.price_per_kwh)))
-        timings["tatonnement"] = time.perf_counter() - t3
     curves = _curves(s, period, float(sol.price_per_kwh[period]), _local_supply_kwh(s, sol.der_kw, period))
     result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                          trace=trace, timings_s=timings)
+                          timings_s=timings)
+    ctx = _Context(sol=sol, alone=alone)
     wanted = settings.fairness != "efficiency" or (
         settings.fairness_audit and len(s.prosumers) <= FAIRNESS_AUDIT_MAX_AGENTS)
-    if wanted and not stop and settings.grid_prices == "tariffs":
+    if wanted and settings.grid_prices == "tariffs":
+        if progress is not None and settings.fairness != "efficiency":
+            progress(0.2, f"allocating by the {settings.fairness} rule")
         t4 = time.perf_counter()
-        _fairness(s, settings, result, sol, alone, cancelled)
+        ctx.chosen = _fairness_rule(s, settings, result, sol, alone)
         timings["fairness"] = time.perf_counter() - t4
-    return result
+    return result, ctx
 
 
-def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone, cancelled=None) -> None:
-    """The fairness rule's allocation, every rule compared, and the envy audit (:mod:`core.fairness`).
+def _fairness_rule(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone):
+    """The fairness rule's allocation and each agent's gains under it and under efficiency (:mod:`core.fairness`).
 
     Utilities are gains over the outside option (trading with the grid alone at the tariffs).
     """
-    from core.fairness import allocate, compare_rules, envy
+    from core.fairness import allocate
 
     chosen = allocate(s, settings.fairness, settings.fairness_transfers, settings.lexicographic,
                       efficient=sol, outside=alone)
-    efficient = allocate(s, "efficiency", efficient=sol, outside=alone)
-    report = envy(s, chosen)
+    efficient = chosen if settings.fairness == "efficiency" else allocate(s, "efficiency", efficient=sol,
+                                                                          outside=alone)
     result.fairness = pd.DataFrame({
         "agent": list(chosen.ids),
         "utility_efficient": efficient.utility,
@@ -436,12 +582,6 @@ def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, 
         "payment": chosen.payment,
         "transfer": chosen.transfer,
     })
-    if cancelled is not None and cancelled():
-        return
-    result.fairness_comparison = compare_rules(s, settings.fairness_transfers, settings.lexicographic,
-                                               efficient=sol, outside=alone).reset_index()
-    result.envy = report.envy
-    row = result.fairness_comparison.set_index("rule").loc[settings.fairness]
     result.fairness_summary = {
         "rule": settings.fairness,
         "transfers": settings.fairness_transfers,
@@ -449,23 +589,41 @@ def _fairness(s: Scenario, settings: MarketSettings, result: MarketResult, sol, 
         "budget_balanced": bool(chosen.budget_balanced),
         "platform_surplus": float(chosen.platform_surplus),
         "welfare_gain": float(chosen.welfare_gain),
+        "worst_off": float(chosen.worst_off),
+    }
+    result.summary["fairness_rule"] = settings.fairness
+    return chosen
+
+
+def _fairness_compare(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: _Context) -> None:
+    """Every rule compared (price of fairness, Jain, Gini…) and the envy audit of the chosen allocation."""
+    from core.fairness import compare_rules, envy
+
+    chosen = ctx.chosen
+    report = envy(s, chosen)
+    result.fairness_comparison = compare_rules(s, settings.fairness_transfers, settings.lexicographic,
+                                               efficient=ctx.sol, outside=ctx.alone,
+                                               known={settings.fairness: chosen}).reset_index()
+    result.envy = report.envy
+    row = result.fairness_comparison.set_index("rule").loc[settings.fairness]
+    result.fairness_summary = {
+        **result.fairness_summary,
         "price_of_fairness": float(row.price_of_fairness),
         "jain": float(row.jain),
         "gini": float(row.gini),
-        "worst_off": float(chosen.worst_off),
         "envious_pairs": int(report.envious_pairs),
         "max_envy": float(report.max_envy),
         "worst_pair": report.worst_pair,
     }
     result.summary.update({
-        "fairness_rule": settings.fairness,
         "price_of_fairness": float(row.price_of_fairness),
         "jain": float(row.jain),
         "envious_pairs": int(report.envious_pairs),
     })
 
 
-def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled) -> MarketResult:
+def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
+                   cancelled) -> tuple[MarketResult, _Context]:
     from core.pricing import clear_network, clear_network_ac
 
     t0 = time.perf_counter()
@@ -482,12 +640,13 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
             sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
         else:
             sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
-        with _CACHE_LOCK:
-            _NETWORK_CACHE.clear()
-            _NETWORK_CACHE[key] = (s, sol, checks)
+        if not (cancelled is not None and cancelled()):  # a clearing stopped early is not the answer
+            with _CACHE_LOCK:
+                _NETWORK_CACHE.clear()
+                _NETWORK_CACHE[key] = (s, sol, checks)
     timings = {"network_clearing": time.perf_counter() - t0, "network_reused": cached is not None and cached[0] == s}
     T, step = s.periods, s.horizon.step_h
-    alone = outside_option(s)
+    alone = _outside_option(s)
     net = sol.net
     bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
     agents, trades = _dispatch_frames(s, sol, alone, sol.dlmp[bus_of] if len(bus_of) else np.zeros((0, T)))
@@ -539,19 +698,21 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     curves = _curves(s, period, float(energy[period]), _local_supply_kwh(s, sol.der_kw, period))
     result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
                           buses=buses, lines=lines, timings_s=timings)
-    if settings.fairness_audit:
-        from core.fairness import envy
+    return result, _Context(sol=sol, alone=alone)
 
-        # envy under DLMPs, flagging the pairs whose envy is only the price difference between their buses
-        report = envy(s, sol, bus_prices=dict(zip(net.bus_ids, sol.dlmp, strict=True)))
-        result.envy = report.envy
-        result.fairness_summary = {
-            "rule": "efficiency", "envious_pairs": int(report.envious_pairs), "max_envy": float(report.max_envy),
-            "worst_pair": report.worst_pair, "location_pairs": int(report.location_pairs),
-        }
-        result.summary.update({"envious_pairs": int(report.envious_pairs),
-                               "envious_pairs_by_location_only": int(report.location_pairs)})
-    return result
+
+def _network_envy(s: Scenario, result: MarketResult, sol) -> None:
+    """Envy under the DLMPs, flagging the pairs whose envy is only the price difference between their buses."""
+    from core.fairness import envy
+
+    report = envy(s, sol, bus_prices=dict(zip(sol.net.bus_ids, sol.dlmp, strict=True)))
+    result.envy = report.envy
+    result.fairness_summary = {
+        "rule": "efficiency", "envious_pairs": int(report.envious_pairs), "max_envy": float(report.max_envy),
+        "worst_pair": report.worst_pair, "location_pairs": int(report.location_pairs),
+    }
+    result.summary.update({"envious_pairs": int(report.envious_pairs),
+                           "envious_pairs_by_location_only": int(report.location_pairs)})
 
 
 def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:
@@ -641,6 +802,19 @@ def with_settings(settings: MarketSettings, **changes) -> MarketSettings:
     return replace(settings, **changes)
 
 
-__all__ = ["FAIRNESS_CHOICES", "FAIRNESS_LABELS", "MECHANISM_LABELS", "MECHANISM_NAMES", "NETWORK_CHOICES",
-           "NETWORK_LABELS", "ClearingError", "Curves",
-           "MarketResult", "MarketSettings", "clear", "with_settings"]
+__all__ = [
+    "DIAGNOSTICS",
+    "FAIRNESS_CHOICES",
+    "FAIRNESS_LABELS",
+    "MECHANISM_LABELS",
+    "MECHANISM_NAMES",
+    "NETWORK_CHOICES",
+    "NETWORK_LABELS",
+    "ClearingError",
+    "Curves",
+    "MarketResult",
+    "MarketSettings",
+    "clear",
+    "clear_stages",
+    "with_settings",
+]

@@ -212,19 +212,24 @@ def price_response(scenario: Scenario, prices, periods=None) -> np.ndarray:
     return PriceResponse(scenario, periods).solve(prices)[0]
 
 
-def outside_option(scenario: Scenario, periods=None) -> np.ndarray:
-    """Each agent's surplus trading with the grid alone at the tariffs (currency): its outside option."""
+def outside_option(scenario: Scenario, periods=None, response: PriceResponse | None = None) -> np.ndarray:
+    """Each agent's surplus trading with the grid alone at the tariffs (currency): its outside option.
+
+    ``response``: a :class:`PriceResponse` of this scenario and these periods to re-use (compiled once).
+    """
     buy, sell = grid_prices(scenario, tuple(range(scenario.periods)) if periods is None else tuple(periods))
-    return PriceResponse(scenario, periods).solve(sell, buy)[1]
+    return (response or PriceResponse(scenario, periods)).solve(sell, buy)[1]
 
 
-def decentralised_gap(solution: WelfareSolution, scenario: Scenario) -> dict[str, float]:
+def decentralised_gap(solution: WelfareSolution, scenario: Scenario,
+                      response: PriceResponse | None = None) -> dict[str, float]:
     """How far the agents' own answers at λ are from the planner's (chapter: they coincide).
 
     ``max_trade_gap_kw``: the largest |q_i(λ) − q*_i| over agents and periods;
     ``max_imbalance_kw``: the largest |Σ_i q_i(λ) + G^imp − G^exp| over periods.
     """
-    q = price_response(scenario, solution.price_per_kwh, solution.periods)
+    resp = response or PriceResponse(scenario, solution.periods)
+    q = resp.solve(solution.price_per_kwh)[0]
     imbalance = q.sum(axis=0) + solution.grid_import_kw - solution.grid_export_kw
     return {
         "max_trade_gap_kw": float(np.max(np.abs(q - solution.trade_kw))) if q.size else 0.0,
@@ -253,15 +258,16 @@ class PriceTrace:
 
 
 def tatonnement(scenario: Scenario, periods=None, grid: str = "tariffs", tol: float = 1e-4, max_iter: int = 200,
-                start=None, progress=None, cancelled=None) -> PriceTrace:
+                start=None, progress=None, cancelled=None, response: PriceResponse | None = None) -> PriceTrace:
     """Projected dual ascent on λ (see the module text); stops when no price moves more than ``tol``.
 
     ``progress(k, max_iter)`` is called each round; ``cancelled()`` returning
     True stops early (the trace so far is returned, ``converged`` False).
+    ``response``: a :class:`PriceResponse` of this scenario and periods to re-use.
     """
     periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
     hi, lo = grid_prices(scenario, periods, grid)
-    resp = PriceResponse(scenario, periods)
+    resp = response or PriceResponse(scenario, periods)
     lam = np.clip((lo + hi) / 2 if start is None else np.asarray(start, dtype=float), lo, hi)
     prices, excess = [], []
     step = np.full(lam.shape, 1e-3)

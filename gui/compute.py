@@ -12,6 +12,12 @@ of :func:`core.market.clear` on a worker of a private :class:`QThreadPool`:
   are only ever touched on the GUI thread, and the GUI thread never calls
   ``clear`` itself.
 
+Big projects (more than ``PROCESS_ABOVE`` prosumer-periods) are cleared in
+a separate process instead (:mod:`gui.worker_process`): on a thread, the
+solver's long C calls hold Python's interpreter lock and would freeze the
+window for a few hundred milliseconds at a time on the 1,000-bus feeder. The
+protocol — generations, supersede, stages, progress, failures — is the same.
+
 A failure (a :class:`~core.errors.ScenarioError`, a
 :class:`~core.welfare.ClearingError`, a ``ValueError``, anything) becomes one
 readable line in :attr:`MarketRunner.failed`; the traceback goes to the log,
@@ -33,8 +39,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from core import market as _market
-from core.errors import ScenarioError
-from core.welfare import ClearingError
+from gui.failures import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +47,16 @@ DEBOUNCE_MS = 40
 
 
 def clear(scenario, settings, progress=None, cancelled=None):
-    """The one computation the runner runs: :func:`core.market.clear` (looked up at call time)."""
-    return _market.clear(scenario, settings, progress=progress, cancelled=cancelled)
+    """The one computation the runner runs: :func:`core.market.clear_stages` (looked up at call time).
+
+    Returns the stages (an iterable of results, the last one complete) or one
+    :class:`~core.market.MarketResult`.
+    """
+    return _market.clear_stages(scenario, settings, progress=progress, cancelled=cancelled)
 
 
 class Superseded(Exception):  # a control-flow signal, not an error
     """Raised inside a worker's progress callback once a newer request exists: stops ``clear`` early."""
-
-
-def describe_failure(err: BaseException) -> str:
-    """One readable line for a failed clearing (no traceback)."""
-    if isinstance(err, ScenarioError):
-        text = err.problems[0].describe() if err.problems else str(err)
-        return f"invalid scenario: {text}"
-    if isinstance(err, ClearingError):
-        text = str(err) or err.status
-    elif isinstance(err, ValueError):
-        text = str(err)
-    else:
-        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(err).__name__
 
 
 class _Latest:
@@ -75,7 +69,7 @@ class _Latest:
 class _Relay(QObject):
     """Lives on the GUI thread; workers emit on it, so delivery to the runner is queued."""
 
-    done = Signal(int, object, float)  # generation, MarketResult, seconds
+    done = Signal(int, object, float, bool)  # generation, MarketResult, seconds, final (False: a first stage)
     error = Signal(int, str)  # generation, message
     dropped = Signal(int)  # generation (superseded before it finished)
     progress = Signal(int, float, str)  # generation, fraction, text
@@ -110,7 +104,15 @@ class _Job(QRunnable):
         relay.running.emit(gen)
         t0 = time.perf_counter()
         try:
-            result = clear(self.scenario, self.settings, progress=self._progress, cancelled=self._cancelled)
+            out = clear(self.scenario, self.settings, progress=self._progress, cancelled=self._cancelled)
+            result = None
+            # the market first (its diagnostics pending), then the complete result
+            for stage in [out] if isinstance(out, _market.MarketResult) else out:
+                result = stage
+                if stage.pending and not self._cancelled():
+                    relay.done.emit(gen, stage, time.perf_counter() - t0, False)
+            if result is None:
+                raise RuntimeError("the clearing returned no result")
         except Superseded:
             relay.dropped.emit(gen)
         except Exception as err:  # every failure becomes a message, none a crash
@@ -123,7 +125,105 @@ class _Job(QRunnable):
             if self._cancelled():
                 relay.dropped.emit(gen)
             else:
-                relay.done.emit(gen, result, time.perf_counter() - t0)
+                relay.done.emit(gen, result, time.perf_counter() - t0, True)
+
+
+PROCESS_ABOVE = 20_000  # prosumers × periods above which the clearing runs in its own process
+PROCESS_JOIN_S = 5.0
+
+
+def wants_process(scenario) -> bool:
+    """Whether ``scenario`` is big enough for the clearing process (:mod:`gui.worker_process`)."""
+    return len(scenario.prosumers) * scenario.periods > PROCESS_ABOVE
+
+
+class _ProcessClearing:
+    """A worker process that clears the market (:func:`gui.worker_process.serve`) and a thread that
+    relays its replies to the GUI thread. A process that dies fails its requests with a message; the
+    runner starts a new one for the next request."""
+
+    def __init__(self, relay: _Relay):
+        import multiprocessing
+
+        from gui.worker_process import serve
+
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        self.relay = relay
+        self.requests = ctx.Queue()
+        self.replies = ctx.Queue()
+        self.latest = ctx.Value("q", 0, lock=False)
+        self.process = ctx.Process(target=serve, args=(self.requests, self.replies, self.latest), daemon=True,
+                                   name="feeder-market-clearing")
+        self.process.start()
+        self.in_flight: set[int] = set()
+        self.closing = False
+        self.reader = threading.Thread(target=self._read, name="feeder-market-clearing-replies", daemon=True)
+        self.reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive() and not self.closing
+
+    def submit(self, gen: int, scenario, settings) -> None:
+        self.in_flight.add(gen)
+        self.latest.value = gen
+        self.requests.put((gen, scenario, settings))  # pickled by the queue's feeder thread
+
+    def supersede(self, gen: int) -> None:
+        """A newer request exists (wherever it runs): the process stops the one in hand."""
+        self.latest.value = gen
+
+    def _read(self) -> None:
+        import queue
+
+        relay = self.relay
+        while True:
+            try:
+                msg = self.replies.get(timeout=0.25)
+            except queue.Empty:
+                if self.closing:
+                    return
+                if not self.process.is_alive():
+                    code = self.process.exitcode
+                    for gen in sorted(self.in_flight):
+                        relay.error.emit(gen, f"the computation process stopped unexpectedly (exit code {code}); "
+                                              "a new one starts with the next change")
+                    self.in_flight.clear()
+                    return
+                continue
+            except (EOFError, OSError):
+                return
+            kind, gen = msg[0], msg[1]
+            if kind == "running":
+                relay.running.emit(gen)
+            elif kind == "progress":
+                relay.progress.emit(gen, msg[2], msg[3])
+            elif kind == "done":
+                if msg[4]:
+                    self.in_flight.discard(gen)
+                relay.done.emit(gen, msg[2], msg[3], msg[4])
+            elif kind == "error":
+                self.in_flight.discard(gen)
+                relay.error.emit(gen, msg[2])
+            elif kind == "dropped":
+                self.in_flight.discard(gen)
+                relay.dropped.emit(gen)
+
+    def close(self, timeout_s: float = PROCESS_JOIN_S) -> None:
+        self.closing = True
+        self.latest.value = -1
+        try:
+            self.requests.put(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(1.0)
+        self.reader.join(1.0)
+        for q in (self.requests, self.replies):
+            q.close()
+            q.cancel_join_thread()
 
 
 class MarketRunner(QObject):
@@ -132,20 +232,27 @@ class MarketRunner(QObject):
     Signals (always emitted on the GUI thread):
 
     * ``started()`` — a clearing was handed to a worker;
-    * ``finished(result)`` — the newest request's :class:`~core.market.MarketResult`;
+    * ``preview(result)`` — the newest request's market before its diagnostics (``result.pending``
+      names them): prices, dispatch, curves, DLMPs, market power — shown while the rest is computed;
+    * ``finished(result)`` — the newest request's complete :class:`~core.market.MarketResult`
+      (``follows_preview`` tells whether a preview of the same request came first);
     * ``failed(message)`` — the newest request failed: one readable line;
     * ``busy(bool)`` — True while a request is pending or running;
     * ``progress(fraction, text)`` — from the newest clearing.
     """
 
     started = Signal()
+    preview = Signal(object)
     finished = Signal(object)
     failed = Signal(str)
     busy = Signal(bool)
     progress = Signal(float, str)
 
-    def __init__(self, parent: QObject | None = None, debounce_ms: int = DEBOUNCE_MS):
+    def __init__(self, parent: QObject | None = None, debounce_ms: int = DEBOUNCE_MS, process: bool | None = None):
+        """``process``: clear in a separate process always (True), never (False), or for big projects (None)."""
         super().__init__(parent)
+        self.process_mode = process
+        self._proc: _ProcessClearing | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one clearing at a time; a superseded one stops at its next step
         self._latest = _Latest()
@@ -167,6 +274,10 @@ class MarketRunner(QObject):
         self.last_result = None
         self.last_error: str | None = None
         self.last_seconds: float | None = None
+        self.preview_seconds: float | None = None
+        self._last_in_process = False
+        self._preview_gen = -1
+        self.follows_preview = False
 
     # --- the API ---------------------------------------------------------------------
     def request(self, scenario, settings) -> None:
@@ -174,6 +285,8 @@ class MarketRunner(QObject):
         if self._closed:
             return
         self._latest.value += 1  # whatever runs now is stale: let it stop
+        if self._proc is not None:
+            self._proc.supersede(self._latest.value)
         self._pending = (self._latest.value, scenario, settings)
         self._timer.start()
         self._set_busy(True)
@@ -198,8 +311,16 @@ class MarketRunner(QObject):
         self._pending = None
         self._latest.value += 1
         done = self.pool.waitForDone(timeout_ms)
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
         self._set_busy(False)
         return done
+
+    @property
+    def uses_process(self) -> bool:
+        """Whether the last request went to the clearing process."""
+        return self._last_in_process
 
     # --- GUI-thread side ----------------------------------------------------------------
     def _submit(self) -> None:
@@ -208,7 +329,16 @@ class MarketRunner(QObject):
         gen, scenario, settings = self._pending
         self._pending = None
         self._in_flight.add(gen)
-        self.pool.start(_Job(gen, scenario, settings, self._latest, self._relay))
+        in_process = wants_process(scenario) if self.process_mode is None else self.process_mode
+        self._last_in_process = in_process
+        if in_process:
+            if self._proc is None or not self._proc.alive:
+                if self._proc is not None:
+                    self._proc.close(0.5)
+                self._proc = _ProcessClearing(self._relay)
+            self._proc.submit(gen, scenario, settings)
+        else:
+            self.pool.start(_Job(gen, scenario, settings, self._latest, self._relay))
         self.started.emit()
 
     def _current(self, gen: int) -> bool:
@@ -229,10 +359,16 @@ class MarketRunner(QObject):
         if self._current(gen):
             self.progress.emit(fraction, text)
 
-    def _on_done(self, gen: int, result, seconds: float) -> None:
+    def _on_done(self, gen: int, result, seconds: float, final: bool = True) -> None:
         current = self._current(gen)
+        if not final:  # the market without its diagnostics: shown at once, the runner stays busy
+            if current:
+                self._preview_gen, self.preview_seconds = gen, seconds
+                self.preview.emit(result)
+            return
         self._finish(gen)
         if current:
+            self.follows_preview = self._preview_gen == gen
             self.last_result, self.last_error, self.last_seconds = result, None, seconds
             self.finished.emit(result)
 

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.market_controls.periodChanged.connect(self._show_period)
         self.market_controls.networkChanged.connect(self._on_network_chosen)
         self.dlmp.busPicked.connect(lambda bus: self._select_bus(bus, center=True))
+        self.runner.preview.connect(self._on_market_preview)
         self.runner.finished.connect(self._on_market_result)
         self.runner.failed.connect(self._on_market_failure)
         self.runner.busy.connect(self.market_controls.set_busy)
@@ -416,17 +417,52 @@ class MainWindow(QMainWindow):
             return
         self.runner.request(self.doc.scenario, settings)
 
+    def _on_market_preview(self, result) -> None:
+        """The market before its diagnostics: every panel that has its data now shows it; the panels waiting
+        for a diagnostic (``result.pending``) keep the last result, greyed, until it comes."""
+        waiting = self._waiting_panels(result)
+        self._show_result(result, [p for p in self.market_panels if p not in waiting], with_period_views=True)
+        for panel in waiting:
+            self._set_updating(panel, True)
+
     def _on_market_result(self, result) -> None:
-        self.market_result = result
+        """The complete result; after a preview of the same request only the panels that waited are redrawn."""
+        if self.runner.follows_preview and self.market_result is not None and self.market_result.pending:
+            panels = [p for p in self.market_panels if p in self._waiting_panels(self.market_result)]
+            self._show_result(result, panels, with_period_views=False)
+        else:
+            self._show_result(result, self.market_panels, with_period_views=True)
         for panel in self.market_panels:
+            self._set_updating(panel, False)
+        self.market_controls.set_solved(self.runner.last_seconds)
+
+    def _waiting_panels(self, result) -> list:
+        """The panels whose numbers come from a diagnostic still pending in ``result``."""
+        needs = {"properties audit": self.properties, "price iteration": self.iteration,
+                 "decentralised check": self.iteration, "fairness comparison": self.fairness,
+                 "envy audit": self.fairness}
+        return list(dict.fromkeys(needs[d] for d in result.pending if d in needs))
+
+    @staticmethod
+    def _set_updating(panel, on: bool) -> None:
+        """Grey a panel whose numbers belong to the last result while the new one's diagnostics come
+        (the Market dock says what is being computed)."""
+        if panel.isEnabled() == on:
+            panel.setEnabled(not on)
+            panel.setToolTip("Updating: computing this panel for the new result…" if on else "")
+
+    def _show_result(self, result, panels, with_period_views: bool) -> None:
+        self.market_result = result
+        for panel in panels:
             panel.set_result(result)
+        if not with_period_views:
+            return
         self.nash.set_market(self.doc.scenario, result)
         period = self.market_controls.period.value()
         if not 0 <= period < len(result.periods):
             period = result.period
         for view in self.period_views:
             view.set_result(result, period)
-        self.market_controls.set_solved(self.runner.last_seconds)
 
     def _show_period(self, period: int) -> None:
         """The period slider moved: views of the whole result follow at once (the clearing comes after)."""

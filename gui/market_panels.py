@@ -607,6 +607,14 @@ class AgentResultsPanel(QWidget):
 # ---------------------------------------------------------------------------
 
 
+DECENTRALISED_REL_TOL = 1e-4  # a gap below this share of the largest trade is the solver's tolerance
+
+
+def _small(x: float) -> str:
+    """A figure that is often solver noise: 2 significant digits, powers of ten below 10⁻³."""
+    return f"{x:.1e}" if 0 < abs(x) < 1e-3 else fmt_sig(x, 2)
+
+
 class PriceIterationPanel(QWidget):
     """The tâtonnement of the chosen period: price and excess supply per round, against the planner's λ."""
 
@@ -646,13 +654,42 @@ class PriceIterationPanel(QWidget):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(plots)
         self.stack.addWidget(self.note)
+        self.check = QLabel("", self)
+        self.check.setWordWrap(True)
+        self.check.setTextFormat(Qt.TextFormat.RichText)
+        self.check.setToolTip("The decentralised check: each agent alone maximises its own surplus at the "
+                              "planner's prices λ_t; with convex costs and values its answer is the planner's "
+                              "trade (decentralised = centralised). Shown: the largest gap over agents and "
+                              "periods, kW, and the largest imbalance Σ_i q_i(λ) + grid, kW.")
+        self.check.setVisible(False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.title)
+        lay.addWidget(self.check)
         lay.addWidget(self.stack, 1)
+
+    def _show_check(self, result: MarketResult) -> None:
+        gap = result.summary.get("max_trade_gap_kw")
+        if gap is None:
+            self.check.setVisible(False)
+            return
+        imbalance = result.summary.get("max_imbalance_kw", float("nan"))
+        trades = result.trades.get("trade_kw")
+        largest = float(np.max(np.abs(trades.to_numpy(float)), initial=0.0)) if trades is not None else 0.0
+        tol = max(1e-3, DECENTRALISED_REL_TOL * largest)  # interior-point solvers stop at ~1e-6 relative
+        ok = gap <= tol and imbalance <= tol
+        verdict = ("the planner's trades, within the solver's tolerance: decentralised = centralised" if ok else
+                   "they differ: some agent's own optimum is not the planner's (an agent indifferent between "
+                   "trades, or non-convex data)")
+        self.check.setText(
+            f"<span style='color:{'#1b7f3b' if ok else '#b00020'}'>{'✓' if ok else '⚠'}</span> "
+            f"Decentralised check — each agent alone at λ: {verdict}; largest gap {_small(gap)} kW "
+            f"(largest trade {fmt_sig(largest, 3)} kW), imbalance {_small(imbalance)} kW.")
+        self.check.setVisible(True)
 
     def set_result(self, result: MarketResult) -> None:
         self.result = result
+        self._show_check(result)
         mech = result.settings.mechanism
         when = escape(period_label(result))
         unit = price_unit(result)

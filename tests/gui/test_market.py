@@ -256,8 +256,10 @@ def test_the_period_slider_moves_the_day_and_the_curves(window, qtbot):
     assert day.price.opts["stepMode"] == "center" and len(day.price.yData) == 24
     assert list(day.price.yData) == pytest.approx(list(result.periods.price_per_kwh))
     assert "12:00" in day.title.text()
-    assert window.curves.result is result and result.curves.period == 12
-    assert "Solved in" in controls.state.text()
+    # the curves came with the market, before the audit: the same clearing, its diagnostics then followed
+    assert window.curves.result.period == 12 and window.curves.result.curves is result.curves
+    assert window.properties.result is result and result.comparison is not None
+    assert window.properties.isEnabled() and "Solved in" in controls.state.text()
 
 
 def test_agent_results_table_sorts_by_value_and_marks_ir_violations(teaching, qtbot):
@@ -305,3 +307,43 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
         ("Scenario", "Edit history"),
         ("Supply and demand", "Prices over the day", "Price iteration"),
     ])
+
+
+def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(teaching, qtbot, monkeypatch):
+    """The first stage (prices, curves, agents) is on screen while the audit and the rules are computed; the
+    panels waiting for them are greyed and keep their numbers; a newer request drops the older diagnostics."""
+    real = gui.compute.clear
+    hold = threading.Event()
+    held: list[str] = []
+
+    def held_diagnostics(scenario, settings, progress=None, cancelled=None):
+        for stage in real(scenario, settings, progress=progress, cancelled=cancelled):
+            if not stage.pending and settings.mechanism == "vcg":
+                held.append(settings.mechanism)
+                hold.wait(10)  # the complete VCG result waits until the test lets it go
+            yield stage
+
+    monkeypatch.setattr(gui.compute, "clear", held_diagnostics)
+    before = _choose(teaching, qtbot, "uniform")
+    assert teaching.properties.isEnabled()
+    previews, finals = [], []
+    teaching.runner.preview.connect(lambda r: previews.append(r.settings.mechanism))
+    teaching.runner.finished.connect(lambda r: finals.append(r.settings.mechanism))
+    with qtbot.waitSignal(teaching.runner.preview, timeout=TIMEOUT_MS) as blocker:
+        teaching.market_controls.set_mechanism("vcg")
+    first = blocker.args[0]
+    assert first.pending == ("properties audit",)
+    # VCG by hand (module text): buyers pay 8 and 8, sellers receive 9 and 9 — on screen already
+    assert teaching.curves.result is first and teaching.agent_results.result is first
+    assert first.summary["platform_surplus"] == pytest.approx(-2.0)
+    # the properties panel still shows the uniform audit, greyed, until VCG's audit comes
+    assert teaching.properties.result is before and not teaching.properties.isEnabled()
+    assert teaching.runner.is_busy() and "Computing" in teaching.market_controls.state.text()
+    qtbot.waitUntil(lambda: held == ["vcg"], timeout=TIMEOUT_MS)
+    # a newer request while VCG's audit is held: its complete result must never be shown
+    teaching.market_controls.set_mechanism("trade_reduction")
+    hold.set()
+    last = _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "trade_reduction" and not r.pending)
+    assert finals == ["trade_reduction"] and previews == ["vcg", "trade_reduction"]
+    assert teaching.properties.isEnabled() and teaching.properties.result is last
+    assert teaching.properties.model.bold_row == teaching.properties.row_of("trade_reduction")

@@ -1,0 +1,77 @@
+"""Big projects clear in a separate process (the solver's C calls hold the GIL and would freeze the window on
+a thread): the same protocol as the thread pool — stages, supersede, failures — and a crash is survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from core.market import MarketSettings
+from core.scenario.generate import teaching_5bus
+from gui.compute import PROCESS_ABOVE, MarketRunner, wants_process
+
+TIMEOUT_MS = 60000
+TEACH = teaching_5bus()
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = MarketRunner(process=True)
+    yield r
+    r.shutdown()
+
+
+def test_the_process_clears_the_chapters_auction_in_two_stages(runner, qtbot):
+    previews, finals = [], []
+    runner.preview.connect(previews.append)
+    runner.finished.connect(finals.append)
+    with qtbot.waitSignal(runner.finished, timeout=TIMEOUT_MS):
+        runner.request(TEACH, MarketSettings(mechanism="uniform"))
+    assert runner.uses_process and runner._proc.process.pid != os.getpid()
+    # the chapter's example: 2 kWh at 8.5 (k = 0.5); the audit follows the market
+    assert [p.pending for p in previews] == [("properties audit",)]
+    (final,) = finals
+    assert final.summary["price_per_kwh"] == pytest.approx(8.5) and final.pending == ()
+    assert final.comparison is not None and runner.follows_preview and not runner.is_busy()
+
+
+def test_a_newer_request_supersedes_and_a_failure_is_one_line(runner, qtbot):
+    shown, failed = [], []
+    runner.finished.connect(lambda r: shown.append(r.settings.mechanism))
+    runner.failed.connect(failed.append)
+    runner.request(TEACH, MarketSettings(mechanism="vcg"))
+    runner.request(TEACH, MarketSettings(mechanism="pay_as_bid"))
+    qtbot.waitUntil(lambda: bool(shown) and not runner.is_busy(), timeout=TIMEOUT_MS)
+    assert shown == ["pay_as_bid"]
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT_MS):
+        runner.request(TEACH, MarketSettings(period=3))
+    assert failed == ["period 3 is outside the horizon (0…0)"]
+
+
+def test_a_process_that_dies_fails_its_request_and_the_next_one_works(runner, qtbot, projects_dir):
+    from core.scenario.io import load_project
+
+    slow = load_project(projects_dir / "ieee33-community.json")  # the day with every diagnostic: ~1 s
+    with qtbot.waitSignal(runner.progress, timeout=TIMEOUT_MS):  # the process picked the request up
+        runner.request(slow, MarketSettings(period=18))
+    first = runner._proc.process
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT_MS) as blocker:
+        os.kill(first.pid, signal.SIGKILL)
+    assert "computation process stopped unexpectedly" in blocker.args[0]
+    assert not runner.is_busy()
+    with qtbot.waitSignal(runner.finished, timeout=TIMEOUT_MS) as blocker:
+        runner.request(TEACH, MarketSettings(mechanism="vcg", audit=False))
+    assert runner._proc.process is not first and runner._proc.process.is_alive()
+    assert blocker.args[0].summary["platform_surplus"] == pytest.approx(-2.0)  # VCG's deficit by hand
+
+
+def test_only_big_projects_go_to_the_process():
+    assert not wants_process(TEACH)
+
+    class Big:
+        prosumers = range(PROCESS_ABOVE // 24 + 1)
+        periods = 24
+
+    assert wants_process(Big())

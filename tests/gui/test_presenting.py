@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 
-from gui.presenting import HAVE_EXCEL, HAVE_SVG
+from gui.presenting import HAVE_EXCEL, HAVE_SVG, result_tables, write_excel
 
 TIMEOUT_MS = 30000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -75,10 +75,16 @@ def test_network_results_add_bus_and_line_tables(constrained, tmp_path):
     assert "dlmp_per_kwh" in buses.columns and "v_pu" in buses.columns
 
 
-def test_excel_action_says_why_it_is_off(window):
-    assert window.act_export_excel.isEnabled() == HAVE_EXCEL
-    if not HAVE_EXCEL:
-        assert "openpyxl" in window.act_export_excel.toolTip()
+def test_excel_workbook_has_one_sheet_per_result_table(constrained, tmp_path):
+    assert HAVE_EXCEL and constrained.act_export_excel.isEnabled()  # openpyxl is a dependency
+    result = constrained.market_result
+    path = write_excel(result, tmp_path / "results.xlsx")
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert set(sheets) == set(result_tables(result)) >= {"agents", "periods", "buses", "lines"}
+    buses = sheets["buses"]
+    assert len(buses) == len(result.buses)
+    assert buses.dlmp_per_kwh.to_numpy() == pytest.approx(result.buses.dlmp_per_kwh.to_numpy())
+    assert list(sheets["agents"].agent) == list(result.agents.agent)
 
 
 def test_html_report_is_self_contained(constrained, tmp_path):

@@ -6,8 +6,11 @@ import math
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import Problem, ScenarioError
+from core.scenario.generate import teaching_5bus
 from core.scenario.model import (
     Asset,
     BidBlock,
@@ -453,3 +456,53 @@ def test_labels_quarter_hourly():
 def test_labels_wrap_past_midnight():
     assert TimeHorizon(4, 1.0, start_hour=22.0).labels() == ["22:00", "23:00", "00:00", "01:00"]
     assert TimeHorizon(3, 0.5, start_hour=12.0).labels() == ["12:00", "12:30", "13:00"]
+
+
+# ---------------------------------------------------------------------------
+# an edit of one prosumer checks only that prosumer — and finds what the whole check finds
+# ---------------------------------------------------------------------------
+
+
+
+TEACH = teaching_5bus()
+_IDS = [p.id for p in TEACH.prosumers]
+_BUSES = [b.id for b in TEACH.feeder.buses]
+
+
+@st.composite
+def _edits(draw):
+    i = draw(st.integers(0, len(TEACH.prosumers) - 1))
+    p = TEACH.prosumers[i]
+    pid = draw(st.sampled_from([p.id, *_IDS, "", "new"]))
+    bus = draw(st.sampled_from([*_BUSES, "nowhere"]))
+    value = st.one_of(st.floats(-5, 20), st.just(float("nan")), st.just(float("inf")))
+    demand = tuple(draw(st.lists(value, min_size=0, max_size=TEACH.periods + 1)))
+    pf = draw(st.sampled_from([p.power_factor, 0.0, 0.9, 1.2]))
+    return i, replace(p, id=pid, bus=bus, demand_kw=demand, power_factor=pf)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_edits())
+def test_an_edit_is_refused_exactly_when_the_whole_scenario_would_be(edit):
+    i, prosumer = edit
+    items = list(TEACH.prosumers)
+    items[i] = prosumer
+    whole = {(q.field, q.message, q.row) for q in
+             validate_scenario(replace(TEACH, prosumers=tuple(items), validate=False))}
+    try:
+        edited = TEACH.with_prosumer(i, prosumer)
+    except ScenarioError as err:
+        found = {(q.field, q.message, q.row) for q in err.problems}
+    else:
+        found = set()
+        assert edited.prosumers[i] == prosumer and edited.validate  # later edits are checked again
+    assert found == whole
+
+
+def test_an_edited_scenario_checks_its_next_edits_too():
+    p = TEACH.prosumers[0]
+    edited = TEACH.with_prosumer(0, replace(p, name="renamed"))
+    with pytest.raises(ScenarioError, match="not on the feeder"):
+        edited.with_prosumer(1, replace(edited.prosumers[1], bus="nowhere"))
+    with pytest.raises(ScenarioError, match="not on the feeder"):
+        replace(edited, prosumers=(replace(p, bus="nowhere"), *edited.prosumers[1:]))

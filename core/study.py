@@ -97,8 +97,9 @@ import os
 import re
 import time
 import tomllib
+import weakref
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -284,7 +285,7 @@ class StudySpec:
     file: str | None
     name: str
     base_ref: str  # as written in the spec
-    base_file: Path
+    base_file: Path | None  # None: an unsaved project (spec_for_scenario)
     base: Scenario = field(repr=False, compare=False)
     mode: str = "grid"
     seed: int = 0
@@ -457,9 +458,31 @@ def _point_id(fingerprint: str, values: dict, draw: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _base_digest(base: Scenario) -> str:
+    """SHA-256 of the base project's JSON (:func:`dumps_project`), remembered per scenario object.
+
+    A :class:`Scenario` is frozen, so its digest never changes: a spec re-validated at every change of a
+    form (:func:`spec_for_scenario`) does not write a large project out again each time.
+    """
+    key = id(base)
+    hit = _DIGESTS.get(key)
+    if hit is not None and hit[0]() is base:
+        return hit[1]
+    digest = hashlib.sha256(dumps_project(base).encode()).hexdigest()
+    try:
+        ref = weakref.ref(base, lambda _ref, key=key: _DIGESTS.pop(key, None))
+    except TypeError:  # an object without weak references: not remembered
+        return digest
+    _DIGESTS[key] = (ref, digest)
+    return digest
+
+
 def _fingerprint(base: Scenario, options: PointOptions) -> str:
     """What decides a point's result besides its own parameters (a point id hashes it)."""
-    digest = hashlib.sha256(dumps_project(base).encode()).hexdigest()
+    digest = _base_digest(base)
     payload = {"base": digest, "seed": options.seed,
                "noise": [options.draws.demand_std, options.draws.pv_std, options.draws.bid_std],
                "market": dict(options.market)}
@@ -534,6 +557,13 @@ def parse_spec(text: str, file: str | os.PathLike | None = None, folder: str | o
     the line of every problem; a base project that exists but is broken raises
     the project's own :class:`ScenarioError`.
     """
+    return _parse(text, file, folder)
+
+
+def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.PathLike | None = None,
+           loaded: tuple[Scenario, Path | None] | None = None) -> StudySpec:
+    """:func:`parse_spec`'s body. ``loaded = (scenario, its file or None)``: the base project is that
+    scenario, already in memory (the dashboard's current project), and ``base`` is not looked up."""
     name = str(file) if file is not None else None
     folder = Path(folder) if folder is not None else (Path(file).parent if file is not None else Path.cwd())
     try:
@@ -582,6 +612,8 @@ def parse_spec(text: str, file: str | os.PathLike | None = None, folder: str | o
         bad.add("base", "is missing: name the base project, e.g. base = \"ieee33-community.json\"")
     elif not isinstance(base_ref, str) or not base_ref.strip():
         bad.add("base", f"must be a project file name, got {base_ref!r}")
+    elif loaded is not None:
+        base, base_file = loaded
     else:
         base_file = _resolve_base(base_ref, folder)
         if base_file is None:
@@ -676,6 +708,184 @@ def load_spec(path: str | os.PathLike) -> StudySpec:
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"cannot be read: {err}", file=str(p)) from None
     return parse_spec(text, p)
+
+
+# ---------------------------------------------------------------------------
+# a spec from the dashboard: an in-memory base project, the same TOML
+# ---------------------------------------------------------------------------
+
+UNSAVED_BASE = "(current project)"  # the base of a spec made from a project that has no file
+
+
+def base_reference(path: str | os.PathLike | None) -> str:
+    """What a spec's ``base`` says for the project file ``path``: a bundled project's bare name (found wherever
+    the spec is saved), any other file's absolute path, :data:`UNSAVED_BASE` for a project without a file."""
+    if path is None:
+        return UNSAVED_BASE
+    p = Path(path).expanduser().resolve()
+    if p.parent == BUNDLED_PROJECTS.resolve() and p.is_file():
+        return p.name
+    return p.as_posix()
+
+
+def _toml_value(v: Any) -> str:
+    """One TOML value: a bool, a whole number, a float (shortest round-trip form), text, a list or an inline table."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if not math.isfinite(f):
+            raise ValueError(f"{f} is not a finite number")
+        return repr(f)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # JSON's escapes are TOML basic-string escapes
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise ValueError(f"cannot write {v!r} in a spec")
+
+
+def toml_text(base: str, axes: Mapping[str, Any], *, name: str = "", mode: str = "grid", seed: int = 0,
+              samples: int | None = None, draws: Draws | None = None, market: Mapping[str, Any] | None = None,
+              comment: str = "") -> str:
+    """The TOML text of a study spec (the format :func:`parse_spec` reads), written from its parts.
+
+    ``base``: the spec's ``base`` (:func:`base_reference`); ``axes``: axis → a list of values or a range
+    ``{"start", "stop", "num"}``, written in :data:`AXES` order (unknown names too, at the end, so that
+    :func:`parse_spec` names them); ``draws``: a ``[draws]`` table when it has more than one draw or any
+    noise; ``market``: the ``[market]`` options that differ from :data:`MARKET_OPTIONS`; ``comment``: lines
+    put first as TOML comments. Raises :class:`SpecError` for a value TOML cannot hold (NaN, an object).
+    """
+    lines = [f"# {ln}".rstrip() for ln in comment.splitlines()]
+    lines += ["schema_version = 1"]
+    try:
+        if name:
+            lines.append(f"name = {_toml_value(name)}")
+        lines += [f"base = {_toml_value(base)}", f"mode = {_toml_value(mode)}"]
+        if samples is not None:
+            lines.append(f"samples = {_toml_value(samples)}")
+        lines += [f"seed = {_toml_value(seed)}", "", "[axes]"]
+    except ValueError as err:
+        raise SpecError(f"cannot be written as TOML: {err}") from None
+    ordered = [a for a in AXES if a in axes] + [a for a in axes if a not in AXES]
+    for axis in ordered:
+        try:
+            lines.append(f"{axis} = {_toml_value(axes[axis])}")
+        except ValueError as err:
+            raise SpecError([Problem(f"axes.{axis}", f"cannot be written as TOML: {err}")]) from None
+    if draws is not None and (draws.n != 1 or draws.noisy):
+        lines += ["", "[draws]", f"n = {_toml_value(draws.n)}"]
+        lines += [f"{k} = {_toml_value(float(getattr(draws, k)))}" for k in DRAW_KEYS[1:] if getattr(draws, k)]
+    changed = {k: v for k, v in (market or {}).items() if k not in MARKET_OPTIONS or v != MARKET_OPTIONS[k]}
+    if changed:
+        lines += ["", "[market]"]
+        try:
+            lines += [f"{k} = {_toml_value(v)}" for k, v in changed.items() if v is not None]
+        except ValueError as err:
+            raise SpecError([Problem("market", f"cannot be written as TOML: {err}")]) from None
+    return "\n".join(lines) + "\n"
+
+
+def spec_for_scenario(base: Scenario, axes: Mapping[str, Any], *, base_file: str | os.PathLike | None = None,
+                      name: str = "", mode: str = "grid", seed: int = 0, samples: int | None = None,
+                      draws: Draws | None = None, market: Mapping[str, Any] | None = None,
+                      modified: bool = False) -> StudySpec:
+    """A study of ``base``, a project in memory (the dashboard's, maybe edited, maybe never saved).
+
+    Writes the TOML text a user would write (:func:`toml_text`; its ``base``
+    names ``base_file`` — :func:`base_reference` — or says
+    :data:`UNSAVED_BASE`) and validates it exactly as :func:`parse_spec` does,
+    with ``base`` as the base project: the same axes give the same points and
+    point ids as a spec file naming the project saved as it is. ``modified``:
+    ``base`` has changes its file does not have; the text says so in a
+    comment (re-run with the CLI, it would study the file as saved). Raises
+    :class:`SpecError` (problems name ``axes.mechanism``, ``draws.n``…; their
+    line is the line of :attr:`StudySpec.text`).
+    """
+    ref = base_reference(base_file)
+    comment = ["A Feeder Market scenario study, made in the dashboard's Studies panel.",
+               "Run it again with: feeder-market study THIS_FILE -o results.parquet"]
+    if base_file is None:
+        comment.append("The project was never saved: save it and name its file in base = … to run this spec.")
+    elif modified:
+        comment.append("The project had unsaved changes when this spec was made: the file named in base = … is")
+        comment.append("the project as last saved (the points' ids and results differ from the dashboard's run).")
+    text = toml_text(ref, axes, name=name or f"Study of {base.name}", mode=mode, seed=seed, samples=samples,
+                     draws=draws, market=market, comment="\n".join(comment))
+    return _parse(text, loaded=(base, None if base_file is None else Path(base_file)))
+
+
+def evening_peak_period(s: Scenario) -> int:
+    """The period whose clock hour is in the evening, 16:00 ≤ h < 22:00, with the highest feeder demand
+    ``Σ_i (d_{i,t} + d^max_{i,t})`` (the first of equal ones); without evening periods: 18 when the
+    horizon has at least 19 periods, else 0."""
+    h = s.horizon
+    hours = (h.start_hour + np.arange(h.periods) * h.step_h) % 24.0
+    evening = np.flatnonzero((hours >= 16.0) & (hours < 22.0))
+    if evening.size == 0:
+        return 18 if s.periods >= 19 else 0
+    total = np.zeros(s.periods)
+    for p in s.prosumers:
+        total += np.asarray(p.demand_kw, dtype=float)
+        if p.flexible is not None:
+            total += np.asarray(p.flexible.d_max_kw, dtype=float)
+    return int(evening[int(np.argmax(total[evening]))])
+
+
+def spec_of_results(meta: Mapping[str, str], near: str | os.PathLike | None = None,
+                    table: pd.DataFrame | None = None) -> StudySpec:
+    """The spec a results file was written with (:func:`read_results`' metadata), parsed again so that its
+    points' scenarios can be rebuilt (:func:`build_variant`).
+
+    The base project is looked for as the spec says, relative to the spec
+    file's folder (metadata ``spec_file``), then to ``near`` (the results
+    file or its folder), then at the absolute path recorded when the study
+    ran (``base_file``). With ``table``: every ``point_id`` of the table must
+    be a point of the spec, else the base project has changed since the study
+    ran. Raises :class:`StudyError` saying why the spec cannot be had.
+    """
+    text = meta.get("spec") or ""
+    if not text.strip():
+        raise StudyError("the file holds no study spec")
+    spec_file = meta.get("spec_file") or None
+    folders: list[Path] = []
+    if spec_file:
+        folders.append(Path(spec_file).parent)
+    if near is not None:
+        n = Path(near)
+        folders.append(n if n.is_dir() else n.parent)
+    spec: StudySpec | None = None
+    for folder in folders or [Path.cwd()]:
+        try:
+            spec = _parse(text, spec_file, folder)
+            break
+        except SpecError as err:
+            if not all(p.field == "base" for p in err.problems):
+                raise StudyError(f"its spec is not valid here: {err}") from None
+    if spec is None:
+        recorded = meta.get("base_file") or ""
+        if recorded and recorded != "None" and Path(recorded).is_file():
+            try:
+                spec = _parse(text, spec_file, loaded=(load_project(recorded), Path(recorded)))
+            except ScenarioError as err:
+                raise StudyError(f"its spec is not valid with the project {recorded}: {err}") from None
+        elif meta.get("base") == UNSAVED_BASE:
+            raise StudyError("the study ran on a project that was never saved: its scenarios cannot be rebuilt")
+        else:
+            looked = ", ".join(str(f) for f in folders) or str(Path.cwd())
+            raise StudyError(f"its base project '{meta.get('base', '?')}' cannot be found (looked in {looked}"
+                             + (f" and at {recorded}" if recorded and recorded != "None" else "") + ")")
+    if table is not None and len(table):
+        ids = {p.point_id for p in spec.points}
+        foreign = [pid for pid in table.point_id if pid not in ids]
+        if foreign:
+            raise StudyError(f"{len(foreign)} of its {len(table)} rows are not points of its spec on the project "
+                             f"{spec.base_file or spec.base_ref} as it is now: the project (or Feeder Market) has "
+                             "changed since the study ran")
+    return spec
 
 
 EXAMPLE_SPEC = '''\
@@ -1052,6 +1262,8 @@ def _forget_warm_starts() -> None:
         solver_cache = getattr(getattr(entry[0], "problem", None), "_solver_cache", None)
         if isinstance(solver_cache, dict):
             solver_cache.clear()
+    # outside options solved for an earlier point's agents would carry that solve's last digits
+    getattr(market, "_ALONE", {}).clear()
 
 
 def run_point(base: Scenario, point: StudyPoint, options: PointOptions) -> dict[str, Any]:
@@ -1104,6 +1316,12 @@ def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return df.sort_values("point", kind="stable").reset_index(drop=True)
 
 
+def results_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of :func:`run_point` (or :func:`run_study`'s ``on_row``) as a study table: :data:`COLUMNS` with
+    their dtypes, sorted by point (what :func:`run_study` returns for the same rows)."""
+    return _frame(rows)
+
+
 def _metadata(spec: StudySpec) -> dict[str, str]:
     return {
         "format": FORMAT_NAME,
@@ -1113,25 +1331,32 @@ def _metadata(spec: StudySpec) -> dict[str, str]:
         "spec_file": spec.file or "",
         "name": spec.name,
         "base": spec.base_ref,
-        "base_file": str(spec.base_file),
+        "base_file": "" if spec.base_file is None else str(spec.base_file),
         "points": str(len(spec.points)),
+        "currency": spec.base.currency if spec.base is not None else "",
     }
 
 
-def write_results(table: pd.DataFrame, path: str | os.PathLike, spec: StudySpec) -> Path:
+def write_results(table: pd.DataFrame, path: str | os.PathLike, spec: StudySpec | None,
+                  metadata: Mapping[str, str] | None = None) -> Path:
     """Write ``table`` as Parquet with the spec text and the package version in its schema metadata.
 
     Atomic: a temporary file in the same folder, flushed to disk, then renamed
     over ``path`` — a crash leaves either the old file or the new one.
+    ``spec=None``: the study's ``metadata`` as :func:`read_results` gave it
+    (a study read back whose base project is not at hand, written again).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if spec is None and metadata is None:
+        raise ValueError("write_results needs the study's spec or its metadata")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     meta = dict(arrow.schema.metadata or {})
-    meta[META_KEY] = json.dumps(_metadata(spec), ensure_ascii=False).encode()
+    study_meta = _metadata(spec) if spec is not None else dict(metadata or {})
+    meta[META_KEY] = json.dumps(study_meta, ensure_ascii=False).encode()
     arrow = arrow.replace_schema_metadata(meta)
     from core.files import write_atomic
 
@@ -1249,7 +1474,8 @@ def _existing_rows(path: Path | None, spec: StudySpec) -> dict[str, dict]:
 def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, client=None, scheduler: str | None = None,
               workers: int | None = None, points: Sequence[StudyPoint] | None = None,
               progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None,
-              batch: int | None = None, checkpoint_every: int = 25, checkpoint_s: float = 10.0) -> StudyRun:
+              batch: int | None = None, checkpoint_every: int = 25, checkpoint_s: float = 10.0,
+              on_row: Callable[[dict[str, Any]], None] | None = None) -> StudyRun:
     """Run ``spec``'s points (or ``points``, a subset) and return the table; resumes from ``output``.
 
     Where: in this process when ``workers == 0``, or when nothing else is asked
@@ -1268,7 +1494,10 @@ def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, clien
     also when the run is cancelled or interrupted. ``progress(done, total)``
     counts reused points as done; ``cancelled()`` is polled: once it returns
     True no more points are submitted, pending ones are cancelled, finished
-    ones are kept.
+    ones are kept. ``on_row(row)`` gets each computed row (a dict of
+    :data:`COLUMNS`) as it comes in, before the ``progress`` call that counts
+    it (a dashboard plots the study while it runs); reused rows are only in
+    the returned table.
     """
     t_start = time.monotonic()
     path = None if output is None else Path(output)
@@ -1286,6 +1515,8 @@ def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, clien
         check.add(row)
         state["done"] += 1
         state["computed"] += 1
+        if on_row is not None:
+            on_row(row)
         if progress is not None:
             progress(state["done"], total)
 
@@ -1434,8 +1665,9 @@ def _future_message(future) -> str:
 
 
 __all__ = [
-    "AXES", "METRICS", "TIMING_COLUMNS", "Draws", "PointOptions", "SpecError", "StudyError", "StudyPoint",
-    "StudyRun", "StudySpec", "build_variant", "example_spec", "load_spec", "local_cluster", "parse_spec",
-    "peak_demand_kw", "perturb", "pivot", "read_results", "run_point", "run_study", "scale_demand", "shade_bids",
-    "solar_profile", "status_counts", "with_pv_penetration", "write_results",
+    "AXES", "METRICS", "TIMING_COLUMNS", "UNSAVED_BASE", "Draws", "PointOptions", "SpecError", "StudyError",
+    "StudyPoint", "StudyRun", "StudySpec", "base_reference", "build_variant", "evening_peak_period",
+    "example_spec", "load_spec", "local_cluster", "parse_spec", "peak_demand_kw", "perturb", "pivot",
+    "read_results", "results_table", "run_point", "run_study", "scale_demand", "shade_bids", "solar_profile",
+    "spec_for_scenario", "spec_of_results", "status_counts", "toml_text", "with_pv_penetration", "write_results",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl
@@ -50,6 +51,7 @@ from gui.presenting import (
     write_csv_folder,
     write_excel,
 )
+from gui.studies_panel import StudiesPanel
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = ROOT / "projects"
@@ -68,6 +70,9 @@ REPORT_PANELS = {
     "Fairness": "fairness",
     "Market power": "market_power",
 }
+
+
+PANEL_BUDGET_MS = 15  # big projects: panels filled per turn of the event loop until this much time went by
 
 
 def default_project_path() -> Path:
@@ -114,6 +119,11 @@ class MainWindow(QMainWindow):
 
         # the market: controls, a runner that clears off the GUI thread, panels that show its result
         self.runner = MarketRunner(self)
+        self._panel_steps: dict = {}  # panel → how to show it the newest result (big projects: drawn in turns)
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.setInterval(0)
+        self._panel_timer.timeout.connect(self._drain_panel_steps)
         self.market_controls = MarketControls()
         self.curves = CurvesPanel()
         self.properties = PropertiesPanel()
@@ -125,6 +135,7 @@ class MainWindow(QMainWindow):
         self.market_power = MarketPowerPanel()
         self.nash_runner = NashRunner(self)
         self.nash = NashPanel(self.nash_runner)
+        self.studies = StudiesPanel()
         self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.fairness,
                               self.market_power]
         # views of the whole result that follow the period slider without a new clearing
@@ -153,6 +164,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["fairness"], self.docks["market_power"])
         self._dock("nash", "Nash equilibrium", self.nash, bottom)
         self.tabifyDockWidget(self.docks["market_power"], self.docks["nash"])
+        self._dock("studies", "Studies", self.studies, bottom)
+        self.tabifyDockWidget(self.docks["nash"], self.docks["studies"])
         self.docks["properties"].raise_()
         # right: what is selected, and the scenario itself
         self._dock("inspector", "Inspector", self.inspector, right)
@@ -189,6 +202,9 @@ class MainWindow(QMainWindow):
         self.doc.scenarioChanged.connect(self._on_scenario)
         self.doc.pathChanged.connect(lambda _p: self._update_title())
         self.doc.modifiedChanged.connect(lambda _m: self._update_title())
+        self.doc.pathChanged.connect(lambda p: self.studies.set_scenario(self.doc.scenario, p, self.doc.modified))
+        self.doc.modifiedChanged.connect(lambda m: self.studies.set_scenario(self.doc.scenario, self.doc.path, m))
+        self.studies.openPoint.connect(self.open_study_point)
         self.feeder.busSelected.connect(self._on_bus_selected)
         self.feeder.lineSelected.connect(self._on_line_selected)
         self.prosumers.rowPicked.connect(self._on_prosumer_picked)
@@ -210,6 +226,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.aboutToQuit.connect(self.runner.shutdown)
             app.aboutToQuit.connect(self.nash_runner.shutdown)
+            app.aboutToQuit.connect(self.studies.shutdown)
 
         self._on_scenario(self.doc.scenario)
         self._update_title()
@@ -405,6 +422,7 @@ class MainWindow(QMainWindow):
             f"period{'s' if s.periods != 1 else ''}"
         )
         self.market_controls.set_scenario(s)
+        self.studies.set_scenario(s, self.doc.path, self.doc.modified)
         self.recompute()
 
     # --- the market ------------------------------------------------------------------------
@@ -416,6 +434,23 @@ class MainWindow(QMainWindow):
             self._on_market_failure(str(err))
             return
         self.runner.request(self.doc.scenario, settings)
+
+    def open_study_point(self, scenario, settings, description: str) -> None:
+        """Show a study's point in the dashboard: its scenario as an undoable edit (Undo goes back to the
+        project), the market controls set to its mechanism, rule, network, k and period."""
+        self.doc.apply(scenario, f"Open study point ({description})")
+        c = self.market_controls
+        c.set_mechanism(settings.mechanism)
+        c.set_network(settings.network)
+        c.set_fairness(settings.fairness)
+        c.set_grid(settings.grid)
+        c.k.setValue(settings.k)
+        if settings.period is not None:
+            c.period.setValue(settings.period)
+        self.statusBar().showMessage(f"Opened {description} — Undo (Ctrl+Z) goes back to the project", 15000)
+        for key in ("curves", "agents"):
+            self.docks[key].raise_()
+        self.recompute()
 
     def _on_market_preview(self, result) -> None:
         """The market before its diagnostics: every panel that has its data now shows it; the panels waiting
@@ -452,17 +487,38 @@ class MainWindow(QMainWindow):
             panel.setToolTip("Updating: computing this panel for the new result…" if on else "")
 
     def _show_result(self, result, panels, with_period_views: bool) -> None:
+        """Hand ``result`` to ``panels`` (and the views that follow the period). On a big project (cleared in
+        the worker process) each panel is filled in its own turn of the event loop, a few per
+        ``PANEL_BUDGET_MS``, so that the window keeps answering while thousands of rows are drawn."""
         self.market_result = result
-        for panel in panels:
-            panel.set_result(result)
-        if not with_period_views:
+        scenario = self.doc.scenario
+        steps: dict = {panel: (lambda panel=panel: panel.set_result(result)) for panel in panels}
+        if with_period_views:
+            steps[self.nash] = lambda: self.nash.set_market(scenario, result)
+
+            def at_period(view):
+                period = self.market_controls.period.value()  # read when drawn: the slider may have moved
+                view.set_result(result, period if 0 <= period < len(result.periods) else result.period)
+
+            steps.update({view: (lambda view=view: at_period(view)) for view in self.period_views})
+        if not self.runner.uses_process:
+            for step in steps.values():
+                step()
             return
-        self.nash.set_market(self.doc.scenario, result)
-        period = self.market_controls.period.value()
-        if not 0 <= period < len(result.periods):
-            period = result.period
-        for view in self.period_views:
-            view.set_result(result, period)
+        self._panel_steps.update(steps)  # a newer result's step for a panel replaces an older one
+        self._panel_timer.start()
+
+    def _drain_panel_steps(self) -> None:
+        start = time.perf_counter()
+        while self._panel_steps and (time.perf_counter() - start) * 1000 < PANEL_BUDGET_MS:
+            panel = next(iter(self._panel_steps))
+            self._panel_steps.pop(panel)()
+        if self._panel_steps:
+            self._panel_timer.start()
+
+    def panels_settled(self) -> bool:
+        """Whether every panel shows the last result handed out (nothing left to draw)."""
+        return not self._panel_steps
 
     def _show_period(self, period: int) -> None:
         """The period slider moved: views of the whole result follow at once (the clearing comes after)."""
@@ -764,6 +820,7 @@ class MainWindow(QMainWindow):
         self.discard_recovery()
         self.runner.shutdown()
         self.nash_runner.shutdown()
+        self.studies.shutdown()
         event.accept()
 
     def about(self) -> None:

@@ -75,3 +75,19 @@ def test_only_big_projects_go_to_the_process():
         periods = 24
 
     assert wants_process(Big())
+
+
+def test_the_window_clears_a_project_in_the_process_and_draws_its_panels_in_turns(window, projects_dir, qtbot):
+    window.runner.process_mode = True  # as it does by itself on a big project
+    assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
+    window.market_controls.set_mechanism("vcg")
+    qtbot.waitUntil(lambda: window.market_result is not None and window.market_result.settings.mechanism == "vcg"
+                    and not window.market_result.pending and not window.runner.is_busy()
+                    and window.panels_settled(), timeout=TIMEOUT_MS)
+    assert window.runner.uses_process
+    result = window.market_result
+    # every panel shows the same result, whichever turn drew it
+    assert window.curves.result is window.agent_results.result is window.market_power.result
+    assert window.curves.result.summary["platform_surplus"] == pytest.approx(-2.0)
+    assert window.properties.result is result and window.properties.isEnabled()
+    assert window.feeder.period == window.market_controls.period.value()

@@ -38,6 +38,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
+# imported here, not by a worker on first use: an import (compiling the module) holds the GIL
+import core.fairness
+import core.market_power
+import core.pricing
+import core.strategy  # noqa: F401
 from core import market as _market
 from gui.failures import describe_failure
 

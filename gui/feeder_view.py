@@ -11,12 +11,26 @@ model (:meth:`FeederView.set_result`) — by their DLMP or voltage in the chosen
 period ("Colour buses by", top left); lines then by their loading. The legend
 in the corner is the colour bar with its range and units. A voltage outside
 its limits (a red ring) and a line at or over its rating (red, thick) stand out.
+
+Painting stays in Qt: buses and lines are plain ellipse/rect/path items with
+shared pens and brushes (no Python ``paint`` per item, so a repaint of the
+1,000-bus feeder does not cross into Python 2,000 times). What only a few
+items wear — the selection halo, the selected line's thick blue pen, the red
+rings of the buses outside their voltage limits — is drawn by a few overlay
+items made for those buses and lines alone; the selected item itself paints
+nothing meanwhile (``ItemHasNoContents``), so Qt's dashed selection rectangle
+never shows. Selection stays Qt's own (``setSelected``, ``clearSelection``,
+``selectionChanged``). A new result or period touches only the items whose
+colour, width, ring or tooltip changed; an edit that keeps the topology keeps
+the items.
 """
 
 from __future__ import annotations
 
 from html import escape
+from types import SimpleNamespace
 
+import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -35,6 +49,7 @@ from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
@@ -66,6 +81,11 @@ BUS_PX = 11.0
 SUBSTATION_PX = 18.0
 LINE_PEN = QColor(90, 100, 115)
 SELECT_PEN = QColor(0, 120, 215)
+LINE_WIDTH = 2.0  # px: a line with no loading to show
+LOADED_WIDTH = 2.6  # px: a rated line in the result
+AT_LIMIT_WIDTH = 4.5  # px: a line at or over its rating, and the selected line
+OVERLOADED = QColor(255, 0, 0)
+HIT_BAND = 8.0  # scene units: a line is clickable over a band this wide
 
 # what a bus hosts decides its fill (first match wins): storage, generation, flexible load, plain load
 KIND_COLOURS = {
@@ -85,102 +105,280 @@ KIND_LABELS = {
 COLOUR_MODES = (("host", "what they host"), ("dlmp", "DLMP"), ("voltage", "voltage"))
 LEGEND_W = 176.0
 
+# stacking order: lines, the selected line, buses, the substation, red rings, the selected bus, labels
+Z_LINE, Z_SELECTED_LINE, Z_BUS, Z_SUBSTATION, Z_RING, Z_SELECTED_BUS, Z_LABEL = 1.0, 1.5, 2.0, 2.1, 2.4, 2.5, 3.0
 
-def bus_kind(scenario: Scenario, bus_id: str) -> str:
-    """Which legend class a bus falls in, from the prosumers it hosts."""
-    ps = scenario.prosumers_at(bus_id)
-    if not ps:
+# enum members looked up once (each lookup through the Python enum costs microseconds)
+_FLAGS = QGraphicsItem.GraphicsItemFlag
+_SELECTABLE_GLYPH = _FLAGS.ItemIsSelectable | _FLAGS.ItemIgnoresTransformations
+_NO_CONTENTS = _FLAGS.ItemHasNoContents
+_NO_BUTTON = Qt.MouseButton.NoButton
+_NO_PEN = QPen(Qt.PenStyle.NoPen)
+_NO_BRUSH = QBrush(Qt.BrushStyle.NoBrush)
+
+# pens and brushes every item of a kind shares
+_BUS_PEN = QPen(QColor(40, 40, 40), 1.2)
+_SUBSTATION_PEN = QPen(QColor(30, 30, 30), 1.5)
+_SUBSTATION_BRUSH = QBrush(QColor(50, 50, 60))
+_HALO_BRUSH = QBrush(QColor(0, 120, 215, 70))
+_SELECTED_BUS_PEN = QPen(SELECT_PEN, 3)
+_RING_PEN = QPen(LIMIT, 2.5)
+_SELECTED_LINE_PEN = QPen(SELECT_PEN, AT_LIMIT_WIDTH)
+_SELECTED_LINE_PEN.setCosmetic(True)
+_LABEL_BRUSH = QBrush(QColor(60, 60, 60))
+
+
+class _Shared:
+    """One QBrush per colour and one cosmetic QPen per (colour, width), shared by every item drawn with it."""
+
+    LIMIT = 4096  # a DLMP or voltage scale has many colours: start over rather than grow without end
+
+    def __init__(self) -> None:
+        self.brushes: dict[int, QBrush] = {}
+        self.pens: dict[tuple[int, float], QPen] = {}
+
+    def brush(self, colour: QColor) -> QBrush:
+        key = colour.rgba()
+        b = self.brushes.get(key)
+        if b is None:
+            if len(self.brushes) >= self.LIMIT:
+                self.brushes.clear()
+            b = self.brushes[key] = QBrush(colour)
+        return b
+
+    def pen(self, colour: QColor, width: float) -> QPen:
+        key = (colour.rgba(), width)
+        p = self.pens.get(key)
+        if p is None:
+            if len(self.pens) >= self.LIMIT:
+                self.pens.clear()
+            p = QPen(colour, width)
+            p.setCosmetic(True)
+            self.pens[key] = p
+        return p
+
+
+SHARED = _Shared()
+
+
+def _kind(prosumers) -> str:
+    if not prosumers:
         return "empty"
-    if any(p.asset is not None and p.asset.kind in ("battery", "ev") for p in ps):
+    if any(p.asset is not None and p.asset.kind in ("battery", "ev") for p in prosumers):
         return "storage"
-    if any(p.asset is not None for p in ps):
+    if any(p.asset is not None for p in prosumers):
         return "generation"
-    if any(p.flexible is not None for p in ps):
+    if any(p.flexible is not None for p in prosumers):
         return "flexible"
     return "load"
 
 
+def bus_kind(scenario: Scenario, bus_id: str) -> str:
+    """Which legend class a bus falls in, from the prosumers it hosts."""
+    return _kind(scenario.prosumers_at(bus_id))
+
+
+def prosumers_by_bus(scenario: Scenario) -> dict[str, list]:
+    """The prosumers of each bus, in one pass (``Scenario.prosumers_at`` scans them all for one bus)."""
+    out: dict[str, list] = {}
+    for p in scenario.prosumers:
+        out.setdefault(p.bus, []).append(p)
+    return out
+
+
+def all_bus_limits(feeder) -> dict[str, tuple[float, float]]:
+    """:func:`gui.network_panels.bus_limits` of every bus, in one pass (it looks one bus up in the list)."""
+    return {b.id: bus_limits(SimpleNamespace(feeder=SimpleNamespace(buses=(b,), v_min_pu=feeder.v_min_pu,
+                                                                    v_max_pu=feeder.v_max_pu)), b.id)
+            for b in feeder.buses}
+
+
+def scale_colours(scale: ColourScale, values) -> list[QColor]:
+    """``[scale.colour(v) for v in values]`` in one call into the colour map (the same colours)."""
+    if len(values) == 0:
+        return []
+    return scale.cmap.map(np.array([scale.fraction(float(v)) for v in values], float), mode="qcolor")
+
+
 class BusItem(QGraphicsEllipseItem):
-    def __init__(self, bus_id: str, substation: bool):
-        size = SUBSTATION_PX if substation else BUS_PX
-        super().__init__(-size / 2, -size / 2, size, size)
+    """A bus: a disc of a fixed size on screen, painted by Qt. ``colour`` is what it stands for."""
+
+    substation = False
+
+    def __init__(self, bus_id: str):
+        r = BUS_PX / 2
+        super().__init__(-r, -r, BUS_PX, BUS_PX)
         self.bus_id = bus_id
-        self.substation = substation
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.setPen(QPen(QColor(40, 40, 40), 1.2))
-        self.alert = False  # voltage outside its limits: a red ring
+        self.alert = False  # voltage outside its limits: a red ring (an overlay item)
+        self.colour = KIND_COLOURS["empty"]
+        self.tip = ""
+        self.setFlags(_SELECTABLE_GLYPH)
+        self.setZValue(Z_BUS)
+        self.setPen(_BUS_PEN)
+        self.setBrush(SHARED.brush(self.colour))
 
-    def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-8, -8, 8, 8)
+    def set_colour(self, colour: QColor) -> None:
+        if colour != self.colour:
+            self.colour = colour
+            self.setBrush(SHARED.brush(colour))
 
-    def paint(self, painter, option, widget=None):
-        selected = self.isSelected()
-        if self.substation:
-            if selected:
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QBrush(QColor(0, 120, 215, 70)))
-                painter.drawRect(self.rect().adjusted(-6, -6, 6, 6))
-            painter.setPen(QPen(SELECT_PEN if selected else QColor(30, 30, 30), 3 if selected else 1.5))
-            painter.setBrush(QBrush(QColor(50, 50, 60)))
-            painter.drawRect(self.rect())
-            return
-        if selected:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QBrush(QColor(0, 120, 215, 70)))
-            painter.drawEllipse(self.rect().adjusted(-6, -6, 6, 6))
-        if self.alert:
-            painter.setPen(QPen(LIMIT, 2.5))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(self.rect().adjusted(-3.5, -3.5, 3.5, 3.5))
-        painter.setPen(QPen(SELECT_PEN, 3) if selected else self.pen())
-        painter.setBrush(self.brush())
-        painter.drawEllipse(self.rect())
+
+class SubstationItem(QGraphicsRectItem):
+    """The substation: a dark square whatever the colour scale; ``colour`` is what its bus stands for."""
+
+    substation = True
+
+    def __init__(self, bus_id: str):
+        r = SUBSTATION_PX / 2
+        super().__init__(-r, -r, SUBSTATION_PX, SUBSTATION_PX)
+        self.bus_id = bus_id
+        self.alert = False  # (the substation wears no ring: its voltage is the set-point)
+        self.colour = KIND_COLOURS["empty"]
+        self.tip = ""
+        self.setFlags(_SELECTABLE_GLYPH)
+        self.setZValue(Z_SUBSTATION)
+        self.setPen(_SUBSTATION_PEN)
+        self.setBrush(_SUBSTATION_BRUSH)
+
+    def set_colour(self, colour: QColor) -> None:
+        self.colour = colour
+
+
+BUS_ITEMS = (BusItem, SubstationItem)
 
 
 class LineItem(QGraphicsPathItem):
     """A feeder line drawn as a one-line-diagram elbow (across from the upstream bus, then down);
-    clickable over a band wider than it is drawn."""
+    clickable over a band wider than it is drawn. Painted by Qt; ``shape`` (asked on a click or a
+    tooltip, not when painting) returns the band made once per path."""
 
     def __init__(self, line_id: str):
         super().__init__()
         self.line_id = line_id
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(1)
-        self._pen = QPen(LINE_PEN, 2.0)
-        self._pen.setCosmetic(True)
-        self.setPen(self._pen)
+        self.tip = ""
+        self._band = QPainterPath()
+        self._colour = LINE_PEN
+        self._width = LINE_WIDTH
+        self.setFlags(_FLAGS.ItemIsSelectable)
+        self.setZValue(Z_LINE)
+        self.setPen(SHARED.pen(LINE_PEN, LINE_WIDTH))
 
     def set_style(self, colour: QColor, width: float) -> None:
-        self._pen = QPen(colour, width)
-        self._pen.setCosmetic(True)
-        self.setPen(self._pen)
-        self.update()
+        if colour != self._colour or width != self._width:
+            self._colour, self._width = colour, width
+            self.setPen(SHARED.pen(colour, width))
 
     def colour(self) -> QColor:
-        return QColor(self._pen.color())
+        return QColor(self._colour)
 
     def set_ends(self, upstream: QPointF, downstream: QPointF) -> None:
         path = QPainterPath(upstream)
         if abs(upstream.x() - downstream.x()) > 0.5:
             path.lineTo(QPointF(downstream.x(), upstream.y()))
         path.lineTo(downstream)
+        stroker = QPainterPathStroker()
+        stroker.setWidth(HIT_BAND)
+        self._band = stroker.createStroke(path)
         self.setPath(path)
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(8.0)
-        return stroker.createStroke(self.path())
+        return self._band
 
-    def paint(self, painter, option, widget=None):
-        pen = QPen(SELECT_PEN, 4.5) if self.isSelected() else self._pen
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self.path())
+
+def _overlay(item: QGraphicsItem, z: float | None = None) -> QGraphicsItem:
+    """An item that only shows: no clicks (they reach the bus or line beneath), no tooltip."""
+    item.setAcceptedMouseButtons(_NO_BUTTON)
+    if z is not None:
+        item.setZValue(z)
+    return item
+
+
+def _ring() -> QGraphicsEllipseItem:
+    """The red ring of a bus outside its voltage limits."""
+    r = BUS_PX / 2 + 3.5
+    ring = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r)
+    ring.setPen(_RING_PEN)
+    ring.setBrush(_NO_BRUSH)
+    return _overlay(ring)
+
+
+class _ResultView:
+    """What one result shows in one period on one feeder: per bus its values, ring and tooltip lines, per
+    line its style and tooltip lines; the bus colours for each colour mode. Built once, reused while only
+    the scenario's prosumers or the colour mode change."""
+
+    def __init__(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]):
+        self.result, self.period, self.limits = result, t, limits
+        self.v_range = (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu)
+        self.network = network = has_network(result)
+        self.voltages = voltages = has_voltages(result)
+        self.buses = buses = bus_rows(result, t) if network else None
+        lines = line_rows(result, t) if network else None
+        self.bus_ids: list[str] = []
+        self.alerts: set[str] = set()
+        self.bus_tips: dict[str, str] = {}
+        self.line_styles: dict[str, tuple[QColor, float]] = {}
+        self.line_tips: dict[str, str] = {}
+        self._colours: dict[str, tuple[ColourScale | None, dict[str, QColor]]] = {}
+        if network and len(buses):
+            self.bus_ids = [str(b) for b in buses.bus]
+            d = price_decimals(buses.dlmp_per_kwh)
+            unit = f"{escape(result.currency)}/kWh"
+            cols = [buses[c].to_numpy(float) for c in ("dlmp_per_kwh", "energy_per_kwh", "loss_per_kwh",
+                                                        "congestion_per_kwh", "voltage_per_kwh", "v_pu")]
+            for bus_id, dlmp, energy, loss, congestion, voltage, v in zip(self.bus_ids, *cols, strict=True):
+                tip = (f"<br><b>DLMP {fmt_number(dlmp, d)} {unit}</b> (energy {fmt_number(energy, d)}, loss "
+                       f"{fmt_number(loss, d)}, congestion {fmt_number(congestion, d)}, voltage "
+                       f"{fmt_number(voltage, d)})")
+                if voltages:
+                    v_min, v_max = limits.get(bus_id, self.v_range)
+                    alert = voltage_outside(float(v), v_min, v_max)
+                    if alert:
+                        self.alerts.add(bus_id)
+                    tip += f"<br>V {fmt_number(v, 4)} p.u." + (
+                        f" <span style='color:{LIMIT.name()}'><b>⚠ outside {v_min:g}–{v_max:g}</b></span>"
+                        if alert else "")
+                self.bus_tips[bus_id] = tip
+        self.line_scale = LOADING_SCALE if network and lines is not None and len(lines) else None
+        if self.line_scale is not None:
+            ids = [str(x) for x in lines.line]
+            cols = [lines[c].to_numpy(float) for c in ("loading_pct", "p_kw", "q_kvar", "loss_kw")]
+            rated = [i for i, load in enumerate(cols[0]) if load == load]  # NaN: unrated
+            colours = scale_colours(LOADING_SCALE, [cols[0][i] for i in rated])
+            for i, colour in zip(rated, colours, strict=True):
+                load, p, q, loss = (float(c[i]) for c in cols)
+                width = AT_LIMIT_WIDTH if load >= LOADING_AT_LIMIT_PCT else LOADED_WIDTH
+                self.line_styles[ids[i]] = (OVERLOADED if load > LOADING_OVER_PCT else colour, width)
+                state = (" <b style='color:#c00000'>⚠ overloaded</b>" if load > LOADING_OVER_PCT else
+                         " <b style='color:#c00000'>at its rating</b>" if load >= LOADING_AT_LIMIT_PCT else "")
+                self.line_tips[ids[i]] = (f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P "
+                                          f"{fmt_number(p, 1)} kW, Q {fmt_number(q, 1)} kvar, losses "
+                                          f"{fmt_number(loss, 2)} kW")
+
+    def is_for(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]) -> bool:
+        return (self.result is result and self.period == t and self.limits is limits
+                and self.v_range == (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu))
+
+    def colours(self, mode: str) -> tuple[ColourScale | None, dict[str, QColor]]:
+        """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it."""
+        if mode not in self._colours:
+            scale, column = None, None
+            if self.network and len(self.bus_ids) and mode == "dlmp":
+                scale, column = dlmp_scale(self.buses, self.result.currency), "dlmp_per_kwh"
+            elif self.voltages and len(self.bus_ids) and mode == "voltage":
+                scale, column = voltage_scale(self.buses, *self.v_range), "v_pu"
+            colours = {}
+            if scale is not None:
+                colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)),
+                                   strict=True))
+            self._colours[mode] = (scale, colours)
+        return self._colours[mode]
+
+
+def _topology(s: Scenario) -> tuple:
+    """What the items and the layout are made from: the substation, the buses in order, the lines."""
+    return (s.feeder.substation.bus, tuple(b.id for b in s.feeder.buses),
+            tuple((ln.id, ln.from_bus, ln.to_bus) for ln in s.feeder.lines))
 
 
 class FeederView(QGraphicsView):
@@ -193,7 +391,10 @@ class FeederView(QGraphicsView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
+        scene = QGraphicsScene(self)
+        # the items move only when the feeder is laid out again: no index to keep up to date on every move
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setScene(scene)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -201,15 +402,23 @@ class FeederView(QGraphicsView):
         self.setBackgroundBrush(QBrush(QColor(252, 252, 250)))
         self.setMinimumSize(320, 240)
         self.setToolTip("")
-        self.buses: dict[str, BusItem] = {}
+        self.buses: dict[str, BusItem | SubstationItem] = {}
         self.lines: dict[str, LineItem] = {}
         self.labels: dict[str, QGraphicsSimpleTextItem] = {}
+        self.rings: dict[str, QGraphicsEllipseItem] = {}  # the red rings of the buses outside their limits
+        self._alerting: set[str] = set()  # buses outside their voltage limits (the substation too)
+        self._selection_marks: list[QGraphicsItem] = []  # the halo of the selected bus, the selected line
+        self._unpainted: list[QGraphicsItem] = []  # selected items, drawn by their marks meanwhile
+        self._labels_shown: bool | None = None
         self._layout: dict[str, tuple[float, float]] = {}
         self._scenario: Scenario | None = None
         self._user_zoomed = False
         self._syncing = False
         self._kinds: dict[str, str] = {}
         self._tips: dict[str, str] = {}  # what a bus or line is, before any market numbers
+        self._limits: dict[str, tuple[float, float]] = {}
+        self._limits_of = None  # the feeder ``_limits`` and the line tips were read from
+        self._shown: _ResultView | None = None
         self.result = None
         self.period = 0
         self.bus_scale: ColourScale | None = None  # the scale the buses are painted with (None: what they host)
@@ -241,70 +450,95 @@ class FeederView(QGraphicsView):
 
     # --- building -------------------------------------------------------------
     def set_scenario(self, scenario: Scenario) -> None:
-        """Draw ``scenario`` (rebuilds the items only when the topology changed)."""
+        """Draw ``scenario``: the items are rebuilt only when the topology changed; an edit that keeps it
+        (a prosumer's demand, a line's rating, a bus's name or limits) restyles the items it changed."""
         old = self._scenario
         self._scenario = scenario
-        topology = lambda s: (s.feeder.substation.bus, tuple(b.id for b in s.feeder.buses),  # noqa: E731
-                              tuple((ln.id, ln.from_bus, ln.to_bus) for ln in s.feeder.lines))
-        if old is None or topology(old) != topology(scenario):
+        if old is None or (old.feeder is not scenario.feeder and _topology(old) != _topology(scenario)):
             self._rebuild(scenario)
         self._refresh_styles(scenario)
 
     def _rebuild(self, s: Scenario) -> None:
+        """Items for a new topology, then the layout. The items of the buses and lines that stay are kept
+        (adding a bus to the 1,000-bus feeder makes one bus, one label and one line), the others go."""
         selected_bus = self.selected_bus()
         self._syncing = True
-        self.scene().clear()
+        scene = self.scene()
+        substation = s.feeder.substation.bus
+        old_buses, old_lines, old_labels = dict(self.buses), dict(self.lines), dict(self.labels)
         self.buses.clear()
         self.lines.clear()
         self.labels.clear()
         self._layout = tree_layout(s.feeder)
-        font = QFont()
-        font.setPointSizeF(8.0)
         for ln in s.feeder.lines:
-            item = LineItem(ln.id)
-            self.scene().addItem(item)
-            self.lines[ln.id] = item
+            line = old_lines.pop(ln.id, None)
+            if line is None:
+                line = LineItem(ln.id)
+                scene.addItem(line)
+            self.lines[ln.id] = line
+        font = None
         for b in s.feeder.buses:
-            item = BusItem(b.id, substation=b.id == s.feeder.substation.bus)
-            self.scene().addItem(item)
+            item = old_buses.pop(b.id, None)
+            if item is not None and item.substation != (b.id == substation):
+                old_buses[b.id] = item  # a bus became the substation, or stopped being it: a new glyph
+                item = None
+            if item is None:
+                item = SubstationItem(b.id) if b.id == substation else BusItem(b.id)
+                scene.addItem(item)
             self.buses[b.id] = item
-            label = QGraphicsSimpleTextItem(b.id)
-            label.setFont(font)
-            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            label.setBrush(QBrush(QColor(60, 60, 60)))
-            label.setZValue(3)
-            self.scene().addItem(label)
+            label = old_labels.pop(b.id, None)
+            if label is None:
+                if font is None:
+                    font = QFont()
+                    font.setPointSizeF(8.0)
+                label = QGraphicsSimpleTextItem(b.id)
+                label.setFont(font)
+                label.setFlags(_FLAGS.ItemIgnoresTransformations)
+                label.setBrush(_LABEL_BRUSH)
+                label.setZValue(Z_LABEL)
+                scene.addItem(label)
             self.labels[b.id] = label
+        for bus_id in old_buses:
+            self._alerting.discard(bus_id)
+            ring = self.rings.pop(bus_id, None)
+            if ring is not None:
+                scene.removeItem(ring)
+        for gone in (*old_lines.values(), *old_buses.values(), *old_labels.values()):
+            scene.removeItem(gone)
+        self._labels_shown = None  # new labels show: level of detail again
         self._syncing = False
-        self._place()
-        self._user_zoomed = False
-        self.fit()
+        self.fit()  # lays the items out
         if selected_bus in self.buses:
             self.select_bus(selected_bus)
 
     def _refresh_styles(self, s: Scenario) -> None:
+        """The kinds and tooltips the scenario gives (not the market), then the colours."""
+        if self._limits_of is not s.feeder:
+            self._limits_of = s.feeder
+            limits = all_bus_limits(s.feeder)
+            if limits != self._limits:
+                self._limits = limits  # (a new object: the shown result's rings are read again)
+            self._tips.clear()
+            for ln in s.feeder.lines:
+                rating = ln.rating_kva_at(s.feeder.base_kv)
+                self._tips[f"line:{ln.id}"] = (f"<b>Line {ln.id}</b> {ln.from_bus} → {ln.to_bus}<br>R {ln.r_ohm:g} Ω, "
+                                              f"X {ln.x_ohm:g} Ω" + (f"<br>rating {rating:,.0f} kVA" if rating
+                                                                      else "<br>unrated"))
+        by_bus = prosumers_by_bus(s)
+        names = {b.id: b.name for b in s.feeder.buses}
+        substation = s.feeder.substation.bus
         self._kinds.clear()
-        self._tips.clear()
-        for bus_id, item in self.buses.items():
-            kind = bus_kind(s, bus_id)
-            self._kinds[bus_id] = kind
-            item.setBrush(QBrush(KIND_COLOURS[kind]))
-            ps = s.prosumers_at(bus_id)
+        for bus_id in self.buses:
+            ps = by_bus.get(bus_id, ())
+            self._kinds[bus_id] = _kind(ps)
             peak = sum(max(p.demand_kw) for p in ps) if ps else 0.0
             der = sum(p.asset.p_max_kw for p in ps if p.asset is not None)
-            name = next((b.name for b in s.feeder.buses if b.id == bus_id), "")
+            name = names.get(bus_id, "")
             tip = f"<b>Bus {bus_id}</b>{' — ' + name if name and name != f'Bus {bus_id}' else ''}<br>"
             tip += f"{len(ps)} prosumer(s), peak demand {peak:,.1f} kW, DER capacity {der:,.1f} kW"
-            if bus_id == s.feeder.substation.bus:
+            if bus_id == substation:
                 tip += f"<br>substation: V set {s.feeder.substation.v_set_pu:g} p.u."
             self._tips[bus_id] = tip
-            item.setToolTip(tip)
-        for ln in s.feeder.lines:
-            rating = ln.rating_kva_at(s.feeder.base_kv)
-            tip = (f"<b>Line {ln.id}</b> {ln.from_bus} → {ln.to_bus}<br>R {ln.r_ohm:g} Ω, X {ln.x_ohm:g} Ω"
-                   + (f"<br>rating {rating:,.0f} kVA" if rating else "<br>unrated"))
-            self._tips[f"line:{ln.id}"] = tip
-            self.lines[ln.id].setToolTip(tip)
         self._apply_result()
 
     # --- the market on the feeder -------------------------------------------------------
@@ -328,74 +562,66 @@ class FeederView(QGraphicsView):
             self._apply_result()
 
     def bus_colour(self, bus_id: str) -> QColor:
-        return QColor(self.buses[bus_id].brush().color())
+        return QColor(self.buses[bus_id].colour)
 
     def line_colour(self, line_id: str) -> QColor:
         return self.lines[line_id].colour()
 
     def _apply_result(self) -> None:
-        """Bus fills, line pens and tooltips for the colour mode, the result and the period."""
+        """Bus fills, rings, line pens and tooltips for the colour mode, the result and the period; only the
+        items whose look or tooltip changed are touched."""
         s = self._scenario
         if s is None:
             return
-        result, t, mode = self.result, self.period, self.colour_mode()
-        network = has_network(result)
-        buses = bus_rows(result, t) if network else None
-        lines = line_rows(result, t) if network else None
-        self.bus_scale = None
-        if network and len(buses) and mode == "dlmp":
-            self.bus_scale = dlmp_scale(buses, result.currency)
-            column = "dlmp_per_kwh"
-        elif has_voltages(result) and len(buses) and mode == "voltage":
-            self.bus_scale = voltage_scale(buses, s.feeder.v_min_pu, s.feeder.v_max_pu)
-            column = "v_pu"
-        values = dict(zip(buses.bus, buses[column], strict=True)) if self.bus_scale is not None else {}
-        volts = dict(zip(buses.bus, buses.v_pu, strict=True)) if has_voltages(result) else {}
-        d = price_decimals(buses.dlmp_per_kwh) if network and len(buses) else 4
-        unit = f"{escape(result.currency)}/kWh" if result is not None else ""
+        view = self._shown
+        if view is None or not view.is_for(self.result, self.period, s, self._limits):
+            view = self._shown = _ResultView(self.result, self.period, s, self._limits)
+        self.bus_scale, values = view.colours(self.colour_mode())
+        empty = KIND_COLOURS["empty"]
+        kinds, tips, bus_tips, alerts = self._kinds, self._tips, view.bus_tips, view.alerts
         for bus_id, item in self.buses.items():
-            kind = self._kinds.get(bus_id, "empty")
-            colour = KIND_COLOURS[kind]
-            if bus_id in values:
-                colour = self.bus_scale.colour(float(values[bus_id]))
-            elif self.bus_scale is not None:
-                colour = KIND_COLOURS["empty"]  # not in the last cleared market (added since)
-            item.setBrush(QBrush(colour))
-            alert = False
-            tip = self._tips.get(bus_id, "")
-            if network and bus_id in buses.index:
-                r = buses.loc[bus_id]
-                v_min, v_max = bus_limits(s, bus_id)
-                alert = bus_id in volts and voltage_outside(float(volts[bus_id]), v_min, v_max)
-                tip += (f"<br><b>DLMP {fmt_number(r.dlmp_per_kwh, d)} {unit}</b> (energy "
-                        f"{fmt_number(r.energy_per_kwh, d)}, loss {fmt_number(r.loss_per_kwh, d)}, congestion "
-                        f"{fmt_number(r.congestion_per_kwh, d)}, voltage {fmt_number(r.voltage_per_kwh, d)})")
-                if bus_id in volts:
-                    tip += f"<br>V {fmt_number(r.v_pu, 4)} p.u." + (
-                        f" <span style='color:{LIMIT.name()}'><b>⚠ outside {v_min:g}–{v_max:g}</b></span>"
-                        if alert else "")
+            colour = values.get(bus_id)
+            if colour is None:
+                # not in the last cleared market (added since): no colour on the scale
+                colour = empty if self.bus_scale is not None else KIND_COLOURS[kinds.get(bus_id, "empty")]
+            item.set_colour(colour)
+            alert = bus_id in alerts
             if alert != item.alert:
                 item.alert = alert
-                item.update()
-            item.setToolTip(tip)
-        self.line_scale = LOADING_SCALE if network and lines is not None and len(lines) else None
+                self._set_ring(item, alert)
+            tip = tips.get(bus_id, "") + bus_tips.get(bus_id, "")
+            if tip != item.tip:
+                item.tip = tip
+                item.setToolTip(tip)
+        self.line_scale = view.line_scale
+        styles, line_tips = view.line_styles, view.line_tips
+        default = (LINE_PEN, LINE_WIDTH)
         for line_id, item in self.lines.items():
-            tip = self._tips.get(f"line:{line_id}", "")
-            load = float(lines.loading_pct[line_id]) if self.line_scale is not None and line_id in lines.index \
-                else float("nan")
-            if load == load:  # rated, and in the result
-                width = 4.5 if load >= LOADING_AT_LIMIT_PCT else 2.6
-                colour = QColor(255, 0, 0) if load > LOADING_OVER_PCT else LOADING_SCALE.colour(load)
-                item.set_style(colour, width)
-                r = lines.loc[line_id]
-                state = (" <b style='color:#c00000'>⚠ overloaded</b>" if load > LOADING_OVER_PCT else
-                         " <b style='color:#c00000'>at its rating</b>" if load >= LOADING_AT_LIMIT_PCT else "")
-                tip += (f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P {fmt_number(r.p_kw, 1)} kW, "
-                        f"Q {fmt_number(r.q_kvar, 1)} kvar, losses {fmt_number(r.loss_kw, 2)} kW")
-            else:
-                item.set_style(LINE_PEN, 2.0)
-            item.setToolTip(tip)
-        self.viewport().update()
+            item.set_style(*styles.get(line_id, default))
+            tip = tips.get(f"line:{line_id}", "") + line_tips.get(line_id, "")
+            if tip != item.tip:
+                item.tip = tip
+                item.setToolTip(tip)
+        if self._unpainted:
+            self._mark_selection()  # the selected bus in its new colour, with or without its ring
+        self.viewport().update()  # the legend
+
+    def _set_ring(self, item: BusItem | SubstationItem, alert: bool) -> None:
+        if alert:
+            self._alerting.add(item.bus_id)
+        else:
+            self._alerting.discard(item.bus_id)
+        if item.substation:
+            return
+        ring = self.rings.pop(item.bus_id, None)
+        if ring is not None:
+            self.scene().removeItem(ring)
+        if alert:
+            ring = self.rings[item.bus_id] = _ring()
+            ring.setFlags(_FLAGS.ItemIgnoresTransformations)
+            ring.setZValue(Z_RING)
+            ring.setPos(item.pos())
+            self.scene().addItem(ring)
 
     # --- geometry ----------------------------------------------------------------
     def _scales(self) -> tuple[float, float]:
@@ -420,10 +646,13 @@ class FeederView(QGraphicsView):
         sx, sy = self._scales()
         self._sx, self._sy = sx, sy
         pos = {b: QPointF(x * sx, y * sy) for b, (x, y) in self._layout.items()}
+        labels = self.labels
         for bus_id, item in self.buses.items():
-            item.setPos(pos[bus_id])
-            offset = QPointF(12, -18) if self.buses[bus_id].substation else QPointF(7, -16)
-            self.labels[bus_id].setPos(pos[bus_id] + offset)
+            p = pos[bus_id]
+            item.setPos(p)
+            labels[bus_id].setPos(p.x() + (12 if item.substation else 7), p.y() + (-18 if item.substation else -16))
+        for bus_id, ring in self.rings.items():
+            ring.setPos(pos[bus_id])
         s = self._scenario
         if s is not None:
             for ln in s.feeder.lines:
@@ -431,10 +660,27 @@ class FeederView(QGraphicsView):
                     a, b = pos[ln.from_bus], pos[ln.to_bus]
                     up, down = (a, b) if a.y() <= b.y() else (b, a)
                     self.lines[ln.id].set_ends(up, down)
-        rect = self.scene().itemsBoundingRect().adjusted(-self.MARGIN_PX - self._legend_room(), -self.MARGIN_PX,
-                                                         self.MARGIN_PX, self.MARGIN_PX)
+        if self._unpainted:
+            self._mark_selection()
+        rect = self._drawing_rect().adjusted(-self.MARGIN_PX - self._legend_room(), -self.MARGIN_PX,
+                                             self.MARGIN_PX, self.MARGIN_PX)
         self.setSceneRect(rect)
         self._update_lod()
+
+    def _drawing_rect(self) -> QRectF:
+        """The scene rectangle of the feeder: its lines, labels and buses with room around each bus for its
+        ring and halo (whether or not one is shown: the fit does not move when a bus is selected)."""
+        rect = self.scene().itemsBoundingRect()
+        if self.buses:
+            xs = [item.x() for item in self.buses.values()]
+            ys = [item.y() for item in self.buses.values()]
+            rect = rect.united(QRectF(QPointF(min(xs), min(ys)), QPointF(max(xs), max(ys))).adjusted(
+                -BUS_PX / 2 - 8, -BUS_PX / 2 - 8, BUS_PX / 2 + 8, BUS_PX / 2 + 8))
+            for item in self.buses.values():
+                if item.substation:
+                    r = SUBSTATION_PX / 2 + 8
+                    rect = rect.united(QRectF(item.x() - r, item.y() - r, 2 * r, 2 * r))
+        return rect
 
     def fit(self) -> None:
         """Fit the whole feeder in the window (keyboard: F), clear of the legend.
@@ -446,7 +692,7 @@ class FeederView(QGraphicsView):
         self._user_zoomed = False
         self.resetTransform()
         self._place()
-        items = self.scene().itemsBoundingRect()
+        items = self._drawing_rect()
         k = 1.0
         for _ in range(4):
             left = (self.MARGIN_PX + self._legend_room()) / k
@@ -501,7 +747,8 @@ class FeederView(QGraphicsView):
             super().keyPressEvent(event)
 
     def mouseDoubleClickEvent(self, event):
-        if self.itemAt(event.position().toPoint()) is None:
+        # the background: nothing there but marks (a ring, a halo), which take no clicks
+        if all(item.acceptedMouseButtons() == _NO_BUTTON for item in self.items(event.position().toPoint())):
             self.fit()
         else:
             super().mouseDoubleClickEvent(event)
@@ -514,13 +761,15 @@ class FeederView(QGraphicsView):
         px_x = getattr(self, "_sx", 20.0) * zoom
         px_y = getattr(self, "_sy", 20.0) * zoom
         show = px_x >= 22.0 and px_y >= 14.0
-        for label in self.labels.values():
-            label.setVisible(show)
+        if show != self._labels_shown:
+            self._labels_shown = show
+            for label in self.labels.values():
+                label.setVisible(show)
 
     # --- selection ---------------------------------------------------------------
     def selected_bus(self) -> str | None:
         for item in self.scene().selectedItems():
-            if isinstance(item, BusItem):
+            if isinstance(item, BUS_ITEMS):
                 return item.bus_id
         return None
 
@@ -543,10 +792,44 @@ class FeederView(QGraphicsView):
         self._syncing = False
 
     def _on_selection(self) -> None:
+        self._mark_selection()
         if self._syncing:
             return
         self.busSelected.emit(self.selected_bus())
         self.lineSelected.emit(self.selected_line())
+
+    def _mark_selection(self) -> None:
+        """Draw the selected buses and lines with overlay items (a halo and a blue ring; a thick blue line)
+        while the items themselves paint nothing (no dashed selection rectangle)."""
+        scene = self.scene()
+        for item in self._unpainted:
+            item.setFlag(_NO_CONTENTS, False)
+            ring = self.rings.get(getattr(item, "bus_id", None))
+            if ring is not None:
+                ring.setVisible(True)
+        for mark in self._selection_marks:
+            scene.removeItem(mark)
+        self._unpainted.clear()
+        self._selection_marks.clear()
+        for item in scene.selectedItems():
+            if isinstance(item, LineItem):
+                mark = _overlay(QGraphicsPathItem(item.path()), Z_SELECTED_LINE)
+                mark.setPen(_SELECTED_LINE_PEN)
+            elif isinstance(item, BUS_ITEMS):
+                mark = _bus_mark(item)  # with its own ring, over the halo
+                ring = self.rings.get(item.bus_id)
+                if ring is not None:
+                    ring.setVisible(False)
+            else:
+                continue
+            item.setFlag(_NO_CONTENTS, True)
+            self._unpainted.append(item)
+            self._selection_marks.append(mark)
+            scene.addItem(mark)
+
+    def selection_marks(self) -> list[QGraphicsItem]:
+        """The overlay items drawing the selection: one per selected bus or line."""
+        return list(self._selection_marks)
 
     def bus_scene_pos(self, bus_id: str) -> QPointF:
         return self.buses[bus_id].scenePos()
@@ -565,7 +848,7 @@ class FeederView(QGraphicsView):
         mode = self.colour_mode()
         if self.bus_scale is not None:
             sections.append(("scale", self.bus_scale))
-            if mode == "voltage" or any(item.alert for item in self.buses.values()):
+            if mode == "voltage" or self._alerting:
                 sections.append(("alert", "voltage outside limits"))
         else:
             if mode != "host" and has_network(self.result):  # a DC result: no voltages
@@ -574,7 +857,7 @@ class FeederView(QGraphicsView):
             elif mode != "host":
                 sections.append(("note", f"No {'DLMPs' if mode == 'dlmp' else 'voltages'}: choose a network"))
                 sections.append(("note", "model in the Market dock."))
-            elif any(item.alert for item in self.buses.values()):
+            elif self._alerting:
                 sections.append(("alert", "voltage outside limits"))
             sections.append(("host", None))
         if self.line_scale is not None:
@@ -686,6 +969,29 @@ class FeederView(QGraphicsView):
             names = ", ".join(f"{name} {scale.label(v)}" for v, name in scale.marks)
             painter.drawText(QPointF(left + 10, y - 4), f"limit: {names}")
         return y + 6
+
+
+def _bus_mark(item: BusItem | SubstationItem) -> QGraphicsItem:
+    """A selected bus: a pale blue halo, its ring if it has one, the bus again with a thick blue edge."""
+    if item.substation:
+        r = SUBSTATION_PX / 2 + 6
+        halo = QGraphicsRectItem(-r, -r, 2 * r, 2 * r)
+        body = QGraphicsRectItem(item.rect(), halo)
+        body.setBrush(_SUBSTATION_BRUSH)
+    else:
+        r = BUS_PX / 2 + 6
+        halo = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r)
+        if item.alert:
+            _ring().setParentItem(halo)
+        body = QGraphicsEllipseItem(item.rect(), halo)
+        body.setBrush(SHARED.brush(item.colour))
+    halo.setPen(_NO_PEN)
+    halo.setBrush(_HALO_BRUSH)
+    body.setPen(_SELECTED_BUS_PEN)
+    _overlay(body)
+    halo.setFlags(_FLAGS.ItemIgnoresTransformations)
+    halo.setPos(item.pos())
+    return _overlay(halo, Z_SELECTED_BUS)
 
 
 __all__ = ["COLOUR_MODES", "FeederView", "bus_kind"]

@@ -290,7 +290,7 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = {a.text() for a in view.actions()}
     for key in ("market", "curves", "properties", "agents", "iteration", "day_prices", "dlmp", "fairness",
-                "market_power", "nash"):
+                "market_power", "nash", "studies"):
         assert window.docks[key].windowTitle() in titles
     assert window.centralWidget() is window.feeder
     # each group of tabbed docks shows one tab bar, and no stale copy of it peeks out between the docks
@@ -303,7 +303,7 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
     groups = sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
     assert groups == sorted([
         ("Prosumers", "Lines", "Buses"),
-        ("Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power", "Nash equilibrium"),
+        ("Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power", "Nash equilibrium", "Studies"),
         ("Scenario", "Edit history"),
         ("Supply and demand", "Prices over the day", "Price iteration"),
     ])

@@ -208,7 +208,11 @@ class MarketControls(QWidget):
         self.bar.setRange(0, 100)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(8)
-        self.bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # its room stays when hidden: the bar coming and going must not resize the docks and the feeder
+        # (a re-fit of the 1,000-bus feeder on every clearing)
+        policy.setRetainSizeWhenHidden(True)
+        self.bar.setSizePolicy(policy)
         self.state = QLabel("Not computed yet", self)
         self.state.setWordWrap(True)
         self.state.setToolTip("The market is recomputed on a worker thread after every change; "

@@ -39,10 +39,13 @@ def test_edit_then_undo_restores_the_scenario(window):
     assert window.doc.modified and window.isWindowModified()
     assert idx.data() == "200"
 
+    changed = []
+    window.prosumers.model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
     window.act_undo.trigger()
     assert window.doc.scenario == original
     assert not window.doc.modified
     assert idx.data() == before
+    assert changed == [(idx.row(), idx.row())]  # the table repaints (and re-sorts) the edited row only
     window.act_redo.trigger()
     assert window.doc.scenario == edited
 

@@ -12,11 +12,13 @@ of :func:`core.market.clear` on a worker of a private :class:`QThreadPool`:
   are only ever touched on the GUI thread, and the GUI thread never calls
   ``clear`` itself.
 
-Big projects (more than ``PROCESS_ABOVE`` prosumer-periods) are cleared in
-a separate process instead (:mod:`gui.worker_process`): on a thread, the
-solver's long C calls hold Python's interpreter lock and would freeze the
-window for a few hundred milliseconds at a time on the 1,000-bus feeder. The
-protocol — generations, supersede, stages, progress, failures — is the same.
+The dashboard's runner clears in a separate process (:mod:`gui.worker_process`,
+``process=True``, the default): on a thread, the solver's long C calls hold
+Python's interpreter lock and freeze the window — 100–300 ms at a time on the
+1,000-bus feeder, and still 50–200 ms on the 33-bus one when the machine is
+busy. ``process=False`` runs the same protocol — generations, supersede,
+stages, progress, failures — on a private thread pool (tests use it to
+intercept the computation).
 
 A failure (a :class:`~core.errors.ScenarioError`, a
 :class:`~core.welfare.ClearingError`, a ``ValueError``, anything) becomes one
@@ -133,13 +135,7 @@ class _Job(QRunnable):
                 relay.done.emit(gen, result, time.perf_counter() - t0, True)
 
 
-PROCESS_ABOVE = 20_000  # prosumers × periods above which the clearing runs in its own process
 PROCESS_JOIN_S = 5.0
-
-
-def wants_process(scenario) -> bool:
-    """Whether ``scenario`` is big enough for the clearing process (:mod:`gui.worker_process`)."""
-    return len(scenario.prosumers) * scenario.periods > PROCESS_ABOVE
 
 
 class _ProcessClearing:
@@ -253,8 +249,8 @@ class MarketRunner(QObject):
     busy = Signal(bool)
     progress = Signal(float, str)
 
-    def __init__(self, parent: QObject | None = None, debounce_ms: int = DEBOUNCE_MS, process: bool | None = None):
-        """``process``: clear in a separate process always (True), never (False), or for big projects (None)."""
+    def __init__(self, parent: QObject | None = None, debounce_ms: int = DEBOUNCE_MS, process: bool = True):
+        """``process``: clear in a separate process (True) or on a thread of this one (False)."""
         super().__init__(parent)
         self.process_mode = process
         self._proc: _ProcessClearing | None = None
@@ -334,7 +330,7 @@ class MarketRunner(QObject):
         gen, scenario, settings = self._pending
         self._pending = None
         self._in_flight.add(gen)
-        in_process = wants_process(scenario) if self.process_mode is None else self.process_mode
+        in_process = self.process_mode
         self._last_in_process = in_process
         if in_process:
             if self._proc is None or not self._proc.alive:

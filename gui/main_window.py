@@ -73,6 +73,7 @@ REPORT_PANELS = {
 
 
 PANEL_BUDGET_MS = 15  # big projects: panels filled per turn of the event loop until this much time went by
+PROGRESSIVE_ABOVE = 20_000  # prosumers × periods above which the panels are filled in turns
 
 
 def default_project_path() -> Path:
@@ -96,7 +97,9 @@ def app_icon() -> QIcon:
 class MainWindow(QMainWindow):
     """Feeder Market's window. ``doc`` holds the scenario; panels follow its changes."""
 
-    def __init__(self, scenario: Scenario | None = None, path: Path | None = None, settings: QSettings | None = None):
+    def __init__(self, scenario: Scenario | None = None, path: Path | None = None, settings: QSettings | None = None,
+                 process: bool = True):
+        """``process``: clear the market in a separate process (the application) or on a thread (tests)."""
         super().__init__()
         self._wanted_size: tuple[int, int] | None = None
         self.settings = settings or QSettings()
@@ -118,8 +121,9 @@ class MainWindow(QMainWindow):
         self.undo_view.setEmptyLabel("Opened project")
 
         # the market: controls, a runner that clears off the GUI thread, panels that show its result
-        self.runner = MarketRunner(self)
+        self.runner = MarketRunner(self, process=process)
         self._panel_steps: dict = {}  # panel → how to show it the newest result (big projects: drawn in turns)
+        self.progressive_panels: bool | None = None  # None: in turns on big projects only
         self._panel_timer = QTimer(self)
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(0)
@@ -487,8 +491,8 @@ class MainWindow(QMainWindow):
             panel.setToolTip("Updating: computing this panel for the new result…" if on else "")
 
     def _show_result(self, result, panels, with_period_views: bool) -> None:
-        """Hand ``result`` to ``panels`` (and the views that follow the period). On a big project (cleared in
-        the worker process) each panel is filled in its own turn of the event loop, a few per
+        """Hand ``result`` to ``panels`` (and the views that follow the period). On a big project
+        (``PROGRESSIVE_ABOVE`` prosumer-periods) each panel is filled in its own turn of the event loop, a few per
         ``PANEL_BUDGET_MS``, so that the window keeps answering while thousands of rows are drawn."""
         self.market_result = result
         scenario = self.doc.scenario
@@ -501,12 +505,17 @@ class MainWindow(QMainWindow):
                 view.set_result(result, period if 0 <= period < len(result.periods) else result.period)
 
             steps.update({view: (lambda view=view: at_period(view)) for view in self.period_views})
-        if not self.runner.uses_process:
+        if not self._progressive(scenario):
             for step in steps.values():
                 step()
             return
         self._panel_steps.update(steps)  # a newer result's step for a panel replaces an older one
         self._panel_timer.start()
+
+    def _progressive(self, scenario) -> bool:
+        if self.progressive_panels is not None:
+            return self.progressive_panels
+        return len(scenario.prosumers) * scenario.periods > PROGRESSIVE_ABOVE
 
     def _drain_panel_steps(self) -> None:
         start = time.perf_counter()

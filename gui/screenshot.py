@@ -34,11 +34,14 @@ def wait_for_market(app, window, timeout_s: float) -> bool:
 
     deadline = time.monotonic() + timeout_s
     app.processEvents()
-    while window.runner.is_busy() and time.monotonic() < deadline:
+    def busy() -> bool:
+        return window.runner.is_busy() or not window.panels_settled()
+
+    while busy() and time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         time.sleep(0.01)
     app.processEvents()
-    return not window.runner.is_busy()
+    return not busy()
 
 
 def wait_for(app, busy, timeout_s: float) -> bool:

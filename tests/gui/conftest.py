@@ -15,7 +15,8 @@ def settings(tmp_path):
 def window(qtbot, settings):
     from gui.main_window import MainWindow
 
-    w = MainWindow(settings=settings)
+    # on a thread, where tests can intercept the clearing; the process is tested in test_process_runner.py
+    w = MainWindow(settings=settings, process=False)
     w.ask_save_changes = lambda: pytest.fail("unexpected 'save changes?' prompt")
     # closing at teardown must not prompt
     qtbot.addWidget(w, before_close_func=lambda win: win.doc.undo_stack.setClean())

@@ -85,7 +85,7 @@ def test_save_then_reopen_is_identical(window, tmp_path, qtbot, settings):
     assert not window.doc.modified
     assert target.read_text(encoding="utf-8") == dumps_project(window.doc.scenario)
 
-    other = MainWindow(settings=settings)
+    other = MainWindow(settings=settings, process=False)
     qtbot.addWidget(other)
     assert other.open_path(target, ask=False)
     assert other.doc.scenario == window.doc.scenario

@@ -147,7 +147,7 @@ def test_autosave_writes_a_recovery_file_that_a_new_window_restores(window, sett
     assert path is not None and path.is_file() and path.parent.parent == tmp_path
     assert window.recovery_available()
 
-    other = MainWindow(settings=settings)
+    other = MainWindow(settings=settings, process=False)
     qtbot.addWidget(other, before_close_func=lambda win: win.doc.undo_stack.setClean())
     assert other.recovery_available()
     other.open_path(window.doc.path, ask=False)  # e.g. a file named on the command line: the offer stands

@@ -10,7 +10,7 @@ import pytest
 
 from core.market import MarketSettings
 from core.scenario.generate import teaching_5bus
-from gui.compute import PROCESS_ABOVE, MarketRunner, wants_process
+from gui.compute import MarketRunner
 
 TIMEOUT_MS = 60000
 TEACH = teaching_5bus()
@@ -18,7 +18,7 @@ TEACH = teaching_5bus()
 
 @pytest.fixture
 def runner(qtbot):
-    r = MarketRunner(process=True)
+    r = MarketRunner()  # the default: a process
     yield r
     r.shutdown()
 
@@ -67,18 +67,9 @@ def test_a_process_that_dies_fails_its_request_and_the_next_one_works(runner, qt
     assert blocker.args[0].summary["platform_surplus"] == pytest.approx(-2.0)  # VCG's deficit by hand
 
 
-def test_only_big_projects_go_to_the_process():
-    assert not wants_process(TEACH)
-
-    class Big:
-        prosumers = range(PROCESS_ABOVE // 24 + 1)
-        periods = 24
-
-    assert wants_process(Big())
-
-
 def test_the_window_clears_a_project_in_the_process_and_draws_its_panels_in_turns(window, projects_dir, qtbot):
-    window.runner.process_mode = True  # as it does by itself on a big project
+    window.runner.process_mode = True  # as the application does (the tests' windows clear on a thread)
+    window.progressive_panels = True  # as on a big project
     assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
     window.market_controls.set_mechanism("vcg")
     qtbot.waitUntil(lambda: window.market_result is not None and window.market_result.settings.mechanism == "vcg"

@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QWidget
 
+from gui.presenting import muted
+
 # a colour per series (matplotlib's tab10, readable on white)
 PALETTE = tuple(QColor(c) for c in ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                                     "#7f7f7f", "#bcbd22", "#17becf"))
@@ -94,7 +96,7 @@ class StatGrid(QWidget):
         self.values: dict[str, str] = {}
         for row, (key, caption, tip) in enumerate(keys):
             cap = QLabel(caption, self)
-            cap.setStyleSheet("color: #555;")
+            muted(cap, "#555")
             cap.setToolTip(tip)
             label = QLabel(self)
             label.setTextFormat(Qt.TextFormat.RichText)

@@ -39,6 +39,7 @@ from core.market import FAIRNESS_LABELS, NETWORK_LABELS, MarketResult
 from gui.charts import CategoryTicks, StatGrid, index_at, side_column
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import SELECTED, _note, axis_label, make_plot
+from gui.presenting import muted
 
 EFFICIENT = QColor(112, 146, 190)  # the efficient allocation's gains
 RULE = QColor(232, 125, 30)  # the chosen rule's gains
@@ -153,7 +154,7 @@ class EnvyHeatMap(QWidget):
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.hover = QLabel(" ", self)
-        self.hover.setStyleSheet("color: #333;")
+        muted(self.hover, "#333")
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.hover.setFixedHeight(self.hover.fontMetrics().lineSpacing() + 4)
         lay = QVBoxLayout(self)
@@ -301,7 +302,7 @@ class FairnessPanel(QWidget):
         self.support = QLabel("", self)
         self.support.setWordWrap(True)
         self.support.setTextFormat(Qt.TextFormat.RichText)
-        self.support.setStyleSheet("color: #333;")
+        muted(self.support, "#333")
         summary = QWidget(self)
         sl = QVBoxLayout(summary)
         sl.setContentsMargins(0, 0, 6, 0)
@@ -337,7 +338,7 @@ class FairnessPanel(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.hover = QLabel(" ", self)
-        self.hover.setStyleSheet("color: #333;")
+        muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.hover.setFixedHeight(self.hover.fontMetrics().lineSpacing() + 4)
@@ -369,7 +370,7 @@ class FairnessPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table_note = QLabel("", self)
         self.table_note.setWordWrap(True)
-        self.table_note.setStyleSheet("color: #555;")
+        muted(self.table_note, "#555")
         rules = QWidget(self)
         rl = QVBoxLayout(rules)
         rl.setContentsMargins(0, 0, 0, 0)

@@ -27,6 +27,7 @@ the items.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from types import SimpleNamespace
 
@@ -125,7 +126,26 @@ _SELECTED_BUS_PEN = QPen(SELECT_PEN, 3)
 _RING_PEN = QPen(LIMIT, 2.5)
 _SELECTED_LINE_PEN = QPen(SELECT_PEN, AT_LIMIT_WIDTH)
 _SELECTED_LINE_PEN.setCosmetic(True)
-_LABEL_BRUSH = QBrush(QColor(60, 60, 60))
+
+
+@dataclass(frozen=True)
+class FeederInk:
+    """The colours of the drawing that depend on the theme (bus and scale colours do not)."""
+
+    background: QColor
+    line: QColor  # a line with no loading to show
+    label: QColor
+    text: QColor  # the legend's text
+    note: QColor
+    box: QColor  # the legend's box
+    box_edge: QColor
+    substation: QColor
+
+
+LIGHT_INK = FeederInk(QColor(252, 252, 250), LINE_PEN, QColor(60, 60, 60), QColor(40, 40, 40), QColor(90, 90, 90),
+                      QColor(255, 255, 255, 235), QColor(200, 200, 200), QColor(50, 50, 60))
+DARK_INK = FeederInk(QColor(30, 32, 36), QColor(150, 160, 175), QColor(205, 208, 214), QColor(220, 222, 226),
+                     QColor(165, 168, 174), QColor(44, 47, 53, 235), QColor(90, 94, 102), QColor(120, 126, 138))
 
 
 class _Shared:
@@ -399,7 +419,8 @@ class FeederView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
-        self.setBackgroundBrush(QBrush(QColor(252, 252, 250)))
+        self.ink = LIGHT_INK
+        self.setBackgroundBrush(QBrush(self.ink.background))
         self.setMinimumSize(320, 240)
         self.setToolTip("")
         self.buses: dict[str, BusItem | SubstationItem] = {}
@@ -429,13 +450,12 @@ class FeederView(QGraphicsView):
         # viewport: it must not scroll with the scene)
         self.colour_box = QFrame(self)
         self.colour_box.setObjectName("colourBox")
-        self.colour_box.setStyleSheet("#colourBox { background: rgba(255, 255, 255, 235); border: 1px solid #c8c8c8;"
-                                      " border-radius: 6px; }")
+        self._style_colour_box()
         box = QVBoxLayout(self.colour_box)
         box.setContentsMargins(8, 5, 8, 6)
         box.setSpacing(2)
         caption = QLabel("Colour buses by:", self.colour_box)
-        caption.setStyleSheet("color: #282828; background: transparent; border: none;")
+        caption.setStyleSheet("background: transparent; border: none;")  # the palette's text colour
         self.colour_by = QComboBox(self.colour_box)
         for key, label in COLOUR_MODES:
             self.colour_by.addItem(label, key)
@@ -484,6 +504,9 @@ class FeederView(QGraphicsView):
                 item = None
             if item is None:
                 item = SubstationItem(b.id) if b.id == substation else BusItem(b.id)
+                if item.substation and self.ink is not LIGHT_INK:
+                    item.setBrush(QBrush(self.ink.substation))
+                    item.setPen(QPen(self.ink.text, 1.5))
                 scene.addItem(item)
             self.buses[b.id] = item
             label = old_labels.pop(b.id, None)
@@ -494,7 +517,7 @@ class FeederView(QGraphicsView):
                 label = QGraphicsSimpleTextItem(b.id)
                 label.setFont(font)
                 label.setFlags(_FLAGS.ItemIgnoresTransformations)
-                label.setBrush(_LABEL_BRUSH)
+                label.setBrush(QBrush(self.ink.label))
                 label.setZValue(Z_LABEL)
                 scene.addItem(label)
             self.labels[b.id] = label
@@ -595,7 +618,7 @@ class FeederView(QGraphicsView):
                 item.setToolTip(tip)
         self.line_scale = view.line_scale
         styles, line_tips = view.line_styles, view.line_tips
-        default = (LINE_PEN, LINE_WIDTH)
+        default = (self.ink.line, LINE_WIDTH)
         for line_id, item in self.lines.items():
             item.set_style(*styles.get(line_id, default))
             tip = tips.get(f"line:{line_id}", "") + line_tips.get(line_id, "")
@@ -681,6 +704,35 @@ class FeederView(QGraphicsView):
                     r = SUBSTATION_PX / 2 + 8
                     rect = rect.united(QRectF(item.x() - r, item.y() - r, 2 * r, 2 * r))
         return rect
+
+    def _style_colour_box(self) -> None:
+        box, edge = self.ink.box, self.ink.box_edge
+        self.colour_box.setStyleSheet(
+            f"#colourBox {{ background: rgba({box.red()}, {box.green()}, {box.blue()}, {box.alpha()}); "
+            f"border: 1px solid {edge.name()}; border-radius: 6px; }}")
+
+    def set_dark(self, dark: bool) -> None:
+        """The dark theme's canvas: dark paper, light labels, lines and legend, a light substation (the bus
+        colours stay)."""
+        ink = DARK_INK if dark else LIGHT_INK
+        if ink is self.ink:
+            return
+        self.ink = ink
+        self.setBackgroundBrush(QBrush(ink.background))
+        self._style_colour_box()
+        for item in self.buses.values():
+            if item.substation:
+                item.setBrush(QBrush(ink.substation))
+                item.setPen(QPen(ink.text, 1.5))
+        brush = QBrush(ink.label)
+        for label in self.labels.values():
+            label.setBrush(brush)
+        if self._scenario is not None:
+            self._apply_result()
+        self.viewport().update()
+
+    def is_dark(self) -> bool:
+        return self.ink is DARK_INK
 
     def fit(self) -> None:
         """Fit the whole feeder in the window (keyboard: F), clear of the legend.
@@ -884,8 +936,9 @@ class FeederView(QGraphicsView):
         painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         box = self.legend_rect()
-        painter.setPen(QPen(QColor(200, 200, 200)))
-        painter.setBrush(QBrush(QColor(255, 255, 255, 235)))
+        ink = self.ink
+        painter.setPen(QPen(ink.box_edge))
+        painter.setBrush(QBrush(ink.box))
         painter.drawRoundedRect(box, 6, 6)
         font = painter.font()
         font.setPointSizeF(8.5)
@@ -893,7 +946,7 @@ class FeederView(QGraphicsView):
         fm = QFontMetricsF(font)
         left = box.left() + 10
         y = box.top() + 6
-        text = QColor(40, 40, 40)
+        text = ink.text
         for kind, data in self._legend_sections():
             if kind == "host":
                 y += self.ROW
@@ -904,13 +957,14 @@ class FeederView(QGraphicsView):
                     painter.setPen(QPen(QColor(40, 40, 40), 1))
                     painter.setBrush(QBrush(colour))
                     painter.drawEllipse(QPointF(left + 6, y - 8), 5, 5)
+                    painter.setPen(text)
                     painter.drawText(QPointF(left + 18, y - 4), KIND_LABELS[k])
                 y += 4
             elif kind == "scale":
                 y = self._draw_scale(painter, fm, data, left, y, LEGEND_W - 20)
             elif kind == "note":
                 y += self.ROW
-                painter.setPen(QColor(90, 90, 90))
+                painter.setPen(ink.note)
                 painter.drawText(QPointF(left, y - 4), data)
             elif kind in ("alert", "line_alert"):
                 y += self.ROW
@@ -929,7 +983,7 @@ class FeederView(QGraphicsView):
                     width: float) -> float:
         """A colour bar: title with unit, the gradient, its two ends labelled, marked values ticked."""
         y += self.ROW
-        painter.setPen(QColor(40, 40, 40))
+        painter.setPen(self.ink.text)
         painter.drawText(QPointF(left, y - 4), f"{scale.title} ({scale.unit})")
         bar = QRectF(left, y, width, self.BAR)
         grad = QLinearGradient(bar.topLeft(), bar.topRight())
@@ -947,7 +1001,7 @@ class FeederView(QGraphicsView):
             painter.setPen(QPen(LIMIT, 2.2))
             painter.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 3))
         y = bar.bottom() + 6 + self.ROW
-        painter.setPen(QColor(40, 40, 40))
+        painter.setPen(self.ink.text)
         lo, hi = scale.label(scale.lo), scale.label(scale.hi)
         if scale.hi > scale.lo:
             painter.drawText(QPointF(left, y - 5), lo)
@@ -965,7 +1019,7 @@ class FeederView(QGraphicsView):
             y += self.ROW
             painter.setPen(QPen(LIMIT, 2.2))
             painter.drawLine(QPointF(left + 2, y - 13), QPointF(left + 2, y - 3))
-            painter.setPen(QColor(40, 40, 40))
+            painter.setPen(self.ink.text)
             names = ", ".join(f"{name} {scale.label(v)}" for v, name in scale.marks)
             painter.drawText(QPointF(left + 10, y - 4), f"limit: {names}")
         return y + 6

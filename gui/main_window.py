@@ -1065,6 +1065,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             apply_theme(app, self, theme, self._light_palette, restyle_plots=theme == "dark" or previous != theme)
+        self.feeder.set_dark(theme == "dark")
         self.act_themes[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
 

@@ -30,6 +30,7 @@ from core.market import (
     MarketSettings,
 )
 from core.scenario import Scenario
+from gui.presenting import muted
 
 LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
 PLAY_INTERVAL_MS = 800  # playing: the shortest time a period stays on screen
@@ -316,7 +317,7 @@ class MarketControls(QWidget):
         if busy:
             self.bar.setValue(0)
             self.state.setText("Computing…")
-            self.state.setStyleSheet("color: #555;")
+            muted(self.state, "#555")
 
     def set_progress(self, fraction: float, text: str) -> None:
         self.bar.setValue(round(100 * max(0.0, min(1.0, fraction))))

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from core.market import MECHANISM_LABELS, MarketResult
 from gui.frame_model import DataFrameModel, FrameSortProxy, fmt_number, fmt_sig, header_with_unit
+from gui.presenting import muted
 
 DEMAND = QColor(31, 119, 180)
 SUPPLY = QColor(214, 39, 40)
@@ -123,7 +124,7 @@ def _note(text: str, parent=None) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #555; padding: 16px;")
+    muted(label, "#555", " padding: 16px;")
     return label
 
 
@@ -184,7 +185,7 @@ class CurvesPanel(QWidget):
         right.setTickFont(font)
         right.setTicks([[]])
         self.hover = QLabel(" ", self)
-        self.hover.setStyleSheet("color: #333;")
+        muted(self.hover, "#333")
         self.hover.setWordWrap(True)
         self.hover.setFixedHeight(2 * self.hover.fontMetrics().lineSpacing() + 4)
         self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -779,7 +780,7 @@ class DayPricesPanel(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.note = QLabel("", self)
-        self.note.setStyleSheet("color: #555;")
+        muted(self.note, "#555")
         self.note.setWordWrap(True)
         axis_label(self.plot, "left", "Price")
         axis_label(self.plot, "bottom", "Period (start time)")

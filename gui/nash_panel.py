@@ -42,6 +42,7 @@ from gui.charts import CategoryTicks, StatLine, series_colour, side_column
 from gui.compute import NashOutcome, NashRequest, NashRunner
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import BAD, GOOD, axis_label, dashed, hline, make_plot, period_label, set_line_label
+from gui.presenting import muted
 
 CONVERGED = "#1b7f3b"
 NO_EQUILIBRIUM = "#b00020"
@@ -164,7 +165,7 @@ class NashPanel(QWidget):
         self.bar.setFixedHeight(8)
         self.bar.setVisible(False)
         self.state = QLabel("", self)
-        self.state.setStyleSheet("color: #555;")
+        muted(self.state, "#555")
         self.state.setWordWrap(True)
         self.state.setVisible(False)
         self.verdict = QLabel("Press <b>Find equilibrium</b> to search the period's bidding game.", self)
@@ -238,7 +239,7 @@ class NashPanel(QWidget):
         self.existence_view.setModel(self.existence_model)
         self.existence_notes = QLabel("", self)
         self.existence_notes.setWordWrap(True)
-        self.existence_notes.setStyleSheet("color: #555;")
+        muted(self.existence_notes, "#555")
         ex = QWidget(self)
         el = QVBoxLayout(ex)
         el.setContentsMargins(0, 0, 0, 0)
@@ -352,7 +353,7 @@ class NashPanel(QWidget):
     def _show(self, outcome: NashOutcome) -> None:
         self.outcome = outcome
         self._outcome_key = self._pending_key
-        self.state.setStyleSheet("color: #555;")
+        muted(self.state, "#555")
         r = outcome.result
         cur = self.result.currency if self.result is not None else ""
         unit = f"{cur}/kWh"

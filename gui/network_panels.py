@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QStac
 from core.market import NETWORK_LABELS, MarketResult
 from gui.frame_model import column_decimals, fmt_number, fmt_sig
 from gui.market_panels import HIGHLIGHT, _note, axis_label, make_plot, price_unit
+from gui.presenting import muted
 
 # the four parts of a DLMP, bottom of the stack first
 PARTS = (
@@ -233,7 +234,7 @@ class DLMPPanel(QWidget):
         self.total = item.plot([], [], pen=pg.mkPen(TOTAL, width=2.4), connect="pairs")
         self.total.setZValue(10)
         self.hover = QLabel(" ", self)
-        self.hover.setStyleSheet("color: #333;")
+        muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.hover.setFixedHeight(self.hover.fontMetrics().lineSpacing() + 4)

@@ -25,6 +25,7 @@ from core.market import MECHANISM_LABELS, MarketResult
 from gui.charts import CategoryTicks, index_at
 from gui.frame_model import fmt_number, fmt_sig
 from gui.market_panels import _note, axis_label, make_plot, period_label, price_unit
+from gui.presenting import muted
 
 # HHI bands on the 0–1 scale (the chapter's 0.25; DOJ/FTC 2010: 1,500 and 2,500 points)
 BAND_MODERATE = 0.15
@@ -231,7 +232,7 @@ class MarketPowerPanel(QWidget):
                                 "the others alone cannot serve the demand, so seller i is pivotal — it can "
                                 "withhold and set the price")
         self.hover = QLabel(" ", self)
-        self.hover.setStyleSheet("color: #333;")
+        muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.hover.setFixedHeight(self.hover.fontMetrics().lineSpacing() + 4)

@@ -10,7 +10,7 @@ import importlib.util
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -116,6 +116,33 @@ def _plain_index(df) -> bool:
 
 # --- themes ------------------------------------------------------------------------------------
 THEMES = ("light", "dark")
+# muted text: the greys the panels use on the light theme, and what each becomes on the dark one
+MUTED_DARK = {"#282828": "#e2e2e2", "#333": "#d4d4d4", "#444": "#c8c8c8", "#555": "#b4b4b4", "#666": "#a4a4a4"}
+_current = {"theme": "light"}
+
+
+def muted(widget: QWidget, grey: str = "#555", extra: str = "") -> None:
+    """Colour ``widget``'s text a muted ``grey`` (one of :data:`MUTED_DARK`'s keys) that follows the theme;
+    ``extra``: more style sheet declarations. The dark theme turns it into a light grey."""
+    sheet = _muted_sheet(grey, extra, _current["theme"])
+    widget.setProperty("muted_ink", (grey, extra, sheet))
+    widget.setStyleSheet(sheet)
+
+
+def _muted_sheet(grey: str, extra: str, theme: str) -> str:
+    colour = MUTED_DARK.get(grey, grey) if theme == "dark" else grey
+    return f"color: {colour};{extra}"
+
+
+def _retint(root: QWidget, theme: str) -> None:
+    """Re-colour the muted texts under ``root`` that still wear the style :func:`muted` gave them."""
+    for w in [root, *root.findChildren(QWidget)]:
+        ink = w.property("muted_ink")
+        if not ink or w.styleSheet() != ink[2]:
+            continue
+        sheet = _muted_sheet(ink[0], ink[1], theme)
+        w.setProperty("muted_ink", (ink[0], ink[1], sheet))
+        w.setStyleSheet(sheet)
 _DARK_BG, _DARK_FG = QColor(30, 32, 36), QColor(220, 222, 226)
 
 
@@ -143,7 +170,9 @@ def apply_theme(app: QApplication, root: QWidget, theme: str, light_palette: QPa
     ``restyle_plots=False`` leaves the plots as their panels drew them (the light theme at start).
     """
     dark = theme == "dark"
+    _current["theme"] = theme
     app.setPalette(dark_palette() if dark else light_palette)
+    _retint(root, theme)
     bg, fg = (_DARK_BG, _DARK_FG) if dark else (QColor("white"), "d")
     pg.setConfigOption("background", bg)
     pg.setConfigOption("foreground", fg)
@@ -155,6 +184,12 @@ def apply_theme(app: QApplication, root: QWidget, theme: str, light_palette: QPa
             if isinstance(item, pg.AxisItem):
                 item.setPen()
                 item.setTextPen()
+            elif isinstance(item, pg.TextItem) and item.fill.style() == Qt.BrushStyle.NoBrush:
+                # labels drawn straight on the plot: dark ink on the light theme, light on the dark one
+                light = getattr(item, "_light_ink", None)
+                if light is None:
+                    light = item._light_ink = QColor(item.color)
+                item.setColor(_DARK_FG if dark and light.lightness() < 100 else light)
 
 
 # --- fonts ---------------------------------------------------------------------------------------

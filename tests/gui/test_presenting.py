@@ -126,15 +126,24 @@ def test_presentation_mode_hides_the_editors_and_comes_back(cleared, qtbot):
 def test_dark_theme_changes_the_palette_and_is_remembered(window, settings):
     app = QApplication.instance()
     light = app.palette().color(QPalette.ColorRole.Window)
+    feeder = window.feeder
+    label = next(iter(feeder.labels.values()))
+    line = next(iter(feeder.lines))
+    assert feeder.backgroundBrush().color().lightness() > 200 and label.brush().color().lightness() < 100
     try:
         window.act_themes["dark"].trigger()
         dark = app.palette().color(QPalette.ColorRole.Window)
         assert dark.lightness() < 80 < light.lightness()
         assert settings.value("view/theme") == "dark"
+        # the feeder's canvas too: dark paper, light labels, unloaded lines light enough to see
+        assert feeder.is_dark() and feeder.backgroundBrush().color().lightness() < 50
+        assert label.brush().color().lightness() > 180
+        assert feeder.line_colour(line).lightness() > feeder.backgroundBrush().color().lightness() + 100
     finally:
         window.set_theme("light")
     assert app.palette().color(QPalette.ColorRole.Window) == light
     assert settings.value("view/theme") == "light"
+    assert not feeder.is_dark() and feeder.backgroundBrush().color().lightness() > 200
 
 
 def test_autosave_writes_a_recovery_file_that_a_new_window_restores(window, settings, qtbot, tmp_path):

@@ -28,6 +28,7 @@ import queue
 import time
 
 log = logging.getLogger(__name__)
+PARENT_CHECK_S = 1.0  # an idle worker checks this often that the dashboard still runs
 
 
 class _Superseded(Exception):  # a control-flow signal, not an error
@@ -36,11 +37,19 @@ class _Superseded(Exception):  # a control-flow signal, not an error
 
 def serve(requests, replies, latest) -> None:
     """The worker process's loop: clear each request (the newest one waiting) until ``None`` arrives."""
+    import os
+
     from core import market
     from gui.failures import describe_failure
 
+    parent = os.getppid()
     while True:
-        item = requests.get()
+        try:
+            item = requests.get(timeout=PARENT_CHECK_S)
+        except queue.Empty:
+            if os.getppid() != parent:  # the dashboard died without saying goodbye: so does its worker
+                return
+            continue
         while True:  # only the newest request waiting is worth running
             try:
                 newer = requests.get_nowait()

@@ -82,3 +82,40 @@ def test_the_window_clears_a_project_in_the_process_and_draws_its_panels_in_turn
     assert window.curves.result.summary["platform_surplus"] == pytest.approx(-2.0)
     assert window.properties.result is result and window.properties.isEnabled()
     assert window.feeder.period == window.market_controls.period.value()
+
+
+def test_the_worker_ends_when_the_dashboard_dies(tmp_path):
+    """A dashboard killed without closing (no atexit) must not leave its worker process behind."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "def main():\n"
+        "    from PySide6.QtWidgets import QApplication\n"
+        "    app = QApplication([])\n"
+        "    from core.market import MarketSettings\n"
+        "    from core.scenario.generate import teaching_5bus\n"
+        "    from gui.compute import MarketRunner\n"
+        "    r = MarketRunner()\n"
+        "    r.finished.connect(lambda _r: (print(r._proc.process.pid, flush=True), os.kill(os.getpid(), 9)))\n"
+        "    r.request(teaching_5bus(), MarketSettings(mechanism='uniform', audit=False))\n"
+        "    app.exec()\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    worker = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived the dashboard by 10 s")

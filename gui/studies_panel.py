@@ -24,6 +24,7 @@ averaged for the plot.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -33,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -79,7 +80,7 @@ from core.study import (
 )
 from gui.charts import CategoryTicks, series_colour, side_column
 from gui.compute_studies import StudyRequest, StudyRunner
-from gui.frame_model import DataFrameModel, FrameSortProxy, fmt_sig, header_with_unit
+from gui.frame_model import SORT_ROLE, FrameSortProxy, column_decimals, fmt_number, fmt_sig, header_with_unit
 from gui.market_panels import BAD, SHORT_MECHANISM, axis_label, dashed, make_plot
 
 REFRESH_MS = 500  # plots follow a running study this often
@@ -92,7 +93,7 @@ MONEY = {"welfare", "welfare_true", "platform_surplus", "max_ic_gain", "fairness
 
 EMPTY_TEXT = (
     "<b>Choose axes and press Run</b>: the market of the current project is cleared at every point of the study "
-    "— every combination of the axes you tick, each for every Monte Carlo draw — on a worker thread, and the "
+    "— every combination of the axes you tick, each for every Monte Carlo draw — in a worker process, and the "
     "results are plotted here as they come in.<br><br>"
     "The default asks <i>what happens as rooftop PV grows from 10 % to 80 % of the peak demand under each "
     "mechanism?</i><br><br>"
@@ -203,17 +204,36 @@ def _same(a, b) -> bool:
     return bool(np.isclose(float(a), float(b), rtol=0, atol=1e-9))
 
 
-def _keys(axis: str, values: pd.Series) -> list:
-    """Values of ``axis`` as exact group keys (numbers rounded to 9 decimals)."""
-    if axis in TEXT_AXES:
-        return list(values)
-    return [round(float(v), 9) for v in values]
-
-
 def _mask(frame: pd.DataFrame, axis: str, value) -> pd.Series:
     if axis in TEXT_AXES:
         return frame[axis] == value
     return pd.Series(np.isclose(frame[axis].to_numpy(float), float(value), rtol=0, atol=1e-9), index=frame.index)
+
+
+@functools.lru_cache(maxsize=1)
+def _empty_table() -> pd.DataFrame:
+    """A study table without rows (made once: building one takes milliseconds; never changed in place)."""
+    return results_table([])
+
+
+def _padded_range(arrays, pad: float = 0.06) -> tuple[float, float] | None:
+    """The range of the finite values of ``arrays`` with ``pad`` of its span on each side (None: no value)."""
+    finite = [a[np.isfinite(a)] for a in arrays]
+    finite = [a for a in finite if a.size]
+    if not finite:
+        return None
+    lo = float(min(a.min() for a in finite))
+    hi = float(max(a.max() for a in finite))
+    span = hi - lo if hi > lo else (abs(hi) or 1.0)
+    return lo - pad * span, hi + pad * span
+
+
+def _light_grid(plot: pg.PlotItem) -> None:
+    """Grid lines at the major and minor ticks only, not at the third level's: those are drawn at 3–5 % opacity
+    (hardly visible) and, being translucent, cost Qt's raster engine ~0.1 ms each — with ~70 of them, most of
+    a plot's repaint while a study runs."""
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setStyle(maxTickLevel=1)
 
 
 class _Ticks(CategoryTicks):
@@ -347,6 +367,188 @@ class AxisRow:
 
 
 # ---------------------------------------------------------------------------
+# the results table
+# ---------------------------------------------------------------------------
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_INK = QBrush(QColor("#111111"))
+_STATUS_BRUSH = {"error": BAD, "infeasible": QBrush(INFEASIBLE)}
+SIZE_ROWS = 50  # the columns' widths follow the header and the first rows
+MAX_COLUMN_PX = 260
+
+
+class StudyTableModel(QAbstractTableModel):
+    """The results table, read-only, cheap to paint and to grow while a study runs.
+
+    A view asks ``data()`` for every role of every visible cell at every paint:
+    here a cell's text is formatted once, when first shown (numbers with the
+    column's decimals, :func:`gui.frame_model.fmt_number`), a row's colour is
+    its status (error: red, infeasible: amber), and rows that come in are
+    appended (``rowsInserted``: a sorted proxy places them, nothing is sorted
+    again) instead of resetting the model. ``frame`` is the table shown, in
+    the model's order.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.frame = pd.DataFrame()
+        self.headers: dict[str, str] = {}
+        self.tooltips: dict[str, str] = {}
+        self._columns: list[str] = []
+        self._numeric: list[bool] = []
+        self._decimals: list[int] = []
+        self._cols: list[np.ndarray] = []  # per column: its values (objects; None for a missing number)
+        self._keys: list[np.ndarray | None] = []  # per numeric column: the sort keys (−inf for a missing number)
+        self._texts: list[list] = []  # per column: the cells' texts, None until shown
+        self._brushes: list[QBrush | None] = []  # per row
+        self._rows = 0
+
+    # --- filling ---------------------------------------------------------------------
+    def set_frame(self, frame: pd.DataFrame, headers: dict[str, str] | None = None,
+                  tooltips: dict[str, str] | None = None) -> None:
+        """Show ``frame`` (a reset)."""
+        self.beginResetModel()
+        self.frame = frame.reset_index(drop=True)
+        self.headers = dict(headers or {})
+        self.tooltips = dict(tooltips or {})
+        self._columns = [str(c) for c in self.frame.columns]
+        self._numeric = [pd.api.types.is_numeric_dtype(self.frame[c]) and not pd.api.types.is_bool_dtype(self.frame[c])
+                         for c in self.frame.columns]
+        self._decimals = self._column_decimals(self.frame)
+        self._cols, self._keys, self._texts, self._brushes = [], [], [], []
+        self._rows = 0
+        self._take(self.frame)
+        self.endResetModel()
+
+    def append(self, rows: pd.DataFrame) -> None:
+        """Add ``rows`` (the same columns) at the end; a column whose decimals change is shown again."""
+        if rows.empty:
+            return
+        n = self._rows
+        rows = rows[self.frame.columns].reset_index(drop=True)
+        self.beginInsertRows(QModelIndex(), n, n + len(rows) - 1)
+        self.frame = pd.concat([self.frame, rows], ignore_index=True) if n else rows
+        self._take(rows)
+        self.endInsertRows()
+        decimals = self._column_decimals(self.frame)
+        changed = [c for c, (a, b) in enumerate(zip(decimals, self._decimals, strict=True)) if a != b]
+        self._decimals = decimals
+        for c in changed:
+            self._texts[c] = [None] * self._rows
+            self.dataChanged.emit(self.index(0, c), self.index(self._rows - 1, c), [_DISPLAY])
+
+    def shows_prefix_of(self, frame: pd.DataFrame) -> bool:
+        """Whether the rows shown are the first rows of ``frame`` (same columns): ``frame`` only adds rows."""
+        n = self._rows
+        if list(frame.columns) != list(self.frame.columns) or n > len(frame) or "point_id" not in frame:
+            return False
+        return n == 0 or bool(np.array_equal(self.frame.point_id.to_numpy(), frame.point_id.to_numpy()[:n]))
+
+    def _column_decimals(self, frame: pd.DataFrame) -> list[int]:
+        return [column_decimals(frame[c].to_numpy(dtype=float, na_value=np.nan)) if num else 0
+                for c, num in zip(frame.columns, self._numeric, strict=True)]
+
+    def _take(self, rows: pd.DataFrame) -> None:
+        """Keep the values of ``rows`` (appended), column by column."""
+        first = not self._cols
+        for c, (name, numeric) in enumerate(zip(self._columns, self._numeric, strict=True)):
+            column = rows[name]
+            values = column.to_numpy(dtype=object, na_value=None) if column.hasnans else column.to_numpy(dtype=object)
+            keys = None
+            if numeric:
+                keys = column.to_numpy(dtype=float, na_value=np.nan)
+                keys = np.where(np.isnan(keys), -np.inf, keys)
+            if first:
+                self._cols.append(values)
+                self._keys.append(keys)
+                self._texts.append([None] * len(rows))
+            else:
+                self._cols[c] = np.concatenate([self._cols[c], values])
+                if keys is not None:
+                    self._keys[c] = np.concatenate([self._keys[c], keys])
+                self._texts[c].extend([None] * len(rows))
+        if "status" in rows:
+            self._brushes.extend(_STATUS_BRUSH.get(s) for s in rows["status"].tolist())
+        else:
+            self._brushes.extend([None] * len(rows))
+        self._rows += len(rows)
+
+    def text(self, r: int, c: int) -> str:
+        """The cell's text as shown."""
+        texts = self._texts[c]
+        t = texts[r]
+        if t is None:
+            v = self._cols[c][r]
+            if self._numeric[c]:
+                t = fmt_number(v, self._decimals[c])
+            else:
+                t = "" if v is None else str(v)
+            texts[r] = t
+        return t
+
+    # --- Qt model API ----------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(self, section, orientation, role=_DISPLAY):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            key = self._columns[section]
+            if role == _DISPLAY:
+                return self.headers.get(key, key)
+            if role == _TOOLTIP:
+                return self.tooltips.get(key)
+            if role == _ALIGN and self._numeric[section]:
+                return _RIGHT
+        elif orientation == Qt.Orientation.Vertical and role == _DISPLAY:
+            return str(section + 1)
+        return None
+
+    def data(self, index, role=_DISPLAY):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == _DISPLAY:
+            return self.text(r, c)
+        if role == _ALIGN:
+            return _RIGHT if self._numeric[c] else None
+        if role == _BACKGROUND:
+            return self._brushes[r]
+        if role == _FOREGROUND:
+            return _INK if self._brushes[r] is not None else None
+        if role == SORT_ROLE:
+            if self._numeric[c]:
+                return float(self._keys[c][r])
+            v = self._cols[c][r]
+            return "" if v is None else str(v)
+        if role == _TOOLTIP:
+            return self.tooltips.get(self._columns[c])
+        return None
+
+    def flags(self, index):
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def column_widths(self, header_metrics, cell_metrics, rows: int = SIZE_ROWS) -> list[int]:
+        """Widths that fit each column's header and the texts of its first ``rows`` rows (at most
+        :data:`MAX_COLUMN_PX`): one text per cell, no view involved."""
+        widths = []
+        n = min(rows, self._rows)
+        for c, key in enumerate(self._columns):
+            width = header_metrics.horizontalAdvance(str(self.headers.get(key, key))) + 24  # + the sort arrow
+            for r in range(n):
+                width = max(width, cell_metrics.horizontalAdvance(self.text(r, c)) + 12)
+            widths.append(min(int(width), MAX_COLUMN_PX))
+        return widths
+
+
+# ---------------------------------------------------------------------------
 # the panel
 # ---------------------------------------------------------------------------
 
@@ -383,7 +585,7 @@ class StudiesPanel(QWidget):
         self.spec: StudySpec | None = None  # the study whose results are shown
         self.spec_problem = ""  # why its points cannot be opened (results loaded without their project)
         self.meta: dict[str, str] | None = None
-        self.table = results_table([])
+        self.table = _empty_table()
         self.currency = ""
         self.source = ""
         self.use_dask = False
@@ -405,6 +607,15 @@ class StudiesPanel(QWidget):
         self._table_frame = pd.DataFrame()
         self._table_stale = False
         self._table_sized = False
+        self._plot_stale = False
+        self._steps: list = []  # what is left of a refresh (one step per turn of the event loop)
+        self._incoming: pd.DataFrame | None = None  # the table with the rows that came in, until shown
+        self._steps_s = 0.0
+        self._line_pool: list[dict] = []  # the lines' plot items, reused by every redraw
+        self._lines_x_range: tuple[float, float] | None = None
+        self._lines_y_range: tuple[float, float] | None = None
+        self._axis_labels: dict[tuple, str] = {}
+        self._hint_style = "color: #555;"
         self._where = ""
         self._build()
         self._connect()
@@ -493,15 +704,15 @@ class StudiesPanel(QWidget):
         cores = os.cpu_count() or 1
         self.dask = QCheckBox(f"Use a local Dask cluster ({cores} workers)", self)
         self.dask.setToolTip("Run the points in parallel on a Dask LocalCluster of this machine's cores (starting "
-                             "it takes a few seconds). Unticked: one point after the other on a worker thread of "
-                             "this process.")
+                             "it takes a few seconds). Unticked: one point after the other in a worker process of "
+                             "this computer.")
         self.scheduler = QLineEdit(self)
         self.scheduler.setPlaceholderText("or an existing scheduler: tcp://host:8786")
         self.scheduler.setToolTip("The address of a running Dask scheduler: the points run on its workers (the same "
                                   "Feeder Market must be installed there)")
         self.scheduler.setEnabled(False)
         self.run_button = QPushButton("Run", self)
-        self.run_button.setToolTip("Run the study on a worker thread: the plots fill in as points finish")
+        self.run_button.setToolTip("Run the study in the background: the plots fill in as points finish")
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the study: no new point starts; the finished points are kept")
         self.bar = QProgressBar(self)
@@ -606,6 +817,7 @@ class StudiesPanel(QWidget):
 
         # lines
         self.lines_plot = make_plot(self)
+        _light_grid(self.lines_plot.getPlotItem())
         self.lines_ticks = _Ticks(self.lines_plot, "bottom")
         # heat map
         self.heat_plot = make_plot(self)
@@ -629,6 +841,7 @@ class StudiesPanel(QWidget):
         self.hist_view.setBackground("w")
         self.hist_view.setMinimumSize(200, 110)
         self.hist_plots: list[pg.PlotItem] = []
+        self._hist_items: list[dict] = []  # per plot of the histogram view: its items, kept between redraws
 
         self.empty = QLabel(EMPTY_TEXT, self)
         self.empty.setTextFormat(Qt.TextFormat.RichText)
@@ -658,8 +871,7 @@ class StudiesPanel(QWidget):
         pl.addWidget(self.stack, 1)
         pl.addWidget(self.hint)
 
-        self.model = DataFrameModel(self)
-        self.model.row_brush = self._row_brush
+        self.model = StudyTableModel(self)
         self.proxy = FrameSortProxy(self)
         self.proxy.setSourceModel(self.model)
         self.table_view = _table_view(self)
@@ -670,7 +882,8 @@ class StudiesPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(plot_page, "Plot")
         self.tabs.addTab(self.table_view, "Table")
-        self.tabs.currentChanged.connect(lambda _i: self._table_stale and self._fill_table(force=True))
+        self.plot_page = plot_page
+        self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
 
         results = QWidget(self)
         rl = QVBoxLayout(results)
@@ -692,6 +905,9 @@ class StudiesPanel(QWidget):
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
+        self.step_timer = QTimer(self)  # the next step of a refresh
+        self.step_timer.setSingleShot(True)
+        self.step_timer.setInterval(1)
         self.validate_timer = QTimer(self)
         self.validate_timer.setSingleShot(True)
         self.validate_timer.setInterval(150)
@@ -719,6 +935,7 @@ class StudiesPanel(QWidget):
         self.dask.toggled.connect(self.scheduler.setEnabled)
         self.validate_timer.timeout.connect(self.validate_now)
         self.refresh_timer.timeout.connect(self._tick)
+        self.step_timer.timeout.connect(self._run_step)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.save_results_button.clicked.connect(self._save_results_dialog)
@@ -899,7 +1116,7 @@ class StudiesPanel(QWidget):
         self.bar.setRange(0, max(self._total, 1))
         self.bar.setValue(0)
         self._t0 = time.monotonic()
-        where = "in this process" if workers == 0 else (f"on {scheduler}" if scheduler else
+        where = "in a worker process" if workers == 0 else (f"on {scheduler}" if scheduler else
                                                            f"on a local Dask cluster ({workers} workers)")
         self._where = where
         self._state(f"Running {self._total:,} points {where}…")
@@ -917,6 +1134,7 @@ class StudiesPanel(QWidget):
     def shutdown(self, timeout_ms: int = -1) -> bool:
         """Stop a running study and wait for its worker (the window is closing)."""
         self.refresh_timer.stop()
+        self._stop_steps()
         return self.runner.shutdown(timeout_ms)
 
     def is_running(self) -> bool:
@@ -924,23 +1142,47 @@ class StudiesPanel(QWidget):
 
     def _start_results(self, spec: StudySpec | None, table: pd.DataFrame | None = None, meta=None, source="",
                        problem: str = "") -> None:
+        self._stop_steps()
         self.spec, self.meta, self.spec_problem = spec, meta, problem
         self._points = {p.point_id: p for p in spec.points} if spec is not None else {}
         self.currency = spec.base.currency if spec is not None else ((meta or {}).get("currency", ""))
         self._relabel_metrics()
         self._rows = []
-        self.table = table if table is not None else results_table([])
+        self.table = table if table is not None else _empty_table()
         self.source = source
         self._dirty = False
         self._elapsed = 0.0
         self._table_sized = False
         self._set_axes_of_results()
-        self._fill_table()
+        self._fill_table(force=True)
         self.redraw()
 
     def _on_rows(self, rows: list) -> None:
-        self._rows.extend(rows)
+        self._rows.extend(rows)  # taken into the table at the next refresh
         self._dirty = True
+
+    def _absorb_rows(self) -> None:
+        """Take the rows that came in into the next table (``_show_incoming`` shows it): a table of the new rows
+        appended (what :func:`core.study.results_table` gives for all the rows: sorted by point, stably)."""
+        rows, self._rows = self._rows, []
+        base = self._incoming if self._incoming is not None else self.table
+        if not rows:
+            self._incoming = base
+            return
+        new = results_table(rows)
+        if not len(base):
+            self._incoming = new
+            return
+        table = pd.concat([base, new], ignore_index=True)
+        if not table.point.is_monotonic_increasing:  # Dask: points finish out of order
+            table = table.sort_values("point", kind="stable").reset_index(drop=True)
+        self._incoming = table
+
+    def _show_incoming(self) -> None:
+        """The table with the new rows becomes the one shown, and the plot follows (when it is in front)."""
+        if self._incoming is not None:
+            self.table, self._incoming = self._incoming, None
+        self._refresh_plot()
 
     def _on_progress(self, done: int, total: int) -> None:
         self._done, self._total = done, total
@@ -953,22 +1195,40 @@ class StudiesPanel(QWidget):
         if self.runner.is_busy() and not self.runner.is_cancelling():
             starting = " (starting the Dask cluster…)" if not self._done and "Dask" in self._where else ""
             self._state(f"Running: {self._done:,} / {self._total:,} points · {self._elapsed:.1f} s{starting}")
-        if self._dirty:
-            t0 = time.perf_counter()
+        if self._dirty and not self._steps:
             self._dirty = False
-            self.table = results_table(self._rows)
-            self._fill_table()
-            self.redraw()
-            # a large study: redraw less often, so that the GUI thread stays free
-            spent_ms = 1000.0 * (time.perf_counter() - t0)
-            self.refresh_timer.setInterval(int(min(5000, max(REFRESH_MS, 5 * spent_ms))))
+            self._steps = [self._absorb_rows, self._show_incoming, self._fill_table]
+            self._steps_s = 0.0
+            self._run_step()
+
+    def _run_step(self) -> None:
+        """One step of a refresh while a study runs (the new rows into the table; the Table tab; the plot), the
+        next one at the next turn of the event loop: the window's other events and timers come in between."""
+        if not self._steps:
+            return
+        t0 = time.perf_counter()
+        self._steps.pop(0)()
+        self._steps_s += time.perf_counter() - t0
+        if self._steps:
+            self.step_timer.start()
+        else:  # a large study: refresh less often, so that the GUI thread stays free
+            self.refresh_timer.setInterval(int(min(5000, max(REFRESH_MS, 5000 * self._steps_s))))
+
+    def _stop_steps(self, keep_rows: bool = False) -> None:
+        """No more steps of the refresh in hand; the rows it took in are dropped (the table that comes next has
+        them) unless ``keep_rows``."""
+        self._steps = []
+        self.step_timer.stop()
+        if not keep_rows:
+            self._incoming = None
 
     def _on_finished(self, run) -> None:
         self.refresh_timer.stop()
+        self._stop_steps()
         self._elapsed = run.elapsed_s
         self._t0 = None
         self.table = run.table
-        self._rows = run.table.to_dict("records")
+        self._rows = []
         self._dirty = False
         done = len(run.table)
         self._done = done
@@ -987,9 +1247,13 @@ class StudiesPanel(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.refresh_timer.stop()
+        self._stop_steps(keep_rows=True)
         self._t0 = None
-        if self._dirty:
-            self._tick()
+        self._dirty = False
+        self._absorb_rows()  # the rows that came back are kept
+        self.table, self._incoming = self._incoming, None
+        self._fill_table()
+        self.redraw()
         self._state(f"⚠ The study stopped: {message}", error=True)
         self._update_buttons()
 
@@ -1128,8 +1392,25 @@ class StudiesPanel(QWidget):
         self.legend.setText("")
         self.plot_data = pd.DataFrame()
 
+    def _refresh_plot(self) -> None:
+        """While a study runs: redraw the plot if it is in front; else the title now, the plot when shown."""
+        if self.tabs.currentWidget() is self.plot_page:
+            self.redraw()
+        else:
+            self._plot_stale = True
+            self._update_title()
+            self._update_buttons()
+
+    def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.plot_page:
+            if self._plot_stale:
+                self.redraw()
+        elif self._table_stale:
+            self._fill_table(force=True)
+
     def redraw(self) -> None:
         """Draw the chosen view of the results shown (called on every change and while a study runs)."""
+        self._plot_stale = False
         self._update_title()
         if self.spec is None and self.meta is None and not len(self.table):
             self._show_empty(True)
@@ -1188,12 +1469,14 @@ class StudiesPanel(QWidget):
         """Metrics without any value in the results are greyed out (they need the audit, a network…)."""
         item_model = self.metric_combo.model()
         t = self.table[self.table.status == "ok"] if len(self.table) else self.table
+        present = [m for m in PLOT_METRICS if m in t]
+        values = t[present].to_numpy(dtype=float, na_value=np.nan) if len(t) else np.empty((0, len(present)))
+        has = dict(zip(present, (~np.isnan(values)).any(axis=0).tolist(), strict=True))
         for i in range(self.metric_combo.count()):
-            m = self.metric_combo.itemData(i)
-            has = bool(len(t)) and m in t and bool(t[m].astype(float).notna().any())
             item = item_model.item(i)
-            if item is not None:
-                item.setEnabled(bool(has or not len(t)))
+            enabled = bool(has.get(self.metric_combo.itemData(i), False) or not len(t))
+            if item is not None and item.isEnabled() != enabled:
+                item.setEnabled(enabled)
 
     def _missing_word(self) -> str:
         return "no value yet" if self.runner.is_busy() else "no value"
@@ -1211,15 +1494,58 @@ class StudiesPanel(QWidget):
     def _group_values(self, g: str | None) -> list:
         return [None] if g in (None, NONE) else list(self._values[g])
 
-    def _line_stats(self, ok: pd.DataFrame, metric: str, x_axis: str, g_axis, g) -> tuple:
-        """Mean, std and count of ``metric`` at each value of ``x_axis`` in the group ``g``."""
-        xs = self._values[x_axis]
-        sub = ok if g is None else ok[_mask(ok, g_axis, g)]
-        y = sub[metric].astype(float)
-        stats = y.groupby(_keys(x_axis, sub[x_axis])).agg(["mean", "std", "count"])
-        stats = stats.reindex(_keys(x_axis, pd.Series(xs, dtype=object)))
-        return (stats["mean"].to_numpy(float), stats["std"].to_numpy(float),
-                stats["count"].fillna(0).to_numpy(int))
+    def _index_of(self, axis: str, values: pd.Series, order: list) -> np.ndarray:
+        """For each of ``values`` (a column of ``axis``), its index in ``order`` (the axis' values); −1 if absent."""
+        if axis in TEXT_AXES:
+            return pd.Index(list(order), dtype=object).get_indexer(values.to_numpy(dtype=object))
+        keys = np.round(np.asarray(order, dtype=float), 9)
+        return pd.Index(keys).get_indexer(np.round(values.to_numpy(dtype=float, na_value=np.nan), 9))
+
+    def _lines_stats(self, ok: pd.DataFrame, metric: str, x_axis: str, g_axis) -> list[tuple]:
+        """Per group of ``g_axis`` (one group: None): the mean, std (ddof 1) and count of ``metric`` at each
+        value of ``x_axis`` — every group at once (a pass of ``np.bincount``, not a groupby per group)."""
+        xs, groups = self._values[x_axis], self._group_values(g_axis)
+        nx, ng = len(xs), len(groups)
+        y = ok[metric].to_numpy(dtype=float, na_value=np.nan)
+        xi = self._index_of(x_axis, ok[x_axis], xs)
+        gi = np.zeros(len(ok), dtype=np.intp) if groups == [None] else self._index_of(g_axis, ok[g_axis], groups)
+        keep = (xi >= 0) & (gi >= 0) & ~np.isnan(y)
+        cell, v = gi[keep] * nx + xi[keep], y[keep]
+        count = np.bincount(cell, minlength=ng * nx)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(cell, weights=v, minlength=ng * nx) / count
+            dev = np.bincount(cell, weights=(v - mean[cell]) ** 2, minlength=ng * nx)
+            std = np.where(count > 1, np.sqrt(dev / np.maximum(count - 1, 1)), np.nan)
+        mean = np.where(count > 0, mean, np.nan)
+        return [(g, mean[k * nx:(k + 1) * nx], std[k * nx:(k + 1) * nx], count[k * nx:(k + 1) * nx])
+                for k, g in enumerate(groups)]
+
+    def _line_items(self, rank: int, band: bool) -> dict:
+        """The plot items of the ``rank``-th line (kept between redraws: a redraw sets their data)."""
+        pi = self.lines_plot.getPlotItem()
+        while len(self._line_pool) <= rank:
+            curve = pg.PlotDataItem([], [], symbol="o", symbolPen=pg.mkPen("w", width=1.0), connect="finite")
+            curve.setCurveClickable(False)
+            curve.sigPointsClicked.connect(self._line_clicked)
+            pi.addItem(curve)
+            self._line_pool.append({"curve": curve, "band": None, "style": None, "band_colour": None})
+        items = self._line_pool[rank]
+        if band and items["band"] is None:
+            upper = pg.PlotCurveItem(pen=pg.mkPen(None))
+            lower = pg.PlotCurveItem(pen=pg.mkPen(None))
+            fill = pg.FillBetweenItem(upper, lower)
+            for it in (upper, lower, fill):
+                pi.addItem(it)
+            items["band"] = (upper, lower, fill)
+        return items
+
+    def _drop_line_items(self, keep: int) -> None:
+        """Remove the plot items of the lines from ``keep`` on (fewer lines than before)."""
+        pi = self.lines_plot.getPlotItem()
+        for items in self._line_pool[keep:]:
+            for it in (items["curve"], *(items["band"] or ())):
+                pi.removeItem(it)
+        del self._line_pool[keep:]
 
     def _draw_lines(self, ok: pd.DataFrame, metric: str) -> None:
         x_axis = self.x_combo.currentData()
@@ -1230,42 +1556,51 @@ class StudiesPanel(QWidget):
         if g_axis == x_axis:
             g_axis = NONE
         pi = self.lines_plot.getPlotItem()
-        pi.clear()
         self.line_curves = {}
         xs = self._values[x_axis]
         xpos = self._positions(x_axis, xs)
         text_x = x_axis in TEXT_AXES
-        self.lines_ticks.set_names([value_text(x_axis, v) for v in xs] if text_x else [])
-        series = []
-        for k, g in enumerate(self._group_values(g_axis)):
-            mean, std, count = self._line_stats(ok, metric, x_axis, g_axis, g)
-            if np.isfinite(mean).any():
-                series.append((k, g, mean, std, count))
+        names = [value_text(x_axis, v) for v in xs] if text_x else []
+        if names != self.lines_ticks.names:
+            self.lines_ticks.set_names(names)
+        series = [(k, g, mean, std, count)
+                  for k, (g, mean, std, count) in enumerate(self._lines_stats(ok, metric, x_axis, g_axis))
+                  if np.isfinite(mean).any()]
+        self._drop_line_items(len(series))
         legend, records = [], []
         band = False
         for rank, (k, g, mean, std, count) in enumerate(series):
             colour = series_colour(k)
-            if np.nanmax(count, initial=0) > 1 and np.isfinite(std).any():
-                band = True
-                f = np.isfinite(mean) & np.isfinite(xpos)
-                s = np.where(np.isfinite(std), std, 0.0)[f]
-                upper = pg.PlotCurveItem(xpos[f], mean[f] + s, pen=pg.mkPen(None))
-                lower = pg.PlotCurveItem(xpos[f], mean[f] - s, pen=pg.mkPen(None))
-                fill = QColor(colour)
-                fill.setAlpha(45)
-                pi.addItem(upper)
-                pi.addItem(lower)
-                pi.addItem(pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(fill)))
+            with_band = bool(np.nanmax(count, initial=0) > 1 and np.isfinite(std).any())
+            items = self._line_items(rank, with_band)
             # a line that a later one covers (the same values somewhere) is drawn wider, with larger markers
             behind = sum(1 for _k, _h, m2, _s, _c in series[rank + 1:]
                          if np.isclose(mean, m2, rtol=1e-6, atol=1e-12).any())
-            curve = pg.PlotDataItem(xpos, mean, pen=pg.mkPen(colour, width=2.0 + 2.0 * behind), symbol="o",
-                                    symbolSize=8 + 5 * behind, symbolBrush=pg.mkBrush(colour),
-                                    symbolPen=pg.mkPen("w", width=1.0), connect="finite")
-            curve.setCurveClickable(False)
-            curve.sigPointsClicked.connect(self._line_clicked)
+            curve = items["curve"]
+            style = (colour.name(), behind)
+            if items["style"] != style:
+                items["style"] = style
+                curve.setPen(pg.mkPen(colour, width=2.0 + 2.0 * behind))
+                curve.setSymbolBrush(pg.mkBrush(colour))
+                curve.setSymbolSize(8 + 5 * behind)
+            if items["band"] is not None:
+                upper, lower, fill_item = items["band"]
+                if with_band:
+                    band = True
+                    f = np.isfinite(mean) & np.isfinite(xpos)
+                    s = np.where(np.isfinite(std), std, 0.0)[f]
+                    upper.setData(xpos[f], mean[f] + s)
+                    lower.setData(xpos[f], mean[f] - s)
+                    if items["band_colour"] != colour.name():
+                        items["band_colour"] = colour.name()
+                        fill = QColor(colour)
+                        fill.setAlpha(45)
+                        fill_item.setBrush(pg.mkBrush(fill))
+                for it in (upper, lower, fill_item):
+                    if it.isVisible() != with_band:
+                        it.setVisible(with_band)
+            curve.setData(xpos, mean)
             curve.setZValue(10 + rank)
-            pi.addItem(curve)
             self.line_curves[g] = curve
             label = value_text(g_axis, g) if g is not None else self._unit(metric)
             same = [h for _k, h, m2, _s, _c in series[rank + 1:]
@@ -1284,15 +1619,38 @@ class StudiesPanel(QWidget):
             legend.append("<nobr><span style='color:#999'>▒</span> ±1 std over the draws and the axes at “all”"
                           "</nobr>")
         self.legend.setText(" &nbsp; ".join(legend))
-        axis_label(self.lines_plot, "bottom", axis_title(x_axis))
-        axis_label(self.lines_plot, "left", self._unit(metric))
+        self._axis_label(self.lines_plot, "bottom", axis_title(x_axis))
+        self._axis_label(self.lines_plot, "left", self._unit(metric))
         pad = 0.5 if text_x else 0.04 * ((np.nanmax(xpos) - np.nanmin(xpos)) or 1.0)
-        pi.getViewBox().setXRange(float(np.nanmin(xpos)) - pad, float(np.nanmax(xpos)) + pad, padding=0)
-        pi.getViewBox().enableAutoRange(axis="y")
+        x_range = (float(np.nanmin(xpos)) - pad, float(np.nanmax(xpos)) + pad)
+        vb = pi.getViewBox()
+        if x_range != self._lines_x_range:
+            self._lines_x_range = x_range
+            vb.setXRange(*x_range, padding=0)
+        # the y range from the lines and bands drawn (not the view's auto range: it would find it out at the first
+        # paint, change the axes and paint the plot a second time)
+        y_range = _padded_range([y for _k, _g, mean, std, _c in series
+                                 for y in (mean, mean + np.nan_to_num(std), mean - np.nan_to_num(std))])
+        if y_range is not None and y_range != self._lines_y_range:
+            self._lines_y_range = y_range
+            vb.setYRange(*y_range, padding=0)
         self.plot_data = pd.DataFrame(records)
         self.stack.setCurrentWidget(self.lines_plot)
-        self.hint.setStyleSheet("color: #555;")
-        self.hint.setText("Click a point to open its scenario in the dashboard (the first ok draw of it).")
+        self._set_hint("Click a point to open its scenario in the dashboard (the first ok draw of it).")
+
+    def _axis_label(self, plot: pg.PlotWidget, side: str, text: str) -> None:
+        """:func:`gui.market_panels.axis_label`, only when the text changes (setting it lays the plot out)."""
+        key = (id(plot), side)
+        if self._axis_labels.get(key) != text:
+            self._axis_labels[key] = text
+            axis_label(plot, side, text)
+
+    def _set_hint(self, text: str, sheet: str = "color: #555;") -> None:
+        """The hint under the plot (its style set only when it changes: setting a style sheet re-polishes)."""
+        if self._hint_style != sheet:
+            self._hint_style = sheet
+            self.hint.setStyleSheet(sheet)
+        self.hint.setText(text)
 
     def _draw_heat(self, ok: pd.DataFrame, metric: str) -> None:
         x_axis = self.x_combo.currentData()
@@ -1335,9 +1693,7 @@ class StudiesPanel(QWidget):
         left = hp.getAxis("left")
         fm = QFontMetricsF(left.style.get("tickFont") or self.font())
         left.setWidth(int(max((fm.horizontalAdvance(t) for t in names), default=0) + 14 + (24 if y_axis else 0)))
-        for t in self.heat_texts:
-            hp.removeItem(t)
-        self.heat_texts = []
+        cells = []  # (i, j, text, ink) of the values written in their cells
         if grid.size <= HEAT_TEXT_CELLS:
             cmap = pg.colormap.get("viridis")
             for i in range(len(xs)):
@@ -1346,14 +1702,10 @@ class StudiesPanel(QWidget):
                         continue
                     c = cmap.mapToQColor((grid[i, j] - lo) / (hi - lo))
                     luma = 0.299 * c.redF() + 0.587 * c.greenF() + 0.114 * c.blueF()
-                    ink = "#111" if luma > 0.5 else "#fff"
-                    t = pg.TextItem(fmt_sig(grid[i, j], 3), color=ink, anchor=(0.5, 0.5))
-                    t.setPos(i, j)
-                    t.setZValue(5)
-                    hp.addItem(t)
-                    self.heat_texts.append(t)
-        axis_label(self.heat_plot, "bottom", axis_title(x_axis))
-        axis_label(self.heat_plot, "left", axis_title(y_axis) if y_axis else "")
+                    cells.append((i, j, fmt_sig(grid[i, j], 3), "#111" if luma > 0.5 else "#fff"))
+        self._write_heat_cells(cells)
+        self._axis_label(self.heat_plot, "bottom", axis_title(x_axis))
+        self._axis_label(self.heat_plot, "left", axis_title(y_axis) if y_axis else "")
         vb = hp.getViewBox()
         vb.setRange(xRange=(-0.5, len(xs) - 0.5), yRange=(-0.5, len(ys) - 0.5), padding=0)
         empty = int((~np.isfinite(grid)).sum())
@@ -1362,8 +1714,43 @@ class StudiesPanel(QWidget):
                                          "value)" if empty else ""))
         self.plot_data = pd.DataFrame(records)
         self.stack.setCurrentWidget(self.heat_plot)
-        self.hint.setStyleSheet("color: #555;")
-        self.hint.setText("Click a cell to open its scenario in the dashboard (the cell's first ok point).")
+        self._set_hint("Click a cell to open its scenario in the dashboard (the cell's first ok point).")
+
+    def _write_heat_cells(self, cells: list[tuple]) -> None:
+        """The values written in the heat map's cells: the text items of the last drawing are reused."""
+        hp = self.heat_plot.getPlotItem()
+        for t in self.heat_texts[len(cells):]:
+            hp.removeItem(t)
+        del self.heat_texts[len(cells):]
+        for n, (i, j, text, ink) in enumerate(cells):
+            if n < len(self.heat_texts):
+                t = self.heat_texts[n]
+                if (t.textItem.toPlainText(), t.color.name()) != (text, QColor(ink).name()):
+                    t.setText(text, color=ink)
+            else:
+                t = pg.TextItem(text, color=ink, anchor=(0.5, 0.5))
+                t.setZValue(5)
+                hp.addItem(t)
+                self.heat_texts.append(t)
+            if (t.pos().x(), t.pos().y()) != (i, j):
+                t.setPos(i, j)
+
+    def _hist_layout(self, n: int) -> None:
+        """``n`` stacked plots in the histogram view, each with its bars, its mean and its 5 % and 95 % lines:
+        the plots of the last drawing when there were as many (a redraw sets their data)."""
+        while len(self.hist_plots) > n:  # fewer groups: the last plots go
+            self.hist_view.removeItem(self.hist_plots.pop())
+            self._hist_items.pop()
+        for rank in range(len(self.hist_plots), n):  # more groups: plots are added below
+            pi = self._hist_plot(rank)
+            bars = pg.PlotDataItem([0.0, 1.0], [0], stepMode="center", fillLevel=0)
+            lines = (pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#222", width=2.0)),
+                     pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)),
+                     pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)))
+            for it in (bars, *lines):
+                pi.addItem(it)
+            self.hist_plots.append(pi)
+            self._hist_items.append({"plot": pi, "bars": bars, "lines": lines, "colour": None, "look": {}})
 
     def _hist_plot(self, row: int) -> pg.PlotItem:
         """A plot of the histogram view, styled as :func:`gui.market_panels.make_plot`'s."""
@@ -1379,13 +1766,12 @@ class StudiesPanel(QWidget):
             ax.setTickFont(font)
             ax.enableAutoSIPrefix(False)
         item.getAxis("left").setWidth(48)
+        _light_grid(item)
         return item
 
     def _draw_histogram(self, ok: pd.DataFrame, metric: str) -> None:
         """One histogram per group, stacked (a shared x range when the groups overlap, else each its own)."""
         g_axis = self.group_combo.currentData()
-        self.hist_view.clear()
-        self.hist_plots = []
         groups = []
         for k, g in enumerate(self._group_values(g_axis)):
             sub = ok if g is None else ok[_mask(ok, g_axis, g)]
@@ -1409,35 +1795,53 @@ class StudiesPanel(QWidget):
         common = edges_for(lo, hi, min((float(v[-1] - v[0]) for _k, _g, v in groups if v[-1] > v[0]),
                                        default=hi - lo)) if shared else None
         last = len(groups) - 1
+        self._hist_layout(len(groups))
         for rank, (k, g, v) in enumerate(groups):
             edges = common if shared else edges_for(float(v[0]), float(v[-1]), float(v[-1] - v[0]))
             counts, _ = np.histogram(v, bins=edges)
             colour = series_colour(k)
-            fill = QColor(colour)
-            fill.setAlpha(110)
-            pi = self._hist_plot(rank)
-            self.hist_plots.append(pi)
-            pi.addItem(pg.PlotDataItem(edges, counts, stepMode="center", fillLevel=0, brush=pg.mkBrush(fill),
-                                       pen=pg.mkPen(colour, width=1.6)))
+            items = self._hist_items[rank]
+            pi = items["plot"]
+            if items["colour"] != colour.name():
+                items["colour"] = colour.name()
+                fill = QColor(colour)
+                fill.setAlpha(110)
+                items["bars"].setPen(pg.mkPen(colour, width=1.6))
+                items["bars"].setBrush(pg.mkBrush(fill))
+            items["bars"].setData(edges, counts)
             mean, q05, q95 = float(v.mean()), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))
-            pi.addItem(pg.InfiniteLine(mean, angle=90, pen=pg.mkPen("#222", width=2.0)))
-            for q in (q05, q95):
-                pi.addItem(pg.InfiniteLine(q, angle=90, pen=dashed(QColor("#222"), 1.3)))
+            for line, x in zip(items["lines"], (mean, q05, q95), strict=True):
+                line.setValue(x)
             name = value_text(g_axis, g) if g is not None else "All ok points"
-            pi.setTitle(f"<span style='color:{colour.name()}'>■</span> {escape(name)}", size="9pt", color="#222",
-                        justify="left")
+            # what the plot shows besides its data: set only when it changes (setting it lays the plot out)
+            look = {
+                "title": f"<span style='color:{colour.name()}'>■</span> {escape(name)}",
+                "ticks": max(1, math.ceil(counts.max(initial=1) / 4)),
+                "link": bool(shared and rank),
+                "bottom": self._unit(metric) if rank == last else ("" if not shared else None),
+                "values": not (shared and rank != last),
+                "left": "Points" if rank == last // 2 else None,
+            }
+            old = items["look"]
+            if old.get("title") != look["title"]:
+                pi.setTitle(look["title"], size="9pt", color="#222", justify="left")
+            if old.get("ticks") != look["ticks"]:
+                pi.getAxis("left").setTickSpacing(major=look["ticks"], minor=1)
+            if old.get("link") != look["link"]:
+                pi.setXLink(self.hist_plots[0] if look["link"] else None)
+            for side in ("bottom", "left"):
+                if side in old and old[side] == look[side]:
+                    continue
+                if look[side] is None:
+                    pi.showLabel(side, False)
+                else:
+                    pi.setLabel(side, look[side], color="#222", size="9pt")
+            if old.get("values") != look["values"]:
+                pi.getAxis("bottom").setStyle(showValues=look["values"])
+            items["look"] = look
             pad = 0.03 * (edges[-1] - edges[0])
             pi.getViewBox().setRange(xRange=(edges[0] - pad, edges[-1] + pad),
                                      yRange=(0, max(int(counts.max(initial=0)), 1) * 1.1), padding=0)
-            pi.getAxis("left").setTickSpacing(major=max(1, math.ceil(counts.max(initial=1) / 4)), minor=1)
-            if shared and rank:
-                pi.setXLink(self.hist_plots[0])
-            if rank == last or not shared:
-                pi.setLabel("bottom", self._unit(metric) if rank == last else "", color="#222", size="9pt")
-            if shared and rank != last:
-                pi.getAxis("bottom").setStyle(showValues=False)
-            if rank == last // 2:
-                pi.setLabel("left", "Points", color="#222", size="9pt")
             same = [h for _k, h, w in groups[rank + 1:] if w.size == v.size and np.allclose(w, v, rtol=1e-9)]
             note = f" (the same values as {value_text(g_axis, same[0])})" if same else ""
             legend.append(f"<nobr><span style='color:{colour.name()}'>■</span> {escape(name + note)}: mean "
@@ -1457,13 +1861,16 @@ class StudiesPanel(QWidget):
         self.plot_data = pd.DataFrame(records)
         self.stack.setCurrentWidget(self.hist_view)
         draws = self.spec.options.draws.n if self.spec is not None else int(self.table.draw.max() + 1)
-        self.hint.setStyleSheet("color: #555;")
-        self.hint.setText("The metric over every ok point (Monte Carlo draws and the axes at “all”)."
+        self._set_hint("The metric over every ok point (Monte Carlo draws and the axes at “all”)."
                           + ("" if draws > 1 else " Set draws > 1 and some noise for a distribution."))
 
     # --- the table -----------------------------------------------------------------------------
     def _fill_table(self, force: bool = False) -> None:
-        """The Table tab shows ``self.table`` (while a study runs: only when the tab is shown)."""
+        """The Table tab shows ``self.table`` (while a study runs: only when the tab is shown).
+
+        While a study runs the table only grows: the rows that came in are
+        appended to the model (the view places them), never the whole table
+        again."""
         if not force and self.runner.is_busy() and self.tabs.currentWidget() is not self.table_view:
             self._table_stale = True
             return
@@ -1473,36 +1880,35 @@ class StudiesPanel(QWidget):
         first = ["point", "draw", *swept, "status", "message"]
         rest = [c for c in t.columns if c not in first and c != "point_id"]
         frame = t[first + rest + ["point_id"]]
-        money = MONEY
-        headers = {c: header_with_unit(c, self.currency or "currency", money) for c in frame.columns}
+        if self.model.rowCount() and self.model.shows_prefix_of(frame):
+            self.model.append(frame.iloc[self.model.rowCount():])
+        else:
+            self.model.set_frame(frame, self._table_headers(frame), self._table_tips())
+        self._table_frame = frame
+        if len(frame) and not self._table_sized:  # once per study: the first rows decide the widths
+            self._table_sized = True
+            header = self.table_view.horizontalHeader()
+            widths = self.model.column_widths(header.fontMetrics(), self.table_view.fontMetrics())
+            for c, width in enumerate(widths):
+                header.resizeSection(c, width)
+
+    def _table_headers(self, frame: pd.DataFrame) -> dict[str, str]:
+        headers = {c: header_with_unit(c, self.currency or "currency", MONEY) for c in frame.columns}
         for a in AXES:
             headers[a] = AXIS_INFO[a][0]
         for m, (name, unit, _tip) in METRIC_INFO.items():
             u = unit.format(cur=self.currency or "currency")
             headers[m] = f"{name} ({u})" if u else name
         headers.update(point="Point", draw="Draw", status="Status", message="Message", point_id="Point id")
+        return headers
+
+    @staticmethod
+    def _table_tips() -> dict[str, str]:
         tips = {m: info[2] for m, info in METRIC_INFO.items()}
         tips.update({a: info[2] for a, info in AXIS_INFO.items()})
         tips.update(status="ok; infeasible: the clearing is proven infeasible; error: it failed (see the message)",
                     point_id="A hash of the point's parameters and of the base project: the same everywhere")
-        self.model.set_frame(frame, headers, tips)
-        self._table_frame = frame
-        if len(frame) and not self._table_sized:  # once per study: the first rows decide the widths
-            self._table_sized = True
-            header = self.table_view.horizontalHeader()
-            for c in range(len(frame.columns)):
-                width = self.table_view.sizeHintForColumn(c) if len(frame) <= 50 else 0
-                text = self.model.headerData(c, Qt.Orientation.Horizontal) or ""
-                width = max(width, self.table_view.fontMetrics().horizontalAdvance(str(text)) + 24)
-                header.resizeSection(c, min(width, 260))
-
-    def _row_brush(self, r: int):
-        status = self.model.frame.status.iat[r] if "status" in self.model.frame else "ok"
-        if status == "error":
-            return BAD
-        if status == "infeasible":
-            return pg.mkBrush(INFEASIBLE)
-        return None
+        return tips
 
     def _row_double_clicked(self, index) -> None:
         source = self.proxy.mapToSource(index)
@@ -1541,14 +1947,12 @@ class StudiesPanel(QWidget):
             self._hint_error(f"Cannot open this point: {err}")
             return False
         description = self.describe_point(point)
-        self.hint.setStyleSheet("color: #555;")
-        self.hint.setText(f"Opened in the dashboard: {description}")
+        self._set_hint(f"Opened in the dashboard: {description}")
         self.openPoint.emit(declared, settings, description)
         return True
 
     def _hint_error(self, text: str) -> None:
-        self.hint.setStyleSheet("color: #b00020;")
-        self.hint.setText(f"⚠ {text}")
+        self._set_hint(f"⚠ {text}", "color: #b00020;")
 
     def first_ok_point(self, conditions: dict) -> str | None:
         """The id of the first ok point (by point index) with these axis values and the filters' values."""
@@ -1646,7 +2050,6 @@ class StudiesPanel(QWidget):
         except StudyError as err:
             spec, problem = None, str(err)
         self._start_results(spec, table=table, meta=meta, source=f"loaded from {p.name}", problem=problem)
-        self._rows = table.to_dict("records")
         self._done = len(table)
         self.bar.setRange(0, max(len(spec.points) if spec is not None else len(table), 1))
         self.bar.setValue(len(table))

@@ -3,9 +3,15 @@ asks 5, 7, 9 ¢/kWh; the PV seller S1 has 1 kW, the peak demand is 3 kW).
 
 Each study the panel runs is checked against an independent path: the same study written as a TOML file,
 parsed by ``core.study.parse_spec`` and run by ``core.study.run_study`` directly.
+
+The panel's default run ("in this computer") goes to a worker process (:mod:`gui.study_process`), one for the
+whole application: the tests share it (spawning one costs about a second), except the one that kills it.
 """
 
 from __future__ import annotations
+
+import os
+import signal
 
 import pandas as pd
 import pytest
@@ -135,6 +141,7 @@ def test_cancel_stops_the_study_and_keeps_the_finished_rows(panel, qtbot):
     # the plot follows the rows as they come in (every REFRESH_MS), long before the end
     qtbot.waitUntil(lambda: len(panel.table) >= 1, timeout=TIMEOUT_MS)
     assert panel.is_running() and panel.stack.currentWidget() is panel.lines_plot and panel.line_curves
+    assert panel.runner.process_pid not in (None, os.getpid())  # in the worker process
     assert "Running:" in panel.state.text() and " / 500 points" in panel.state.text()
     assert panel.cancel_button.isEnabled()
     panel.cancel()
@@ -268,3 +275,51 @@ def test_a_point_opens_in_the_dashboard_and_undo_goes_back(window, projects_dir,
     assert window.market_result.summary["traded_kwh"] == pytest.approx(row.traded_kwh)  # the study's own row
     window.act_undo.trigger()
     assert window.doc.scenario == base and not window.doc.modified
+
+
+def test_the_default_run_is_in_a_worker_process_with_run_study_s_numbers(panel, qtbot):
+    """Welfare clearing and uniform auction × 2 PV penetrations × 2 draws with demand noise: the panel's rows come
+    from another process, and are exactly what run_study gives in this one."""
+    panel.set_axes({"mechanism": ["welfare", "uniform"], "pv_penetration": (0.2, 0.8, 2), "period": (0, 0, 1)})
+    panel.set_draws(2, demand_std=0.1)
+    run_and_wait(panel, qtbot)
+    assert panel.runner.process_pid not in (None, os.getpid())
+    assert "Done: 8 points" in panel.state.text() and panel.model.rowCount() == 8
+    spec = parse_spec(STUDY.replace('"welfare", "uniform", "vcg"', '"welfare", "uniform"').replace(
+        "num = 3", "num = 2") + "[draws]\nn = 2\ndemand_std = 0.1\n")
+    direct = run_study(spec, workers=0).table
+    assert (direct.status == "ok").all() and direct.draw.nunique() == 2
+    pd.testing.assert_frame_equal(without_timings(panel.table), without_timings(direct), check_exact=True)
+    # the table shows the rows as run_study's table has them, the welfare clearing's first
+    assert [panel.model.text(r, panel.model.frame.columns.get_loc("mechanism")) for r in range(8)] == \
+        list(direct.mechanism)
+    # a second run goes to the same process (its solver caches warm)
+    pid = panel.runner.process_pid
+    panel.set_draws(1)
+    run_and_wait(panel, qtbot)
+    assert panel.runner.process_pid == pid and len(panel.table) == 4
+
+
+def test_a_killed_worker_process_ends_the_run_with_a_message_and_the_next_run_works(panel, qtbot):
+    panel.set_axes({"mechanism": ["welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction"],
+                    "pv_penetration": (0.0, 1.0, 100)})
+    assert panel.run()
+    qtbot.waitUntil(lambda: len(panel.table) >= 2, timeout=TIMEOUT_MS)
+    pid = panel.runner.process_pid
+    assert pid not in (None, os.getpid())
+    os.kill(pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=TIMEOUT_MS)
+    text = panel.state.text()
+    assert "The study stopped" in text and "stopped unexpectedly" in text and "killed by signal 9" in text
+    assert "Traceback" not in text
+    # the rows that came back are kept, as run_study computes them
+    kept = len(panel.table)
+    assert 2 <= kept < 500 and (panel.table.status == "ok").all() and panel.model.rowCount() == kept
+    direct = run_study(panel.spec, workers=0, points=panel.spec.points[:kept]).table
+    pd.testing.assert_frame_equal(without_timings(panel.table), without_timings(direct), check_exact=True)
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+    # the next Run starts a new process and works
+    panel.set_axes({"mechanism": ["uniform", "vcg"], "pv_penetration": (0.2, 0.8, 2), "period": (0, 0, 1)})
+    run_and_wait(panel, qtbot)
+    assert panel.runner.process_pid not in (None, pid, os.getpid())
+    assert "Done: 4 points" in panel.state.text() and (panel.table.status == "ok").all()

@@ -171,6 +171,9 @@ def main() -> None:
         window = MainWindow(settings=settings)
         window.ask_save_changes = lambda: None
         window.show()
+        from gui.app import settle_garbage_collector
+
+        settle_garbage_collector()  # as the application does once its window is up
         rows = []
         for name in args.projects:
             r = bench(app, window, ROOT / "projects" / f"{name}.json", args.repeats, not args.no_diagnostics)

@@ -128,6 +128,9 @@ _SELECTED_LINE_PEN = QPen(SELECT_PEN, AT_LIMIT_WIDTH)
 _SELECTED_LINE_PEN.setCosmetic(True)
 
 
+REPLACE_SCALE_TOL = 0.05  # a resize that changes the layout's spacing less than this only re-fits the view
+
+
 @dataclass(frozen=True)
 class FeederInk:
     """The colours of the drawing that depend on the theme (bus and scale colours do not)."""
@@ -663,11 +666,24 @@ class FeederView(QGraphicsView):
         sy = min(sy, 6.0 * sx, 120.0)
         return max(sx, 4.0), max(sy, 4.0)
 
+    def _needs_place(self) -> bool:
+        """Whether the items must move: a new layout, or a viewport whose size changes the spacing by more than
+        ``REPLACE_SCALE_TOL`` (a dock a few pixels taller must not re-place 1,000 buses: the fit absorbs it)."""
+        if not self._layout:
+            return False
+        placed = getattr(self, "_placed", None)
+        if placed is None or placed[0] is not self._layout:
+            return True
+        sx, sy = self._scales()
+        tol = REPLACE_SCALE_TOL
+        return abs(sx - placed[1]) > tol * placed[1] or abs(sy - placed[2]) > tol * placed[2]
+
     def _place(self) -> None:
         if not self._layout:
             return
         sx, sy = self._scales()
         self._sx, self._sy = sx, sy
+        self._placed = (self._layout, sx, sy)
         pos = {b: QPointF(x * sx, y * sy) for b, (x, y) in self._layout.items()}
         labels = self.labels
         for bus_id, item in self.buses.items():
@@ -743,7 +759,8 @@ class FeederView(QGraphicsView):
         """
         self._user_zoomed = False
         self.resetTransform()
-        self._place()
+        if self._needs_place():
+            self._place()
         items = self._drawing_rect()
         k = 1.0
         for _ in range(4):

@@ -662,6 +662,9 @@ class PriceIterationPanel(QWidget):
                               "planner's prices λ_t; with convex costs and values its answer is the planner's "
                               "trade (decentralised = centralised). Shown: the largest gap over agents and "
                               "periods, kW, and the largest imbalance Σ_i q_i(λ) + grid, kW.")
+        policy = self.check.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its coming and going must not resize the docks and the feeder
+        self.check.setSizePolicy(policy)
         self.check.setVisible(False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)

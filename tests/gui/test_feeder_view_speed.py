@@ -308,3 +308,23 @@ def test_hovering_a_bus_or_a_line_shows_its_tooltip(feeder, result, qtbot):
     path = feeder.lines["L22"].path()
     assert "loading 100.0 %" in tip_at(path.pointAtPercent(0.9))
     QToolTip.hideText()
+
+
+def test_a_small_resize_refits_the_view_without_moving_the_buses(feeder, qtbot):
+    """A dock a few pixels taller (a label appearing) must not re-place every bus and line; a real resize does."""
+    view = feeder
+    view.fit()
+    before = {b: item.pos() for b, item in view.buses.items()}
+    path = view.lines["L22"].path()
+    height = view.viewport().height()
+    view.resize(view.width(), view.height() - 12)
+    qtbot.waitUntil(lambda: view.viewport().height() < height)
+    assert {b: item.pos() for b, item in view.buses.items()} == before and view.lines["L22"].path() == path
+    # the whole drawing is still in the window
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(visible.contains(item.pos()) for item in view.buses.values())
+    # half the height: the spacing changes, the buses move
+    view.resize(view.width(), view.height() // 2)
+    qtbot.waitUntil(lambda: view.buses["18"].pos() != before["18"])
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(visible.contains(item.pos()) for item in view.buses.values())

@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
                                                      "proportional, maxmin)")
     ap.add_argument("--nash", action="store_true", help="run the Nash search and wait for it")
     ap.add_argument("--bottom-height", type=int, default=None, help="height of the bottom docks, px")
+    ap.add_argument("--theme", default=None, choices=("light", "dark"), help="the colour theme")
+    ap.add_argument("--study", default=None, metavar="VIEW", choices=("lines", "heat", "histogram"),
+                    help="run the Studies dock's default study (with --draws N), show it in VIEW and wait for it")
+    ap.add_argument("--draws", type=int, default=1, help="Monte Carlo draws per point of --study")
+    ap.add_argument("--metric", default=None, help="the metric the Studies dock plots (a study table column)")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -111,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         window.market_controls.period.setValue(args.period)
     if args.colour_by is not None:
         window.feeder.set_colour_mode(args.colour_by)
+    if args.theme is not None:
+        window.set_theme(args.theme)
     for key in filter(None, (k.strip() for k in args.show.split(","))):
         window.docks[key].show()
         window.docks[key].raise_()
@@ -121,6 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     if not wait_for_market(app, window, args.timeout):
         print(f"the market did not clear within {args.timeout:g} s; the screenshot shows it computing")
     app.processEvents()
+    if args.study is not None:
+        studies = window.studies
+        window.docks["studies"].show()
+        window.docks["studies"].raise_()
+        if args.draws > 1:
+            studies.set_draws(args.draws, demand_std=0.1, pv_std=0.2, bid_std=0.05)
+        if not studies.run():
+            print("the study cannot run: " + studies.problem_label.text())
+            return 1
+        if not wait_for(app, studies.is_running, args.timeout):
+            print(f"the study did not finish within {args.timeout:g} s")
+        studies.view.setCurrentIndex(studies.view.findData(args.study))
+        if args.metric is not None:
+            studies.metric_combo.setCurrentIndex(studies.metric_combo.findData(args.metric))
+        app.processEvents()
     if args.nash:
         window.nash.find()
         if not wait_for(app, window.nash_runner.is_busy, args.timeout):

@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
@@ -47,6 +46,7 @@ import core.pricing
 import core.strategy  # noqa: F401
 from core import market as _market
 from gui.failures import describe_failure
+from gui.worker_process import NashCancelled, NashOutcome, NashRequest, run_nash  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -138,46 +138,37 @@ class _Job(QRunnable):
 PROCESS_JOIN_S = 5.0
 
 
-class _ProcessClearing:
-    """A worker process that clears the market (:func:`gui.worker_process.serve`) and a thread that
-    relays its replies to the GUI thread. A process that dies fails its requests with a message; the
-    runner starts a new one for the next request."""
+class _WorkerProcess:
+    """A spawned worker process (``target(requests, replies, shared)``) and a thread relaying its replies to
+    the GUI thread through ``relay``'s queued signals. A process that dies fails its requests in flight with
+    a message; the runner starts a new one for the next request."""
 
-    def __init__(self, relay: _Relay):
+    name = "feeder-market-worker"
+    crashed = "the computation process stopped unexpectedly (exit code {code}); a new one starts with the next change"
+
+    def __init__(self, relay, target):
         import multiprocessing
-
-        from gui.worker_process import serve
 
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
         self.relay = relay
         self.requests = ctx.Queue()
         self.replies = ctx.Queue()
-        self.latest = ctx.Value("q", 0, lock=False)
-        self.process = ctx.Process(target=serve, args=(self.requests, self.replies, self.latest), daemon=True,
-                                   name="feeder-market-clearing")
+        self.shared = ctx.Value("q", 0, lock=False)
+        self.process = ctx.Process(target=target, args=(self.requests, self.replies, self.shared), daemon=True,
+                                   name=self.name)
         self.process.start()
         self.in_flight: set[int] = set()
         self.closing = False
-        self.reader = threading.Thread(target=self._read, name="feeder-market-clearing-replies", daemon=True)
+        self.reader = threading.Thread(target=self._read, name=f"{self.name}-replies", daemon=True)
         self.reader.start()
 
     @property
     def alive(self) -> bool:
         return self.process.is_alive() and not self.closing
 
-    def submit(self, gen: int, scenario, settings) -> None:
-        self.in_flight.add(gen)
-        self.latest.value = gen
-        self.requests.put((gen, scenario, settings))  # pickled by the queue's feeder thread
-
-    def supersede(self, gen: int) -> None:
-        """A newer request exists (wherever it runs): the process stops the one in hand."""
-        self.latest.value = gen
-
     def _read(self) -> None:
         import queue
 
-        relay = self.relay
         while True:
             try:
                 msg = self.replies.get(timeout=0.25)
@@ -185,34 +176,26 @@ class _ProcessClearing:
                 if self.closing:
                     return
                 if not self.process.is_alive():
-                    code = self.process.exitcode
+                    message = self.crashed.format(code=self.process.exitcode)
                     for gen in sorted(self.in_flight):
-                        relay.error.emit(gen, f"the computation process stopped unexpectedly (exit code {code}); "
-                                              "a new one starts with the next change")
+                        self.relay.error.emit(gen, message)
                     self.in_flight.clear()
                     return
                 continue
             except (EOFError, OSError):
                 return
-            kind, gen = msg[0], msg[1]
-            if kind == "running":
-                relay.running.emit(gen)
-            elif kind == "progress":
-                relay.progress.emit(gen, msg[2], msg[3])
-            elif kind == "done":
-                if msg[4]:
-                    self.in_flight.discard(gen)
-                relay.done.emit(gen, msg[2], msg[3], msg[4])
-            elif kind == "error":
-                self.in_flight.discard(gen)
-                relay.error.emit(gen, msg[2])
-            elif kind == "dropped":
-                self.in_flight.discard(gen)
-                relay.dropped.emit(gen)
+            self.dispatch(msg)
+
+    def dispatch(self, msg: tuple) -> None:
+        raise NotImplementedError
+
+    def stop_all(self) -> None:
+        """Make whatever the process runs stop at its next step."""
+        raise NotImplementedError
 
     def close(self, timeout_s: float = PROCESS_JOIN_S) -> None:
         self.closing = True
-        self.latest.value = -1
+        self.stop_all()
         try:
             self.requests.put(None)
         except (OSError, ValueError):
@@ -225,6 +208,46 @@ class _ProcessClearing:
         for q in (self.requests, self.replies):
             q.close()
             q.cancel_join_thread()
+
+
+class _ProcessClearing(_WorkerProcess):
+    """The market clearing's process (:func:`gui.worker_process.serve`); ``shared``: the newest generation."""
+
+    name = "feeder-market-clearing"
+
+    def __init__(self, relay: _Relay):
+        from gui.worker_process import serve
+
+        super().__init__(relay, serve)
+
+    def submit(self, gen: int, scenario, settings) -> None:
+        self.in_flight.add(gen)
+        self.shared.value = gen
+        self.requests.put((gen, scenario, settings))  # pickled by the queue's feeder thread
+
+    def supersede(self, gen: int) -> None:
+        """A newer request exists (wherever it runs): the process stops the one in hand."""
+        self.shared.value = gen
+
+    def stop_all(self) -> None:
+        self.shared.value = -1  # no clearing has that generation
+
+    def dispatch(self, msg: tuple) -> None:
+        relay, (kind, gen) = self.relay, msg[:2]
+        if kind == "running":
+            relay.running.emit(gen)
+        elif kind == "progress":
+            relay.progress.emit(gen, msg[2], msg[3])
+        elif kind == "done":
+            if msg[4]:
+                self.in_flight.discard(gen)
+            relay.done.emit(gen, msg[2], msg[3], msg[4])
+        elif kind == "error":
+            self.in_flight.discard(gen)
+            relay.error.emit(gen, msg[2])
+        elif kind == "dropped":
+            self.in_flight.discard(gen)
+            relay.dropped.emit(gen)
 
 
 class MarketRunner(QObject):
@@ -409,80 +432,10 @@ def existence_check(game, **kwargs):
     return strategy.existence_check(game, **kwargs)
 
 
-@dataclass(frozen=True, eq=False)
-class NashRequest:
-    """One bidding game to search: the period's truthful book of ``scenario``, the ``players`` largest sellers
-    marking up (and, with ``withhold``, withholding) under ``mechanism`` (an auction; ``k`` for the uniform price)."""
-
-    scenario: object
-    period: int
-    mechanism: str
-    players: int = 3
-    withhold: bool = False
-    m_max: float = 1.0
-    max_rounds: int = 50
-    k: float = 0.5
-
-
-@dataclass(frozen=True, eq=False)
-class NashOutcome:
-    """What the Nash runner hands back: the search, its existence check (``None`` if not run) and why not."""
-
-    request: NashRequest
-    result: object  # core.strategy.NashResult
-    existence: object | None  # core.strategy.ExistenceCheck
-    existence_note: str
-    seconds: float
-
-
-class NashCancelled(Exception):  # a control-flow signal, not an error
-    """Raised inside the existence check's payoff once the search was cancelled."""
-
-
-class _CancellableGame:
-    """The game of a finished search, for :func:`existence_check`: every payoff first checks ``cancelled()``.
-
-    ``existence_check`` takes no ``cancelled=`` of its own; this stops it at its next payoff, and reports
-    progress each time it turns to a new player and context.
-    """
-
-    def __init__(self, game, cancelled, progress):
-        self._game = game
-        self._cancelled = cancelled
-        self._progress = progress
-        self._lines = 0
-        self._contexts = max(len(game.default_contexts()), 1)
-
-    @property
-    def n(self) -> int:
-        return self._game.n
-
-    @property
-    def player_names(self):
-        return self._game.player_names
-
-    def default_contexts(self):
-        return self._game.default_contexts()
-
-    def dims(self, i: int):
-        self._lines += 1
-        total = self._game.n * self._contexts
-        self._progress(min(self._lines / total, 1.0), f"existence check: {self._game.player_names[i]}")
-        return self._game.dims(i)
-
-    def payoff(self, i: int, profile) -> float:
-        if self._cancelled():
-            raise NashCancelled
-        return self._game.payoff(i, profile)
-
-
 class _NashRelay(QObject):
     done = Signal(int, object)  # generation, NashOutcome
     error = Signal(int, str)  # generation, message
     progress = Signal(int, float, str)  # generation, fraction, text
-
-
-SEARCH_SHARE = 0.8  # of the progress bar: the search; the rest is the existence check
 
 
 class _NashJob(QRunnable):
@@ -500,35 +453,49 @@ class _NashJob(QRunnable):
         self._relay.progress.emit(self.generation, float(fraction), str(text))
 
     def run(self) -> None:
-        from core.bids import order_book
-        from core.strategy import largest_sellers
-
-        gen, req, relay = self.generation, self.request, self._relay
-        t0 = time.perf_counter()
+        gen, relay = self.generation, self._relay
         try:
-            book = order_book(req.scenario, req.period)
-            players = largest_sellers(book, req.players)
-            if not players:
-                raise ValueError("no prosumer offers energy in this period: there is no bidding game to play")
-            kw = {"k": req.k} if req.mechanism == "uniform" else {}
-            result = nash_search(book, mechanism=req.mechanism, players=players, withhold=req.withhold,
-                                 m_max=req.m_max, max_rounds=req.max_rounds,
-                                 progress=lambda f, text: self._progress(SEARCH_SHARE * f, text),
-                                 cancelled=self.stop.is_set, **kw)
-            existence, note = None, ""
-            if result.cancelled or self.stop.is_set():
-                note = "not checked: the search was cancelled"
-            else:
-                step = lambda f, text: self._progress(SEARCH_SHARE + (1 - SEARCH_SHARE) * f, text)  # noqa: E731
-                try:
-                    existence = existence_check(_CancellableGame(result.game, self.stop.is_set, step))
-                except NashCancelled:
-                    note = "not finished: cancelled during the existence check"
+            outcome = run_nash(self.request, self._progress, self.stop.is_set, search=nash_search,
+                               check=existence_check)
         except Exception as err:  # every failure becomes a message, none a crash
             log.debug("Nash search failed", exc_info=True)
             relay.error.emit(gen, describe_failure(err))
             return
-        relay.done.emit(gen, NashOutcome(req, result, existence, note, time.perf_counter() - t0))
+        relay.done.emit(gen, outcome)
+
+
+class _ProcessNash(_WorkerProcess):
+    """The Nash search's process (:func:`gui.worker_process.serve_nash`); ``shared``: the newest generation
+    to stop (a search stops once ``shared >= its generation``)."""
+
+    name = "feeder-market-nash"
+    crashed = "the Nash search's process stopped unexpectedly (exit code {code}); Find equilibrium starts a new one"
+
+    def __init__(self, relay: _NashRelay):
+        from gui.worker_process import serve_nash
+
+        super().__init__(relay, serve_nash)
+
+    def submit(self, gen: int, request) -> None:
+        self.in_flight.add(gen)
+        self.requests.put((gen, request))
+
+    def stop(self, gen: int) -> None:
+        self.shared.value = max(self.shared.value, gen)
+
+    def stop_all(self) -> None:
+        self.shared.value = 2**62
+
+    def dispatch(self, msg: tuple) -> None:
+        relay, (kind, gen) = self.relay, msg[:2]
+        if kind == "progress":
+            relay.progress.emit(gen, msg[2], msg[3])
+        elif kind == "done":
+            self.in_flight.discard(gen)
+            relay.done.emit(gen, msg[2])
+        elif kind == "error":
+            self.in_flight.discard(gen)
+            relay.error.emit(gen, msg[2])
 
 
 class NashRunner(QObject):
@@ -547,8 +514,11 @@ class NashRunner(QObject):
     progress = Signal(float, str)
     busy = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, process: bool = True):
+        """``process``: search in a separate process (True) or on a thread of this one (False)."""
         super().__init__(parent)
+        self.process_mode = process
+        self._proc: _ProcessNash | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = _NashRelay(self)
@@ -573,13 +543,22 @@ class NashRunner(QObject):
         self._stop = threading.Event()
         self._running.add(self._generation)
         self._set_busy(True)
-        self.pool.start(_NashJob(self._generation, request, self._stop, self._relay))
+        if self.process_mode:
+            if self._proc is None or not self._proc.alive:
+                if self._proc is not None:
+                    self._proc.close(0.5)
+                self._proc = _ProcessNash(self._relay)
+            self._proc.submit(self._generation, request)
+        else:
+            self.pool.start(_NashJob(self._generation, request, self._stop, self._relay))
         self.started.emit()
 
     def cancel(self, drop: bool = False) -> None:
         """Stop the running search at its next step; with ``drop`` its result is never shown."""
         if self._stop is not None:
             self._stop.set()
+        if self._proc is not None:
+            self._proc.stop(self._generation)
         if drop and self._generation in self._running:
             self._dropped.add(self._generation)
 
@@ -591,6 +570,9 @@ class NashRunner(QObject):
         self._closed = True
         self.cancel(drop=True)
         done = self.pool.waitForDone(timeout_ms)
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
         self._set_busy(False)
         return done
 

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.dlmp = DLMPPanel()
         self.fairness = FairnessPanel()
         self.market_power = MarketPowerPanel()
-        self.nash_runner = NashRunner(self)
+        self.nash_runner = NashRunner(self, process=process)
         self.nash = NashPanel(self.nash_runner)
         self.studies = StudiesPanel()
         self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.fairness,

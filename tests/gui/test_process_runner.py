@@ -119,3 +119,32 @@ def test_the_worker_ends_when_the_dashboard_dies(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived the dashboard by 10 s")
+
+
+# --- the Nash search in its own process ---------------------------------------------------------------
+
+
+def test_the_nash_search_runs_in_its_process_finds_9_and_cancels(qtbot, projects_dir):
+    from core.scenario.io import load_project
+    from gui.compute import NashRequest, NashRunner
+
+    runner = NashRunner()  # the default: a process
+    try:
+        # the teaching auction (test_fairness_power, by hand): the sellers settle at 9 ¢/kWh against 8.5
+        with qtbot.waitSignal(runner.finished, timeout=TIMEOUT_MS) as blocker:
+            runner.start(NashRequest(TEACH, 0, "uniform", players=3))
+        outcome = blocker.args[0]
+        assert runner._proc.process.pid != os.getpid() and runner._proc.process.is_alive()
+        assert outcome.result.converged and outcome.result.price == pytest.approx(9.0)
+        assert outcome.existence is not None and not runner.is_busy()
+        # a long search (10 sellers withholding on the 33-bus evening) stops at the next best response
+        slow = NashRequest(load_project(projects_dir / "ieee33-community.json"), 19, "uniform", players=10,
+                           withhold=True)
+        with qtbot.waitSignal(runner.progress, timeout=TIMEOUT_MS):
+            runner.start(slow)
+        with qtbot.waitSignal(runner.finished, timeout=TIMEOUT_MS) as blocker:
+            runner.cancel()
+        assert blocker.args[0].result.cancelled and "cancelled" in blocker.args[0].existence_note
+    finally:
+        runner.shutdown()
+    assert runner._proc is None

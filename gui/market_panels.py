@@ -68,7 +68,13 @@ def make_plot(parent=None) -> pg.PlotWidget:
     """A white pyqtgraph plot with dark, readable axes and a light grid."""
     w = pg.PlotWidget(parent=parent, background="w")
     w.setMenuEnabled(False)
-    item = w.getPlotItem()
+    style_plot_item(w.getPlotItem())
+    w.setMinimumSize(200, 110)
+    return w
+
+
+def style_plot_item(item: pg.PlotItem) -> pg.PlotItem:
+    """The house style of a plot: a light grid, dark readable axes at 8.5 pt, no SI prefixes."""
     item.showGrid(x=True, y=True, alpha=0.15)
     font = QFont()
     font.setPointSizeF(8.5)
@@ -78,8 +84,7 @@ def make_plot(parent=None) -> pg.PlotWidget:
         ax.setTextPen(pg.mkPen("#222"))
         ax.setTickFont(font)
         ax.enableAutoSIPrefix(False)
-    w.setMinimumSize(200, 110)
-    return w
+    return item
 
 
 def axis_label(plot: pg.PlotWidget, side: str, text: str) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -81,7 +81,7 @@ from core.study import (
 from gui.charts import CategoryTicks, series_colour, side_column
 from gui.compute_studies import StudyRequest, StudyRunner
 from gui.frame_model import SORT_ROLE, FrameSortProxy, column_decimals, fmt_number, fmt_sig, header_with_unit
-from gui.market_panels import BAD, SHORT_MECHANISM, axis_label, dashed, make_plot
+from gui.market_panels import BAD, SHORT_MECHANISM, axis_label, dashed, make_plot, style_plot_item
 
 REFRESH_MS = 500  # plots follow a running study this often
 INFEASIBLE = QColor(255, 236, 190)
@@ -1756,15 +1756,7 @@ class StudiesPanel(QWidget):
         """A plot of the histogram view, styled as :func:`gui.market_panels.make_plot`'s."""
         item = self.hist_view.addPlot(row=row, col=0)
         item.setMenuEnabled(False)
-        item.showGrid(x=True, y=True, alpha=0.15)
-        font = QFont()
-        font.setPointSizeF(8.5)
-        for side in ("left", "bottom"):
-            ax = item.getAxis(side)
-            ax.setPen(pg.mkPen("#444"))
-            ax.setTextPen(pg.mkPen("#222"))
-            ax.setTickFont(font)
-            ax.enableAutoSIPrefix(False)
+        style_plot_item(item)
         item.getAxis("left").setWidth(48)
         _light_grid(item)
         return item

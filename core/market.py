@@ -338,21 +338,22 @@ class _Context:
     chosen: object = None  # the fairness rule's FairAllocation (copper plate at the tariffs)
 
 
-DIAGNOSTICS = ("decentralised check", "price iteration", "fairness comparison", "envy audit", "properties audit")
+DIAGNOSTICS = ("decentralised check", "properties audit", "price iteration", "fairness comparison", "envy audit")
 
 
 def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, progress=None,
                  cancelled=None) -> Iterator[MarketResult]:
-    """The market first, its diagnostics after: yields one result, or two.
+    """The market first, then its diagnostics one by one: yields a result after each.
 
     The first is the clearing itself — prices, dispatch, payments, curves,
     DLMPs and flows, market power, and the chosen fairness rule's allocation —
-    with ``pending`` naming the diagnostics still to come (:data:`DIAGNOSTICS`:
-    the decentralised check, the price iteration, every fairness rule compared
-    with the envy audit, the properties audit, as ``settings`` ask). The last is
-    complete (``pending == ()``); a result yielded before is never changed
-    afterwards. When nothing is pending there is one result. Once
-    ``cancelled()`` returns True no further result is yielded.
+    with ``pending`` naming the diagnostics still to come (:data:`DIAGNOSTICS`,
+    in this order, as ``settings`` ask: the decentralised check, the properties
+    audit, the price iteration, every fairness rule compared with the envy
+    audit). Each next result has one more of them; the last is complete
+    (``pending == ()``). A result yielded before is never changed afterwards.
+    When nothing is pending there is one result. Once ``cancelled()`` returns
+    True no further result is yielded.
     """
     settings = settings or MarketSettings()
     T = scenario.periods
@@ -382,12 +383,15 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     if todo:
         result.pending = todo
         yield _snapshot(result)
-        if stop():
-            return
-        _diagnose(scenario, settings, result, ctx, todo, progress, stop)
-        if stop():
-            return
-        result.pending = ()
+        for k, item in enumerate(todo):  # each diagnostic shown as soon as it is done
+            if stop():
+                return
+            _diagnose(scenario, settings, result, ctx, (item,), progress, stop)
+            if stop():
+                return
+            result.pending = todo[k + 1:]
+            if result.pending:
+                yield _snapshot(result)
     if day_key is not None and hit is None:
         with _CACHE_LOCK:
             _DAY_CACHE.clear()
@@ -405,19 +409,19 @@ def _snapshot(result: MarketResult) -> MarketResult:
 
 
 def _wanted(s: Scenario, settings: MarketSettings, ctx: _Context | None) -> tuple[str, ...]:
-    """The diagnostics ``settings`` ask for that this result does not have yet."""
+    """The diagnostics ``settings`` ask for that this result does not have yet, quickest first."""
+    copper = ctx is not None and settings.network == "none"
     todo = []
-    if ctx is not None and settings.network == "none":
-        if settings.decentralised_check:
-            todo.append("decentralised check")
-        if settings.tatonnement:
-            todo.append("price iteration")
-        if ctx.chosen is not None:
-            todo.append("fairness comparison")
-    if ctx is not None and settings.network != "none" and settings.fairness_audit:
-        todo.append("envy audit")
+    if copper and settings.decentralised_check:
+        todo.append("decentralised check")
     if settings.audit:
         todo.append("properties audit")
+    if copper and settings.tatonnement:
+        todo.append("price iteration")
+    if copper and ctx.chosen is not None:
+        todo.append("fairness comparison")
+    if ctx is not None and settings.network != "none" and settings.fairness_audit:
+        todo.append("envy audit")
     return tuple(todo)
 
 

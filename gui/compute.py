@@ -258,6 +258,7 @@ class MarketRunner(QObject):
     * ``started()`` — a clearing was handed to a worker;
     * ``preview(result)`` — the newest request's market before its diagnostics (``result.pending``
       names them): prices, dispatch, curves, DLMPs, market power — shown while the rest is computed;
+      then once more after each diagnostic but the last (``preview_index`` counts them);
     * ``finished(result)`` — the newest request's complete :class:`~core.market.MarketResult`
       (``follows_preview`` tells whether a preview of the same request came first);
     * ``failed(message)`` — the newest request failed: one readable line;
@@ -301,6 +302,7 @@ class MarketRunner(QObject):
         self.preview_seconds: float | None = None
         self._last_in_process = False
         self._preview_gen = -1
+        self.preview_index = 0  # 0: the request's first preview (the market); 1, 2…: a diagnostic more each
         self.follows_preview = False
 
     # --- the API ---------------------------------------------------------------------
@@ -385,8 +387,9 @@ class MarketRunner(QObject):
 
     def _on_done(self, gen: int, result, seconds: float, final: bool = True) -> None:
         current = self._current(gen)
-        if not final:  # the market without its diagnostics: shown at once, the runner stays busy
+        if not final:  # the market without (some of) its diagnostics: shown at once, the runner stays busy
             if current:
+                self.preview_index = self.preview_index + 1 if gen == self._preview_gen else 0
                 self._preview_gen, self.preview_seconds = gen, seconds
                 self.preview.emit(result)
             return

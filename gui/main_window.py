@@ -457,10 +457,17 @@ class MainWindow(QMainWindow):
         self.recompute()
 
     def _on_market_preview(self, result) -> None:
-        """The market before its diagnostics: every panel that has its data now shows it; the panels waiting
-        for a diagnostic (``result.pending``) keep the last result, greyed, until it comes."""
+        """The market before (some of) its diagnostics: every panel that has its data now shows it; the panels
+        waiting for a diagnostic (``result.pending``) keep the last result, greyed, until it comes."""
         waiting = self._waiting_panels(result)
-        self._show_result(result, [p for p in self.market_panels if p not in waiting], with_period_views=True)
+        if self.runner.preview_index and self.market_result is not None:
+            # the same request, one diagnostic more: only the panels it completes are drawn
+            ready = [p for p in self._waiting_panels(self.market_result) if p not in waiting]
+            self._show_result(result, ready, with_period_views=False)
+            for panel in ready:
+                self._set_updating(panel, False)
+        else:
+            self._show_result(result, [p for p in self.market_panels if p not in waiting], with_period_views=True)
         for panel in waiting:
             self._set_updating(panel, True)
 

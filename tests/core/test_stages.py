@@ -19,9 +19,15 @@ def _teach(**kw) -> MarketSettings:
 def test_the_market_comes_first_and_the_diagnostics_follow():
     # max-min with transfers on the teaching feeder (by hand in test_fairness): B3 buys 0.4 kWh from S3,
     # everyone gains 1.6, PoF 4 %
-    first, last = clear_stages(TEACH, _teach(fairness="maxmin"))
-    assert first.pending == ("decentralised check", "price iteration", "fairness comparison", "properties audit")
+    stages = list(clear_stages(TEACH, _teach(fairness="maxmin")))
+    first, last = stages[0], stages[-1]
+    assert first.pending == ("decentralised check", "properties audit", "price iteration", "fairness comparison")
     assert set(first.pending) <= set(DIAGNOSTICS)
+    # one more diagnostic per stage, each arriving in its own result
+    assert [s.pending for s in stages] == [first.pending[k:] for k in range(5)]
+    assert stages[1].summary["max_trade_gap_kw"] < 1e-4 and stages[1].audit is None
+    assert stages[2].audit is not None and stages[2].trace is None
+    assert stages[3].trace is not None and stages[3].fairness_comparison is None
     # the market and the chosen rule's allocation are there at once…
     assert first.fairness.utility.to_numpy() == pytest.approx(np.full(6, 1.6), abs=1e-4)
     assert first.fairness_summary["welfare_gain"] == pytest.approx(9.6, abs=1e-4)
@@ -42,11 +48,10 @@ def test_a_result_already_yielded_is_never_changed():
     stages = clear_stages(TEACH, _teach(fairness="proportional"))
     first = next(stages)
     summary, fs = dict(first.summary), dict(first.fairness_summary)
-    last = next(stages)
+    *_, last = stages
     assert first.summary == summary and first.fairness_summary == fs and first.pending
-    assert first.fairness_comparison is None and last.fairness_comparison is not None
-    with pytest.raises(StopIteration):
-        next(stages)
+    assert first.fairness_comparison is None and first.trace is None and first.audit is None
+    assert last.fairness_comparison is not None and last.pending == ()
 
 
 def test_the_last_stage_is_what_clear_returns():

@@ -347,3 +347,29 @@ def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(tea
     assert finals == ["trade_reduction"] and previews == ["vcg", "trade_reduction"]
     assert teaching.properties.isEnabled() and teaching.properties.result is last
     assert teaching.properties.model.bold_row == teaching.properties.row_of("trade_reduction")
+
+
+def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
+    """Proportional fairness on the default project: the market, then the decentralised check, the audit, the
+    price iteration and the rule comparison — each panel un-greys when its own numbers arrive."""
+    _result_where(window, qtbot, lambda r: True)
+    seen = []
+    panels = {"properties": window.properties, "iteration": window.iteration, "fairness": window.fairness}
+
+    def record(result):
+        seen.append((result.pending, {k for k, p in panels.items() if p.isEnabled()}))
+
+    window.runner.preview.connect(record)  # after the window's own slot
+    window.runner.finished.connect(record)
+    window.market_controls.set_fairness("proportional")
+    _result_where(window, qtbot, lambda r: r.settings.fairness == "proportional" and not r.pending)
+    pendings = [p for p, _ in seen]
+    assert pendings == [("decentralised check", "properties audit", "price iteration", "fairness comparison"),
+                        ("properties audit", "price iteration", "fairness comparison"),
+                        ("price iteration", "fairness comparison"),
+                        ("fairness comparison",),
+                        ()]
+    enabled = [e for _, e in seen]
+    assert enabled == [set(), set(), {"properties"}, {"properties", "iteration"}, set(panels)]
+    assert window.fairness.result.fairness_summary["rule"] == "proportional"
+    assert window.iteration.result.trace is not None and window.properties.result.comparison is not None

@@ -386,10 +386,13 @@ class _ResultView:
         """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it."""
         if mode not in self._colours:
             scale, column = None, None
+            # one scale for the whole day: the same colour is the same price or voltage in every period (playing
+            # the day shows what changes, not a scale that re-fits each hour)
+            day = self.buses if self.result is None or self.result.buses is None else self.result.buses
             if self.network and len(self.bus_ids) and mode == "dlmp":
-                scale, column = dlmp_scale(self.buses, self.result.currency), "dlmp_per_kwh"
+                scale, column = dlmp_scale(day, self.result.currency), "dlmp_per_kwh"
             elif self.voltages and len(self.bus_ids) and mode == "voltage":
-                scale, column = voltage_scale(self.buses, *self.v_range), "v_pu"
+                scale, column = voltage_scale(day, *self.v_range), "v_pu"
             colours = {}
             if scale is not None:
                 colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)),

@@ -45,14 +45,18 @@ def fmt_number(x, decimals: int = 2) -> str:
     return text
 
 
+NOISE_FLOOR = 1e-7  # below this a figure shown with significant digits reads as 0
+
+
 def fmt_sig(x, digits: int = 4) -> str:
-    """A short number with ``digits`` significant digits (``8.5``, ``0.07158``, ``3,238``)."""
+    """A short number with ``digits`` significant digits (``8.5``, ``0.07158``, ``3,238``); ``0`` below
+    :data:`NOISE_FLOOR`."""
     if x is None:
         return "–"
     v = float(x)
     if math.isnan(v):
         return "–"
-    if v == 0:
+    if abs(v) < NOISE_FLOOR:  # a solver's last digits (7.6e-9 kWh traded), not a quantity worth its digits
         return "0"
     mag = math.floor(math.log10(abs(v)))
     decimals = max(0, digits - 1 - mag)

@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.market_controls.settingsChanged.connect(lambda _settings: self.recompute())
         self.market_controls.periodChanged.connect(self._show_period)
         self.market_controls.networkChanged.connect(self._on_network_chosen)
+        self.market_controls.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.dlmp.busPicked.connect(lambda bus: self._select_bus(bus, center=True))
         self.runner.preview.connect(self._on_market_preview)
         self.runner.finished.connect(self._on_market_result)
@@ -319,8 +320,12 @@ class MainWindow(QMainWindow):
         self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.feeder.addAction(self.act_fit)
         self.act_about = self._action("&About Feeder Market", self.about)
-        for act in (self.act_undo, self.act_redo):
-            _tip_shortcut(act)
+        for act, label in ((self.act_undo, "Undo"), (self.act_redo, "Redo")):
+            # the toolbar says just "Undo": "Undo Open study point (…)" widened the window past the screen;
+            # the menu and the tooltip keep the whole text
+            act.setIconText(label)
+            act.changed.connect(lambda act=act: _undo_tip(act))
+            _undo_tip(act)
 
         # exporting
         self.act_export_png = self._action("Current panel as &PNG…", lambda: self.export_panel_dialog("png"),
@@ -1194,6 +1199,17 @@ def readme_tour() -> str:
         if inside:
             lines.append(line)
     return "\n".join(lines) or text
+
+
+def _undo_tip(act: QAction) -> None:
+    """Undo/Redo: the tooltip names the edit and the shortcut (the toolbar button only says Undo/Redo)."""
+    try:
+        keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        tip = act.text().replace("&", "") + (f" ({keys})" if keys else "")
+        if act.toolTip() != tip:
+            act.setToolTip(tip)
+    except RuntimeError:  # the window is being torn down: its actions go first
+        pass
 
 
 def _tip_shortcut(act: QAction) -> None:

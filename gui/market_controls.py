@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSizePolicy,
     QSlider,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -103,6 +104,7 @@ class MarketControls(QWidget):
     settingsChanged = Signal(object)  # MarketSettings
     periodChanged = Signal(int)
     networkChanged = Signal(str)
+    notice = Signal(str)  # a choice the controls made for the user (a network dropped by an auction…)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -381,7 +383,9 @@ class MarketControls(QWidget):
         self.period.setValue((self.period.value() + 1) % self._periods)
 
     def _show_play_state(self) -> None:
-        self.play.setText("⏸" if self._playing else "▶")
+        # the style's own icons: a font may lack "⏸" (DejaVu draws an empty box)
+        icon = QStyle.StandardPixmap.SP_MediaPause if self._playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play.setIcon(self.style().standardIcon(icon))
         self.play.setToolTip(PAUSE_TIP if self._playing else PLAY_TIP.format(s=PLAY_INTERVAL_MS / 1000))
         self.play.setAccessibleName("Pause" if self._playing else "Play")
 
@@ -392,10 +396,20 @@ class MarketControls(QWidget):
         self.k.setEnabled(mech == "uniform")
         self.k_label.setEnabled(mech == "uniform")
         if not welfare and self.network.currentData() != "none":
+            self._network_before_auction = self.network.currentData()
             self.network.blockSignals(True)  # an auction clears without the feeder
             self.network.setCurrentIndex(self.network.findData("none"))
             self.network.blockSignals(False)
             self.networkChanged.emit("none")
+            self.notice.emit(f"The {MECHANISM_LABELS.get(mech, mech).lower()} clears the bids without the feeder: "
+                             "network model set to None (the welfare clearing takes it back)")
+        elif welfare and getattr(self, "_network_before_auction", None):
+            previous, self._network_before_auction = self._network_before_auction, None
+            self.network.blockSignals(True)
+            self.network.setCurrentIndex(self.network.findData(previous))
+            self.network.blockSignals(False)
+            self.networkChanged.emit(previous)
+            self.notice.emit(f"Network model {NETWORK_LABELS.get(previous, previous)} again, as before the auction")
         self.network.setEnabled(welfare)
         self.network.setToolTip(NETWORK_TIP if welfare else NETWORK_AUCTION_TIP.format(
             mech=MECHANISM_LABELS.get(mech, mech).lower()))

@@ -69,7 +69,7 @@ def make_plot(parent=None) -> pg.PlotWidget:
     w = pg.PlotWidget(parent=parent, background="w")
     w.setMenuEnabled(False)
     style_plot_item(w.getPlotItem())
-    w.setMinimumSize(200, 110)
+    w.setMinimumSize(160, 80)  # small enough for the docks to fit a 1,366×768 screen
     return w
 
 
@@ -255,12 +255,15 @@ class CurvesPanel(QWidget):
             self.quantity.setVisible(True)
             price = "no single price (each trade pays its own)"
         extra = ""
-        ps = result.summary.get("platform_surplus")
-        if ps is not None and abs(ps) < 1e-9:
-            ps = 0.0  # the solver's rounding, not money
-        if ps is not None and result.settings.mechanism != "welfare":
-            word = "deficit" if ps < -1e-9 else "surplus"
-            extra = f" · platform {word} {fmt_sig(ps)} {escape(result.currency)}"
+        periods = result.periods
+        if result.settings.mechanism != "welfare" and "platform_surplus" in periods and \
+                0 <= c.period < len(periods):
+            # the period's own money, like the rest of this line (the day's total is in the agents' table)
+            ps = float(periods.platform_surplus.iloc[c.period])
+            if abs(ps) < 1e-9:
+                ps = 0.0  # the solver's rounding, not money
+            word = "deficit" if ps < 0 else "surplus"
+            extra = f" · platform {word} {fmt_sig(abs(ps))} {escape(result.currency)}"
         self.summary.setText(f"<b>{title}</b> · {when} · {price} · {traded}{extra}")
         notes = result.summary.get("notes")
         tip = str(notes) if notes else ""
@@ -632,8 +635,8 @@ class PriceIterationPanel(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.price_plot = make_plot(self)
         self.excess_plot = make_plot(self)
-        self.price_plot.setMinimumHeight(85)
-        self.excess_plot.setMinimumHeight(75)
+        self.price_plot.setMinimumHeight(55)
+        self.excess_plot.setMinimumHeight(45)
         self.excess_plot.setXLink(self.price_plot)
         self.prices = self.price_plot.getPlotItem().plot(
             [], [], pen=pg.mkPen(DEMAND, width=2), symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(DEMAND),

@@ -198,6 +198,7 @@ class NashPanel(QWidget):
 
         # the best-response path: the price per step over every player's markup per step
         self.price_plot = make_plot(self)
+        self.price_plot.setMinimumHeight(55)
         self.price_plot.setMinimumSize(140, 50)
         pi = self.price_plot.getPlotItem()
         self.price_line = pi.plot([], [], pen=pg.mkPen("#1f77b4", width=2.2), symbol="o", symbolSize=6,
@@ -207,6 +208,7 @@ class NashPanel(QWidget):
         pi.getAxis("bottom").setStyle(showValues=False)
         axis_label(self.price_plot, "left", "Price")
         self.markup_plot = make_plot(self)
+        self.markup_plot.setMinimumHeight(50)
         self.markup_plot.setMinimumSize(140, 50)
         self.markup_plot.setXLink(self.price_plot)
         self.markup_plot.getPlotItem().getAxis("left").setWidth(pi.getAxis("left").width())

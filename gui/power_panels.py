@@ -228,9 +228,10 @@ class MarketPowerPanel(QWidget):
         self.pivotal = QLabel("", self)
         self.pivotal.setWordWrap(True)
         self.pivotal.setTextFormat(Qt.TextFormat.RichText)
-        self.pivotal.setToolTip("Residual supply index RSI_i = (Σ capacity − capacity_i)/demand cleared: below 1 "
-                                "the others alone cannot serve the demand, so seller i is pivotal — it can "
-                                "withhold and set the price")
+        self.pivotal.setToolTip("Residual supply index RSI_i = (Σ local capacity − capacity_i)/demand cleared: below "
+                                "1 the other local sellers alone cannot serve the demand, so seller i is pivotal "
+                                "— it can withhold and raise the price, up to the retail tariff at which the grid "
+                                "serves the rest")
         self.hover = QLabel(" ", self)
         muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
@@ -287,9 +288,11 @@ class MarketPowerPanel(QWidget):
         eps_text = ("ε = 0 (locally inelastic)" if eps == 0 else
                     f"ε = {fmt_sig(eps, 3)}" if eps is not None and math.isfinite(eps) else "ε –")
         price = summary.get("price", float("nan"))
+        on = ("measured on the uniform-price auction of the same bids (copper plate, tariffs)"
+              if mech == "welfare" else "")
         self.title.setText(
             f"<b>Market power</b> · {when} · {n} seller{'s' if n != 1 else ''} · price {fmt_sig(price)} "
-            f"{escape(unit)} · {fmt_sig(summary.get('traded_kwh', 0.0))} kWh traded")
+            f"{escape(unit)} · {fmt_sig(summary.get('traded_kwh', 0.0))} kWh traded" + (f" · {on}" if on else ""))
         self.title.setToolTip(f"Measured on {how}, the period's truthful bids and asks; demand elasticity at the "
                               f"clearing point {eps_text}")
         self._eps_text = eps_text
@@ -312,7 +315,9 @@ class MarketPowerPanel(QWidget):
             shown = ", ".join(escape(str(a)) for a in piv[:12])
             more = f" … and {len(piv) - 12} more" if len(piv) > 12 else ""
             self.pivotal.setText(f"<b>Pivotal sellers</b> (RSI &lt; 1): <span style='color:{PIVOTAL.name()}'>"
-                                 f"{shown}{more}</span> — without any one of them the others cannot serve the demand")
+                                 f"{shown}{more}</span> — without any one of them the other local sellers cannot "
+                                 "serve the demand; the grid still can, at the retail price, which caps what a "
+                                 "pivotal seller can charge")
         self.hover.setText("Hover a seller for its numbers")
 
     def _draw_shares(self, s: pd.DataFrame) -> None:

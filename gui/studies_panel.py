@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -51,6 +52,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -765,6 +767,9 @@ class StudiesPanel(QWidget):
         sl.addLayout(files)
         sl.addStretch(1)
         self.side = side_column(side, 420)
+        # the dock must fit beside the prosumers on a 1,366 px screen: the form scrolls sideways when narrow
+        self.side.setMinimumWidth(260)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
         # the results: title, view controls, plots and table
         self.title = QLabel("No study yet", self)
@@ -790,19 +795,26 @@ class StudiesPanel(QWidget):
         self.group_combo = QComboBox(self)
         self.group_combo.setToolTip("One line (heat map: one row; histogram: one histogram) per value of this axis")
         self.group_caption = QLabel("lines by", self)
-        controls = QHBoxLayout()
+        # two rows that shrink with the dock: what to plot, then against what
+        controls = QVBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
-        controls.setSpacing(4)
-        controls.addWidget(QLabel("Metric", self))
-        controls.addWidget(self.metric_combo, 1)
-        controls.addWidget(QLabel("View", self))
-        controls.addWidget(self.view)
-        controls.addWidget(self.x_caption)
-        controls.addWidget(self.x_combo)
-        controls.addWidget(self.group_caption)
-        controls.addWidget(self.group_combo)
-        for combo in (self.view, self.x_combo, self.group_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        controls.setSpacing(2)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        for row in (first, second):
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            controls.addLayout(row)
+        first.addWidget(QLabel("Metric", self))
+        first.addWidget(self.metric_combo, 1)
+        first.addWidget(QLabel("View", self))
+        first.addWidget(self.view)
+        second.addWidget(self.x_caption)
+        second.addWidget(self.x_combo, 1)
+        second.addWidget(self.group_caption)
+        second.addWidget(self.group_combo, 1)
+        for combo, chars in ((self.view, 8), (self.x_combo, 10), (self.group_combo, 10)):
+            combo.setMinimumContentsLength(chars)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.metric_combo.setMinimumContentsLength(12)
         self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.filters_box = QWidget(self)
@@ -839,7 +851,7 @@ class StudiesPanel(QWidget):
         # histogram
         self.hist_view = pg.GraphicsLayoutWidget(self, border=None)
         self.hist_view.setBackground("w")
-        self.hist_view.setMinimumSize(200, 110)
+        self.hist_view.setMinimumSize(160, 80)
         self.hist_plots: list[pg.PlotItem] = []
         self._hist_items: list[dict] = []  # per plot of the histogram view: its items, kept between redraws
 
@@ -891,9 +903,16 @@ class StudiesPanel(QWidget):
         rl.setSpacing(2)
         rl.addWidget(self.title)
         rl.addWidget(self.tabs, 1)
+        # on a short screen the results scroll rather than push the window taller than the screen
+        results_area = QScrollArea(self)
+        results_area.setWidgetResizable(True)
+        results_area.setFrameShape(QFrame.Shape.NoFrame)
+        results_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        results_area.setWidget(results)
+        results_area.setMinimumHeight(120)
         page = QSplitter(Qt.Orientation.Horizontal, self)
         page.addWidget(self.side)
-        page.addWidget(results)
+        page.addWidget(results_area)
         page.setStretchFactor(0, 0)
         page.setStretchFactor(1, 1)
         page.setSizes([400, 700])

@@ -114,7 +114,7 @@ def test_vcg_shows_its_deficit(teaching, qtbot):
     assert props.model.bold_row == props.row_of("vcg")
     bb = props.model.index(props.row_of("vcg"), props.model.column_of("bb"))
     assert bb.data(Qt.ItemDataRole.BackgroundRole).color() == BAD.color()
-    assert "deficit −2 ¢" in teaching.curves.summary.text()
+    assert "platform deficit 2 ¢" in teaching.curves.summary.text()  # the period's (here the only one)
     assert "no single price" in teaching.curves.summary.text()
     assert not teaching.market_controls.k.isEnabled()
     # every column explains itself and its unit
@@ -373,3 +373,24 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     assert enabled == [set(), set(), {"properties"}, {"properties", "iteration"}, set(panels)]
     assert window.fairness.result.fairness_summary["rule"] == "proportional"
     assert window.iteration.result.trace is not None and window.properties.result.comparison is not None
+
+
+def test_an_auction_says_it_drops_the_network_and_the_welfare_clearing_takes_it_back(window, qtbot):
+    c = window.market_controls
+    c.set_network("lindistflow")
+    c.set_mechanism("uniform")
+    assert c.settings().network == "none" and not c.network.isEnabled()
+    assert "without the feeder" in window.statusBar().currentMessage()
+    c.set_mechanism("vcg")
+    c.set_mechanism("welfare")
+    assert c.settings().network == "lindistflow"
+    assert "LinDistFlow" in window.statusBar().currentMessage()
+    _result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and not r.pending)
+
+
+def test_figures_below_the_noise_floor_read_as_zero():
+    from gui.frame_model import fmt_sig
+
+    assert fmt_sig(7.598e-9) == "0" and fmt_sig(-5.4e-13) == "0"
+    assert fmt_sig(0.07158) == "0.07158" and fmt_sig(8.5) == "8.5" and fmt_sig(-2.0) == "−2"
+    assert fmt_sig(3238.4) == "3,238"

@@ -81,10 +81,17 @@ def test_buses_coloured_by_voltage_put_bus_18_at_the_low_end(constrained):
     feeder.set_colour_mode("voltage")
     scale = feeder.bus_scale
     assert scale is not None and scale.unit == "p.u."
+    # one scale for the whole day (the same colour is the same voltage in every period)
+    day = constrained.market_result.buses
+    assert (scale.lo, scale.hi) == pytest.approx((day.v_pu.min(), day.v_pu.max()))
     v18 = _row(constrained.market_result, "18", 19).v_pu
-    assert scale.lo == pytest.approx(v18)
-    assert feeder.bus_colour("18") == scale.colour(scale.lo)
-    assert scale.fraction(_row(constrained.market_result, "2", 19).v_pu) > 0.9
+    assert scale.lo == pytest.approx(v18)  # the floor binds at bus 18 at 19:00: the day's lowest voltage
+    assert feeder.bus_colour("18") == scale.colour(v18)
+    assert scale.fraction(_row(constrained.market_result, "2", 19).v_pu) > 0.8
+    feeder.set_period(13)
+    assert (feeder.bus_scale.lo, feeder.bus_scale.hi) == (scale.lo, scale.hi)
+    assert feeder.bus_colour("18") == scale.colour(_row(constrained.market_result, "18", 13).v_pu)
+    feeder.set_period(19)
     # the lower limit is marked on the colour bar; bus 18 sits at it, not beyond it
     assert any(name == "min" and v == pytest.approx(0.934) for v, name in scale.marks)
     assert not feeder.buses["18"].alert
@@ -92,7 +99,10 @@ def test_buses_coloured_by_voltage_put_bus_18_at_the_low_end(constrained):
     # by DLMP bus 18 is the dearest; by what they host the colours are the usual ones
     feeder.set_colour_mode("dlmp")
     assert feeder.bus_scale.unit == "EUR/kWh"
-    assert feeder.bus_colour("18") == feeder.bus_scale.colour(feeder.bus_scale.hi)
+    assert feeder.bus_scale.hi == pytest.approx(day.dlmp_per_kwh.max())
+    at19 = day[day.period == 19]
+    assert at19.set_index("bus").dlmp_per_kwh.idxmax() == "18"
+    assert feeder.bus_colour("18") == feeder.bus_scale.colour(_row(constrained.market_result, "18", 19).dlmp_per_kwh)
     feeder.set_colour_mode("host")
     assert feeder.bus_scale is None
     from gui.feeder_view import KIND_COLOURS

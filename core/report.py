@@ -35,7 +35,37 @@ border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9em; } .note { 
 """
 
 
+# unit suffixes of column and summary names, longest first ("{cur}" is the project's currency)
+_UNITS = (("_per_kwh", "{cur}/kWh"), ("_kwh", "kWh"), ("_kvar", "kvar"), ("_kw", "kW"), ("_pu", "p.u."),
+          ("_pct", "%"), ("_s", "s"))
+_MONEY = {"welfare", "payment", "value", "cost", "surplus", "platform_surplus", "outside_option", "gain_over_outside",
+          "welfare_gain", "worst_off", "max_envy", "utility", "utility_efficient", "transfer", "max_ic_gain"}
+_WORDS = {"p2p": "P2P", "ir": "IR", "ok": "OK", "dlmp": "DLMP", "hhi": "HHI", "rsi": "RSI", "pu": "p.u.",
+          "v": "V", "id": "id", "der": "DER", "cournot": "Cournot", "ac": "AC", "dc": "DC"}
+# summary entries the settings table already shows, or too technical for a headline
+_NOT_HEADLINES = {"mechanism", "network", "decomposition_error_per_kwh", "status", "fairness_rule"}
+NOISE = 1e-9  # figures below this are a solver's last digits: shown as 0
+
+
+def readable(name: str, currency: str) -> str:
+    """``price_per_kwh`` → ``Price (EUR/kWh)``, ``v_min_pu`` → ``V min (p.u.)``, ``welfare`` → ``Welfare (EUR)``."""
+    unit = ""
+    base = name
+    for suffix, u in _UNITS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            base, unit = name[: -len(suffix)], u.format(cur=currency)
+            break
+    if not unit and name in _MONEY:
+        unit = currency
+    words = [_WORDS.get(w, w) for w in base.split("_") if w]
+    text = " ".join(words)
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
+
+
 def _fmt(v) -> str:
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and abs(float(v)) < NOISE:
+        return "0"
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
@@ -54,12 +84,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def frame_html(df: pd.DataFrame, max_rows: int = 200) -> str:
-    """A DataFrame as an HTML table (numbers right-aligned; long tables cut with a note)."""
+def frame_html(df: pd.DataFrame, max_rows: int = 200, currency: str | None = None) -> str:
+    """A DataFrame as an HTML table (numbers right-aligned; long tables cut with a note); with ``currency`` the
+    column names are made readable with their units (:func:`readable`)."""
     if df is None or len(df) == 0:
         return '<p class="note">(empty)</p>'
     shown = df.head(max_rows)
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+    names = [readable(str(c), currency) if currency is not None else str(c) for c in shown.columns]
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
     rows = []
     for _, r in shown.iterrows():
         cells = []
@@ -104,9 +136,10 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
         "<h2>Headline numbers</h2><div>",
     ]
     for key, value in result.summary.items():
-        if isinstance(value, (dict, list, tuple, np.ndarray)):
+        if isinstance(value, (dict, list, tuple, np.ndarray)) or key in _NOT_HEADLINES:
             continue
-        parts.append(f"<span class='kpi'>{escape(key.replace('_', ' '))}<b>{escape(_fmt(value))}</b></span>")
+        label = readable(key, result.currency)
+        parts.append(f"<span class='kpi'>{escape(label)}<b>{escape(_fmt(value))}</b></span>")
     parts.append(f"</div><p class='note'>Prices in {cur}/kWh, money in {cur}, energy in kWh.</p>")
     for caption, png in (figures or {}).items():
         data = base64.b64encode(png).decode("ascii")
@@ -124,7 +157,7 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
     ]
     for heading, df in sections:
         if df is not None and len(df):
-            parts.append(f"<h2>{escape(heading)}</h2>{frame_html(df)}")
+            parts.append(f"<h2>{escape(heading)}</h2>{frame_html(df, currency=result.currency)}")
     parts.append("<p class='note'>Made by Feeder Market; this file needs no network to open.</p></body></html>")
     return "\n".join(parts)
 

@@ -38,3 +38,21 @@ def test_report_is_self_contained_and_carries_the_numbers(tmp_path):
     assert "8.5" in html and "Uniform-price double auction" in html
     out = write_report(tmp_path / "report.html", s, r)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_report_names_say_what_and_in_what_unit():
+    from core.report import readable
+
+    assert readable("price_per_kwh", "¢") == "Price (¢/kWh)"
+    assert readable("v_min_pu", "EUR") == "V min (p.u.)"
+    assert readable("max_loading_pct", "EUR") == "Max loading (%)"
+    assert readable("p2p_kwh", "EUR") == "P2P (kWh)"
+    assert readable("platform_surplus", "¢") == "Platform surplus (¢)"
+    assert readable("ir_ok", "¢") == "IR OK"
+    s = teaching_5bus()
+    r = clear(s, MarketSettings(mechanism="vcg"))
+    html = build_html(s, r)
+    # the chapter's VCG example: the platform pays 2 ¢ (module text of test_market); headline and tables readable
+    assert "Platform surplus (¢)<b>-2</b>" in html
+    assert "<th>Bought (kWh)</th>" in html and "price_per_kwh" not in html
+    assert "e-1" not in html  # no solver noise in scientific notation

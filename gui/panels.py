@@ -380,7 +380,8 @@ class Inspector(QTextBrowser):
             sub = (f"<p><b>Substation</b>: V set {s.feeder.substation.v_set_pu:g} p.u.; wholesale price "
                    f"{min(w):.4g}–{max(w):.4g} {cur}/kWh</p>")
         return (
-            f"<h3>Bus {escape(bus)}</h3><p>{escape(b.name)}</p>{sub}"
+            f"<h3>Bus {escape(bus)}</h3>"
+            + (f"<p>{escape(b.name)}</p>" if b.name and b.name.strip() != f"Bus {bus}" else "") + f"{sub}"
             f"<p>Voltage limits {vmin:g}–{vmax:g} p.u.</p>{market}"
             f"<p><b>{len(ps)} prosumer(s)</b></p>"
             f"<table cellspacing=0 cellpadding=3><tr><th align=left>Id</th><th align=left>Role</th><th>Peak d (kW)</th>"
@@ -392,7 +393,9 @@ class Inspector(QTextBrowser):
         rating = ln.rating_kva_at(s.feeder.base_kv)
         zb = s.feeder.base_z_ohm
         return (
-            f"<h3>Line {escape(ln.id)}</h3><p>{escape(ln.name)}</p>"
+            f"<h3>Line {escape(ln.id)}</h3>"
+            + (f"<p>{escape(ln.name)}</p>" if ln.name and ln.name.strip() != f"Line {ln.id}" else "")
+            +
             f"<table cellspacing=4>"
             f"<tr><td>From → to</td><td>{escape(ln.from_bus)} → {escape(ln.to_bus)}</td></tr>"
             f"<tr><td>R</td><td>{ln.r_ohm:g} Ω ({ln.r_ohm / zb:.5f} p.u.)</td></tr>"

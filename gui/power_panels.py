@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.market import MECHANISM_LABELS, MarketResult
@@ -111,8 +111,8 @@ class HHIGauge(QWidget):
                 p.drawText(band, Qt.AlignmentFlag.AlignCenter, label)
         p.setPen(QPen(QColor("#666"), 1.0))
         p.drawRect(r)
-        # ticks under the bar
-        p.setPen(QColor("#333"))
+        # ticks under the bar, in the palette's text colour (readable on the dark theme too)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         for v in (0.0, BAND_MODERATE, BAND_HIGH, 0.5, 0.75, 1.0):
             x = self.x_of(v)
             p.drawLine(QPointF(x, r.bottom()), QPointF(x, r.bottom() + 3))

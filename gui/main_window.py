@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.doc.pathChanged.connect(lambda p: self.studies.set_scenario(self.doc.scenario, p, self.doc.modified))
         self.doc.modifiedChanged.connect(lambda m: self.studies.set_scenario(self.doc.scenario, self.doc.path, m))
         self.studies.openPoint.connect(self.open_study_point)
+        self.doc.undo_stack.indexChanged.connect(self._on_undo_index)
         self.feeder.busSelected.connect(self._on_bus_selected)
         self.feeder.lineSelected.connect(self._on_line_selected)
         self.prosumers.rowPicked.connect(self._on_prosumer_picked)
@@ -447,7 +448,16 @@ class MainWindow(QMainWindow):
     def open_study_point(self, scenario, settings, description: str) -> None:
         """Show a study's point in the dashboard: its scenario as an undoable edit (Undo goes back to the
         project), the market controls set to its mechanism, rule, network, k and period."""
+        before = (self.doc.undo_stack.index(), self.market_controls.settings())
         self.doc.apply(scenario, f"Open study point ({description})")
+        self._before_study_point = before
+        self._set_market_controls(settings)
+        self.statusBar().showMessage(f"Opened {description} — Undo (Ctrl+Z) goes back to the project", 15000)
+        for key in ("curves", "agents"):
+            self.docks[key].raise_()
+        self.recompute()
+
+    def _set_market_controls(self, settings) -> None:
         c = self.market_controls
         c.set_mechanism(settings.mechanism)
         c.set_network(settings.network)
@@ -456,10 +466,14 @@ class MainWindow(QMainWindow):
         c.k.setValue(settings.k)
         if settings.period is not None:
             c.period.setValue(settings.period)
-        self.statusBar().showMessage(f"Opened {description} — Undo (Ctrl+Z) goes back to the project", 15000)
-        for key in ("curves", "agents"):
-            self.docks[key].raise_()
-        self.recompute()
+
+    def _on_undo_index(self, index: int) -> None:
+        """Undoing "Open study point" also puts back the market settings the project had before it."""
+        before = getattr(self, "_before_study_point", None)
+        if before is not None and index == before[0]:
+            self._before_study_point = None
+            self._set_market_controls(before[1])
+            self.statusBar().showMessage("Back to the project and its market settings", 8000)
 
     def _on_market_preview(self, result) -> None:
         """The market before (some of) its diagnostics: every panel that has its data now shows it; the panels

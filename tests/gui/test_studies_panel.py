@@ -260,6 +260,7 @@ def test_a_point_opens_in_the_dashboard_and_undo_goes_back(window, projects_dir,
     (VCG at PV 0.8: 2.4 kW of PV against 3 kW of peak demand) and the panels clear it; Undo restores the project."""
     assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
     base = window.doc.scenario
+    before = window.market_controls.settings()
     studies = window.studies
     studies.set_axes({"mechanism": ["uniform", "vcg"], "pv_penetration": (0.2, 0.8, 2), "period": (0, 0, 1)})
     run_and_wait(studies, qtbot)
@@ -275,6 +276,10 @@ def test_a_point_opens_in_the_dashboard_and_undo_goes_back(window, projects_dir,
     assert window.market_result.summary["traded_kwh"] == pytest.approx(row.traded_kwh)  # the study's own row
     window.act_undo.trigger()
     assert window.doc.scenario == base and not window.doc.modified
+    # and the market settings the project had before (the welfare clearing at its period)
+    assert window.market_controls.settings().mechanism == before.mechanism
+    assert window.market_controls.settings().period == before.period
+    assert "Back to the project" in window.statusBar().currentMessage()
 
 
 def test_the_default_run_is_in_a_worker_process_with_run_study_s_numbers(panel, qtbot):

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QStyledItemDelegate
+from PySide6.QtWidgets import QApplication, QComboBox, QStyle, QStyledItemDelegate
 
 from core.errors import ScenarioError
 from core.scenario import ASSET_KINDS, FlexibleLoad, Scenario
@@ -23,6 +23,7 @@ from core.scenario.textfmt import format_bids, format_number, format_profile, pa
 from gui.document import ProjectDocument
 
 INVALID_BRUSH = QBrush(QColor(255, 205, 205))
+INVALID_TEXT = QBrush(QColor(176, 0, 32))  # a refused value's text
 READONLY_BRUSH = QBrush(QColor(0, 0, 0, 12))
 
 
@@ -275,6 +276,11 @@ class RecordTableModel(QAbstractTableModel):
                 return INVALID_BRUSH
             if col.set is None:
                 return READONLY_BRUSH
+        if role == Qt.ItemDataRole.DecorationRole and pending:
+            # a warning sign that a row selection's highlight cannot hide (the red background it can)
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if role == Qt.ItemDataRole.ForegroundRole and pending:
+            return INVALID_TEXT
         if role == Qt.ItemDataRole.TextAlignmentRole and col.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -60,9 +60,13 @@ def test_invalid_edit_keeps_what_was_typed_and_the_scenario(window):
     tip = idx.data(Qt.ItemDataRole.ToolTipRole)
     assert "(0, 1]" in tip and "c14" in tip
     assert "(0, 1]" in window.statusBar().currentMessage()
+    # marks a selected row's highlight cannot hide: a warning sign and red text
+    assert idx.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert idx.data(Qt.ItemDataRole.ForegroundRole).color().red() > 150
     # fixing it clears the mark and applies the edit
     window.prosumers.model.setData(idx, "0.9")
     assert idx.data(Qt.ItemDataRole.ToolTipRole).startswith("Efficiency")
+    assert idx.data(Qt.ItemDataRole.DecorationRole) is None
     assert window.doc.scenario.prosumers[original.prosumer_index()["c14"]].asset.efficiency == 0.9
 
 

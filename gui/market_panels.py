@@ -982,8 +982,8 @@ class DayPricesPanel(QWidget):
             low = v < 0.5 * (y0 + y1)  # write it where the period's own value is not
             self.v_now_text.setAnchor((1.0, 0.5) if right else (0.0, 0.5))
             self.v_now_text.setPos(t + (-0.3 if right else 0.3), y0 + (0.8 if low else 0.25) * (y1 - y0))
-            text = (f"<b>Feeder day</b> · {escape(label)} · energy {shown} · DLMPs "
-                    f"{fmt_sig(p.dlmp_min_per_kwh.iloc[t])}–{fmt_sig(p.dlmp_max_per_kwh.iloc[t])}")
+            text = (f"<b>Feeder day</b> · {escape(label)} · energy {shown} {escape(unit)} · DLMPs "
+                    f"{fmt_sig(p.dlmp_min_per_kwh.iloc[t])}–{fmt_sig(p.dlmp_max_per_kwh.iloc[t])} {escape(unit)}")
             self.title.setToolTip(f"Prices in {unit}; the DLMPs of the period range from the cheapest bus to the "
                                   "dearest")
         else:

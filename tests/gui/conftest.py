@@ -25,6 +25,16 @@ def window(qtbot, settings):
     return w
 
 
+@pytest.fixture
+def teaching(window, projects_dir, qtbot):
+    """The window on the teaching project (the chapter's auction), its first result on screen."""
+    from tests.gui.waiting import result_where
+
+    assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
+    result_where(window, qtbot, lambda r: r.scenario_name.startswith("Teaching"))
+    return window
+
+
 @pytest.fixture(autouse=True)
 def _collect_qt_garbage(qapp):
     """Free each test's widgets while the QApplication lives.

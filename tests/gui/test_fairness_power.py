@@ -28,21 +28,7 @@ from PySide6.QtCore import Qt
 import gui.compute
 from gui.fairness_panel import envy_view
 from gui.power_panels import hhi_text
-
-TIMEOUT_MS = 30000
-
-
-def _result_where(window, qtbot, predicate):
-    qtbot.waitUntil(lambda: window.market_result is not None and predicate(window.market_result)
-                    and not window.runner.is_busy(), timeout=TIMEOUT_MS)
-    return window.market_result
-
-
-@pytest.fixture
-def teaching(window, projects_dir, qtbot):
-    assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
-    _result_where(window, qtbot, lambda r: r.scenario_name.startswith("Teaching"))
-    return window
+from tests.gui.waiting import TIMEOUT_MS, result_where
 
 
 def _choose(window, qtbot, **what):
@@ -50,7 +36,7 @@ def _choose(window, qtbot, **what):
     controls = window.market_controls
     for key, value in what.items():
         getattr(controls, f"set_{key}")(value)
-    return _result_where(window, qtbot, lambda r: all(getattr(r.settings, k) == v for k, v in what.items()))
+    return result_where(window, qtbot, lambda r: all(getattr(r.settings, k) == v for k, v in what.items()))
 
 
 # --- the controls ---------------------------------------------------------------------------

@@ -21,23 +21,7 @@ from core.market import MarketSettings
 from core.welfare import ClearingError
 from gui.compute import describe_failure
 from gui.market_panels import BAD
-
-TIMEOUT_MS = 30000
-
-
-def _result_where(window, qtbot, predicate):
-    """Wait until the window shows a result satisfying ``predicate``; return it."""
-    qtbot.waitUntil(lambda: window.market_result is not None and predicate(window.market_result)
-                    and not window.runner.is_busy(), timeout=TIMEOUT_MS)
-    return window.market_result
-
-
-@pytest.fixture
-def teaching(window, projects_dir, qtbot):
-    """The window on the teaching project, its first result on screen."""
-    assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
-    _result_where(window, qtbot, lambda r: r.scenario_name.startswith("Teaching"))
-    return window
+from tests.gui.waiting import TIMEOUT_MS, result_where
 
 
 @pytest.fixture
@@ -163,7 +147,7 @@ def test_a_newer_request_supersedes_one_still_running(teaching, qtbot, monkeypat
     qtbot.waitUntil(first_running.is_set, timeout=TIMEOUT_MS)
     teaching.market_controls.set_mechanism("vcg")
     release.set()
-    _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
+    result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
     assert seen["cancelled"] is True  # the first clearing was told to stop
     assert shown == ["vcg"]  # and its result never reached the panels
     assert teaching.properties.model.bold_row == teaching.properties.row_of("vcg")
@@ -176,7 +160,7 @@ def test_a_burst_of_requests_clears_once(teaching, qtbot, clear_calls):
     teaching.runner.request(s, MarketSettings(mechanism="uniform"))
     teaching.runner.request(s, MarketSettings(mechanism="trade_reduction"))
     teaching.runner.request(s, MarketSettings(mechanism="vcg"))
-    _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
+    result_where(teaching, qtbot, lambda r: r.settings.mechanism == "vcg")
     assert shown == ["vcg"]
     assert len(clear_calls) == 1
 
@@ -242,7 +226,7 @@ def test_welfare_clearing_shows_its_price_iteration(teaching, qtbot):
 
 
 def test_the_period_slider_moves_the_day_and_the_curves(window, qtbot):
-    first = _result_where(window, qtbot, lambda r: True)
+    first = result_where(window, qtbot, lambda r: True)
     assert first.scenario_name.startswith("IEEE 33")
     controls = window.market_controls
     assert controls.period.maximum() == 23 and controls.period.isEnabled()
@@ -343,7 +327,7 @@ def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(tea
     # a newer request while VCG's audit is held: its complete result must never be shown
     teaching.market_controls.set_mechanism("trade_reduction")
     hold.set()
-    last = _result_where(teaching, qtbot, lambda r: r.settings.mechanism == "trade_reduction" and not r.pending)
+    last = result_where(teaching, qtbot, lambda r: r.settings.mechanism == "trade_reduction" and not r.pending)
     assert finals == ["trade_reduction"] and previews == ["vcg", "trade_reduction"]
     assert teaching.properties.isEnabled() and teaching.properties.result is last
     assert teaching.properties.model.bold_row == teaching.properties.row_of("trade_reduction")
@@ -352,7 +336,7 @@ def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(tea
 def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     """Proportional fairness on the default project: the market, then the decentralised check, the audit, the
     price iteration and the rule comparison — each panel un-greys when its own numbers arrive."""
-    _result_where(window, qtbot, lambda r: True)
+    result_where(window, qtbot, lambda r: True)
     seen = []
     panels = {"properties": window.properties, "iteration": window.iteration, "fairness": window.fairness}
 
@@ -362,7 +346,7 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     window.runner.preview.connect(record)  # after the window's own slot
     window.runner.finished.connect(record)
     window.market_controls.set_fairness("proportional")
-    _result_where(window, qtbot, lambda r: r.settings.fairness == "proportional" and not r.pending)
+    result_where(window, qtbot, lambda r: r.settings.fairness == "proportional" and not r.pending)
     pendings = [p for p, _ in seen]
     assert pendings == [("decentralised check", "properties audit", "price iteration", "fairness comparison"),
                         ("properties audit", "price iteration", "fairness comparison"),
@@ -385,7 +369,7 @@ def test_an_auction_says_it_drops_the_network_and_the_welfare_clearing_takes_it_
     c.set_mechanism("welfare")
     assert c.settings().network == "lindistflow"
     assert "LinDistFlow" in window.statusBar().currentMessage()
-    _result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and not r.pending)
+    result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and not r.pending)
 
 
 def test_figures_below_the_noise_floor_read_as_zero():

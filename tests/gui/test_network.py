@@ -13,14 +13,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from gui.network_panels import LOADING_SCALE
-
-TIMEOUT_MS = 30000
-
-
-def _result_where(window, qtbot, predicate):
-    qtbot.waitUntil(lambda: window.market_result is not None and predicate(window.market_result)
-                    and not window.runner.is_busy(), timeout=TIMEOUT_MS)
-    return window.market_result
+from tests.gui.waiting import TIMEOUT_MS, result_where
 
 
 @pytest.fixture
@@ -31,7 +24,7 @@ def constrained(window, projects_dir, qtbot):
     controls.audit.setChecked(False)  # not what these tests look at; keeps them quick
     controls.set_network("lindistflow")
     controls.period.setValue(19)
-    _result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and r.period == 19
+    result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and r.period == 19
                   and r.scenario_name.startswith("IEEE 33-bus community, constrained"))
     return window
 
@@ -171,7 +164,7 @@ def test_lines_are_coloured_by_loading_and_follow_the_period_slider(constrained,
     feeder.lines["L22"].setSelected(True)
     text = constrained.inspector.toPlainText()
     assert "100.0" in text and "congested" in text and "506.9" in text
-    _result_where(constrained, qtbot, lambda r: r.period == 13)
+    result_where(constrained, qtbot, lambda r: r.period == 13)
 
 
 def test_the_inspector_shows_the_dlmp_of_a_clicked_bus(constrained, qtbot):
@@ -209,7 +202,7 @@ def test_the_feeder_day_shows_the_dlmp_band_and_the_worst_voltage(constrained, q
     assert not day.retail.isVisible()
     constrained.market_controls.period.setValue(13)
     assert day.v_now.value() == 13 and "13:00" in day.title.text()
-    _result_where(constrained, qtbot, lambda r: r.period == 13)
+    result_where(constrained, qtbot, lambda r: r.period == 13)
 
 
 def test_ac_check_shows_the_ac_voltage(constrained, qtbot):

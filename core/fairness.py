@@ -111,7 +111,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.prosumer import FleetModel, check_trade_plan, trade_bounds
+from core.prosumer import FleetModel, check_trade_plan, internal_kw, meter_kw, trade_bounds
 from core.scenario.model import STORAGE_KINDS, Prosumer, Scenario
 from core.welfare import SOLVER, ClearingError, WelfareSolution, grid_prices, outside_option, solve_welfare
 
@@ -246,29 +246,31 @@ def _best_der_and_flex(p: Prosumer, Q: np.ndarray, tol: float) -> tuple[np.ndarr
     eta, ca, cb = a.efficiency, a.cost_a_per_kw2h, a.cost_b_per_kwh
     av, bv = fl.value_a_per_kw2h, fl.value_b_per_kwh
     plo, phi = _p_bounds(p, T)
-    lo = np.maximum(plo, (d + Q) / eta)
-    hi = np.minimum(phi, (d + Q + fmax) / eta)
+    lo = np.maximum(plo, internal_kw(a, d + Q))
+    hi = np.minimum(phi, internal_kw(a, d + Q + fmax))
     ok = np.all(lo <= hi + tol / eta, axis=1)
     hi = np.maximum(hi, lo)
-    branches = [(cb, 0.0, np.inf), (-cb, -np.inf, 0.0)] if a.kind in STORAGE_KINDS else [(cb, -np.inf, np.inf)]
-    den = 2 * av * eta**2 + 2 * ca
+    # (wear slope, meter slope, branch): storage meters η·p discharging and p/η charging
+    branches = [(cb, eta, 0.0, np.inf), (-cb, 1.0 / eta, -np.inf, 0.0)] if a.kind in STORAGE_KINDS \
+        else [(cb, eta, -np.inf, np.inf)]
     best_p = lo.copy()
     best_g = np.full(Q.shape, -np.inf)
-    for b_lin, b_lo, b_hi in branches:
+    for b_lin, k, b_lo, b_hi in branches:
         blo, bhi = np.maximum(lo, b_lo), np.minimum(hi, b_hi)
         inside = blo <= bhi
-        num = eta * bv + 2 * av * eta * (d + Q) - b_lin
+        den = 2 * av * k**2 + 2 * ca
+        num = k * bv + 2 * av * k * (d + Q) - b_lin
         if den > 0:
             star = num / den
         else:  # linear in p: go to the end the slope points to
             star = np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0))
         cand = np.clip(star, blo, np.where(inside, bhi, blo))
-        f = eta * cand - d - Q
+        f = k * cand - d - Q
         g = bv * f - av * f**2 - ca * cand**2 - b_lin * cand
         better = inside & (g > best_g)
         best_p = np.where(better, cand, best_p)
         best_g = np.where(better, g, best_g)
-    return best_p, np.clip(eta * best_p - d - Q, 0.0, fmax), ok
+    return best_p, np.clip(meter_kw(a, best_p) - d - Q, 0.0, fmax), ok
 
 
 def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
@@ -279,8 +281,12 @@ def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
     plo, phi = _p_bounds(p, T)
     P = cp.Variable(T)
     F = cp.Variable(T)
-    cons = [P >= plo, P <= phi, F >= 0, F <= np.asarray(fl.d_max_kw, dtype=float),
-            a.efficiency * P - d - F == q]
+    storage = a.kind in STORAGE_KINDS
+    C = cp.Variable(T, nonneg=True) if storage else None  # charging (core.prosumer: m = η·p + (η − 1/η)·c)
+    meter = a.efficiency * P + (a.efficiency - 1.0 / a.efficiency) * C if storage else a.efficiency * P
+    cons = [P >= plo, P <= phi, F >= 0, F <= np.asarray(fl.d_max_kw, dtype=float), meter - d - F == q]
+    if storage:
+        cons.append(P + C >= 0)
     if a.ramp_kw_per_period is not None and T > 1:
         cons += [cp.abs(cp.diff(P)) <= a.ramp_kw_per_period]
     if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
@@ -288,7 +294,7 @@ def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
         cons += [stored >= 0, stored <= a.energy_kwh]
         if T > 1:
             cons += [stored[T - 1] >= a.soc_init_pu * a.energy_kwh]
-    lin = max(a.cost_b_per_kwh, 0.0) * cp.abs(P) if a.kind in STORAGE_KINDS else a.cost_b_per_kwh * P
+    lin = max(a.cost_b_per_kwh, 0.0) * (P + 2 * C) if storage else a.cost_b_per_kwh * P
     obj = step_h * cp.sum(fl.value_b_per_kwh * F - fl.value_a_per_kw2h * cp.square(F)
                           - a.cost_a_per_kw2h * cp.square(P) - lin)
     prob = cp.Problem(cp.Maximize(obj), cons)
@@ -318,15 +324,15 @@ def _bundle_values(p: Prosumer, Q: np.ndarray, step_h: float, tol: float) -> np.
         return out
     plo, phi = _p_bounds(p, T)
     if p.flexible is None:
-        # check_trade_plan's bounds, η·p_min − d ≤ q ≤ η·P^max_t − d, first for every bundle at once
+        # check_trade_plan's bounds, m(p_min) − d ≤ q ≤ η·P^max_t − d, first for every bundle at once
         eta = a.efficiency
-        ok = np.all((Q >= eta * a.p_min_kw - d - tol) & (Q <= eta * phi - d + tol), axis=1)
+        ok = np.all((Q >= float(meter_kw(a, a.p_min_kw)) - d - tol) & (Q <= eta * phi - d + tol), axis=1)
         if _coupled(p, T):
             idx = np.flatnonzero(ok)
-            ok[idx] = _coupling_ok(p, (Q[idx] + d) / eta, step_h, tol)
+            ok[idx] = _coupling_ok(p, internal_kw(a, Q[idx] + d), step_h, tol)
             for k in np.flatnonzero(ok):  # the few left: check_trade_plan has the last word
                 ok[k] = not check_trade_plan(p, Q[k], step_h=step_h, tol=tol)
-        out[ok] = -_der_cost(p, np.clip((Q[ok] + d) / eta, plo, phi), step_h)
+        out[ok] = -_der_cost(p, np.clip(internal_kw(a, Q[ok] + d), plo, phi), step_h)
         return out
     disp, F, ok = _best_der_and_flex(p, Q, tol)
     out[ok] = _flex_value(p, F[ok], step_h) - _der_cost(p, disp[ok], step_h)
@@ -470,8 +476,10 @@ class _Redispatch:
             Bs = np.repeat(np.where(storage, np.maximum(b, 0.0), 0.0)[:, None], T, axis=1)
             # (√a·P)² rather than a·P²: the cones then hold numbers of the size of the costs
             per_der = cp.sum(cp.square(cp.multiply(sqrt_a, f.P)) + cp.multiply(Bp, f.P), axis=1)
-            if storage.any():
-                per_der = per_der + cp.sum(cp.multiply(Bs, cp.abs(f.P)), axis=1)
+            if storage.any():  # wear on discharge + charge (FleetModel.throughput, storage rows only)
+                MSD = sp.csr_matrix((np.ones(len(f.storage)), (f.storage, np.arange(len(f.storage)))),
+                                    shape=(nD, len(f.storage)))
+                per_der = per_der + MSD @ cp.sum(cp.multiply(Bs[f.storage], f.throughput), axis=1)
             M = sp.csr_matrix((np.ones(nD), (f.der, np.arange(nD))), shape=(nA, nD))
             cost_expr = step * (M @ per_der)
         if f.flex:

@@ -1,8 +1,9 @@
 """The prosumer's feasible trade set ("Modeling the Market Participant").
 
 A prosumer with fixed demand ``d_t``, a DER whose internal output is ``p_t``
-and an optional flexible load ``f_t`` trades ``q_t = η·p_t − d_t − f_t`` at its
-meter (positive: a sale). Its DER obeys
+and an optional flexible load ``f_t`` trades ``q_t = m(p_t) − d_t − f_t`` at its
+meter (positive: a sale), where ``m(p) = η·p`` is the DER's power at the meter
+(the chapter's ``η p_t``). Its DER obeys
 
 * capacity ``p_min ≤ p_t ≤ P^max·availability_t``,
 * ramp ``|p_t − p_{t−1}| ≤ R``,
@@ -22,8 +23,17 @@ This module gives them three ways:
   built on ``cvxpy.Parameter`` values so that the clearing problems compile
   once and re-solve fast after an edit.
 
-Storage is modelled with the same ``η`` in both directions (the meter sees
-``η·p``) and a cost ``a·p² + b·|p|`` (wear per kWh of throughput).
+**Storage** loses energy both ways: discharging ``p > 0`` from the cells puts
+``η·p`` through the meter, and charging the cells with ``|p|`` (``p < 0``) takes
+``|p|/η`` from it, so ``m(p) = η·p`` for ``p ≥ 0`` and ``m(p) = p/η`` for ``p < 0``
+and a kWh stored and given back returns ``η²`` of a kWh (the round-trip
+efficiency). ``p`` (cells, kW) is what the energy limits count and what
+``p_min_kw``/``p_max_kw`` bound. Its cost is ``a·p² + b·|p|`` (wear per kWh of
+throughput). In the optimisation models charging is a variable of its own,
+``c ≥ max(−p, 0)``, with ``m = η·p + (η − 1/η)·c`` and wear ``b·(p + 2c)``:
+convex, and equal to the above whenever the optimum does not charge and
+discharge at once, which only pays when energy has a negative value (the
+solution then reports the energy burnt, ``FleetModel.storage_burn_kwh``).
 """
 
 from __future__ import annotations
@@ -49,29 +59,48 @@ def _availability(p: Prosumer, T: int) -> np.ndarray:
     return a.p_max_kw * avail
 
 
-def trade_bounds(p: Prosumer, T: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-period bounds on the net trade ``q_t`` (kW): ``η·p_min − d_t − f^max_t ≤ q_t ≤ η·P^max_t − d_t``.
+def meter_kw(asset, p):
+    """The DER's power at the meter for internal power ``p`` (kW): ``η·p``; storage charging (``p < 0``) ``p/η``."""
+    p = np.asarray(p, dtype=float)
+    eta = asset.efficiency
+    if asset.kind in STORAGE_KINDS:
+        return np.where(p >= 0.0, eta * p, p / eta)
+    return eta * p
 
-    For a prosumer with ``p_min = 0`` and no flexible load this is the chapter's
-    ``−d_t ≤ q_t ≤ η·P^max − d_t``.
+
+def internal_kw(asset, m):
+    """The inverse of :func:`meter_kw`: internal power behind a meter power ``m`` (kW)."""
+    m = np.asarray(m, dtype=float)
+    eta = asset.efficiency
+    if asset.kind in STORAGE_KINDS:
+        return np.where(m >= 0.0, m / eta, m * eta)
+    return m / eta
+
+
+def trade_bounds(p: Prosumer, T: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-period bounds on the net trade ``q_t`` (kW): ``m(p_min) − d_t − f^max_t ≤ q_t ≤ η·P^max_t − d_t``.
+
+    ``m(p_min)`` is the meter power at the lowest output (``η·p_min``; a storage
+    charging at ``|p_min|`` takes ``|p_min|/η``). For a prosumer with ``p_min = 0``
+    and no flexible load this is the chapter's ``−d_t ≤ q_t ≤ η·P^max − d_t``.
     """
     T = len(p.demand_kw) if T is None else T
     d = np.asarray(p.demand_kw, dtype=float)
     fmax = np.asarray(p.flexible.d_max_kw, dtype=float) if p.flexible is not None else np.zeros(T)
     if p.asset is None:
         return -d - fmax, -d.copy()
-    eta = p.asset.efficiency
-    return eta * p.asset.p_min_kw - d - fmax, eta * _availability(p, T) - d
+    return float(meter_kw(p.asset, p.asset.p_min_kw)) - d - fmax, p.asset.efficiency * _availability(p, T) - d
 
 
 def dispatch_from_trade(p: Prosumer, q, flexible_kw=None) -> np.ndarray:
-    """The DER dispatch behind a trade plan: ``p_t = (q_t + d_t + f_t)/η`` (kW)."""
+    """The DER dispatch behind a trade plan: ``p_t = m⁻¹(q_t + d_t + f_t)`` (kW; ``(q + d + f)/η`` when
+    the DER produces, ``η·(q + d + f)`` when a storage charges)."""
     q = np.asarray(q, dtype=float)
     d = np.asarray(p.demand_kw, dtype=float)
     f = np.zeros_like(q) if flexible_kw is None else np.asarray(flexible_kw, dtype=float)
     if p.asset is None:
         return np.zeros_like(q)
-    return (q + d + f) / p.asset.efficiency
+    return internal_kw(p.asset, q + d + f)
 
 
 @dataclass(frozen=True)
@@ -112,13 +141,13 @@ def check_trade_plan(p: Prosumer, q, flexible_kw=None, step_h: float = 1.0, tol:
         lo_f = np.asarray(p.flexible.d_max_kw, dtype=float) if p.flexible is not None else np.zeros(T)
         hi_f = np.zeros(T)
     eta = p.asset.efficiency if p.asset is not None else 1.0
-    pmin = p.asset.p_min_kw if p.asset is not None else 0.0
-    lo = eta * pmin - d - lo_f
+    m_min = float(meter_kw(p.asset, p.asset.p_min_kw)) if p.asset is not None else 0.0
+    lo = m_min - d - lo_f
     hi = eta * _availability(p, T) - d - hi_f
     for t in np.flatnonzero(q < lo - tol):
         out.append(Violation(p.id, int(t), "trade lower bound", float(lo[t] - q[t]), "kW",
                              f"buys {-q[t]:g} kW in period {t}, more than its {-lo[t]:g} kW of demand "
-                             f"(q ≥ η·p_min − d − f^max)"))
+                             f"(q ≥ m(p_min) − d − f^max)"))
     for t in np.flatnonzero(q > hi + tol):
         out.append(Violation(p.id, int(t), "trade upper bound", float(q[t] - hi[t]), "kW",
                              f"sells {q[t]:g} kW in period {t}, more than η·P^max − d = {hi[t]:g} kW"))
@@ -209,8 +238,20 @@ class FleetModel:
             cost = cp.sum_squares(cp.multiply(self.sqrt_a, self.P))
             if self.plain:
                 cost = cost + cp.sum(cp.multiply(self.b[self.plain], self.P[self.plain]))
+            self.charge = None
+            self.throughput = None
             if self.storage:
-                cost = cost + cp.sum(cp.multiply(self.b_storage, cp.abs(self.P[self.storage])))
+                nS = len(self.storage)
+                # charging c ≥ max(−p, 0) takes c/η at the meter for η·c stored: m = η·p + (η − 1/η)·c
+                self.charge = cp.Variable((nS, T), name="charge_kw")
+                self.loss_coef = cp.Parameter((nS, 1), nonpos=True, name="charge_loss")
+                Ps = self.P[self.storage]
+                self.constraints += [self.charge >= 0, Ps + self.charge >= 0]
+                MS = sp.csr_matrix((np.ones(nS), ([self.der[k] for k in self.storage], np.arange(nS))),
+                                   shape=(nA, nS))
+                q = q + MS @ cp.multiply(self.loss_coef, self.charge)
+                self.throughput = Ps + 2 * self.charge  # discharge + charge, kW
+                cost = cost + cp.sum(cp.multiply(self.b_storage, self.throughput))
             if self.ramped and T > 1:
                 self.ramp = cp.Parameter((len(self.ramped), 1), nonneg=True, name="ramp_kw")
                 dP = self.P[self.ramped, 1:] - self.P[self.ramped, :-1]
@@ -256,6 +297,8 @@ class FleetModel:
             self.b.value = np.array([[a.cost_b_per_kwh] for a in assets])
             if self.storage:
                 self.b_storage.value = np.maximum(np.array([[assets[k].cost_b_per_kwh] for k in self.storage]), 0.0)
+                eta_s = np.array([[assets[k].efficiency] for k in self.storage])
+                self.loss_coef.value = np.minimum(eta_s - 1.0 / eta_s, 0.0)
             if self.ramped and self.T > 1:
                 self.ramp.value = np.array([[assets[k].ramp_kw_per_period] for k in self.ramped])
             if self.energy:
@@ -281,13 +324,31 @@ class FleetModel:
             out[self.flex] = self.F.value
         return out
 
-    def per_agent_cost(self, s: Scenario) -> np.ndarray:
-        """Each prosumer's DER cost over the periods (currency)."""
+    def charge_kw(self) -> np.ndarray:
+        """Storage charging power into the cells per prosumer (prosumers × periods; zero elsewhere)."""
+        out = np.zeros((len(self.ids), self.T))
+        if self.storage:
+            out[[self.der[k] for k in self.storage]] = np.maximum(np.asarray(self.charge.value), 0.0)
+        return out
+
+    def storage_burn_kwh(self) -> float:
+        """Energy a storage spent charging and discharging in the same period (kWh; 0 unless energy had a
+        negative value): ``Δt·Σ (c − max(−p, 0))``."""
+        if not self.storage:
+            return 0.0
         P = self.der_kw()
+        burn = self.charge_kw() - np.clip(-P, 0.0, None)
+        return self.step_h * float(np.clip(burn, 0.0, None).sum())
+
+    def per_agent_cost(self, s: Scenario) -> np.ndarray:
+        """Each prosumer's DER cost over the periods (currency): ``Δt·Σ_t (a·p² + b·p)``, storage
+        ``Δt·Σ_t (a·p² + b·(discharge + charge))``."""
+        P = self.der_kw()
+        C = self.charge_kw()
         out = np.zeros(len(self.ids))
         for i in self.der:
             a = s.prosumers[i].asset
-            b_term = a.cost_b_per_kwh * (np.abs(P[i]) if a.kind in STORAGE_KINDS else P[i])
+            b_term = a.cost_b_per_kwh * (P[i] + 2 * C[i] if a.kind in STORAGE_KINDS else P[i])
             out[i] = s.horizon.step_h * float(np.sum(a.cost_a_per_kw2h * P[i] ** 2 + b_term))
         return out
 

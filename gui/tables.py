@@ -143,7 +143,8 @@ def prosumer_columns() -> list[Column]:
         asset_column("p_min_kw", "P min (kW)", "Lowest DER output, kW; negative = charging (storage only)"),
         asset_column("ramp_kw_per_period", "Ramp R (kW/period)",
                      "Largest change of DER output between consecutive periods, kW; empty = no limit", optional=True),
-        asset_column("efficiency", "η", "Efficiency from the DER to the meter, in (0, 1]: the meter sees η·p_t"),
+        asset_column("efficiency", "η", "Efficiency from the DER to the meter, in (0, 1]: the meter sees η·p_t; "
+                     "a storage charging takes |p_t|/η from the meter (round trip η²)"),
         asset_column("cost_a_per_kw2h", "Cost a (/kW²h)", "Quadratic cost coefficient: C(p) = a·p² + b·p per hour"),
         asset_column("cost_b_per_kwh", "Cost b (/kWh)", "Linear cost coefficient (marginal cost at zero output)"),
         asset_column("energy_kwh", "Energy (kWh)", "Storage energy capacity, kWh (battery, ev); empty = none",

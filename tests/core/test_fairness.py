@@ -210,7 +210,8 @@ def test_inflexible_agents_are_fixed_at_the_price(ieee33):
 
 
 def _gains(s, P, F, lam, u0):
-    """U_i = Σ_t (b_v f − a_v f²) − Σ_t (a p² + b p) + Σ_t λ_t q_t − U0_i, q = η p − d − f (Δt = 1 h)."""
+    """U_i = Σ_t (b_v f − a_v f²) − Σ_t (a p² + b p) + Σ_t λ_t q_t − U0_i, q = m(p) − d − f (Δt = 1 h),
+    m(p) = η p, except a storage charging (p < 0) takes p/η at the meter."""
     out = np.zeros(len(s.prosumers))
     for i, p in enumerate(s.prosumers):
         d = np.asarray(p.demand_kw)
@@ -222,7 +223,8 @@ def _gains(s, P, F, lam, u0):
             a = p.asset
             lin = a.cost_b_per_kwh * (np.abs(P[i]) if a.kind in STORAGE_KINDS else P[i])
             c = float(np.sum(a.cost_a_per_kw2h * P[i] ** 2 + lin))
-            q = q + a.efficiency * P[i]
+            eta = a.efficiency
+            q = q + (np.where(P[i] >= 0, eta * P[i], P[i] / eta) if a.kind in STORAGE_KINDS else eta * P[i])
         out[i] = v - c + float(lam @ q) - u0[i]
     return out
 

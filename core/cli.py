@@ -112,7 +112,8 @@ def cmd_clear(args, out) -> int:
                                   network=args.network, fairness=args.fairness,
                                   fairness_transfers=not args.no_transfers, lexicographic=args.lexicographic,
                                   fairness_audit=not args.no_audit,
-                                  audit=not args.no_audit, tatonnement=not args.no_audit)
+                                  audit=not args.no_audit, tatonnement=not args.no_audit,
+                                  compare=not args.no_audit)
     except ValueError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
@@ -127,9 +128,13 @@ def cmd_clear(args, out) -> int:
             "settings": {"mechanism": settings.mechanism, "period": result.period, "k": settings.k,
                          "grid": settings.grid_prices, "network": settings.network},
             "summary": result.summary,
+            "warnings": list(result.warnings),
             "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
             "agents": json.loads(result.agents.to_json(orient="records", double_precision=10)),
+            "agent_periods": json.loads(result.agent_periods.to_json(orient="records", double_precision=10)),
         }
+        if result.mechanisms is not None:
+            payload["mechanisms"] = json.loads(result.mechanisms.to_json(orient="records", double_precision=10))
         if result.fairness_comparison is not None:
             payload["fairness"] = {
                 "summary": result.fairness_summary,
@@ -159,10 +164,17 @@ def cmd_clear(args, out) -> int:
     for key, value in result.summary.items():
         text = f"{value:,.6g}" if isinstance(value, float) else str(value)
         out.write(f"  {key:<{width}}  {text}\n")
+    for w in result.warnings:
+        out.write(f"  warning: {w}\n")
     out.write("\nper period:\n")
     _print_frame(result.periods, "table", out)
     out.write("\nper agent (over the cleared periods):\n")
     _print_frame(result.agents, "table", out)
+    if result.mechanisms is not None:
+        out.write(f"\nevery mechanism on the copper plate at the tariffs (welfare = value − cost − net grid cost, "
+                  f"{cur}; efficiency: share of the welfare clearing's gain over the grid alone; the period "
+                  f"columns are period {result.period}):\n")
+        _print_frame(result.mechanisms, "table", out)
     if result.buses is not None:
         t = result.period
         out.write(f"\nper bus in period {t} (DLMP = energy + loss + congestion + voltage, {cur}/kWh):\n")
@@ -255,14 +267,15 @@ def cmd_flow(args, out) -> int:
 
 
 def cmd_nash(args, out) -> int:
-    from core.bids import order_book
+    from core.auction_day import order_book
+    from core.mechanisms import MECHANISMS
     from core.strategy import existence_check, largest_sellers, nash_search
 
     s = load_project(args.file)
     if not 0 <= args.period < s.periods:
         sys.stderr.write(f"error: period {args.period} is outside the horizon (0…{s.periods - 1})\n")
         return 2
-    book = order_book(s, args.period)
+    book = order_book(s, args.period, args.mechanism if args.mechanism in MECHANISMS else "uniform")
     players = largest_sellers(book, args.players)
     if not players:
         sys.stderr.write(f"error: {args.file}: nobody sells in period {args.period}\n")

@@ -8,14 +8,24 @@ Mechanisms:
 
 * ``welfare`` — the welfare-maximising clearing of the prosumers' own cost and
   value curves over the whole horizon, with their feasible sets and the grid
-  (tariffs) as outside option; the price is the balance constraint's dual
-  (:mod:`core.welfare`). Its price iteration (tâtonnement) is in ``trace``.
+  (tariffs) as outside option; the price is read from the balance constraint's
+  dual (:mod:`core.welfare`), as the middle of the interval of prices that support
+  the allocation when there is more than one. Its price iteration (tâtonnement) is in ``trace``.
 * ``uniform``, ``pay_as_bid``, ``vcg``, ``trade_reduction`` — the double
-  auctions of :mod:`core.mechanisms`, on the bids of each period
-  (:mod:`core.bids`: explicit blocks, or truthful blocks from the curves).
+  auctions of :mod:`core.mechanisms`, cleared period by period in time order,
+  each period's bids from the state the earlier ones left (:mod:`core.auction_day`).
+
+Every outcome is valued the same way (:mod:`core.outcome`): ``summary["welfare"]``
+is value − cost − net grid cost with the true curves, whatever the mechanism;
+what the bids declared is ``summary["declared_gains"]``; ``traded_kwh`` is the
+energy traded between prosumers. ``agents`` holds each prosumer's day,
+``agent_periods`` each prosumer's periods (energy with the market and the grid,
+dispatch, state of charge, money), ``periods`` the market's periods (price and
+its interval, traded energy, grid, welfare).
 
 With ``audit`` the result carries the properties audit of the chosen period
-(:mod:`core.properties`) and the comparison of every auction on it.
+(:mod:`core.properties`) and the comparison of every auction on it; with
+``compare`` the five mechanisms' days side by side (``mechanisms``).
 """
 
 from __future__ import annotations
@@ -30,8 +40,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from core.bids import order_book
-from core.mechanisms import MECHANISMS, supply_demand_curves
+from core.auction_day import AuctionDay, book_at, clear_day, state_at
+from core.bids import Fleet, fleet_arrays
+from core.mechanisms import MECHANISMS, OrderBook, supply_demand_curves
+from core.outcome import DayOutcome, from_auction, from_dispatch, value_day
 from core.properties import Audit, audit, compare_mechanisms
 from core.scenario.model import Scenario
 from core.welfare import (
@@ -97,6 +109,7 @@ class MarketSettings:
     fairness_transfers: bool = True
     lexicographic: bool = False
     fairness_audit: bool = True
+    compare: bool = True  # the five mechanisms' days side by side (result.mechanisms)
 
     @property
     def grid_prices(self) -> str:
@@ -139,23 +152,26 @@ class Curves:
     supply_kwh: np.ndarray
     supply_price: np.ndarray
     supply_agent: list[str]
-    price: float | None  # the clearing price shown on the curves
-    traded_kwh: float  # auctions: cleared kWh; welfare: the DERs' output at the meters (its point on supply)
+    price: float | None  # the clearing price shown on the curves (None: nothing traded)
+    traded_kwh: float  # energy traded between prosumers in the period
     retail_price: float
     feed_in_price: float
+    price_interval: tuple[float, float] | None = None  # every price in it clears the period
 
 
 @dataclass
 class MarketResult:
     """Everything a cleared market shows. DataFrames carry units in their column names.
 
-    * ``agents``: one row per prosumer (totals over the cleared periods);
-    * ``trades``: one row per prosumer and period;
-    * ``periods``: one row per period (price, traded energy, welfare…);
-    * ``curves``: the chosen period's supply and demand;
+    * ``agents``: one row per prosumer (totals over the day, valued with the true curves: :mod:`core.outcome`);
+    * ``agent_periods``: one row per prosumer and period (market and grid energy, dispatch, state of
+      charge ``soc_kwh`` at the end of the period, money);
+    * ``periods``: one row per period (price and its interval, traded energy, grid, welfare…);
+    * ``curves``: the chosen period's supply and demand; ``book``: its bids as cleared;
     * ``audit`` / ``comparison``: the properties of the chosen period;
+    * ``mechanisms``: every mechanism's day on the same scale (``compare``);
     * ``trace``: the price iteration (welfare clearing);
-    * ``summary``: headline numbers.
+    * ``summary``: headline numbers; ``warnings``: bids the market had to change (clipped, cut).
     """
 
     settings: MarketSettings
@@ -163,10 +179,13 @@ class MarketResult:
     currency: str
     period: int
     agents: pd.DataFrame
-    trades: pd.DataFrame
+    agent_periods: pd.DataFrame
     periods: pd.DataFrame
     curves: Curves | None
     summary: dict
+    book: OrderBook | None = None
+    warnings: tuple[str, ...] = ()
+    mechanisms: pd.DataFrame | None = None  # one row per mechanism: day and period metrics on one scale
     audit: Audit | None = None
     comparison: pd.DataFrame | None = None
     trace: PriceTrace | None = None
@@ -192,7 +211,7 @@ _ALONE: dict[tuple, float] = {}
 ALONE_CACHE_MAX = 50_000
 # the last network clearing: moving the period slider re-reads it instead of solving the day again
 _NETWORK_CACHE: dict[tuple, tuple] = {}
-# the last copper-plate welfare day (with its fairness rules and price iteration), for the same reason
+# the last day solved (with its diagnostics), for the same reason: (scenario, result, _Day)
 _DAY_CACHE: dict[MarketSettings, tuple] = {}
 NOISE_PER_KWH = 1e-9  # DLMP parts below this are solver noise, not a binding limit
 
@@ -264,8 +283,8 @@ def _outside_option(s: Scenario) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def _curves(s: Scenario, t: int, price: float | None, traded: float) -> Curves:
-    book = order_book(s, t)
+def _curves(book: OrderBook, s: Scenario, t: int, price: float | None, traded: float,
+            interval: tuple[float, float] | None) -> Curves:
     dq, dp, di, sq, spr, si = supply_demand_curves(book)
     name = lambda blocks, agents: [book.agents[int(a)] for a in agents[blocks]]  # noqa: E731
     return Curves(
@@ -274,40 +293,8 @@ def _curves(s: Scenario, t: int, price: float | None, traded: float) -> Curves:
         supply_kwh=np.asarray(sq), supply_price=np.asarray(spr), supply_agent=name(np.asarray(si), book.sell_agent),
         price=price, traded_kwh=traded,
         retail_price=s.tariffs.retail_import_price_per_kwh[t], feed_in_price=s.tariffs.feed_in_price_per_kwh[t],
+        price_interval=interval,
     )
-
-
-def _local_supply_kwh(s: Scenario, der_kw: np.ndarray, t: int) -> float:
-    """Energy the DERs put through their meters in period t (kWh): where the welfare clearing sits on the
-    supply curve (which lists every DER's ask, self-consumption included)."""
-    eta = np.array([p.asset.efficiency if p.asset is not None else 0.0 for p in s.prosumers])
-    return float(np.sum(np.clip(eta * der_kw[:, t], 0.0, None)) * s.horizon.step_h) if len(eta) else 0.0
-
-
-def _dispatch_frames(s: Scenario, sol, alone: np.ndarray, price_kwh: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-agent totals and per-agent-period trades of a welfare or network clearing.
-
-    ``price_kwh`` (agents × periods) is what each agent pays per kWh: λ_t, or its bus's DLMP.
-    """
-    T, step, n = s.periods, s.horizon.step_h, len(s.prosumers)
-    meta = _agent_meta(s)
-    surplus = sol.surplus
-    agents = meta.assign(
-        bought_kwh=np.clip(-sol.trade_kw, 0, None).sum(axis=1) * step,
-        sold_kwh=np.clip(sol.trade_kw, 0, None).sum(axis=1) * step,
-        payment=sol.payment, value=sol.value, cost=sol.cost, surplus=surplus, outside_option=alone,
-        gain_over_outside=surplus - alone, ir_ok=surplus >= alone - 1e-6 * (1 + np.abs(alone)),
-    )
-    trades = pd.DataFrame({
-        "agent": np.repeat(meta.agent.to_numpy(), T),
-        "period": np.tile(np.arange(T), n),
-        "trade_kw": sol.trade_kw.ravel(),
-        "der_kw": sol.der_kw.ravel(),
-        "flexible_kw": sol.flexible_kw.ravel(),
-        "price_per_kwh": np.asarray(price_kwh, dtype=float).reshape(n * T),
-    })
-    trades["payment"] = -trades.trade_kw * trades.price_per_kwh * step
-    return agents, trades
 
 
 def _agent_meta(s: Scenario) -> pd.DataFrame:
@@ -319,14 +306,18 @@ def _agent_meta(s: Scenario) -> pd.DataFrame:
     })
 
 
-def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=None, cancelled=None) -> MarketResult:
+def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=None, cancelled=None,
+          truth: Scenario | None = None) -> MarketResult:
     """Clear ``scenario``'s market as ``settings`` say. Raises ClearingError if it cannot be solved.
 
     ``progress(fraction, text)`` and ``cancelled()`` let a caller on another
     thread follow and stop the long parts (the price iteration, the audit).
+    ``truth``: the prosumers' true curves when ``scenario`` is what they declared
+    (a study's shaded bids): the outcome is valued with these (``welfare``),
+    and what was declared is ``declared_gains``.
     The complete result: the last one :func:`clear_stages` yields.
     """
-    return list(clear_stages(scenario, settings, progress, cancelled))[-1]
+    return list(clear_stages(scenario, settings, progress, cancelled, truth=truth))[-1]
 
 
 @dataclass
@@ -338,11 +329,25 @@ class _Context:
     chosen: object = None  # the fairness rule's FairAllocation (copper plate at the tariffs)
 
 
-DIAGNOSTICS = ("decentralised check", "properties audit", "price iteration", "fairness comparison", "envy audit")
+@dataclass
+class _Day:
+    """What a solved day keeps to show another of its periods without solving again."""
+
+    fleet: Fleet
+    price: np.ndarray  # per period, nan where nothing traded
+    price_lo: np.ndarray
+    price_hi: np.ndarray
+    traded_kwh: np.ndarray
+    auction: AuctionDay | None = None  # auctions: each period's book and outcome
+    der_kw: np.ndarray | None = None  # the welfare clearing's dispatch (its bids are built from it)
+
+
+DIAGNOSTICS = ("decentralised check", "properties audit", "price iteration", "fairness comparison", "envy audit",
+               "mechanism comparison")
 
 
 def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, progress=None,
-                 cancelled=None) -> Iterator[MarketResult]:
+                 cancelled=None, truth: Scenario | None = None) -> Iterator[MarketResult]:
     """The market first, then its diagnostics one by one: yields a result after each.
 
     The first is the clearing itself — prices, dispatch, payments, curves,
@@ -350,10 +355,11 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     with ``pending`` naming the diagnostics still to come (:data:`DIAGNOSTICS`,
     in this order, as ``settings`` ask: the decentralised check, the properties
     audit, the price iteration, every fairness rule compared with the envy
-    audit). Each next result has one more of them; the last is complete
-    (``pending == ()``). A result yielded before is never changed afterwards.
-    When nothing is pending there is one result. Once ``cancelled()`` returns
-    True no further result is yielded.
+    audit, every mechanism's day compared). Each next result has one more of
+    them; the last is complete (``pending == ()``). A result yielded before is
+    never changed afterwards. When nothing is pending there is one result.
+    Once ``cancelled()`` returns True no further result is yielded.
+    ``truth``: as in :func:`clear`.
     """
     settings = settings or MarketSettings()
     T = scenario.periods
@@ -361,7 +367,7 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     if not 0 <= period < T:
         raise ValueError(f"period {period} is outside the horizon (0…{T - 1})")
     stop = (lambda: False) if cancelled is None else cancelled
-    day_key = replace(settings, period=None) if settings.mechanism == "welfare" and settings.network == "none" else None
+    day_key = replace(settings, period=None) if truth is None and settings.network == "none" else None
     ctx = None
     hit = None
     if day_key is not None:
@@ -370,23 +376,23 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
         if hit is not None and hit[0] != scenario:
             hit = None
     if hit is not None:
-        result = _at_period(scenario, hit[1], period)  # the day is solved: only the period's views change
+        result, day = _at_period(scenario, hit[1], hit[2], period), hit[2]  # the day is solved: views change
     elif settings.mechanism == "welfare":
-        result, ctx = _clear_welfare(scenario, settings, period, progress, cancelled)
+        result, ctx, day = _clear_welfare(scenario, settings, period, progress, cancelled, truth)
     else:
-        result = _clear_auction(scenario, settings, period)
-    if settings.market_power:
+        result, day = _clear_auction(scenario, settings, period, truth)
+    if settings.market_power and result.book is not None and result.market_power is None:
         t0 = time.perf_counter()
-        result.market_power, result.market_power_summary = _market_power(scenario, settings, period)
+        result.market_power, result.market_power_summary = _market_power(settings, result.book)
         result.timings_s["market_power"] = time.perf_counter() - t0
-    todo = _wanted(scenario, settings, ctx)
+    todo = _wanted(scenario, settings, ctx, result)
     if todo:
         result.pending = todo
         yield _snapshot(result)
         for k, item in enumerate(todo):  # each diagnostic shown as soon as it is done
             if stop():
                 return
-            _diagnose(scenario, settings, result, ctx, (item,), progress, stop)
+            _diagnose(scenario, settings, result, ctx, (item,), progress, stop, day)
             if stop():
                 return
             result.pending = todo[k + 1:]
@@ -395,7 +401,7 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     if day_key is not None and hit is None:
         with _CACHE_LOCK:
             _DAY_CACHE.clear()
-            _DAY_CACHE[day_key] = (scenario, _snapshot(result))
+            _DAY_CACHE[day_key] = (scenario, _snapshot(result), day)
     yield result
 
 
@@ -408,13 +414,13 @@ def _snapshot(result: MarketResult) -> MarketResult:
     return r
 
 
-def _wanted(s: Scenario, settings: MarketSettings, ctx: _Context | None) -> tuple[str, ...]:
+def _wanted(s: Scenario, settings: MarketSettings, ctx: _Context | None, result: MarketResult) -> tuple[str, ...]:
     """The diagnostics ``settings`` ask for that this result does not have yet, quickest first."""
     copper = ctx is not None and settings.network == "none"
     todo = []
     if copper and settings.decentralised_check:
         todo.append("decentralised check")
-    if settings.audit:
+    if settings.audit and result.audit is None and result.book is not None:
         todo.append("properties audit")
     if copper and settings.tatonnement:
         todo.append("price iteration")
@@ -422,11 +428,13 @@ def _wanted(s: Scenario, settings: MarketSettings, ctx: _Context | None) -> tupl
         todo.append("fairness comparison")
     if ctx is not None and settings.network != "none" and settings.fairness_audit:
         todo.append("envy audit")
+    if settings.compare and result.mechanisms is None:
+        todo.append("mechanism comparison")
     return tuple(todo)
 
 
 def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: _Context | None,
-              todo: tuple[str, ...], progress, stop) -> None:
+              todo: tuple[str, ...], progress, stop, day: _Day | None = None) -> None:
     """Fill in the diagnostics ``todo`` names (in that order), stopping early once ``stop()``."""
     timings, summary = result.timings_s, result.summary
     if "decentralised check" in todo and not stop():
@@ -442,7 +450,10 @@ def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: 
         result.trace = trace
         summary["tatonnement_iterations"] = trace.iterations
         summary["tatonnement_converged"] = trace.converged
-        summary["tatonnement_max_price_gap"] = float(np.max(np.abs(trace.final - ctx.sol.price_per_kwh)))
+        # how far the iteration ends from the prices that clear (0 anywhere inside their interval)
+        lo = result.periods.price_lo_per_kwh.to_numpy(dtype=float)
+        hi = result.periods.price_hi_per_kwh.to_numpy(dtype=float)
+        summary["tatonnement_max_price_gap"] = float(np.max(np.maximum(lo - trace.final, trace.final - hi).clip(0)))
         timings["tatonnement"] = time.perf_counter() - t0
     if "fairness comparison" in todo and not stop():
         if progress is not None:
@@ -458,7 +469,7 @@ def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: 
         from core.properties import Cancelled
 
         t0 = time.perf_counter()
-        truth = order_book(s, result.period)
+        truth = result.book
         mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
         kw = {"k": settings.k} if mech == "uniform" else {}
         # on a large book, search the most active agents for profitable lies (the others move prices least)
@@ -471,32 +482,69 @@ def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: 
         except Cancelled:
             return
         timings["audit"] = time.perf_counter() - t0
+    if "mechanism comparison" in todo and not stop():
+        t0 = time.perf_counter()
+        if progress is not None:
+            progress(0.9, "comparing the mechanisms")
+        known = (result, day) if day is not None and _comparable(settings) else None
+        table = compare_days(s, settings, result.period, cancelled=stop, known=known)
+        if table is not None:
+            result.mechanisms = table
+        timings["mechanism_comparison"] = time.perf_counter() - t0
 
 
-def _at_period(s: Scenario, day: MarketResult, period: int) -> MarketResult:
-    """A solved day's result seen at another period: its price and curves change, nothing is re-solved."""
-    r = copy.copy(day)
-    r.period = period
-    r.settings = replace(day.settings, period=period)
-    r.summary = dict(day.summary)
-    r.summary["price_per_kwh"] = float(day.periods.price_per_kwh[period])
-    n, T = len(s.prosumers), s.periods
-    der = day.trades.der_kw.to_numpy().reshape(n, T) if n else np.zeros((0, T))
-    r.curves = _curves(s, period, r.summary["price_per_kwh"], _local_supply_kwh(s, der, period))
-    r.audit = r.comparison = r.market_power = r.market_power_summary = None
+def _price_columns(day: _Day) -> dict:
+    return {"price_per_kwh": day.price, "price_lo_per_kwh": day.price_lo, "price_hi_per_kwh": day.price_hi}
+
+
+def _period_view(s: Scenario, settings: MarketSettings, result: MarketResult, day: _Day, period: int) -> None:
+    """Fill in what belongs to the chosen period: its price, its bids and curves, its bilateral trades."""
+    price = float(day.price[period])
+    traded = float(day.traded_kwh[period])
+    lo, hi = float(day.price_lo[period]), float(day.price_hi[period])
+    interval = (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
+    shown = price if np.isfinite(price) else None
+    result.summary.update({
+        "price_per_kwh": shown,
+        "price_lo_per_kwh": lo if interval else None,
+        "price_hi_per_kwh": hi if interval else None,
+        "period_traded_kwh": traded,
+    })
+    if day.auction is not None:
+        out = day.auction.outcomes[period]
+        result.book = day.auction.books[period]
+        result.summary["notes"] = out.notes
+        result.bilateral = _loss_neutral_pairs(s, result.book, out, period)
+        if len(result.bilateral) and "loss_kwh" in result.bilateral:
+            result.summary["bilateral_loss_kwh"] = float(result.bilateral.loss_kwh.sum())
+    elif day.der_kw is not None:
+        result.book = book_at(day.fleet, period, state_at(day.fleet, day.der_kw, period)).book
+    result.curves = _curves(result.book, s, period, shown, traded, interval) if result.book is not None else None
+
+
+def _at_period(s: Scenario, template: MarketResult, day: _Day, period: int) -> MarketResult:
+    """A solved day's result seen at a period: its price, bids and curves change, nothing is re-solved (the
+    same period: the result as it was, diagnostics included)."""
+    r = _snapshot(template)
     r.timings_s = {"day_reused": True}
+    if period == template.period:
+        return r
+    r.period = period
+    r.settings = replace(template.settings, period=period)
+    r.audit = r.comparison = r.market_power = r.market_power_summary = r.bilateral = None
+    r.mechanisms = None  # its period columns belong to the period it was computed for
+    _period_view(s, r.settings, r, day, period)
     return r
 
 
-def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[pd.DataFrame, dict]:
-    """Concentration and market power in the chosen period (:mod:`core.market_power`).
+def _market_power(settings: MarketSettings, book: OrderBook) -> tuple[pd.DataFrame, dict]:
+    """Concentration and market power in the chosen period's bids (:mod:`core.market_power`).
 
     Auctions: on their own outcome. The welfare clearing: on the uniform-price
     auction of the same truthful bids (its price-taking twin).
     """
     from core.market_power import market_power_report
 
-    book = order_book(s, period)
     mech = "uniform" if settings.mechanism == "welfare" else settings.mechanism
     kw = {"k": settings.k} if mech == "uniform" else {}
     report = market_power_report(book, MECHANISMS[mech](book, **kw))
@@ -505,57 +553,60 @@ def _market_power(s: Scenario, settings: MarketSettings, period: int) -> tuple[p
     return report.sellers, summary
 
 
-def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
-                   cancelled) -> tuple[MarketResult, _Context]:
+def _frames(s: Scenario, fleet: Fleet, truth: Scenario | None, outcome: DayOutcome, alone: np.ndarray):
+    """The outcome valued with the true curves (``truth`` when the scenario is a declaration)."""
+    real = fleet if truth is None else fleet_arrays(truth, "tariffs")
+    return value_day(real, outcome, alone, _agent_meta(s), s.horizon.labels())
+
+
+def _no_trade(q: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """Periods in which nobody trades anything (prosumers × periods of kW)."""
+    return np.all(np.abs(q) <= tol * (1.0 + np.abs(q).max(initial=0.0)), axis=0) if q.size else np.ones(
+        q.shape[1], dtype=bool)
+
+
+def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
+                   truth: Scenario | None = None) -> tuple[MarketResult, _Context, _Day]:
     if settings.network != "none":
-        return _clear_network(s, settings, period, progress, cancelled)
+        return _clear_network(s, settings, period, progress, cancelled, truth)
     t0 = time.perf_counter()
     problem, lock = _welfare_problem(s, settings.grid_prices)
     try:
         sol = problem.solve()
-        grid_bill = s.horizon.step_h * (problem.buy.value @ sol.grid_import_kw
-                                        - problem.sell.value @ sol.grid_export_kw)
+        buy, sell = np.asarray(problem.buy.value, dtype=float), np.asarray(problem.sell.value, dtype=float)
     finally:
         if lock is not None:
             lock.release()
     timings = {"welfare": time.perf_counter() - t0}
-    T, step = s.periods, s.horizon.step_h
     t1 = time.perf_counter()
     alone = _outside_option(s)
     timings["outside_option"] = time.perf_counter() - t1
-    labels = s.horizon.labels()
     n = len(s.prosumers)
-    agents, trades = _dispatch_frames(s, sol, alone, np.tile(sol.price_per_kwh, (n, 1)))
-    sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
-    bought = np.clip(-sol.trade_kw, 0, None).sum(axis=0) * step
-    periods = pd.DataFrame({
-        "period": np.arange(T),
-        "time": labels,
-        "price_per_kwh": sol.price_per_kwh,
-        "sold_kwh": sold,
-        "bought_kwh": bought,
-        "p2p_kwh": np.minimum(sold, bought),
-        "grid_import_kwh": sol.grid_import_kw * step,
-        "grid_export_kwh": sol.grid_export_kw * step,
-        "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh,
-        "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh,
-    })
+    fleet = fleet_arrays(s, settings.grid_prices)
+    lam = sol.price_per_kwh
+    outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
+                            np.tile(lam, (n, 1)), sol.grid_import_kw, sol.grid_export_kw, buy, sell, sol.welfare)
+    val = _frames(s, fleet, truth, outcome, alone)
+    idle = _no_trade(sol.trade_kw)
+    day = _Day(fleet, np.where(idle, np.nan, lam), sol.price_lo_per_kwh, sol.price_hi_per_kwh,
+               outcome.traded_kwh, der_kw=sol.der_kw)
+    periods = val.periods.assign(**_price_columns(day),
+                                 retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
+                                 feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh)
+    wide = np.flatnonzero(sol.price_hi_per_kwh - sol.price_lo_per_kwh > 1e-9 * (1 + np.abs(lam)))
     summary = {
-        "mechanism": "welfare",
-        "welfare": sol.welfare,
-        "price_per_kwh": float(sol.price_per_kwh[period]),
-        "mean_price_per_kwh": float(np.mean(sol.price_per_kwh)),
-        "p2p_kwh": float(periods.p2p_kwh.sum()),
-        "grid_import_kwh": float(periods.grid_import_kwh.sum()),
-        "grid_export_kwh": float(periods.grid_export_kwh.sum()),
-        "platform_surplus": float(sol.payment.sum() - grid_bill),
-        "ir_violations": int((~agents.ir_ok).sum()),
+        **val.summary,
+        "price_rule": ("the middle of the interval of prices that clear (the balance's dual where it is one price)"
+                       if wide.size else "the balance constraint's dual (one price clears each period)"),
+        "mean_price_per_kwh": float(np.nanmean(day.price)) if np.isfinite(day.price).any() else None,
         "solve_time_s": sol.solve_time_s,
         "status": sol.status,
     }
-    curves = _curves(s, period, float(sol.price_per_kwh[period]), _local_supply_kwh(s, sol.der_kw, period))
-    result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                          timings_s=timings)
+    if sol.extras.get("storage_burn_kwh", 0.0) > 1e-6:
+        summary["storage_burn_kwh"] = float(sol.extras["storage_burn_kwh"])
+    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
+                          summary, timings_s=timings)
+    _period_view(s, settings, result, day, period)
     ctx = _Context(sol=sol, alone=alone)
     wanted = settings.fairness != "efficiency" or (
         settings.fairness_audit and len(s.prosumers) <= FAIRNESS_AUDIT_MAX_AGENTS)
@@ -565,7 +616,215 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
         t4 = time.perf_counter()
         ctx.chosen = _fairness_rule(s, settings, result, sol, alone)
         timings["fairness"] = time.perf_counter() - t4
-    return result, ctx
+    return result, ctx, day
+
+
+def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
+                   truth: Scenario | None = None) -> tuple[MarketResult, _Context, _Day]:
+    from core.pricing import clear_network, clear_network_ac
+    from core.welfare import grid_prices
+
+    t0 = time.perf_counter()
+    model = "dc" if settings.network == "dc" else "lindistflow"
+    key = (settings.network, settings.grid_prices)
+    cached = _NETWORK_CACHE.get(key)
+    if cached is not None and cached[0] == s:
+        sol, checks = cached[1], cached[2]  # the same scenario, another period: nothing to solve
+    else:
+        checks = {}
+        if progress is not None:
+            progress(0.1, "clearing with the feeder's constraints")
+        if settings.network == "ac":
+            sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
+        else:
+            sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
+        if not (cancelled is not None and cancelled()):  # a clearing stopped early is not the answer
+            with _CACHE_LOCK:
+                _NETWORK_CACHE.clear()
+                _NETWORK_CACHE[key] = (s, sol, checks)
+    timings = {"network_clearing": time.perf_counter() - t0, "network_reused": cached is not None and cached[0] == s}
+    T = s.periods
+    alone = _outside_option(s)
+    net = sol.net
+    n = len(s.prosumers)
+    bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
+    fleet = fleet_arrays(s, settings.grid_prices)
+    buy, sell = grid_prices(s, tuple(range(T)), settings.grid_prices)
+    outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
+                            sol.dlmp[bus_of] if n else np.zeros((0, T)), sol.grid_import_kw, sol.grid_export_kw,
+                            buy, sell, sol.welfare)
+    val = _frames(s, fleet, truth, outcome, alone)
+    buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
+    lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
+    if settings.network == "ac":
+        if checks.get("v_pu_ac") is not None:
+            buses["v_pu_ac"] = np.concatenate([checks["v_pu_ac"][:, t] for t in range(T)])
+    energy = sol.energy[0]
+    idle = _no_trade(sol.trade_kw)
+    day = _Day(fleet, np.where(idle, np.nan, energy), energy, energy, outcome.traded_kwh, der_kw=sol.der_kw)
+    periods = val.periods.assign(
+        **_price_columns(day),
+        dlmp_min_per_kwh=sol.dlmp.min(axis=0), dlmp_max_per_kwh=sol.dlmp.max(axis=0),
+        loss_kwh=sol.loss_kw * s.horizon.step_h, v_min_pu=sol.v_pu.min(axis=0),
+        max_loading_pct=np.nanmax(np.where(np.isfinite(sol.loading_pct), sol.loading_pct, -np.inf), axis=0)
+        if net.n > 1 else np.zeros(T),
+        retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
+        feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,
+    )
+    parts = {"energy": sol.energy, "loss": sol.loss, "congestion": sol.congestion, "voltage": sol.voltage}
+    local = {k: float(np.max(np.abs(v[:, period]))) for k, v in parts.items() if k != "energy"}
+    largest = max(local, key=local.get) if max(local.values(), default=0.0) > NOISE_PER_KWH else "none"
+    summary = {
+        **val.summary,
+        "network": settings.network,
+        "network_model": ("DC: line ratings on real power, no losses, no voltages" if model == "dc" else
+                          f"LinDistFlow with loss factors iterated {sol.iterations}×"
+                          + (f", voltage limits corrected by the AC power flow in {checks['ac_rounds']} round(s)"
+                             if checks else "")),
+        "price_rule": "the energy price at the substation (each bus pays its DLMP)",
+        "mean_price_per_kwh": float(np.mean(energy)),
+        "dlmp_min_per_kwh": float(sol.dlmp[:, period].min()),
+        "dlmp_max_per_kwh": float(sol.dlmp[:, period].max()),
+        "largest_dlmp_component": largest,
+        "loss_kwh": float(periods.loss_kwh.sum()),
+        "v_min_pu": float(sol.v_pu[:, period].min()),
+        "max_loading_pct": float(periods.max_loading_pct[period]),
+        "decomposition_error_per_kwh": sol.decomposition_error,
+        "solve_time_s": sol.solve_time_s,
+        "status": "optimal",
+    }
+    summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
+    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
+                          summary, buses=buses, lines=lines, timings_s=timings)
+    _period_view(s, settings, result, day, period)
+    return result, _Context(sol=sol, alone=alone), day
+
+
+def _clear_auction(s: Scenario, settings: MarketSettings, period: int,
+                   truth: Scenario | None = None) -> tuple[MarketResult, _Day]:
+    t0 = time.perf_counter()
+    grid = settings.grid_prices
+    if truth is None:
+        auction = clear_day(s, settings.mechanism, settings.k, grid=grid)
+    else:  # the prosumers bid what `s` declares; their physics is `truth`'s
+        auction = clear_day(truth, settings.mechanism, settings.k, declared=s, grid=grid)
+    elapsed = time.perf_counter() - t0
+    fleet = auction.fleet
+    outcome = from_auction(auction, fleet.retail, fleet.feed_in)
+    alone = _outside_option(s if truth is None else truth)
+    val = _frames(s, fleet, None, outcome, alone)  # `fleet` already holds the true physics
+    T = s.periods
+    price = np.array([np.nan if o.price is None else float(o.price) for o in auction.outcomes])
+    lo, hi = np.full(T, np.nan), np.full(T, np.nan)
+    for t, (o, b) in enumerate(zip(auction.outcomes, auction.books, strict=True)):
+        if o.price_interval is not None and o.traded_qty > 0:
+            lo[t], hi[t] = o.price_interval
+        else:  # nothing clears: every price between the best bid and the best ask (within the band) clears nothing
+            best_bid = float(b.buy_price.max()) if b.n_buy else float(fleet.feed_in[t])
+            best_ask = float(b.sell_price.min()) if b.n_sell else float(fleet.retail[t])
+            lo[t], hi[t] = max(best_bid, fleet.feed_in[t]), min(best_ask, fleet.retail[t])
+    day = _Day(fleet, price, lo, hi, outcome.traded_kwh, auction=auction)
+    periods = val.periods.assign(**_price_columns(day),
+                                 retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
+                                 feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh)
+    rule = {"uniform": f"k = {settings.k:g} on the interval of prices that clear",
+            "trade_reduction": "McAfee's p0 where all efficient trades happen (else buyers and sellers pay "
+                               "different prices: no single price)",
+            "pay_as_bid": "none: every block pays its own bid", "vcg": "none: Clarke pivot payments"}
+    summary = {
+        **val.summary,
+        "price_rule": rule[settings.mechanism],
+        "mean_price_per_kwh": float(np.nanmean(price)) if np.isfinite(price).any() else None,
+        "solve_time_s": elapsed,
+        "status": "optimal",
+    }
+    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
+                          summary, warnings=tuple(auction.warnings), timings_s={"clear": elapsed})
+    _period_view(s, settings, result, day, period)
+    return result, day
+
+
+COMPARE_COLUMNS = ("welfare", "efficiency", "gain_over_outside", "platform_surplus", "traded_kwh",
+                   "grid_import_kwh", "grid_export_kwh", "worst_off_gain", "ir_violations", "max_ic_gain",
+                   "period_welfare", "period_traded_kwh", "period_price_per_kwh", "period_platform_surplus")
+# every mechanism's day on the copper plate at the tariffs, for the comparison: (scenario, k) → {mechanism: day}
+_COMPARE_CACHE: dict[tuple, dict] = {}
+
+
+def _comparable(settings: MarketSettings) -> bool:
+    return settings.network == "none" and settings.grid_prices == "tariffs" and settings.fairness == "efficiency"
+
+
+def _compare_days(s: Scenario, k: float, cancelled, known: tuple | None) -> dict | None:
+    """Each mechanism's (result, day) on the copper plate at the tariffs, solved once per scenario."""
+    with _CACHE_LOCK:
+        hit = _COMPARE_CACHE.get(("days", k))
+    days = dict(hit[1]) if hit is not None and hit[0] == s else {}
+    if known is not None:
+        days.setdefault(known[0].settings.mechanism, known)
+    base = MarketSettings(k=k, grid="tariffs", audit=False, tatonnement=False, decentralised_check=False,
+                          market_power=False, fairness_audit=False, compare=False)
+    for mech in MECHANISM_NAMES:
+        if mech in days:
+            continue
+        if cancelled is not None and cancelled():
+            return None
+        settings = replace(base, mechanism=mech)
+        if mech == "welfare":
+            r, _, day = _clear_welfare(s, settings, 0, None, cancelled)
+        else:
+            r, day = _clear_auction(s, settings, 0)
+        days[mech] = (r, day)
+    with _CACHE_LOCK:
+        _COMPARE_CACHE.clear()
+        _COMPARE_CACHE[("days", k)] = (s, days)
+    return days
+
+
+def compare_days(s: Scenario, settings: MarketSettings, period: int, cancelled=None,
+                 known: tuple | None = None) -> pd.DataFrame | None:
+    """The five mechanisms' days on one scale (:mod:`core.outcome`), copper plate at the tariffs.
+
+    One row per mechanism: the day's welfare, its **efficiency**
+    ``(W − W⁰)/(W* − W⁰)`` (the share of the welfare clearing's gain over everyone
+    trading with the grid alone, ``W⁰``, that the mechanism achieves), platform
+    surplus, traded energy, grid import and export, the worst-off prosumer's gain,
+    individual-rationality violations against the tariffs, the best gain a prosumer
+    finds by misreporting in ``period`` (measured on that period's bids; VCG's is 0),
+    and the same quantities for ``period`` alone. ``known``: a (result, day) already
+    cleared that way. ``None`` when cancelled.
+    """
+    from core.properties import Cancelled
+
+    days = _compare_days(s, settings.k, cancelled, known)
+    if days is None:
+        return None
+    rows = []
+    for mech in MECHANISM_NAMES:
+        r, day = days[mech]
+        row = {"mechanism": mech, **{c: r.summary.get(c) for c in ("welfare", "gain_over_outside",
+                                                                     "platform_surplus", "traded_kwh",
+                                                                     "grid_import_kwh", "grid_export_kwh",
+                                                                     "worst_off_gain", "ir_violations")}}
+        p = r.periods.iloc[period]
+        row.update(period_welfare=float(p.welfare), period_traded_kwh=float(p.traded_kwh),
+                   period_price_per_kwh=float(p.price_per_kwh), period_platform_surplus=float(p.platform_surplus))
+        row["max_ic_gain"] = np.nan  # the welfare clearing: a price-taking planner, no bids to misreport
+        if day.auction is not None:
+            book = day.auction.books[period]
+            kw = {"k": settings.k} if mech == "uniform" else {}
+            limit = None if len(book.agents) <= AUDIT_ALL_AGENTS else AUDIT_MAX_AGENTS
+            try:
+                row["max_ic_gain"] = audit(book, mech, max_agents=limit, cancelled=cancelled, **kw).max_ic_gain
+            except Cancelled:
+                return None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    best = float(table.gain_over_outside.iloc[0])
+    table["efficiency"] = table.gain_over_outside / best if abs(best) > 1e-9 else np.nan
+    table.attrs["outside_welfare"] = float(table.welfare.iloc[0] - best)
+    table.attrs["period"] = period
+    return table[["mechanism", *COMPARE_COLUMNS]]
 
 
 def _fairness_rule(s: Scenario, settings: MarketSettings, result: MarketResult, sol, alone):
@@ -626,85 +885,6 @@ def _fairness_compare(s: Scenario, settings: MarketSettings, result: MarketResul
     })
 
 
-def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
-                   cancelled) -> tuple[MarketResult, _Context]:
-    from core.pricing import clear_network, clear_network_ac
-
-    t0 = time.perf_counter()
-    model = "dc" if settings.network == "dc" else "lindistflow"
-    key = (settings.network, settings.grid_prices)
-    cached = _NETWORK_CACHE.get(key)
-    if cached is not None and cached[0] == s:
-        sol, checks = cached[1], cached[2]  # the same scenario, another period: nothing to solve
-    else:
-        checks = {}
-        if progress is not None:
-            progress(0.1, "clearing with the feeder's constraints")
-        if settings.network == "ac":
-            sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
-        else:
-            sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
-        if not (cancelled is not None and cancelled()):  # a clearing stopped early is not the answer
-            with _CACHE_LOCK:
-                _NETWORK_CACHE.clear()
-                _NETWORK_CACHE[key] = (s, sol, checks)
-    timings = {"network_clearing": time.perf_counter() - t0, "network_reused": cached is not None and cached[0] == s}
-    T, step = s.periods, s.horizon.step_h
-    alone = _outside_option(s)
-    net = sol.net
-    bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
-    agents, trades = _dispatch_frames(s, sol, alone, sol.dlmp[bus_of] if len(bus_of) else np.zeros((0, T)))
-    buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
-    lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
-    if settings.network == "ac":
-        if checks.get("v_pu_ac") is not None:
-            buses["v_pu_ac"] = np.concatenate([checks["v_pu_ac"][:, t] for t in range(T)])
-    sold = np.clip(sol.trade_kw, 0, None).sum(axis=0) * step
-    bought = np.clip(-sol.trade_kw, 0, None).sum(axis=0) * step
-    energy = sol.energy[0]
-    periods = pd.DataFrame({
-        "period": np.arange(T), "time": s.horizon.labels(), "price_per_kwh": energy,
-        "dlmp_min_per_kwh": sol.dlmp.min(axis=0), "dlmp_max_per_kwh": sol.dlmp.max(axis=0),
-        "sold_kwh": sold, "bought_kwh": bought, "p2p_kwh": np.minimum(sold, bought),
-        "grid_import_kwh": sol.grid_import_kw * step, "grid_export_kwh": sol.grid_export_kw * step,
-        "loss_kwh": sol.loss_kw * step, "v_min_pu": sol.v_pu.min(axis=0),
-        "max_loading_pct": np.nanmax(np.where(np.isfinite(sol.loading_pct), sol.loading_pct, -np.inf), axis=0)
-        if net.n > 1 else np.zeros(T),
-        "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh,
-        "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh,
-    })
-    parts = {"energy": sol.energy, "loss": sol.loss, "congestion": sol.congestion, "voltage": sol.voltage}
-    local = {k: float(np.max(np.abs(v[:, period]))) for k, v in parts.items() if k != "energy"}
-    largest = max(local, key=local.get) if max(local.values(), default=0.0) > NOISE_PER_KWH else "none"
-    summary = {
-        "mechanism": "welfare",
-        "network": settings.network,
-        "network_model": ("DC: line ratings on real power, no losses, no voltages" if model == "dc" else
-                          f"LinDistFlow with loss factors iterated {sol.iterations}×"
-                          + (f", voltage limits corrected by the AC power flow in {checks['ac_rounds']} round(s)"
-                             if checks else "")),
-        "welfare": sol.welfare,
-        "price_per_kwh": float(energy[period]),
-        "dlmp_min_per_kwh": float(sol.dlmp[:, period].min()),
-        "dlmp_max_per_kwh": float(sol.dlmp[:, period].max()),
-        "largest_dlmp_component": largest,
-        "loss_kwh": float(periods.loss_kwh.sum()),
-        "v_min_pu": float(sol.v_pu[:, period].min()),
-        "max_loading_pct": float(periods.max_loading_pct[period]),
-        "p2p_kwh": float(periods.p2p_kwh.sum()),
-        "grid_import_kwh": float(periods.grid_import_kwh.sum()),
-        "ir_violations": int((~agents.ir_ok).sum()),
-        "decomposition_error_per_kwh": sol.decomposition_error,
-        "solve_time_s": sol.solve_time_s,
-        "status": "optimal",
-    }
-    summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
-    curves = _curves(s, period, float(energy[period]), _local_supply_kwh(s, sol.der_kw, period))
-    result = MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                          buses=buses, lines=lines, timings_s=timings)
-    return result, _Context(sol=sol, alone=alone)
-
-
 def _network_envy(s: Scenario, result: MarketResult, sol) -> None:
     """Envy under the DLMPs, flagging the pairs whose envy is only the price difference between their buses."""
     from core.fairness import envy
@@ -717,64 +897,6 @@ def _network_envy(s: Scenario, result: MarketResult, sol) -> None:
     }
     result.summary.update({"envious_pairs": int(report.envious_pairs),
                            "envious_pairs_by_location_only": int(report.location_pairs)})
-
-
-def _clear_auction(s: Scenario, settings: MarketSettings, period: int) -> MarketResult:
-    t0 = time.perf_counter()
-    fn = MECHANISMS[settings.mechanism]
-    kw = {"k": settings.k} if settings.mechanism == "uniform" else {}
-    meta = _agent_meta(s)
-    n, T = len(s.prosumers), s.periods
-    rows, per_period = [], []
-    chosen = None
-    for t in range(T):
-        book = order_book(s, t)
-        out = fn(book, **kw)
-        if t == period:
-            chosen = (book, out)
-        bought = np.asarray(out.agent_bought, dtype=float)
-        sold = np.asarray(out.agent_sold, dtype=float)
-        pay = np.asarray(out.agent_payment, dtype=float)
-        value = np.bincount(book.buy_agent, weights=out.buy_fill * book.buy_price, minlength=n)
-        cost = np.bincount(book.sell_agent, weights=out.sell_fill * book.sell_price, minlength=n)
-        rows.append(pd.DataFrame({
-            "agent": meta.agent, "period": t, "bought_kwh": bought, "sold_kwh": sold, "payment": pay,
-            "value": value, "cost": cost,
-        }))
-        per_period.append({
-            "period": t, "time": s.horizon.labels()[t],
-            "price_per_kwh": np.nan if out.price is None else float(out.price),
-            "traded_kwh": float(out.traded_qty),
-            "platform_surplus": float(out.platform_surplus),
-            "declared_welfare": float(out.declared_welfare),
-            "retail_price_per_kwh": s.tariffs.retail_import_price_per_kwh[t],
-            "feed_in_price_per_kwh": s.tariffs.feed_in_price_per_kwh[t],
-        })
-    trades = pd.concat(rows, ignore_index=True)
-    trades["surplus"] = trades.value - trades.cost - trades.payment
-    totals = trades.groupby("agent", sort=False)[["bought_kwh", "sold_kwh", "payment", "value", "cost",
-                                                  "surplus"]].sum().reset_index()
-    agents = meta.merge(totals, on="agent", how="left")
-    agents["ir_ok"] = agents.surplus >= -1e-7
-    periods = pd.DataFrame(per_period)
-    book, out = chosen
-    summary = {
-        "mechanism": settings.mechanism,
-        "welfare": float(periods.declared_welfare.sum()),
-        "price_per_kwh": None if out.price is None else float(out.price),
-        "traded_kwh": float(periods.traded_kwh.sum()),
-        "platform_surplus": float(periods.platform_surplus.sum()),
-        "ir_violations": int((~agents.ir_ok).sum()),
-        "notes": out.notes,
-        "solve_time_s": time.perf_counter() - t0,
-        "status": "optimal",
-    }
-    curves = _curves(s, period, None if out.price is None else float(out.price), float(out.traded_qty))
-    bilateral = _loss_neutral_pairs(s, book, out, period)
-    if len(bilateral):
-        summary["bilateral_loss_kwh"] = float(bilateral.loss_kwh.sum())
-    return MarketResult(settings, s.name, s.currency, period, agents, trades, periods, curves, summary,
-                        bilateral=bilateral, timings_s={"clear": summary["solve_time_s"]})
 
 
 def _loss_neutral_pairs(s: Scenario, book, out, t: int) -> pd.DataFrame:

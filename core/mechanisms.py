@@ -64,6 +64,7 @@ __all__ = [
     "Marginal",
     "OrderBook",
     "efficient_allocation",
+    "fills_by_group",
     "pay_as_bid",
     "supply_demand_curves",
     "trade_reduction",
@@ -404,6 +405,57 @@ def _fills(bp: np.ndarray, bq: np.ndarray, sp: np.ndarray, sq: np.ndarray, nbins
     bf[wb] = fb[1:]
     sf[ws] = fs[1:]
     return bf, sf
+
+
+def fills_by_group(group: np.ndarray, is_buy: np.ndarray, price: np.ndarray, qty: np.ndarray,
+                   n_groups: int) -> np.ndarray:
+    """The efficient allocation of many small books at once: every group's bids against its own asks.
+
+    Blocks are rows (``group``, ``is_buy``, ``price``, ``qty``); within each group the
+    bids (price descending) meet the asks (ascending) while ``bid ≥ ask``, exactly as
+    :func:`efficient_allocation` clears one book (same merit order, ties by row index,
+    ``Q*_g = max_j min(D_g(b_j), S_g(b_j))``). Returns the fill of every row (kWh).
+    One sort for all groups, no loop over them: a prosumer's own blocks are netted, and
+    every prosumer settles with the grid, in one call per period (:mod:`core.bids`).
+    """
+    n = price.size
+    fills = np.zeros(n)
+    if n == 0:
+        return fills
+    group = np.asarray(group, dtype=np.int64)
+    rank = np.unique(price, return_inverse=True)[1].astype(np.int64)  # dense price rank, 0…R−1
+    R = int(rank.max()) + 2
+    buys, sells = np.flatnonzero(is_buy), np.flatnonzero(~is_buy)
+    if buys.size == 0 or sells.size == 0:
+        return fills
+    ob = buys[np.lexsort((buys, -rank[buys], group[buys]))]  # by group, price descending, row
+    os_ = sells[np.lexsort((sells, rank[sells], group[sells]))]  # by group, price ascending, row
+    gb, gs = group[ob], group[os_]
+    d_cum_all = np.cumsum(qty[ob])
+    s_cum_all = np.concatenate(([0.0], np.cumsum(qty[os_])))
+    start_b = np.searchsorted(gb, np.arange(n_groups))  # first bid of each group in `ob`
+    start_s = np.searchsorted(gs, np.arange(n_groups))
+    d_base = np.concatenate(([0.0], d_cum_all))[start_b]  # Σ of earlier groups' bids
+    d_cum = d_cum_all - d_base[gb]
+    # S_g(b_j): the group's asks priced ≤ b_j
+    key_s = gs * R + rank[os_]
+    upto = np.searchsorted(key_s, gb * R + rank[ob], side="right")
+    s_at = s_cum_all[upto] - s_cum_all[start_s[gb]]
+    cross = np.minimum(d_cum, s_at)
+    q_star = np.zeros(n_groups)
+    np.maximum.at(q_star, gb, cross)
+    tol = 4.0 * (n + 8) * _EPS * max(float(qty.sum()), 1.0)
+    fills[ob] = _snap_grouped(d_cum, qty[ob], q_star[gb], tol)
+    s_cum = s_cum_all[1:] - s_cum_all[start_s[gs]]
+    fills[os_] = _snap_grouped(s_cum, qty[os_], q_star[gs], tol)
+    return fills
+
+
+def _snap_grouped(cum: np.ndarray, qty: np.ndarray, q_star: np.ndarray, tol: float) -> np.ndarray:
+    """:func:`_snap` with one cleared quantity per row (its group's)."""
+    prev = cum - qty
+    partial = np.clip(q_star - prev, 0.0, qty)
+    return np.where(prev >= q_star - tol, 0.0, np.where(cum <= q_star + tol, qty, partial))
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class NetworkSolution:
     decomposition_error: float
     solve_time_s: float
     checks: dict = field(default_factory=dict)
+    charge_kw: np.ndarray | None = None  # storage charging into the cells (der_kw is discharge − charge)
 
     @property
     def surplus(self) -> np.ndarray:
@@ -284,6 +285,7 @@ def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, gr
     net_import = np.asarray(g_imp.value).reshape(T) - np.asarray(g_exp.value).reshape(T)
     return NetworkSolution(
         model=model, net=net, periods=periods, ids=list(fleet.ids), trade_kw=q, der_kw=fleet.der_kw(),
+        charge_kw=fleet.charge_kw(),
         flexible_kw=fleet.flexible_kw(), cost=fleet.per_agent_cost(s), value=fleet.per_agent_value(s),
         payment=payment, injection_kw=p_hat, dlmp=dlmp, energy=energy, loss=loss, congestion=congestion,
         voltage=voltage, v_pu=v_val, flow_kw=f_val, flow_kvar=Qf, loading_pct=loading, loss_kw=loss_kw,

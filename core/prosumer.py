@@ -252,17 +252,22 @@ class FleetModel:
                 q = q + MS @ cp.multiply(self.loss_coef, self.charge)
                 self.throughput = Ps + 2 * self.charge  # discharge + charge, kW
                 cost = cost + cp.sum(cp.multiply(self.b_storage, self.throughput))
+            # the constraints that couple a DER's periods, named: their duals price energy across time
+            self.ramp_up = self.ramp_down = self.soc_low = self.soc_high = self.soc_end = None
             if self.ramped and T > 1:
                 self.ramp = cp.Parameter((len(self.ramped), 1), nonneg=True, name="ramp_kw")
                 dP = self.P[self.ramped, 1:] - self.P[self.ramped, :-1]
-                self.constraints += [dP <= self.ramp, -dP <= self.ramp]
+                self.ramp_up, self.ramp_down = dP <= self.ramp, -dP <= self.ramp
+                self.constraints += [self.ramp_up, self.ramp_down]
             if self.energy:
                 self.e_cap = cp.Parameter((len(self.energy), 1), nonneg=True, name="energy_kwh")
                 self.e0 = cp.Parameter((len(self.energy), 1), nonneg=True, name="energy_init_kwh")
                 stored = self.e0 - self.step_h * cp.cumsum(self.P[self.energy], axis=1)
-                self.constraints += [stored >= 0, stored <= self.e_cap]
+                self.soc_low, self.soc_high = stored >= 0, stored <= self.e_cap
+                self.constraints += [self.soc_low, self.soc_high]
                 if T > 1:  # over a horizon, hand the storage back as full as it was found
-                    self.constraints += [stored[:, -1:] >= self.e0]
+                    self.soc_end = stored[:, -1:] >= self.e0
+                    self.constraints += [self.soc_end]
         if nF:
             self.f_hi = cp.Parameter((nF, T), nonneg=True, name="flexible_max_kw")
             self.sqrt_av = cp.Parameter((nF, 1), nonneg=True, name="sqrt_value_a")
@@ -323,6 +328,33 @@ class FleetModel:
         if self.flex:
             out[self.flex] = self.F.value
         return out
+
+    def coupling_kw(self) -> np.ndarray:
+        """``θ_t`` per DER and period (currency/kWh of cell energy): the value the constraints that link a DER's
+        periods put on one more kW of its output in period t, read from their duals.
+
+        Storage energy: ``θ_t = −μ_t``, ``μ_t = Σ_{τ≥t} (ν^low_τ − ν^high_τ) + ν^end`` the value of a kWh
+        kept in store after period t; a ramp limit adds ``−(ρ^up_t − ρ^down_t − ρ^up_{t+1} + ρ^down_{t+1})/Δt``.
+        With them, each period of a DER is its own problem: an interior output has
+        ``m'(p)·λ_t = C'(p) − θ_t`` (used by :func:`core.welfare.price_intervals`).
+        """
+        nD, T = len(self.der), self.T
+        theta = np.zeros((nD, T))
+        if self.soc_low is not None:
+            nu = np.asarray(self.soc_low.dual_value, dtype=float).reshape(len(self.energy), T) - np.asarray(
+                self.soc_high.dual_value, dtype=float).reshape(len(self.energy), T)
+            mu = np.cumsum(nu[:, ::-1], axis=1)[:, ::-1]
+            if self.soc_end is not None:
+                mu = mu + np.asarray(self.soc_end.dual_value, dtype=float).reshape(len(self.energy), 1)
+            theta[self.energy] -= mu
+        if self.ramp_up is not None:
+            rho = np.asarray(self.ramp_up.dual_value, dtype=float).reshape(len(self.ramped), T - 1) - np.asarray(
+                self.ramp_down.dual_value, dtype=float).reshape(len(self.ramped), T - 1)
+            r = np.zeros((len(self.ramped), T))
+            r[:, 1:] += rho  # P_t appears in dP_t with +1 …
+            r[:, :-1] -= rho  # … and in dP_{t+1} with −1
+            theta[self.ramped] -= r / self.step_h
+        return theta
 
     def charge_kw(self) -> np.ndarray:
         """Storage charging power into the cells per prosumer (prosumers × periods; zero elsewhere)."""

@@ -138,15 +138,18 @@ TOP_KEYS = ("schema_version", "name", "base", "mode", "seed", "samples", "axes",
 # the metrics of a row, with their dtypes
 METRICS: dict[str, str] = {
     # over the horizon unless said otherwise; "the reported period" is the point's period axis
-    "welfare": "float64",  # as clear() reports it, on the declared (shaded) curves or bids
-    "welfare_true": "float64",  # the same allocation valued at the truthful (unshaded) curves or bids
+    "welfare": "float64",  # value − cost − net grid cost at the true (unshaded) curves, every mechanism alike
+    "declared_gains": "float64",  # what the bids declared: Σ bid·fill − Σ ask·fill (welfare clearing: its objective)
+    "gain_over_outside": "float64",  # welfare − Σ outside options (everyone trading with the grid alone)
+    "worst_off_gain": "float64",  # the smallest gain of a prosumer over its outside option
     "price_per_kwh": "float64",  # the reported period's clearing price (the energy price with a network)
     "mean_price_per_kwh": "float64",  # over the periods that cleared at a price
-    "traded_kwh": "float64",  # auctions: cleared kWh; welfare clearing: P2P kWh (min of sold, bought)
+    "traded_kwh": "float64",  # energy traded between prosumers (min of sold, bought per period)
     "grid_import_kwh": "float64",
+    "grid_export_kwh": "float64",
     "platform_surplus": "float64",
-    "ir_violations": "Int64",
-    "efficiency": "float64",  # [market] audit = true, auctions: welfare / optimum in the reported period
+    "ir_violations": "Int64",  # prosumers worse off than with the grid alone at the tariffs
+    "efficiency": "float64",  # [market] audit = true, auctions: the reported period's gains at its bids / optimum
     "max_ic_gain": "float64",  # [market] audit = true, auctions: best gain from a misreport
     "hhi": "float64",  # of the reported period ([market] market_power)
     "max_lerner": "float64",  # largest observed Lerner index (P − mc)/P of a seller
@@ -274,7 +277,7 @@ class StudyPoint:
                               grid=m["grid"], audit=bool(m["audit"]),
                               tatonnement=False, decentralised_check=False, market_power=bool(m["market_power"]),
                               fairness_audit=bool(m["envy"]), fairness_transfers=bool(m["fairness_transfers"]),
-                              lexicographic=bool(m["lexicographic"]))
+                              lexicographic=bool(m["lexicographic"]), compare=False)
 
 
 @dataclass(frozen=True)
@@ -1179,37 +1182,17 @@ def _num(v: Any) -> float:
         return math.nan
 
 
-def _true_welfare(result: MarketResult, truth: Scenario, declared: Scenario, shading: float,
-                  settings: MarketSettings) -> float:
-    """The outcome's welfare at the truthful curves/bids (= ``welfare`` without shading)."""
-    welfare = _num(result.summary.get("welfare"))
-    if shading == 0.0:
-        return welfare
-    if settings.mechanism == "welfare":
-        # declared value = (1−s)·true value, declared cost = (1+s)·true cost (coefficients scaled)
-        value, cost = float(result.agents.value.sum()), float(result.agents.cost.sum())
-        return welfare + value / (1.0 - shading) - cost / (1.0 + shading) - (value - cost)
-    from core.bids import order_book
-    from core.mechanisms import MECHANISMS
-
-    kw = {"k": settings.k} if settings.mechanism == "uniform" else {}
-    total = 0.0
-    for t in range(declared.periods):
-        lie, true = order_book(declared, t), order_book(truth, t)
-        if lie.buy_price.shape != true.buy_price.shape or lie.sell_price.shape != true.sell_price.shape:
-            return math.nan  # shading changed which blocks exist (a storage charging bid): no common valuation
-        out = MECHANISMS[settings.mechanism](lie, **kw)
-        total += float(out.buy_fill @ true.buy_price - out.sell_fill @ true.sell_price)
-    return total
-
-
 def _metrics(result: MarketResult, settings: MarketSettings) -> dict[str, Any]:
     s = result.summary
     row: dict[str, Any] = {
         "welfare": _num(s.get("welfare")),
+        "declared_gains": _num(s.get("declared_gains")),
+        "gain_over_outside": _num(s.get("gain_over_outside")),
+        "worst_off_gain": _num(s.get("worst_off_gain")),
         "price_per_kwh": _num(s.get("price_per_kwh")),
-        "traded_kwh": _num(s.get("traded_kwh", s.get("p2p_kwh"))),
+        "traded_kwh": _num(s.get("traded_kwh")),
         "grid_import_kwh": _num(s.get("grid_import_kwh")),
+        "grid_export_kwh": _num(s.get("grid_export_kwh")),
         "platform_surplus": _num(s.get("platform_surplus")),
         "ir_violations": s.get("ir_violations"),
         "dlmp_min_per_kwh": _num(s.get("dlmp_min_per_kwh")),
@@ -1280,9 +1263,9 @@ def run_point(base: Scenario, point: StudyPoint, options: PointOptions) -> dict[
     try:
         settings = point.settings(options)
         truth, declared = build_variant(base, point, options)
-        result = clear(declared, settings)
+        # shaded bids are declarations: the outcome is valued at the truthful curves
+        result = clear(declared, settings, truth=None if declared is truth else truth)
         row.update(_metrics(result, settings))
-        row["welfare_true"] = _true_welfare(result, truth, declared, float(point.get("bid_shading")), settings)
         row["status"] = "ok"
     except ClearingError as err:
         row["status"] = "infeasible" if "infeasible" in str(err.status) else "error"

@@ -102,6 +102,9 @@ class WelfareSolution:
     step_h: float
     solve_time_s: float
     status: str = "optimal"
+    price_lo_per_kwh: np.ndarray | None = None  # every price in [lo_t, hi_t] supports the same allocation
+    price_hi_per_kwh: np.ndarray | None = None
+    charge_kw: np.ndarray | None = None  # storage charging into the cells (der_kw is discharge − charge)
     extras: dict = field(default_factory=dict)
 
     @property
@@ -119,13 +122,14 @@ class WelfareProblem:
         T = self.fleet.T
         self.buy = cp.Parameter(T, name="grid_import_price")
         self.sell = cp.Parameter(T, name="grid_export_price")
-        self.g_imp = cp.Variable(T, nonneg=True, name="grid_import_kw")
-        self.g_exp = cp.Variable(T, nonneg=True, name="grid_export_kw")
+        self.g_imp = cp.Variable(T, name="grid_import_kw")
+        self.g_exp = cp.Variable(T, name="grid_export_kw")
         f = self.fleet
         # balance in kWh per period, so that its dual is a price per kWh
         self.balance = f.step_h * (cp.sum(f.q, axis=0) + self.g_imp - self.g_exp) == 0
         grid_cost = f.step_h * (self.buy @ self.g_imp - self.sell @ self.g_exp)
-        self.problem = cp.Problem(cp.Maximize(f.value - f.cost - grid_cost), [*f.constraints, self.balance])
+        self.problem = cp.Problem(cp.Maximize(f.value - f.cost - grid_cost),
+                                  [*f.constraints, self.balance, self.g_imp >= 0, self.g_exp >= 0])
         self.update(scenario)
 
     def fits(self, scenario: Scenario, periods=None, grid: str = "tariffs") -> bool:
@@ -142,18 +146,111 @@ class WelfareProblem:
         welfare = _solve(self.problem, "the welfare-maximising clearing")
         elapsed = time.perf_counter() - t0
         f, s = self.fleet, self.scenario
-        lam = -np.asarray(self.balance.dual_value, dtype=float).reshape(f.T)
+        dual = -np.asarray(self.balance.dual_value, dtype=float).reshape(f.T)
+        lo, hi = price_intervals(self, dual)
+        # the middle of the supporting interval (where it is one price, the dual itself)
+        lam = np.where(hi - lo > PRICE_TOL * (1.0 + np.abs(dual)), 0.5 * (lo + hi), dual)
         q = np.asarray(f.q.value, dtype=float).reshape(len(f.ids), f.T)
         step = s.horizon.step_h
         return WelfareSolution(
             periods=f.periods, ids=list(f.ids), price_per_kwh=lam, trade_kw=q,
             der_kw=f.der_kw(), flexible_kw=f.flexible_kw(),
-            grid_import_kw=np.asarray(self.g_imp.value).reshape(f.T),
-            grid_export_kw=np.asarray(self.g_exp.value).reshape(f.T),
+            grid_import_kw=np.clip(np.asarray(self.g_imp.value).reshape(f.T), 0.0, None),
+            grid_export_kw=np.clip(np.asarray(self.g_exp.value).reshape(f.T), 0.0, None),
             welfare=float(welfare), cost=f.per_agent_cost(s), value=f.per_agent_value(s),
             payment=-(q * lam[None, :]).sum(axis=1) * step, step_h=step, solve_time_s=elapsed,
-            status=self.problem.status,
+            status=self.problem.status, price_lo_per_kwh=lo, price_hi_per_kwh=hi, charge_kw=f.charge_kw(),
+            extras={"dual_price_per_kwh": dual, "storage_burn_kwh": f.storage_burn_kwh()},
         )
+
+
+PRICE_TOL = 1e-7  # relative: supporting intervals narrower than this are one price (solver noise)
+BOUND_TOL = 1e-4  # relative to the range: a dispatch this close to a bound is at it (interior-point accuracy)
+
+
+def price_intervals(problem: WelfareProblem, dual: np.ndarray, raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``[lo_t, hi_t]``: the prices of period t at which the planner's allocation is still every agent's best
+    answer, all other multipliers held (the periods' intervals then combine freely: each agent's own
+    optimality conditions keep holding with the same multipliers on its storage and ramp).
+
+    Each agent-period is its own problem once the constraints linking periods are priced
+    (:meth:`core.prosumer.FleetModel.coupling_kw`, ``θ``). An output ``p`` strictly inside its limits
+    pins the price: ``λ = (C'(p) − θ)/η`` (a storage charging: ``λ = η·(C'(p) − θ)`` with ``C'`` its
+    slope there); at its upper limit it only needs ``λ ≥`` that, at its lower limit ``λ ≤``; an idle
+    storage stays idle for ``η·(−θ − b) ≤ λ ≤ (b − θ)/η``. A flexible load ``f`` inside ``[0, f^max]``
+    pins ``λ = U'(f)``, at 0 needs ``λ ≥ U'(0)``, at ``f^max`` ``λ ≤ U'(f^max)``. The grid pins
+    ``λ`` to the import price when the community imports (to the export price when it exports), and
+    otherwise keeps it within them. Where the conditions meet in one point (or cross by solver noise)
+    the interval is the dual ``dual`` itself (``raw``: the conditions as they are, for tests).
+    """
+    f, s = problem.fleet, problem.scenario
+    T = f.T
+    lo = np.full(T, -np.inf)
+    hi = np.full(T, np.inf)
+
+    def at_least(mask, value):
+        v = np.where(mask, value, -np.inf)
+        np.maximum(lo, v.max(axis=0) if v.ndim > 1 else v, out=lo)
+
+    def at_most(mask, value):
+        v = np.where(mask, value, np.inf)
+        np.minimum(hi, v.min(axis=0) if v.ndim > 1 else v, out=hi)
+
+    buy, sell = np.asarray(problem.buy.value, dtype=float), np.asarray(problem.sell.value, dtype=float)
+    g_imp, g_exp = np.asarray(problem.g_imp.value, dtype=float), np.asarray(problem.g_exp.value, dtype=float)
+    scale = 1.0 + np.abs(np.sum(np.abs(np.asarray(f.q.value))), dtype=float) / max(1, T)
+    tol_g = BOUND_TOL * scale
+    at_least(g_imp > tol_g, buy)
+    at_most(np.ones(T, bool), buy)
+    at_most(g_exp > tol_g, sell)
+    at_least(np.ones(T, bool), sell)
+    if f.der:
+        assets = [s.prosumers[i].asset for i in f.der]
+        P = np.asarray(f.P.value, dtype=float)
+        plo, phi = np.asarray(f.p_lo.value, dtype=float), np.asarray(f.p_hi.value, dtype=float)
+        theta = f.coupling_kw()
+        a = np.array([[x.cost_a_per_kw2h] for x in assets])
+        eta = np.array([[x.efficiency] for x in assets])
+        storage = np.zeros((len(assets), 1), dtype=bool)
+        storage[f.storage] = True
+        b = np.array([[x.cost_b_per_kwh] for x in assets])
+        b = np.where(storage, np.maximum(b, 0.0), b)
+        tol = BOUND_TOL * (1.0 + np.abs(phi) + np.abs(plo))
+        at_lo, at_hi = P <= plo + tol, P >= phi - tol
+        fixed = at_lo & at_hi  # nowhere to go: says nothing about the price
+        # producing (every DER, and a storage discharging): λ·η = 2a·p + b − θ
+        out = ~storage | (P > tol)
+        mc = (2 * a * P + b - theta) / eta
+        at_least(out & ~fixed & ~at_lo, mc)  # it could produce less and does not want to
+        at_most(out & ~fixed & ~at_hi, mc)  # it could produce more and does not want to
+        # a storage charging: λ/η = 2a·p − b − θ (p < 0)
+        chg = storage & (P < -tol)
+        mv = eta * (2 * a * P - b - theta)
+        at_least(chg & ~fixed & ~at_lo, mv)
+        at_most(chg & ~fixed & ~at_hi, mv)
+        # an idle storage: neither discharging (λ ≤ (b − θ)/η) nor charging (λ ≥ −η(b + θ)) pays
+        idle = storage & ~out & ~chg
+        at_most(idle & (phi > tol), (b - theta) / eta)
+        at_least(idle & (plo < -tol), -eta * (b + theta))
+    if f.flex:
+        fl = [s.prosumers[i].flexible for i in f.flex]
+        F = np.asarray(f.F.value, dtype=float)
+        fmax = np.asarray(f.f_hi.value, dtype=float)
+        av = np.array([[x.value_a_per_kw2h] for x in fl])
+        bv = np.array([[x.value_b_per_kwh] for x in fl])
+        tol = BOUND_TOL * (1.0 + fmax)
+        mv = bv - 2 * av * F
+        none, full = F <= tol, F >= fmax - tol
+        can = fmax > tol
+        at_least(can & ~full, mv)  # it could take more and does not want to
+        at_most(can & ~none, mv)  # it could take less and does not want to
+    if raw:
+        return lo, hi
+    noise = PRICE_TOL * (1.0 + np.abs(dual))
+    bad = (hi < lo) | (dual < lo - 1e3 * noise) | (dual > hi + 1e3 * noise) | ~np.isfinite(lo) | ~np.isfinite(hi)
+    lo = np.where(bad, dual, lo)
+    hi = np.where(bad, dual, hi)
+    return lo, hi
 
 
 def solve_welfare(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "tariffs") -> WelfareSolution:

@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 
 from core import __version__
 from core.errors import ScenarioError
+from core.market import MECHANISM_LABELS
 from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
+from gui.compare_panel import ComparePanel
 from gui.compute import MarketRunner, NashRunner
 from gui.document import ProjectDocument
 from gui.fairness_panel import FairnessPanel
@@ -60,12 +62,14 @@ MAX_RECENT = 8
 BOTTOM_DOCKS_PX = 280  # the height of the bottom docks (prosumers, the market's tables and panels) at first
 AUTOSAVE_MS = 60_000  # a modified project is written to the recovery file this often
 PRESENTATION_FONT_SCALE = 1.4
+LAYOUT_VERSION = 2  # saved dock layouts of another version are not restored (2: Compare mechanisms)
 EDITING_DOCKS = ("prosumers", "lines", "buses", "scenario", "history")  # hidden in presentation mode
 # the report's figures: caption → panel key (the DLMP only when the result has a network)
 REPORT_PANELS = {
     "The feeder": "feeder",
     "Supply and demand": "curves",
     "Distribution locational marginal prices": "dlmp",
+    "Compare mechanisms": "compare",
     "Mechanism properties": "properties",
     "Fairness": "fairness",
     "Market power": "market_power",
@@ -131,6 +135,8 @@ class MainWindow(QMainWindow):
         self.market_controls = MarketControls()
         self.curves = CurvesPanel()
         self.properties = PropertiesPanel()
+        self.compare = ComparePanel()
+        self.compare.mechanism_chosen.connect(self._show_mechanism)
         self.agent_results = AgentResultsPanel()
         self.iteration = PriceIterationPanel()
         self.day_prices = DayPricesPanel()
@@ -140,8 +146,8 @@ class MainWindow(QMainWindow):
         self.nash_runner = NashRunner(self, process=process)
         self.nash = NashPanel(self.nash_runner)
         self.studies = StudiesPanel()
-        self.market_panels = [self.curves, self.properties, self.agent_results, self.iteration, self.fairness,
-                              self.market_power]
+        self.market_panels = [self.curves, self.compare, self.properties, self.agent_results, self.iteration,
+                              self.fairness, self.market_power]
         # views of the whole result that follow the period slider without a new clearing
         self.period_views = [self.day_prices, self.dlmp, self.feeder, self.inspector]
         self.market_result = None
@@ -151,8 +157,10 @@ class MainWindow(QMainWindow):
                                Qt.DockWidgetArea.LeftDockWidgetArea)
         # bottom: the editors (left half) beside the market's tables (right half)
         self._dock("prosumers", "Prosumers", self.prosumers, bottom)
+        self._dock("compare", "Compare mechanisms", self.compare, bottom)
+        self.splitDockWidget(self.docks["prosumers"], self.docks["compare"], Qt.Orientation.Horizontal)
         self._dock("properties", "Mechanism properties", self.properties, bottom)
-        self.splitDockWidget(self.docks["prosumers"], self.docks["properties"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["compare"], self.docks["properties"])
         self._dock("lines", "Lines", self.lines_table, bottom)
         self._dock("buses", "Buses", self.buses_table, bottom)
         self.tabifyDockWidget(self.docks["prosumers"], self.docks["lines"])
@@ -170,7 +178,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["market_power"], self.docks["nash"])
         self._dock("studies", "Studies", self.studies, bottom)
         self.tabifyDockWidget(self.docks["nash"], self.docks["studies"])
-        self.docks["properties"].raise_()
+        self.docks["compare"].raise_()
         # right: what is selected, and the scenario itself
         self._dock("inspector", "Inspector", self.inspector, right)
         self._dock("scenario", "Scenario", self.scenario_form, right)
@@ -188,7 +196,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["market"], self.docks["curves"]], [230, 540], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["curves"]], [340, 430], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prosumers"], self.docks["properties"]], [700, 700], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prosumers"], self.docks["compare"]], [700, 700], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prosumers"]], [BOTTOM_DOCKS_PX], Qt.Orientation.Vertical)
 
         self._tab_bar_check = QTimer(self)
@@ -505,7 +513,7 @@ class MainWindow(QMainWindow):
         """The panels whose numbers come from a diagnostic still pending in ``result``."""
         needs = {"properties audit": self.properties, "price iteration": self.iteration,
                  "decentralised check": self.iteration, "fairness comparison": self.fairness,
-                 "envy audit": self.fairness}
+                 "envy audit": self.fairness, "mechanism comparison": self.compare}
         return list(dict.fromkeys(needs[d] for d in result.pending if d in needs))
 
     @staticmethod
@@ -560,6 +568,18 @@ class MainWindow(QMainWindow):
         if self.market_result is not None and 0 <= period < len(self.market_result.periods):
             for view in self.period_views:
                 view.set_period(period)
+
+    def _show_mechanism(self, mechanism: str) -> None:
+        """A row of Compare mechanisms was clicked: the dashboard shows that mechanism (on the copper plate,
+        where the auctions clear)."""
+        c = self.market_controls
+        if mechanism == c.settings().mechanism:
+            return
+        if mechanism != "welfare":
+            c.set_network("none")
+            c.set_fairness("efficiency")
+        c.set_mechanism(mechanism)
+        self.statusBar().showMessage(f"Showing the {MECHANISM_LABELS.get(mechanism, mechanism).lower()}", 6000)
 
     def _on_network_chosen(self, network: str) -> None:
         """A network model was chosen: bring its DLMPs forward."""
@@ -813,7 +833,7 @@ class MainWindow(QMainWindow):
             self._wanted_size = None  # the user's own size wins
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)  # a layout saved by an older version (other docks) is not used
 
     def event(self, e) -> bool:
         if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Show):
@@ -850,7 +870,7 @@ class MainWindow(QMainWindow):
         if self._presentation is not None:
             self.leave_presentation()
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.autosave_timer.stop()
         self.discard_recovery()
         self.runner.shutdown()
@@ -1101,7 +1121,7 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state)
         for dock in self.docks.values():
             dock.show()
-        for key in ("prosumers", "properties", "scenario", "curves"):
+        for key in ("prosumers", "compare", "scenario", "curves"):
             self.docks[key].raise_()
         self.toolbar.show()
 

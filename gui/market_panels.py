@@ -161,7 +161,8 @@ class CurvesPanel(QWidget):
             f"<nobr><span style='color:{SUPPLY.name()}'>━━</span> supply (asks, cheapest first)</nobr> &nbsp; "
             f"<nobr><span style='color:{RETAIL.name()}'>╍╍</span> retail</nobr> &nbsp; "
             f"<nobr><span style='color:{FEED_IN.name()}'>╍╍</span> feed-in tariff</nobr> &nbsp; "
-            "<nobr><b>●</b> clearing point</nobr>", self)
+            "<nobr><b>●</b> clearing point</nobr> &nbsp; <nobr><span style='color:#999'>▒</span> prices that "
+            "clear</nobr>", self)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.hover_step = item.plot([], [], pen=pg.mkPen(HIGHLIGHT, width=6))
@@ -181,6 +182,11 @@ class CurvesPanel(QWidget):
         self.feed_in = pg.InfiniteLine(angle=0, movable=False, pen=dashed(FEED_IN))
         item.addItem(self.retail)
         item.addItem(self.feed_in)
+        # the interval of prices that clear the period, when it is more than one price
+        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False,
+                                        brush=pg.mkBrush(60, 60, 60, 28), pen=pg.mkPen(None))
+        self.band.setZValue(-5)
+        item.addItem(self.band)
         item.showAxis("right")
         right = item.getAxis("right")
         right.setPen(pg.mkPen("#444"))
@@ -206,7 +212,7 @@ class CurvesPanel(QWidget):
         self._set_visible(False)
 
     def _set_visible(self, on: bool) -> None:
-        for it in (self.point, self.guides, self.qty_label, self.quantity, self.retail, self.feed_in):
+        for it in (self.point, self.guides, self.qty_label, self.quantity, self.retail, self.feed_in, self.band):
             it.setVisible(on)
 
     def set_result(self, result: MarketResult) -> None:
@@ -242,18 +248,29 @@ class CurvesPanel(QWidget):
         self.quantity.setValue(c.traded_kwh)
         self.qty_label.setText(f"{fmt_sig(c.traded_kwh)} kWh")
         self.qty_label.setPos(c.traded_kwh, y_lo)
-        traded = f"<b>{nobreak(f'{fmt_sig(c.traded_kwh)} kWh')}</b> traded"
+        traded = f"<b>{nobreak(f'{fmt_sig(c.traded_kwh)} kWh')}</b> traded between prosumers"
+        lo, hi = c.price_interval if c.price_interval is not None else (np.nan, np.nan)
+        wide = bool(np.isfinite(lo) and np.isfinite(hi) and hi - lo > 1e-9 * (1.0 + abs(hi)))
+        self.band.setVisible(wide)
+        if wide:
+            self.band.setRegion((lo, hi))
+        between = escape(nobreak(f"[{fmt_sig(lo)}, {fmt_sig(hi)}] {unit}")) if wide else ""
         if has_price:
             self.point.setData([c.traded_kwh], [c.price])
             self.guides.setData([c.traded_kwh, x_hi, c.traded_kwh, c.traded_kwh], [c.price, c.price, c.price, y_lo])
             self.guides.setVisible(True)
             self.quantity.setVisible(False)
             price = f"price <b>{escape(nobreak(f'{fmt_sig(c.price)} {unit}'))}</b>"
+            if wide:
+                price += f" (the middle: any price in {between} clears)"
         else:
             self.point.setData([], [])
             self.guides.setData([], [])
             self.quantity.setVisible(True)
-            price = "no single price (each trade pays its own)"
+            if c.traded_kwh <= 1e-9:
+                price = "nothing traded" + (f": any price in {between} clears nothing" if wide else "")
+            else:
+                price = "no single price (each trade pays its own)"
         extra = ""
         periods = result.periods
         if result.settings.mechanism != "welfare" and "platform_surplus" in periods and \
@@ -268,9 +285,10 @@ class CurvesPanel(QWidget):
         notes = result.summary.get("notes")
         tip = str(notes) if notes else ""
         if result.settings.mechanism == "welfare":
-            tip = ("The welfare clearing optimises the whole horizon; its traded kWh is the energy exchanged "
-                   "between prosumers after each one's own self-supply, while the curves show every gross bid "
-                   "and ask of the period — so its point need not sit where the curves cross.")
+            tip = ("The welfare clearing optimises the whole horizon at once; the curves show what each prosumer "
+                   "would bid in this period from the state the clearing leaves it in (behind its meter, its own "
+                   "demand already met by its own supply). A storage's bids price its energy for later, so the "
+                   "clearing's point need not sit exactly where the curves cross.")
         self.summary.setToolTip(tip)
         self.hover.setText("Hover a step to see whose bid or ask it is")
 
@@ -643,6 +661,10 @@ class PriceIterationPanel(QWidget):
             symbolPen=None)
         self.lam = hline(QColor(30, 30, 30), 0.96)
         self.price_plot.getPlotItem().addItem(self.lam)
+        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=pg.mkBrush(60, 60, 60, 28),
+                                        pen=pg.mkPen(None))
+        self.band.setZValue(-5)
+        self.price_plot.getPlotItem().addItem(self.band)
         self.excess = self.excess_plot.getPlotItem().plot(
             [], [], pen=pg.mkPen(SUPPLY, width=1.8), symbol="s", symbolSize=5, symbolBrush=pg.mkBrush(SUPPLY),
             symbolPen=None)
@@ -686,8 +708,10 @@ class PriceIterationPanel(QWidget):
             self.check.setVisible(False)
             return
         imbalance = result.summary.get("max_imbalance_kw", float("nan"))
-        trades = result.trades.get("trade_kw")
-        largest = float(np.max(np.abs(trades.to_numpy(float)), initial=0.0)) if trades is not None else 0.0
+        ap = result.agent_periods
+        net = (ap.sold_kwh + ap.grid_export_kwh - ap.bought_kwh - ap.grid_import_kwh).to_numpy(float)
+        step = float(result.summary.get("step_h", 1.0))
+        largest = float(np.max(np.abs(net), initial=0.0)) / step
         tol = max(1e-3, DECENTRALISED_REL_TOL * largest)  # interior-point solvers stop at ~1e-6 relative
         ok = gap <= tol and imbalance <= tol
         verdict = ("the planner's trades, within the solver's tolerance: decentralised = centralised" if ok else
@@ -732,17 +756,28 @@ class PriceIterationPanel(QWidget):
         it = np.arange(1, tr.prices.shape[0] + 1, dtype=float)
         self.prices.setData(it, np.asarray(tr.prices[:, t], float))
         self.excess.setData(it, np.asarray(tr.excess_kw[:, t], float))
-        lam = float(result.periods.price_per_kwh.iloc[t])
+        p = result.periods.iloc[t]
+        lo, hi = float(p.price_lo_per_kwh), float(p.price_hi_per_kwh)
+        lam = float(p.price_per_kwh) if np.isfinite(p.price_per_kwh) else 0.5 * (lo + hi)
+        wide = hi - lo > 1e-9 * (1.0 + abs(hi))
+        self.band.setVisible(wide)
+        if wide:
+            self.band.setRegion((lo, hi))
         self.lam.setValue(lam)
-        set_line_label(self.lam, f"planner's λ = {fmt_sig(lam)} {unit}")
+        set_line_label(self.lam, f"planner's λ = {fmt_sig(lam)} {unit}"
+                       + (f" (any price in [{fmt_sig(lo)}, {fmt_sig(hi)}] clears)" if wide else ""))
         axis_label(self.price_plot, "left", f"Price ({unit})")
         state = (f"converged in {tr.iterations} rounds" if tr.converged
                  else f"stopped after {tr.iterations} rounds without converging")
+        final = float(tr.prices[-1, t])
+        where = ("inside the interval of prices that clear" if lo - 1e-9 <= final <= hi + 1e-9
+                 else f"{fmt_sig(min(abs(final - lo), abs(final - hi)))} {escape(unit)} outside the prices that clear")
         self.title.setText(
             f"<b>Price iteration</b> · {when} · {state} (tolerance {fmt_sig(tr.tolerance)} {escape(unit)}); "
-            f"final price {fmt_sig(tr.prices[-1, t])} vs planner's λ {fmt_sig(lam)} {escape(unit)}"
+            f"final price {fmt_sig(final)} {escape(unit)}, {where}"
+            + (f" [{fmt_sig(lo)}, {fmt_sig(hi)}]" if wide else f" (λ = {fmt_sig(lam)})")
         )
-        ys = [*np.asarray(tr.prices[:, t], float), lam]
+        ys = [*np.asarray(tr.prices[:, t], float), lo, hi]
         lo, hi = min(ys), max(ys)
         pad = 0.1 * (hi - lo or abs(hi) or 1.0)
         self.price_plot.getPlotItem().getViewBox().setYRange(lo - pad, hi + pad, padding=0)

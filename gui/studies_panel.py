@@ -91,7 +91,8 @@ VIEWS = (("lines", "Lines"), ("heat", "Heat map"), ("histogram", "Histogram"))
 ALL = "__all__"  # a filter combo's "every value (mean)"
 NONE = "__none__"  # a grouping combo's "no grouping"
 HEAT_TEXT_CELLS = 144  # write the value in each cell up to this many cells
-MONEY = {"welfare", "welfare_true", "platform_surplus", "max_ic_gain", "fairness_welfare_gain"}
+MONEY = {"welfare", "declared_gains", "gain_over_outside", "worst_off_gain", "platform_surplus", "max_ic_gain",
+         "fairness_welfare_gain"}
 
 EMPTY_TEXT = (
     "<b>Choose axes and press Run</b>: the market of the current project is cleared at every point of the study "
@@ -129,19 +130,25 @@ AXIS_INFO: dict[str, tuple[str, str, str]] = {
 
 # metric → (label, unit, tooltip); {cur} is the project's currency
 METRIC_INFO: dict[str, tuple[str, str, str]] = {
-    "welfare": ("Welfare", "{cur}", "Welfare as the clearing reports it, on the declared (shaded) bids, over the "
-                                    "horizon. The welfare clearing counts value − cost including the grid; the "
-                                    "auctions count the gains from the trades they clear."),
-    "welfare_true": ("True welfare", "{cur}", "The same allocation valued at the truthful (unshaded) curves or bids"),
+    "welfare": ("Welfare", "{cur}", "Value − cost − net grid cost over the horizon, at the prosumers' true "
+                                    "(unshaded) curves: the same scale for every mechanism, and the welfare "
+                                    "clearing's is the most any mechanism reaches"),
+    "declared_gains": ("Declared gains", "{cur}", "What the bids declared: Σ bid × kWh bought − Σ ask × kWh sold "
+                                                  "(the welfare clearing: its objective on the declared curves)"),
+    "gain_over_outside": ("Gain over the grid alone", "{cur}", "Welfare − Σ outside options: what the market adds "
+                                                               "to everyone trading with the grid alone"),
+    "worst_off_gain": ("Worst-off gain", "{cur}", "The smallest gain of a prosumer over its outside option "
+                                                  "(negative: someone is worse off than with the grid alone)"),
     "price_per_kwh": ("Price", "{cur}/kWh", "The reported period's clearing price (the energy price with a "
                                             "network)"),
     "mean_price_per_kwh": ("Mean price", "{cur}/kWh", "The mean clearing price over the periods that cleared"),
-    "traded_kwh": ("Traded energy", "kWh", "Auctions: cleared kWh; welfare clearing: P2P kWh"),
+    "traded_kwh": ("Traded energy", "kWh", "Energy traded between prosumers (peer to peer) over the horizon"),
     "grid_import_kwh": ("Grid import", "kWh", "Energy imported from the grid over the horizon"),
+    "grid_export_kwh": ("Grid export", "kWh", "Energy exported to the grid over the horizon"),
     "platform_surplus": ("Platform surplus", "{cur}", "Payments in − payments out: the budget left to the platform"),
-    "ir_violations": ("IR violations", "agents", "Agents worse off than their outside option"),
-    "efficiency": ("Efficiency", "of the optimum", "Auctions with the audit: welfare / optimal welfare in the "
-                                                   "reported period"),
+    "ir_violations": ("IR violations", "agents", "Agents worse off than with the grid alone at the tariffs"),
+    "efficiency": ("Efficiency (period bids)", "of the optimum", "Auctions with the audit: the reported period's "
+                                                                 "gains at its bids / the most those bids allow"),
     "max_ic_gain": ("Largest IC gain", "{cur}", "Auctions with the audit: the best gain an agent finds by "
                                                 "misreporting"),
     "hhi": ("HHI", "0–1", "Herfindahl–Hirschman index of the sellers in the reported period"),

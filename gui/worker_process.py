@@ -115,12 +115,12 @@ def run_nash(req: NashRequest, progress, cancelled, search=None, check=None) -> 
     :func:`core.strategy.existence_check` unless given (the thread runner passes its own, which tests replace).
     """
     from core import strategy
-    from core.bids import order_book
+    from core.auction_day import order_book
 
     search = search or strategy.nash_search
     check = check or strategy.existence_check
     t0 = time.perf_counter()
-    book = order_book(req.scenario, req.period)
+    book = order_book(req.scenario, req.period, req.mechanism, req.k)
     players = strategy.largest_sellers(book, req.players)
     if not players:
         raise ValueError("no prosumer offers energy in this period: there is no bidding game to play")

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from core.bids import order_book, prosumer_blocks
+from core.auction_day import order_book
+from core.bids import State, fleet_arrays, period_bids
 from core.cli import main as cli_main
 from core.market import MarketSettings, clear
 from core.mechanisms import OrderBook, uniform_price
@@ -66,8 +67,12 @@ def test_the_properties_table_shows_the_trade_off():
 def test_welfare_clearing_of_the_teaching_curves():
     # linear costs 5, 7, 9 and values 12, 10, 8 (1 kW each): two trades; λ is any price in [8, 9]
     r = clear(TEACH, MarketSettings(mechanism="welfare", tatonnement=False))
-    assert r.summary["p2p_kwh"] == pytest.approx(2.0, abs=1e-5)
-    assert 8.0 - 1e-5 <= r.summary["price_per_kwh"] <= 9.0 + 1e-5
+    assert r.summary["traded_kwh"] == pytest.approx(2.0, abs=1e-5)
+    # every price in [8, 9] supports the allocation (B3 at 8 does not buy, S3 at 9 does not sell); the
+    # result says so and shows its middle, 8.5 — what the uniform auction's midpoint gives
+    assert r.summary["price_lo_per_kwh"] == pytest.approx(8.0, abs=1e-5)
+    assert r.summary["price_hi_per_kwh"] == pytest.approx(9.0, abs=1e-5)
+    assert r.summary["price_per_kwh"] == pytest.approx(8.5, abs=1e-5)
     assert r.summary["welfare"] == pytest.approx(10.0, abs=1e-5)
     assert r.summary["ir_violations"] == 0
 
@@ -101,6 +106,18 @@ def test_settings_are_checked():
 
 def flat(blocks):
     return [v for block in blocks for v in block]
+
+
+def prosumer_blocks(p, s, t):
+    """(buys, sells) as sorted (price, kWh) blocks of ``p`` alone in ``s``'s period ``t``, from its initial state."""
+    from dataclasses import replace
+
+    alone = replace(s, prosumers=(p,))
+    fleet = fleet_arrays(alone)
+    book = period_bids(fleet, t, State.initial(fleet)).book
+    buys = sorted(zip(book.buy_price.tolist(), book.buy_qty.tolist(), strict=True), key=lambda b: -b[0])
+    sells = sorted(zip(book.sell_price.tolist(), book.sell_qty.tolist(), strict=True))
+    return buys, sells
 
 
 def test_truthful_blocks_by_hand():
@@ -177,9 +194,11 @@ def test_network_clearing_through_clear(projects_dir):
     assert at19.loc["18", "v_pu"] == pytest.approx(0.934, abs=1e-6)
     # the energy component is the wholesale price at the substation (the default outside option with a network)
     assert r.summary["price_per_kwh"] == pytest.approx(s.feeder.substation.wholesale_price_per_kwh[19], abs=1e-6)
-    # prosumers pay the DLMP of their own bus
-    tr = r.trades[(r.trades.agent == "c18") & (r.trades.period == 19)].iloc[0]
-    assert tr.price_per_kwh == pytest.approx(at19.loc["18", "dlmp_per_kwh"])
+    # prosumers pay the DLMP of their own bus for everything they take (from peers or, through the platform,
+    # the grid)
+    tr = r.agent_periods[(r.agent_periods.agent == "c18") & (r.agent_periods.period == 19)].iloc[0]
+    taken = tr.bought_kwh + tr.grid_import_kwh - tr.sold_kwh - tr.grid_export_kwh
+    assert taken > 0 and tr.payment == pytest.approx(at19.loc["18", "dlmp_per_kwh"] * taken)
 
 
 def test_ac_checked_clearing_keeps_the_ac_voltages_within_limits(projects_dir):

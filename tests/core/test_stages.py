@@ -21,10 +21,11 @@ def test_the_market_comes_first_and_the_diagnostics_follow():
     # everyone gains 1.6, PoF 4 %
     stages = list(clear_stages(TEACH, _teach(fairness="maxmin")))
     first, last = stages[0], stages[-1]
-    assert first.pending == ("decentralised check", "properties audit", "price iteration", "fairness comparison")
+    assert first.pending == ("decentralised check", "properties audit", "price iteration", "fairness comparison",
+                             "mechanism comparison")
     assert set(first.pending) <= set(DIAGNOSTICS)
     # one more diagnostic per stage, each arriving in its own result
-    assert [s.pending for s in stages] == [first.pending[k:] for k in range(5)]
+    assert [s.pending for s in stages] == [first.pending[k:] for k in range(6)]
     assert stages[1].summary["max_trade_gap_kw"] < 1e-4 and stages[1].audit is None
     assert stages[2].audit is not None and stages[2].trace is None
     assert stages[3].trace is not None and stages[3].fairness_comparison is None
@@ -37,6 +38,7 @@ def test_the_market_comes_first_and_the_diagnostics_follow():
     assert first.fairness_comparison is None and first.envy is None and "max_trade_gap_kw" not in first.summary
     assert last.pending == ()
     assert last.trace is not None and last.audit is not None and last.envy is not None
+    assert stages[4].mechanisms is None and last.mechanisms is not None
     assert last.summary["max_trade_gap_kw"] < 1e-4
     assert last.fairness_summary["price_of_fairness"] == pytest.approx(0.04, abs=1e-4)
     # the same clearing underneath: the last result completes the first, it does not re-clear
@@ -64,10 +66,10 @@ def test_the_last_stage_is_what_clear_returns():
 
 
 def test_nothing_pending_gives_one_result():
-    quiet = _teach(mechanism="vcg", audit=False)
+    quiet = _teach(mechanism="vcg", audit=False, compare=False)
     (only,) = clear_stages(TEACH, quiet)
     assert only.pending == () and only.audit is None
-    quiet = _teach(audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False)
+    quiet = _teach(audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False, compare=False)
     (only,) = clear_stages(TEACH, quiet)
     assert only.pending == () and only.fairness is None
 

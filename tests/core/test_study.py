@@ -81,22 +81,22 @@ def test_teaching_points_give_the_chapters_numbers(tmp_path):
     uniform = row(table, mechanism="uniform", bid_shading=0.0)
     assert uniform.price_per_kwh == pytest.approx(8.5)
     assert uniform.traded_kwh == pytest.approx(2.0)
-    assert uniform.welfare == pytest.approx(10.0) and uniform.welfare_true == pytest.approx(10.0)
+    assert uniform.welfare == pytest.approx(10.0) and uniform.declared_gains == pytest.approx(10.0)
     assert uniform.platform_surplus == pytest.approx(0.0, abs=1e-9)
     assert uniform.hhi == pytest.approx(0.5)  # two sellers with 1 kWh each
     assert row(table, mechanism="vcg", bid_shading=0.0).platform_surplus == pytest.approx(-2.0)
     assert row(table, mechanism="pay_as_bid", bid_shading=0.0).platform_surplus == pytest.approx(10.0)
     welfare = row(table, mechanism="welfare", bid_shading=0.0)
     assert welfare.welfare == pytest.approx(10.0, abs=1e-6)
-    assert 8.0 - 1e-6 <= welfare.price_per_kwh <= 9.0 + 1e-6  # any λ between the marginal bid and ask
+    assert welfare.price_per_kwh == pytest.approx(8.5, abs=1e-6)  # the middle of [8, 9], the prices that clear
     for mech in ("uniform", "welfare"):
         shaded = row(table, mechanism=mech, bid_shading=0.2)
         assert shaded.traded_kwh == pytest.approx(1.0, abs=1e-6)
-        assert shaded.welfare == pytest.approx(3.6, abs=1e-6)  # 9.6 − 6, as declared
-        assert shaded.welfare_true == pytest.approx(7.0, abs=1e-6)  # 12 − 5, truly
+        assert shaded.declared_gains == pytest.approx(3.6, abs=1e-6)  # 9.6 − 6, as declared
+        assert shaded.welfare == pytest.approx(7.0, abs=1e-6)  # 12 − 5, truly
     means = study.pivot(table)  # mechanism × bid_shading (k varies only as NaN: not an axis of this study)
     assert sorted(means.index) == ["pay_as_bid", "uniform", "vcg", "welfare"] and list(means.columns) == [0.0, 0.2]
-    assert means.loc["uniform", 0.2] == pytest.approx(3.6)
+    assert means.loc["uniform", 0.2] == pytest.approx(7.0)
     assert table.point.tolist() == list(range(8))
     assert table.point_id.is_unique and table.point_id.str.len().eq(16).all()
 

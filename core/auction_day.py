@@ -107,6 +107,20 @@ def _storage_values(fleet: Fleet, forecast: np.ndarray) -> StorageValues | None:
     return StorageValues(fleet.energy_kwh[tr], np.stack(known))
 
 
+_FORECASTS: dict[bytes, np.ndarray] = {}  # expected_prices by the fleet's numbers (the compared mechanisms share it)
+
+
+def _fingerprint(fleet: Fleet) -> bytes:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for a in (fleet.demand_kw, fleet.f_max_kw, fleet.f_a, fleet.f_b, fleet.has_der, fleet.storage, fleet.eta,
+              fleet.c_a, fleet.c_b, fleet.p_min_kw, fleet.p_max_kw, fleet.retail, fleet.feed_in):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(fleet.step_h).encode())
+    return h.digest()
+
+
 def expected_prices(fleet: Fleet) -> np.ndarray:
     """The default forecast storages plan against: each period's price in a market without storage.
 
@@ -116,6 +130,11 @@ def expected_prices(fleet: Fleet) -> np.ndarray:
     It is what a battery can know ahead: when the community is short (evenings: the retail tariff) and when
     it is long (sunny middays: the PV's asks, down to the feed-in tariff).
     """
+    key = _fingerprint(fleet)
+    with _VALUES_LOCK:
+        hit = _FORECASTS.get(key)
+    if hit is not None:
+        return hit.copy()
     state = State.initial(fleet)
     out = np.zeros(fleet.periods)
     for t in range(fleet.periods):
@@ -132,6 +151,10 @@ def expected_prices(fleet: Fleet) -> np.ndarray:
             best_bid = float(book.buy_price.max()) if book.n_buy else float(fleet.feed_in[t])
             best_ask = float(book.sell_price.min()) if book.n_sell else float(fleet.retail[t])
             out[t] = 0.5 * (max(best_bid, fleet.feed_in[t]) + min(best_ask, fleet.retail[t]))
+    with _VALUES_LOCK:
+        if len(_FORECASTS) > 16:
+            _FORECASTS.clear()
+        _FORECASTS[key] = out.copy()
     return out
 
 

@@ -184,10 +184,10 @@ class Blocks:
 
 def _rows(agent, is_buy: bool, price, qty, device: int) -> Blocks:
     agent = np.asarray(agent, dtype=np.int64).ravel()
-    price = np.broadcast_to(np.asarray(price, dtype=float).ravel() if np.ndim(price) else price, agent.shape)
-    qty = np.broadcast_to(np.asarray(qty, dtype=float).ravel() if np.ndim(qty) else qty, agent.shape)
-    return Blocks(agent, np.full(agent.size, is_buy), np.array(price, dtype=float), np.array(qty, dtype=float),
-                  np.full(agent.size, device, dtype=np.int64))
+    n = agent.size
+    price = np.asarray(price, dtype=float).ravel() if np.ndim(price) else np.full(n, float(price))
+    qty = np.asarray(qty, dtype=float).ravel() if np.ndim(qty) else np.full(n, float(qty))
+    return Blocks(agent, np.full(n, is_buy), price, qty, np.full(n, device, dtype=np.int64))
 
 
 @dataclass
@@ -218,7 +218,9 @@ def der_range(fleet: Fleet, t: int, state: State) -> tuple[np.ndarray, np.ndarra
         # end, enough room for the charging its ramp forces next (stored energy wins over the ramp)
         rows = np.flatnonzero(tr)
         soc = state.soc_kwh[rows]
-        e_hi = np.minimum(soc / dt, _reach(fleet, t, soc, rows))
+        # what it holds, also for the discharging its ramp forces next: Σ_{k=0…K} max(0, p − k·R) ≤ e/Δt
+        e_hi = np.minimum(_ramped_inverse(np.clip(soc / dt, 0.0, None), fleet.ramp_kw[rows],
+                                          fleet.periods - 1 - t), _reach(fleet, t, soc, rows))
         e_lo = -np.minimum((fleet.energy_kwh[rows] - soc) / dt, _room(fleet, t, soc, rows))
         e_lo = np.minimum(e_lo, 0.0)
         e_hi = np.maximum(e_hi, e_lo)
@@ -230,46 +232,33 @@ def der_range(fleet: Fleet, t: int, state: State) -> tuple[np.ndarray, np.ndarra
 def _reach(fleet: Fleet, t: int, soc: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The most each storage may discharge in period ``t`` (kW, cells) and still hold its initial charge at the
     end of the horizon, charging at full power afterwards as its ramp allows:
-    ``e − Δt·(p + Σ_{k=1…K} max(p_min, p − k·R)) ≥ e₀`` with ``K`` the periods left."""
+    ``p + Σ_{k=1…K} max(p_min, p − k·R) ≤ (e − e₀)/Δt`` with ``K`` the periods left.
+
+    With ``u = p − p_min`` the left side is ``(K+1)·p_min + (j+1)·u − R·j(j+1)/2`` where ``j = min(K, ⌊u/R⌋)``
+    terms still ramp down: increasing and piecewise linear, solved on the piece where it meets the bound.
+    """
     dt, K = fleet.step_h, fleet.periods - 1 - t
     pmin, ramp, e0 = fleet.p_min_kw[rows], fleet.ramp_kw[rows], fleet.e0_kwh[rows]
-    free = (soc - e0) / dt - K * pmin  # without a ramp limit
-    if K == 0 or not np.isfinite(ramp).any():
-        return free
-    k = np.arange(1, K + 1)
-
-    def held(p):  # energy left at the end (kWh) after discharging p now and charging as fast as possible
-        later = np.maximum(pmin[:, None], p[:, None] - np.where(np.isfinite(ramp), ramp, 0.0)[:, None] * k[None, :])
-        later = np.where(np.isfinite(ramp)[:, None], later, pmin[:, None])
-        return soc - dt * (p + later.sum(axis=1))
-
-    lo = pmin.copy()  # the slowest start: charging at full power now
-    hi = np.maximum(fleet.p_max_kw[rows].max(axis=1), free)
-    for _ in range(50):  # held() falls as p rises: bisection for held(p) = e0
-        mid = 0.5 * (lo + hi)
-        ok = held(mid) >= e0
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    return np.where(np.isfinite(ramp), lo, free)
+    x = (soc - e0) / dt - (K + 1) * pmin  # what (j+1)·u − R·j(j+1)/2 may reach
+    return pmin + _ramped_inverse(np.clip(x, 0.0, None), ramp, K)
 
 
 def _room(fleet: Fleet, t: int, soc: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The most each storage may charge in period ``t`` (kW into the cells) and not overfill while its ramp
-    winds the charging down afterwards: ``e + Δt·Σ_{k=0…K} max(0, c − k·R) ≤ E``."""
+    winds the charging down afterwards: ``Σ_{k=0…K} max(0, c − k·R) ≤ (E − e)/Δt`` (the same piecewise-linear
+    form as :func:`_reach`)."""
     dt, K = fleet.step_h, fleet.periods - 1 - t
-    ramp, E = fleet.ramp_kw[rows], fleet.energy_kwh[rows]
-    free = (E - soc) / dt
-    if K == 0 or not np.isfinite(ramp).any():
-        return free
-    k = np.arange(0, K + 1)
-    r = np.where(np.isfinite(ramp), ramp, np.inf)
-    lo, hi = np.zeros(rows.size), np.maximum(free, 0.0)
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        stored = soc + dt * np.clip(mid[:, None] - np.where(np.isfinite(r), r, 0.0)[:, None] * k[None, :], 0.0,
-                                    None).sum(axis=1)
-        ok = stored <= E
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    return np.where(np.isfinite(ramp), lo, free)
+    return _ramped_inverse(np.clip((fleet.energy_kwh[rows] - soc) / dt, 0.0, None), fleet.ramp_kw[rows], K)
+
+
+def _ramped_inverse(x: np.ndarray, ramp: np.ndarray, K: int) -> np.ndarray:
+    """The ``u ≥ 0`` with ``(j+1)·u − R·j(j+1)/2 = x``, ``j = min(K, ⌊u/R⌋)`` (``R = ∞``: ``u = x``)."""
+    finite = np.isfinite(ramp) & (ramp > 0)
+    r = np.where(finite, ramp, 1.0)
+    # the piece: the largest j ≤ K with R·j(j+1)/2 ≤ x (the left side at u = j·R)
+    j = np.floor((-1.0 + np.sqrt(1.0 + 8.0 * x / r)) / 2.0)
+    j = np.where(finite, np.clip(j, 0, K), 0.0)
+    return (x + r * j * (j + 1) / 2.0) / (j + 1)
 
 
 def device_blocks(fleet: Fleet, t: int, state: State, values=None) -> Blocks:

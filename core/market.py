@@ -303,6 +303,8 @@ def _agent_meta(s: Scenario) -> pd.DataFrame:
         "bus": [p.bus for p in s.prosumers],
         "role": [p.role for p in s.prosumers],
         "der": [p.asset.kind if p.asset is not None else "" for p in s.prosumers],
+        "storage_kwh": [p.asset.energy_kwh if p.asset is not None and p.asset.energy_kwh is not None else np.nan
+                        for p in s.prosumers],
     })
 
 

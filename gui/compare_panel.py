@@ -39,6 +39,7 @@ from gui.presenting import muted
 
 BAR = QColor(31, 119, 180)
 CHART_FROM_PX = 880  # the efficiency bars beside the table from this panel width
+NOTE_FROM_PX = 300  # the one-line note under the table from this panel height
 BAR_CHOSEN = QColor(226, 110, 30)
 
 # metric → (label with its unit, decimals, tooltip); {cur}: the currency, {when}: the period's clock time
@@ -123,11 +124,13 @@ class ComparePanel(QWidget):
         item.getViewBox().invertY(True)
         axis_label(self.plot, "bottom", "Efficiency (%)")
         self.plot.setToolTip("Efficiency: the share of the welfare clearing's gain over the grid alone, %")
-        self.note = QLabel(
-            "One scale for every mechanism: welfare is value − cost − net grid cost with the prosumers' true "
-            "curves; auctions clear period by period from the state the earlier periods left. To "
-            "show that mechanism: click its column.", self)
+        self.note = QLabel("Welfare: value − cost − net grid cost at the true curves. Click a column to show "
+                           "that mechanism.", self)
         self.note.setWordWrap(True)
+        self.note.setToolTip("One scale for every mechanism: welfare is value − cost − net grid cost with the "
+                             "prosumers' true curves (not their bids); the auctions clear the day period by period "
+                             "from the state the earlier periods left; the welfare clearing's welfare is the most "
+                             "any of them reaches.")
         muted(self.note, "#555")
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
@@ -145,6 +148,7 @@ class ComparePanel(QWidget):
     def resizeEvent(self, e) -> None:
         super().resizeEvent(e)
         self.plot.setVisible(self.width() >= CHART_FROM_PX)  # narrow: the table needs the room
+        self.note.setVisible(self.height() >= NOTE_FROM_PX)  # short: the rows need it
 
     # --- data ----------------------------------------------------------------------------
     def set_result(self, result: MarketResult) -> None:
@@ -162,7 +166,8 @@ class ComparePanel(QWidget):
         if self._table.empty:
             self.model.set_frame(pd.DataFrame())
             self.bars.setOpts(x0=[], y=[], width=[], brushes=[])
-            why = ("not compared for this result" if not r.settings.compare else "comparing the mechanisms…")
+            why = ("not compared: tick <i>Compare</i> in the Market dock" if not r.settings.compare
+                   else "comparing the mechanisms…")
             self.title.setText(f"<b>Compare mechanisms</b> · {why}")
             return
         t = self._table

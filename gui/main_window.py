@@ -345,8 +345,8 @@ class MainWindow(QMainWindow):
             self.act_export_svg.setEnabled(False)
             self.act_export_svg.setToolTip("SVG export needs PySide6's QtSvg module, missing here")
         self.act_export_results_csv = self._action("Results as &CSV…", self.export_results_csv_dialog,
-                                                   tip="Write the result's tables (agents, periods, trades…) "
-                                                       "as CSV files into a folder")
+                                                   tip="Write the result's tables (agents, agent periods, periods, "
+                                                       "mechanisms…) as CSV files into a folder")
         self.act_export_excel = self._action("Results as &Excel…", self.export_excel_dialog,
                                              tip="Write the result's tables as the sheets of one workbook")
         if not HAVE_EXCEL:

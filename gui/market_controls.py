@@ -200,10 +200,18 @@ class MarketControls(QWidget):
             "Also run the auctioneer's price iteration (tâtonnement) of the welfare clearing; "
             f"off by default above {LARGE_SCENARIO} prosumers"
         )
+        self.compare = QCheckBox("Compare", self)
+        self.compare.setChecked(True)
+        self.compare.setToolTip(
+            "Run the other mechanisms' days too and compare them on one scale (Compare mechanisms): every auction "
+            "over the whole day, and the welfare clearing; VCG re-clears the market once per trader, slow with "
+            f"thousands of prosumers (off by default above {LARGE_SCENARIO})"
+        )
         checks = QHBoxLayout()
         checks.setContentsMargins(0, 0, 0, 0)
         checks.addWidget(self.audit)
         checks.addWidget(self.iterate)
+        checks.addWidget(self.compare)
         checks.addStretch(1)
         self._large: bool | None = None
 
@@ -255,6 +263,7 @@ class MarketControls(QWidget):
         self.grid.currentIndexChanged.connect(self._changed)
         self.period.valueChanged.connect(self._period_changed)
         self.audit.toggled.connect(self._changed)
+        self.compare.toggled.connect(self._changed)
         self.iterate.toggled.connect(self._changed)
         self._sync()
 
@@ -269,6 +278,7 @@ class MarketControls(QWidget):
             grid=None if grid == "auto" else grid,
             audit=self.audit.isChecked(),
             tatonnement=self.iterate.isChecked(),
+            compare=self.compare.isChecked(),
             network=self.network.currentData() if mechanism == "welfare" else "none",
             fairness=self.fairness.currentData() if self._fairness_allowed else "efficiency",
             fairness_transfers=self.transfers.isChecked(),
@@ -306,7 +316,7 @@ class MarketControls(QWidget):
         large = len(s.prosumers) > LARGE_SCENARIO
         if large != self._large:  # a change of size class resets the slow diagnostics to their default
             self._large = large
-            for box in (self.audit, self.iterate):
+            for box in (self.audit, self.iterate, self.compare):
                 box.blockSignals(True)
                 box.setChecked(not large)
                 box.blockSignals(False)

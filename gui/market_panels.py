@@ -19,8 +19,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QStackedWidget,
+    QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -49,8 +50,8 @@ LIMIT_RED = QColor(200, 0, 0)
 GOOD = QBrush(QColor(200, 236, 200))
 BAD = QBrush(QColor(255, 205, 205))
 SELECTED = QBrush(QColor(214, 230, 250))
-MONEY_COLUMNS = {"payment", "value", "cost", "surplus", "outside_option", "gain_over_outside", "utility",
-                 "welfare", "platform_surplus", "max_ic_gain", "declared_welfare", "ic_gain"}
+MONEY_COLUMNS = {"payment", "grid_payment", "value", "cost", "surplus", "outside_option", "gain_over_outside",
+                 "utility", "welfare", "platform_surplus", "max_ic_gain", "declared_gains", "ic_gain"}
 SHORT_MECHANISM = {
     "welfare": "Welfare (λ)",
     "uniform": "Uniform price",
@@ -424,7 +425,7 @@ class PropertiesPanel(QWidget):
         headers = {
             "name": "Mechanism",
             "traded_kwh": "Traded\n(kWh)",
-            "welfare": f"Welfare\n({cur})",
+            "welfare": f"Gains at\nthe bids ({cur})",
             "efficiency": "Efficient\n(%)",
             "platform_surplus": f"Platform\nsurplus ({cur})",
             "ir": "IR\n(agents)",
@@ -432,10 +433,13 @@ class PropertiesPanel(QWidget):
             "max_ic_gain": f"IC: max gain\nfrom lying ({cur})",
         }
         tips = {
-            "name": "The clearing mechanism, run on the same truthful bids and asks of the period",
-            "traded_kwh": "Energy traded in the period, kWh",
-            "welfare": f"True welfare of the allocation: Σ value of bought kWh − Σ cost of sold kWh, {cur}",
-            "efficiency": "Efficiency: welfare over the largest welfare any allocation of these bids achieves, %",
+            "name": "The clearing mechanism, run on the same truthful bids and asks of the period (as the day "
+                    "reaches it: storages bid from the charge the earlier periods left)",
+            "traded_kwh": "Energy traded between prosumers in the period, kWh",
+            "welfare": f"Gains from trade at the period's bids: Σ bid × kWh bought − Σ ask × kWh sold, {cur}. The "
+                       "bids are the prosumers' marginal values within the tariffs (a storage's: the value of its "
+                       "energy later); the day's welfare on one scale is in Compare mechanisms",
+            "efficiency": "Efficiency on these bids: their gains over the most any allocation of them achieves, %",
             "platform_surplus": f"Platform surplus: Σ payments by buyers − Σ receipts of sellers, {cur}; "
                                 "negative = a deficit someone must fund",
             "ir": "Individual rationality: no agent ends worse off than by staying out "
@@ -556,20 +560,59 @@ AGENT_TOOLTIPS = {
     "bus": "The bus it is connected to",
     "role": "consumer, producer or prosumer",
     "der": "Its distributed energy resource (pv, battery, ev, chp…)",
-    "bought_kwh": "Energy bought from the market over the cleared periods, kWh",
-    "sold_kwh": "Energy sold to the market over the cleared periods, kWh",
-    "payment": "What it pays the market (negative: what it receives), {cur}",
-    "value": "Value of the energy it bought (its bids, or its flexible load's U(d)), {cur}",
-    "cost": "Cost of the energy it sold (its asks, or its DER's C(p)), {cur}",
-    "surplus": "Its surplus: value − cost − payment, {cur}",
-    "outside_option": "Its surplus trading with the grid alone at the tariffs, {cur}",
+    "bought_kwh": "Energy bought from other prosumers (peer to peer) over the day, kWh",
+    "sold_kwh": "Energy sold to other prosumers (peer to peer) over the day, kWh",
+    "grid_import_kwh": "Energy from the grid over the day, kWh (the welfare clearing: its share of the community's "
+                       "import, pro rata)",
+    "grid_export_kwh": "Energy to the grid over the day, kWh",
+    "payment": "What it pays the market or platform (negative: what it receives), {cur}",
+    "grid_payment": "What it pays the grid itself at the tariffs (auctions: its unmatched energy), {cur}",
+    "value": "True value of its flexible load, U(d) = b·d − a·d², over the day, {cur}",
+    "cost": "True cost of its DER, C(p) = a·p² + b·p (storage: wear), over the day, {cur}",
+    "surplus": "Its surplus: value − cost − payment − grid payment, {cur}",
+    "outside_option": "Its surplus trading with the grid alone at the tariffs over the day, {cur}",
     "gain_over_outside": "What the market adds: surplus − outside option, {cur}",
-    "ir_ok": "Individually rational: the market leaves it no worse off than its outside option",
+    "ir_ok": "Individually rational: the market leaves it no worse off than trading with the grid alone",
+    "soc": "A storage's state of charge at the end of each period of the day, from 0 to its energy (select the "
+           "row for the plot)",
+    "storage_kwh": "A storage's energy capacity, kWh",
 }
+SOC = QColor(120, 60, 160)
+
+
+class SparklineDelegate(QStyledItemDelegate):
+    """Draws the ``soc`` column as a small line over the day (0 to the storage's energy); empty elsewhere."""
+
+    def __init__(self, panel: AgentResultsPanel):
+        super().__init__(panel)
+        self.panel = panel
+
+    def paint(self, painter, option, index) -> None:
+        src = self.panel.proxy.mapToSource(index)
+        series = self.panel.soc_of(src.row())
+        if series is None:
+            super().paint(painter, option, index)
+            return
+        y, cap = series
+        r = option.rect.adjusted(4, 4, -4, -4)
+        if r.width() < 8 or r.height() < 4 or y.size < 2:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(190, 190, 190), 1, Qt.PenStyle.DotLine))
+        painter.drawLine(r.left(), r.bottom(), r.right(), r.bottom())
+        xs = r.left() + np.arange(y.size) * (r.width() / (y.size - 1))
+        ys = r.bottom() - np.clip(y / cap, 0.0, 1.0) * r.height()
+        painter.setPen(QPen(SOC, 1.4))
+        painter.drawPolyline(QPolygonF([QPointF(float(a), float(b)) for a, b in zip(xs, ys, strict=True)]))
+        painter.restore()
 
 
 class AgentResultsPanel(QWidget):
-    """``result.agents`` as a sortable, read-only table; agents worse off than their outside option in red."""
+    """``result.agents`` as a sortable, read-only table; agents worse off than their outside option in red;
+    storages with their state of charge over the day (a sparkline, and a plot of the selected one)."""
+
+    HIDDEN = ("soc_min_kwh", "soc_max_kwh")  # the sparkline says it better
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -584,15 +627,29 @@ class AgentResultsPanel(QWidget):
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.view.setAlternatingRowColors(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self.sparkline = SparklineDelegate(self)
+        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_soc(cur))
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter agents (id, bus, role, DER…)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.info = QLabel("No market cleared yet", self)
+        # the selected storage's day: its state of charge against its energy
+        self.soc_plot = make_plot(self)
+        self.soc_plot.setFixedHeight(110)
+        item = self.soc_plot.getPlotItem()
+        self.soc_line = item.plot([], [], pen=pg.mkPen(SOC, width=2), stepMode=None, symbol="o", symbolSize=4,
+                                  symbolBrush=pg.mkBrush(SOC), symbolPen=None)
+        self.soc_cap = hline(QColor(120, 120, 120), 0.02, above=False)
+        item.addItem(self.soc_cap)
+        axis_label(self.soc_plot, "left", "Stored (kWh)")
+        self.soc_plot.setVisible(False)
+        self._soc: dict[int, tuple[np.ndarray, float]] = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.filter, 1)
@@ -601,21 +658,35 @@ class AgentResultsPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(bar)
         lay.addWidget(self.view, 1)
+        lay.addWidget(self.soc_plot)
         self._ir: np.ndarray = np.zeros(0, dtype=bool)
 
     def set_result(self, result: MarketResult) -> None:
         first = self.result is None
         self.result = result
-        frame = result.agents
+        frame = result.agents.drop(columns=[c for c in self.HIDDEN if c in result.agents])
         cur = result.currency
         self._ir = frame.ir_ok.to_numpy(bool) if "ir_ok" in frame else np.ones(len(frame), dtype=bool)
+        self._soc = {}
+        ap = result.agent_periods
+        if "soc_kwh" in ap and "soc_max_kwh" in result.agents:
+            T = len(result.periods)
+            soc = ap.soc_kwh.to_numpy(float).reshape(len(frame), T) if len(frame) * T == len(ap) else None
+            if soc is not None:
+                for r in np.flatnonzero(np.isfinite(soc).all(axis=1)):
+                    self._soc[int(r)] = (soc[r], self._energy(result, r, soc[r]))
+        if self._soc:
+            frame = frame.assign(soc=["" for _ in range(len(frame))])
         headers = {c: header_with_unit(c, cur, MONEY_COLUMNS) for c in frame.columns}
         headers.update({"agent": "Agent", "der": "DER", "ir_ok": "IR", "gain_over_outside": f"Gain vs grid ({cur})",
-                        "outside_option": f"Outside option ({cur})"})
+                        "outside_option": f"Outside option ({cur})", "bought_kwh": "Bought P2P (kWh)",
+                        "sold_kwh": "Sold P2P (kWh)", "soc": "State of charge", "storage_kwh": "Storage (kWh)"})
         tips = {c: AGENT_TOOLTIPS.get(c, c).format(cur=cur) for c in frame.columns}
         decimals = {c: 2 for c in frame.columns if c in MONEY_COLUMNS}
         decimals.update({c: 1 for c in frame.columns if c.endswith("_kwh")})
         self.model.set_frame(frame, headers, tips, decimals)
+        for c in range(self.model.columnCount()):
+            self.view.setItemDelegateForColumn(c, self.sparkline if self.model.column_key(c) == "soc" else None)
         bad = int((~self._ir).sum())
         n_periods = len(result.periods)
         self.info.setText(
@@ -624,6 +695,41 @@ class AgentResultsPanel(QWidget):
         )
         if first:
             self.view.resizeColumnsToContents()
+        if "soc" in frame:
+            self.view.setColumnWidth(self.model.column_of("soc"), 110)
+        self._show_soc(self.view.currentIndex())
+
+    @staticmethod
+    def _energy(result: MarketResult, r: int, soc: np.ndarray) -> float:
+        """The storage's energy capacity (kWh), else the most it held."""
+        cap = float(result.agents.storage_kwh.iat[r]) if "storage_kwh" in result.agents else np.nan
+        return cap if np.isfinite(cap) and cap > 0 else float(max(np.nanmax(soc), 1e-9))
+
+    def soc_of(self, row: int) -> tuple[np.ndarray, float] | None:
+        """(state of charge per period, energy capacity) of the agent in source ``row``, or None."""
+        return self._soc.get(row)
+
+    def _show_soc(self, index) -> None:
+        row = self.proxy.mapToSource(index).row() if index.isValid() else -1
+        series = self._soc.get(row)
+        if series is None or self.result is None:
+            self.soc_plot.setVisible(False)
+            return
+        y, cap = series
+        agent = str(self.result.agents.agent.iat[row])
+        x = np.arange(1, y.size + 1, dtype=float)
+        self.soc_line.setData(x, y)
+        self.soc_cap.setValue(cap)
+        set_line_label(self.soc_cap, f"{agent}: energy {fmt_sig(cap)} kWh")
+        labels = list(self.result.periods.time) if "time" in self.result.periods else [str(int(v)) for v in x]
+        step = max(1, y.size // 8)
+        self.soc_plot.getPlotItem().getAxis("bottom").setTicks(
+            [[(float(i + 1), f"{labels[i]}") for i in range(0, y.size, step)]])
+        self.soc_plot.getPlotItem().getViewBox().setRange(xRange=(0.5, y.size + 0.5), yRange=(0.0, cap * 1.08),
+                                                          padding=0)
+        self.soc_plot.setToolTip(f"{agent}: stored energy at the end of each period, kWh (capacity {fmt_sig(cap)} "
+                                 "kWh)")
+        self.soc_plot.setVisible(True)
 
     def _row_brush(self, r: int):
         return BAD if r < len(self._ir) and not self._ir[r] else None

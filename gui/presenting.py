@@ -23,7 +23,7 @@ HAVE_SVG = QSvgGenerator is not None
 HAVE_EXCEL = importlib.util.find_spec("openpyxl") is not None
 
 # the result tables written by "Results as CSV…": file stem → MarketResult attribute
-RESULT_TABLES = ("agents", "periods", "trades", "buses", "lines", "market_power", "fairness")
+RESULT_TABLES = ("agents", "agent_periods", "periods", "mechanisms", "buses", "lines", "market_power", "fairness")
 
 
 def _size(widget: QWidget) -> QSize:

@@ -787,9 +787,8 @@ class StudiesPanel(QWidget):
             self.metric_combo.addItem(metric_label(m), m)
             self.metric_combo.setItemData(self.metric_combo.count() - 1, METRIC_INFO.get(m, ("", "", m))[2],
                                     Qt.ItemDataRole.ToolTipRole)
-        # traded energy by default: comparable across mechanisms (welfare is not: the welfare clearing counts
-        # value − cost − the grid's bill, the auctions the declared gains from trade — see its tooltip)
-        self.metric_combo.setCurrentIndex(PLOT_METRICS.index("traded_kwh"))
+        # by default what the market adds to everyone trading with the grid alone: one scale for every mechanism
+        self.metric_combo.setCurrentIndex(PLOT_METRICS.index("gain_over_outside"))
         self.metric_combo.setToolTip("The metric plotted (a column of the results table)")
         self.view = QComboBox(self)
         for key, label in VIEWS:

@@ -23,12 +23,11 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-
-from gui.frame_model import fmt_sig
 from PySide6.QtCore import Qt
 
 import gui.compute
 from gui.fairness_panel import envy_view
+from gui.frame_model import fmt_sig
 from gui.power_panels import hhi_text
 from tests.gui.waiting import TIMEOUT_MS, result_where
 
@@ -120,7 +119,7 @@ def test_max_min_on_the_teaching_feeder_shares_the_gain_equally(teaching, qtbot)
     assert panel.comparison_cell("efficiency", "price_of_fairness") == "0.00"
     assert panel.comparison_cell("efficiency", "welfare_gain") == "10.00"
     # hovering a participant names its numbers
-    assert "S1" in panel.hover_index(0) and "efficient gain 3.58 ¢" in panel.hover.text()
+    assert "S1" in panel.hover_index(0) and "efficient gain 3.50 ¢" in panel.hover.text()
     # the envy matrix: one cell per pair of participants, rows envy columns
     heat = panel.heatmap
     assert heat.shape() == (6, 6)

@@ -242,7 +242,8 @@ def test_the_period_slider_moves_the_day_and_the_curves(window, qtbot):
     assert "12:00" in day.title.text()
     # the curves came with the market, before the audit: the same clearing, its diagnostics then followed
     assert window.curves.result.period == 12 and window.curves.result.curves is result.curves
-    assert window.properties.result is result and result.comparison is not None
+    assert window.properties.result.comparison is result.comparison and result.comparison is not None
+    assert window.compare.result is result and result.mechanisms is not None
     assert window.properties.isEnabled() and "Solved in" in controls.state.text()
 
 
@@ -254,7 +255,7 @@ def test_agent_results_table_sorts_by_value_and_marks_ir_violations(teaching, qt
     model = panel.model
     pay = model.column_of("payment")
     assert model.headerData(pay, Qt.Orientation.Horizontal) == "Payment (¢)"
-    assert model.headerData(model.column_of("bought_kwh"), Qt.Orientation.Horizontal) == "Bought (kWh)"
+    assert model.headerData(model.column_of("bought_kwh"), Qt.Orientation.Horizontal) == "Bought P2P (kWh)"
     assert model.index(0, pay).data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
     panel.view.sortByColumn(pay, Qt.SortOrder.AscendingOrder)
     proxy = panel.proxy
@@ -287,7 +288,8 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
     groups = sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
     assert groups == sorted([
         ("Prosumers", "Lines", "Buses"),
-        ("Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power", "Nash equilibrium", "Studies"),
+        ("Compare mechanisms", "Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power",
+         "Nash equilibrium", "Studies"),
         ("Scenario", "Edit history"),
         ("Supply and demand", "Prices over the day", "Price iteration"),
     ])
@@ -316,21 +318,22 @@ def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(tea
     with qtbot.waitSignal(teaching.runner.preview, timeout=TIMEOUT_MS) as blocker:
         teaching.market_controls.set_mechanism("vcg")
     first = blocker.args[0]
-    assert first.pending == ("properties audit",)
+    assert first.pending == ("properties audit", "mechanism comparison")
     # VCG by hand (module text): buyers pay 8 and 8, sellers receive 9 and 9 — on screen already
     assert teaching.curves.result is first and teaching.agent_results.result is first
     assert first.summary["platform_surplus"] == pytest.approx(-2.0)
     # the properties panel still shows the uniform audit, greyed, until VCG's audit comes
-    assert teaching.properties.result is before and not teaching.properties.isEnabled()
+    assert teaching.properties.result.comparison is before.comparison and not teaching.properties.isEnabled()
     assert teaching.runner.is_busy() and "Computing" in teaching.market_controls.state.text()
     qtbot.waitUntil(lambda: held == ["vcg"], timeout=TIMEOUT_MS)
     # a newer request while VCG's audit is held: its complete result must never be shown
     teaching.market_controls.set_mechanism("trade_reduction")
     hold.set()
     last = result_where(teaching, qtbot, lambda r: r.settings.mechanism == "trade_reduction" and not r.pending)
-    assert finals == ["trade_reduction"] and previews == ["vcg", "trade_reduction"]
-    assert teaching.properties.isEnabled() and teaching.properties.result is last
+    assert finals == ["trade_reduction"] and previews[0] == "vcg" and set(previews[1:]) == {"trade_reduction"}
+    assert teaching.properties.isEnabled() and teaching.properties.result.comparison is last.comparison
     assert teaching.properties.model.bold_row == teaching.properties.row_of("trade_reduction")
+    assert teaching.compare.isEnabled() and teaching.compare.result is last
 
 
 def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
@@ -338,7 +341,8 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     price iteration and the rule comparison — each panel un-greys when its own numbers arrive."""
     result_where(window, qtbot, lambda r: True)
     seen = []
-    panels = {"properties": window.properties, "iteration": window.iteration, "fairness": window.fairness}
+    panels = {"properties": window.properties, "iteration": window.iteration, "fairness": window.fairness,
+              "compare": window.compare}
 
     def record(result):
         seen.append((result.pending, {k for k, p in panels.items() if p.isEnabled()}))
@@ -348,13 +352,16 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     window.market_controls.set_fairness("proportional")
     result_where(window, qtbot, lambda r: r.settings.fairness == "proportional" and not r.pending)
     pendings = [p for p, _ in seen]
-    assert pendings == [("decentralised check", "properties audit", "price iteration", "fairness comparison"),
-                        ("properties audit", "price iteration", "fairness comparison"),
-                        ("price iteration", "fairness comparison"),
-                        ("fairness comparison",),
+    assert pendings == [("decentralised check", "properties audit", "price iteration", "fairness comparison",
+                         "mechanism comparison"),
+                        ("properties audit", "price iteration", "fairness comparison", "mechanism comparison"),
+                        ("price iteration", "fairness comparison", "mechanism comparison"),
+                        ("fairness comparison", "mechanism comparison"),
+                        ("mechanism comparison",),
                         ()]
     enabled = [e for _, e in seen]
-    assert enabled == [set(), set(), {"properties"}, {"properties", "iteration"}, set(panels)]
+    assert enabled == [set(), set(), {"properties"}, {"properties", "iteration"},
+                       {"properties", "iteration", "fairness"}, set(panels)]
     assert window.fairness.result.fairness_summary["rule"] == "proportional"
     assert window.iteration.result.trace is not None and window.properties.result.comparison is not None
 

@@ -59,9 +59,9 @@ def test_a_panel_exports_as_svg(cleared, tmp_path, key):
 def test_results_export_as_csv_files(cleared, tmp_path):
     files = cleared.export_results_csv(tmp_path / "results")
     names = {f.name for f in files}
-    assert {"agents.csv", "periods.csv", "trades.csv"} <= names
+    assert {"agents.csv", "periods.csv", "agent_periods.csv"} <= names
     result = cleared.market_result
-    for name in ("agents", "periods", "trades"):
+    for name in ("agents", "periods", "agent_periods"):
         df = pd.read_csv(tmp_path / "results" / f"{name}.csv")
         frame = getattr(result, name)
         assert set(frame.columns) <= set(df.columns)

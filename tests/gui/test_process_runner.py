@@ -31,7 +31,7 @@ def test_the_process_clears_the_chapters_auction_in_two_stages(runner, qtbot):
         runner.request(TEACH, MarketSettings(mechanism="uniform"))
     assert runner.uses_process and runner._proc.process.pid != os.getpid()
     # the chapter's example: 2 kWh at 8.5 (k = 0.5); the audit follows the market
-    assert [p.pending for p in previews] == [("properties audit",)]
+    assert [p.pending for p in previews] == [("properties audit", "mechanism comparison"), ("mechanism comparison",)]
     (final,) = finals
     assert final.summary["price_per_kwh"] == pytest.approx(8.5) and final.pending == ()
     assert final.comparison is not None and runner.follows_preview and not runner.is_busy()
@@ -80,7 +80,8 @@ def test_the_window_clears_a_project_in_the_process_and_draws_its_panels_in_turn
     # every panel shows the same result, whichever turn drew it
     assert window.curves.result is window.agent_results.result is window.market_power.result
     assert window.curves.result.summary["platform_surplus"] == pytest.approx(-2.0)
-    assert window.properties.result is result and window.properties.isEnabled()
+    assert window.properties.result.comparison.equals(result.comparison) and window.properties.isEnabled()
+    assert window.compare.result is result and window.compare.isEnabled()
     assert window.feeder.period == window.market_controls.period.value()
 
 

@@ -114,11 +114,11 @@ def test_a_run_fills_the_table_and_the_lines_with_run_study_s_numbers(ran, qtbot
     pd.testing.assert_frame_equal(without_timings(ran.table), without_timings(direct), check_exact=True)
     assert ran.model.rowCount() == 9 and "Done: 9 points" in ran.state.text()
     assert ran.bar.value() == ran.bar.maximum() == 9
-    # lines: one per mechanism, the metric (traded energy: comparable across mechanisms) against PV penetration
+    # lines: one per mechanism, the metric (the gain over the grid alone, one scale for all) against PV penetration
     assert ran.view.currentData() == "lines" and ran.stack.currentWidget() is ran.lines_plot
-    assert ran.metric_combo.currentData() == "traded_kwh"
+    assert ran.metric_combo.currentData() == "gain_over_outside"
     assert set(ran.line_curves) == {"welfare", "uniform", "vcg"}
-    for metric in ("traded_kwh", "welfare"):
+    for metric in ("gain_over_outside", "traded_kwh", "welfare"):
         ran.metric_combo.setCurrentIndex(ran.metric_combo.findData(metric))
         for mech, curve in ran.line_curves.items():
             x, y = curve.getData()

@@ -44,6 +44,24 @@ class Radial:
     base_kva: float
     base_kv: float
     reversed_line: np.ndarray  # bool: the scenario lists the line to → from relative to this orientation
+    # transformers and shunts (defaults: none). tap[j]: the off-nominal ratio τ of an ideal transformer at the
+    # parent end of line j (the series impedance is on the child side: the child sees |V_parent|/τ before the
+    # impedance drop); g_sh_pu/b_sh_pu[k]: the shunt admittance y = g + jb to ground at bus k (p.u.; line
+    # charging halves and transformers' magnetising branches lumped at their buses): it draws P = g·|V_k|² and
+    # Q = −b·|V_k|² (a capacitive b > 0 supplies reactive power)
+    tap: np.ndarray | None = None
+    g_sh_pu: np.ndarray | None = None
+    b_sh_pu: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.bus_ids)
+        for name, fill in (("tap", 1.0), ("g_sh_pu", 0.0), ("b_sh_pu", 0.0)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(n, fill))
+
+    @property
+    def has_shunts_or_taps(self) -> bool:
+        return bool(np.any(self.tap != 1.0) or np.any(self.g_sh_pu != 0.0) or np.any(self.b_sh_pu != 0.0))
 
     @property
     def n(self) -> int:

@@ -57,7 +57,7 @@ from core.welfare import (
 )
 
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
-NETWORK_CHOICES = ("none", "lindistflow", "ac", "dc")
+NETWORK_CHOICES = ("none", "socp", "lindistflow", "ac", "dc")
 FAIRNESS_CHOICES = ("efficiency", "proportional", "maxmin")
 FAIRNESS_LABELS = {"efficiency": "Efficiency (max Σ U)", "proportional": "Proportional (max Σ ln U)",
                    "maxmin": "Max-min (max min U)"}
@@ -66,6 +66,7 @@ AUDIT_ALL_AGENTS = 120  # books with more agents search only the AUDIT_MAX_AGENT
 AUDIT_MAX_AGENTS = 25
 NETWORK_LABELS = {
     "none": "None (copper plate)",
+    "socp": "AC (exact, SOCP)",
     "lindistflow": "LinDistFlow + losses",
     "ac": "LinDistFlow, AC-checked",
     "dc": "DC (ratings only)",
@@ -91,7 +92,9 @@ class MarketSettings:
     ``None`` picks the tariffs on a copper plate and the wholesale price at the
     substation with a network model (the chapter's energy component).
     ``network``: the feeder model of the welfare clearing: ``none`` (a copper
-    plate), ``lindistflow`` (voltages, ratings, losses by iterated loss
+    plate), ``socp`` (the exact branch-flow model, :mod:`core.branch_flow`: the AC
+    optimum, losses exact, its exactness gap reported; where the relaxation is not
+    exact it falls back to ``ac`` and says so), ``lindistflow`` (voltages, ratings, losses by iterated loss
     factors; DLMPs decomposed), ``ac`` (the same clearing, then checked with
     the exact AC power flow) or ``dc`` (ratings on real power only).
     """
@@ -621,6 +624,56 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     return result, ctx, day
 
 
+def _branch_flow_problem(s: Scenario, grid: str):
+    """The compiled exact network problem for ``s``'s feeder and fleet structure, loaded with ``s``'s numbers."""
+    from core.branch_flow import BranchFlowProblem
+    from core.network.topology import radial
+    from core.prosumer import _signature
+
+    net = radial(s)
+    feeder = (net.bus_ids, net.r_pu.tobytes(), net.x_pu.tobytes(), net.rating_pu.tobytes(), net.v_min_pu.tobytes(),
+              net.v_max_pu.tobytes(), net.v0_pu, net.tap.tobytes(), net.g_sh_pu.tobytes(), net.b_sh_pu.tobytes(),
+              net.base_kva, tuple(p.bus for p in s.prosumers))
+    key = ("socp", _signature(s, tuple(range(s.periods))), grid, feeder)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and hit[1].acquire(blocking=False):
+        hit[0].update(s)
+        return hit[0], hit[1]
+    if hit is not None:
+        return BranchFlowProblem(s, grid), None  # in use by another thread
+    problem = BranchFlowProblem(s, grid)
+    lock = threading.Lock()
+    lock.acquire()
+    with _CACHE_LOCK:
+        if len(_CACHE) > 8:
+            _CACHE.clear()
+        _CACHE[key] = (problem, lock)
+    return problem, lock
+
+
+def _clear_socp(s: Scenario, settings: MarketSettings, cancelled) -> tuple[object, dict]:
+    """The exact model; where its relaxation is not exact, the AC-checked LinDistFlow clearing, said plainly."""
+    from core.branch_flow import EXACT_GAP, clear_network_socp
+    from core.pricing import clear_network_ac
+
+    problem, lock = _branch_flow_problem(s, settings.grid_prices)
+    try:
+        sol = clear_network_socp(s, cancelled=cancelled, problem=problem)
+    finally:
+        if lock is not None:
+            lock.release()
+    gap = sol.checks["exactness_gap"]
+    if gap <= EXACT_GAP:
+        return sol, {"exactness_gap": gap}
+    worst = np.unravel_index(int(np.argmax(np.abs(sol.exactness_gap))), sol.exactness_gap.shape)
+    note = (f"the exact (SOCP) model's relaxation is not exact here (P² + Q² falls {gap:.2%} short of v·ℓ on line "
+            f"{sol.net.line_ids[worst[0]]} at period {worst[1]}: it would draw current for nothing, as happens when "
+            "energy has a negative price); the prices shown are LinDistFlow's, corrected by the AC power flow")
+    ac, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
+    return ac, {**checks, "exactness_gap": gap, "network_note": note, "fallback": "ac"}
+
+
 def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
                    truth: Scenario | None = None) -> tuple[MarketResult, _Context, _Day]:
     from core.pricing import clear_network, clear_network_ac
@@ -636,7 +689,9 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
         checks = {}
         if progress is not None:
             progress(0.1, "clearing with the feeder's constraints")
-        if settings.network == "ac":
+        if settings.network == "socp":
+            sol, checks = _clear_socp(s, settings, cancelled)
+        elif settings.network == "ac":
             sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
         else:
             sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
@@ -679,10 +734,7 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     summary = {
         **val.summary,
         "network": settings.network,
-        "network_model": ("DC: line ratings on real power, no losses, no voltages" if model == "dc" else
-                          f"LinDistFlow with loss factors iterated {sol.iterations}×"
-                          + (f", voltage limits corrected by the AC power flow in {checks['ac_rounds']} round(s)"
-                             if checks else "")),
+        "network_model": _model_text(sol, model, checks),
         "price_rule": "the energy price at the substation (each bus pays its DLMP)",
         "mean_price_per_kwh": float(np.mean(energy)),
         "dlmp_min_per_kwh": float(sol.dlmp[:, period].min()),
@@ -885,6 +937,21 @@ def _fairness_compare(s: Scenario, settings: MarketSettings, result: MarketResul
         "jain": float(row.jain),
         "envious_pairs": int(report.envious_pairs),
     })
+
+
+def _model_text(sol, model: str, checks: dict) -> str:
+    """Which model produced the prices, in words, with its distance from the AC physics."""
+    if sol.model == "socp":
+        return (f"AC branch flow, exact (SOCP relaxation; exactness gap {checks.get('exactness_gap', 0.0):.1e}, "
+                "losses r·ℓ exact)")
+    if model == "dc":
+        return "DC: line ratings on real power, no losses, no voltages"
+    text = f"LinDistFlow with loss factors iterated {sol.iterations}×"
+    if checks.get("ac_rounds"):
+        text += f", voltage limits corrected by the AC power flow in {checks['ac_rounds']} round(s)"
+    if checks.get("fallback"):
+        text += " (the exact model's relaxation was not exact here)"
+    return text
 
 
 def _network_envy(s: Scenario, result: MarketResult, sol) -> None:

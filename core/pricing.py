@@ -85,6 +85,8 @@ class NetworkSolution:
     solve_time_s: float
     checks: dict = field(default_factory=dict)
     charge_kw: np.ndarray | None = None  # storage charging into the cells (der_kw is discharge − charge)
+    line_loss_kw: np.ndarray | None = None  # per line and period, when the model has them exactly (SOCP: r·ℓ)
+    exactness_gap: np.ndarray | None = None  # SOCP: (w·ℓ − P² − Q²)/(w·ℓ) per line and period
 
     @property
     def surplus(self) -> np.ndarray:
@@ -110,9 +112,12 @@ class NetworkSolution:
         """Per line in one of the cleared periods: flow from the substation side, loading, loss estimate."""
         n = self.net
         j = np.arange(1, n.n)
-        loss = n.r_pu[j] * (self.flow_kw[j, t_index] ** 2 + self.flow_kvar[j, t_index] ** 2) / (
-            n.v0_pu**2 * n.base_kva)
-        return pd.DataFrame({
+        if self.line_loss_kw is not None:
+            loss = self.line_loss_kw[j, t_index]
+        else:
+            loss = n.r_pu[j] * (self.flow_kw[j, t_index] ** 2 + self.flow_kvar[j, t_index] ** 2) / (
+                n.v0_pu**2 * n.base_kva)
+        frame = pd.DataFrame({
             "line": [n.line_ids[k] for k in j],
             "from_bus": [n.bus_ids[n.parent[k]] for k in j],
             "to_bus": [n.bus_ids[k] for k in j],
@@ -121,6 +126,9 @@ class NetworkSolution:
             "loading_pct": self.loading_pct[j, t_index],
             "loss_kw": loss,
         })
+        if self.exactness_gap is not None:
+            frame["exactness_gap"] = self.exactness_gap[j, t_index]
+        return frame
 
 
 def _bus_matrix(s: Scenario, net: Radial) -> sp.csr_matrix:

@@ -68,6 +68,7 @@ def main(argv=None) -> None:
         s = load_project(PROJECTS / f"{name}.json")
         for mech in mechanisms:
             auction_day._VALUES.clear()
+            auction_day._FORECASTS.clear()
             t0 = time.perf_counter()
             clear_day(s, mech)
             cold = time.perf_counter() - t0

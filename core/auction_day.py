@@ -50,7 +50,7 @@ from core.mechanisms import MECHANISMS, AuctionOutcome, OrderBook
 from core.scenario.model import Scenario
 from core.storage_policy import PENALTY_FACTOR, StorageValues, storage_values
 
-_VALUES: dict[tuple, np.ndarray] = {}  # each storage's value function by (its parameters, forecast, step)
+_VALUES: dict[tuple, tuple] = {}  # each storage's (grid, value function) by (its parameters, forecast, step)
 _VALUES_LOCK = threading.Lock()
 VALUES_CACHE_MAX = 20_000
 
@@ -73,22 +73,19 @@ class AuctionDay:
     charge_kw: np.ndarray
     flexible_kw: np.ndarray
     soc_kwh: np.ndarray  # stored energy at the end of each period (nan: no storage)
-    forecast: np.ndarray  # the prices storages planned against
+    forecast: tuple[np.ndarray, np.ndarray]  # the (buy, sell) prices storages planned against
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def periods_cleared(self) -> int:
-        return len(self.outcomes)
 
-
-def _storage_values(fleet: Fleet, forecast: np.ndarray) -> StorageValues | None:
-    """The value functions of ``fleet``'s tracked storages against ``forecast``, each solved once (an edit of one
-    prosumer re-plans its own battery only)."""
+def _storage_values(fleet: Fleet, forecast: tuple[np.ndarray, np.ndarray]) -> StorageValues | None:
+    """The value functions of ``fleet``'s tracked storages against ``forecast`` (buy, sell per period), each
+    solved once (an edit of one prosumer re-plans its own battery only)."""
     tr = np.flatnonzero(fleet.tracked)
     if tr.size == 0:
         return None
+    buy, sell = forecast
     penalty = PENALTY_FACTOR * float(np.max(fleet.retail, initial=0.0))
-    common = (fleet.step_h, tuple(np.round(forecast, 12)), penalty)
+    common = (fleet.step_h, tuple(np.round(buy, 12)), tuple(np.round(sell, 12)), penalty)
     keys = [(common, fleet.energy_kwh[i], fleet.e0_kwh[i], fleet.p_min_kw[i], tuple(fleet.p_max_kw[i]), fleet.eta[i],
              fleet.c_a[i], fleet.c_b[i]) for i in tr]
     with _VALUES_LOCK:
@@ -97,17 +94,21 @@ def _storage_values(fleet: Fleet, forecast: np.ndarray) -> StorageValues | None:
     if missing.size:
         rows = tr[missing]
         new = storage_values(fleet.energy_kwh[rows], fleet.e0_kwh[rows], fleet.p_min_kw[rows], fleet.p_max_kw[rows],
-                             fleet.eta[rows], fleet.c_a[rows], fleet.c_b[rows], forecast, fleet.step_h, penalty)
+                             fleet.eta[rows], fleet.c_a[rows], fleet.c_b[rows], buy, sell, fleet.step_h, penalty)
         with _VALUES_LOCK:
             if len(_VALUES) + missing.size > VALUES_CACHE_MAX:
                 _VALUES.clear()
             for j, k in enumerate(missing):
-                known[k] = new.values[j]
-                _VALUES[keys[k]] = new.values[j]
-    return StorageValues(fleet.energy_kwh[tr], np.stack(known))
+                known[k] = (new.grid[j], new.values[j])
+                _VALUES[keys[k]] = known[k]
+    width = max(g.size for g, _ in known)
+    pad = lambda a, axis: np.concatenate([a, np.repeat(a.take([-1], axis=axis), width - a.shape[axis], axis=axis)],  # noqa: E731
+                                         axis=axis)
+    return StorageValues(np.stack([pad(g, 0) for g, _ in known]), np.stack([pad(v, 1) for _, v in known]))
 
 
-_FORECASTS: dict[bytes, np.ndarray] = {}  # expected_prices by the fleet's numbers (the compared mechanisms share it)
+# expected_prices by the fleet's numbers (the compared mechanisms share it)
+_FORECASTS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _fingerprint(fleet: Fleet) -> bytes:
@@ -121,48 +122,65 @@ def _fingerprint(fleet: Fleet) -> bytes:
     return h.digest()
 
 
-def expected_prices(fleet: Fleet) -> np.ndarray:
-    """The default forecast storages plan against: each period's price in a market without storage.
+def no_trade_interval(book: OrderBook, retail: float, feed_in: float) -> tuple[float, float]:
+    """Where nothing clears: every price from the best bid (feed-in without bids) to the best ask (retail without
+    asks), within the tariffs, clears nothing."""
+    best_bid = float(book.buy_price.max()) if book.n_buy else feed_in
+    best_ask = float(book.sell_price.min()) if book.n_sell else retail
+    return max(best_bid, feed_in), min(best_ask, retail)
+
+
+def expected_prices(fleet: Fleet) -> tuple[np.ndarray, np.ndarray]:
+    """The default forecast storages plan against, (buy, sell) per period: the price in a market without storage.
 
     Every other device's truthful bids of the period (netted behind each meter, within the tariff band, ramps
-    left out) cleared at one price (the uniform auction's midpoint); where nothing would trade, the middle of
-    the prices between the best bid and the best ask (retail when nobody sells, feed-in when nobody buys).
-    It is what a battery can know ahead: when the community is short (evenings: the retail tariff) and when
-    it is long (sunny middays: the PV's asks, down to the feed-in tariff).
+    left out) cleared at one price (the uniform auction's midpoint): a storage expects to buy and sell there.
+    Where nothing would trade, it expects to buy at the cheapest ask (retail when nobody sells) and to sell at
+    the best bid (feed-in when nobody buys). It is what a battery can know ahead: when the community is short
+    (evenings: the retail tariff) and when it is long (sunny middays: the PV's asks, down to feed-in).
     """
     key = _fingerprint(fleet)
     with _VALUES_LOCK:
         hit = _FORECASTS.get(key)
     if hit is not None:
-        return hit.copy()
+        return hit[0].copy(), hit[1].copy()
     state = State.initial(fleet)
-    out = np.zeros(fleet.periods)
+    buy, sell = np.zeros(fleet.periods), np.zeros(fleet.periods)
     for t in range(fleet.periods):
         dev = device_blocks(fleet, t, state)
         keep = ~(fleet.storage[dev.agent] & ((dev.device == OUT) | (dev.device == CHARGE)))
         b = within_band(net_bids(dev.take(keep), fleet.n), fleet.retail[t], fleet.feed_in[t])
-        buy = b.is_buy
-        book = OrderBook(b.price[buy], b.qty[buy], b.agent[buy], b.price[~buy], b.qty[~buy], b.agent[~buy],
-                         fleet.ids)
+        is_buy = b.is_buy
+        book = OrderBook(b.price[is_buy], b.qty[is_buy], b.agent[is_buy], b.price[~is_buy], b.qty[~is_buy],
+                         b.agent[~is_buy], fleet.ids)
         o = MECHANISMS["uniform"](book)
         if o.price is not None:
-            out[t] = o.price
+            buy[t] = sell[t] = o.price
         else:
-            best_bid = float(book.buy_price.max()) if book.n_buy else float(fleet.feed_in[t])
-            best_ask = float(book.sell_price.min()) if book.n_sell else float(fleet.retail[t])
-            out[t] = 0.5 * (max(best_bid, fleet.feed_in[t]) + min(best_ask, fleet.retail[t]))
+            sell[t], buy[t] = no_trade_interval(book, float(fleet.retail[t]), float(fleet.feed_in[t]))
     with _VALUES_LOCK:
         if len(_FORECASTS) > 16:
             _FORECASTS.clear()
-        _FORECASTS[key] = out.copy()
-    return out
+        _FORECASTS[key] = (buy.copy(), sell.copy())
+    return buy, sell
+
+
+def _forecast(fleet: Fleet, forecast) -> tuple[np.ndarray, np.ndarray]:
+    """``forecast`` as (buy, sell): one price per period for both, a pair, or None for :func:`expected_prices`."""
+    if forecast is None:
+        return expected_prices(fleet)
+    if isinstance(forecast, tuple) and len(forecast) == 2:
+        return np.asarray(forecast[0], dtype=float), np.asarray(forecast[1], dtype=float)
+    f = np.asarray(forecast, dtype=float)
+    return f, f.copy()
 
 
 def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, until: int | None = None,
-              forecast=None, declared: Scenario | None = None, grid: str = "tariffs", cancelled=None) -> AuctionDay:
+              forecast=None, declared: Scenario | None = None, grid: str = "tariffs") -> AuctionDay:
     """Clear ``scenario``'s periods ``0…until`` (default: all) in time order with ``mechanism`` (module text).
 
-    ``forecast``: the prices (per period) storages plan against, default :func:`expected_prices`.
+    ``forecast``: the prices storages plan against: one per period, or (buy, sell); default
+    :func:`expected_prices`.
     ``declared``: the prosumers bid this scenario's curves (a study's shaded declarations) while
     their physics and their settlement stay ``scenario``'s. ``grid``: the outside option everyone
     settles with (``tariffs`` or ``wholesale``).
@@ -172,7 +190,7 @@ def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, un
     fleet = fleet_arrays(scenario, grid)
     T = fleet.periods
     last = T - 1 if until is None else int(until)
-    fc = expected_prices(fleet) if forecast is None else np.asarray(forecast, dtype=float)
+    fc = _forecast(fleet, forecast)
     values = _storage_values(fleet, fc)
     said = fleet_arrays(declared, grid) if declared is not None else None
     said_values = _storage_values(said, fc) if said is not None else None
@@ -182,8 +200,6 @@ def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, un
                      fc)
     state = State.initial(fleet)
     for t in range(last + 1):
-        if cancelled is not None and cancelled():
-            break
         bids: PeriodBids = period_bids(fleet, t, state, values, said, said_values)
         out = fn(bids.book, **kw)
         bought = np.asarray(out.agent_bought, dtype=float)
@@ -220,5 +236,4 @@ def state_at(fleet: Fleet, der_kw: np.ndarray, t: int) -> State:
 
 def book_at(fleet: Fleet, t: int, state: State, forecast=None) -> PeriodBids:
     """The truthful bids of period ``t`` from ``state`` (what the prosumers would bid in an auction there)."""
-    fc = expected_prices(fleet) if forecast is None else np.asarray(forecast, dtype=float)
-    return period_bids(fleet, t, state, _storage_values(fleet, fc))
+    return period_bids(fleet, t, state, _storage_values(fleet, _forecast(fleet, forecast)))

@@ -47,7 +47,9 @@ with the grid at the tariffs — its own best response: its device blocks meet
 its market commitment, a grid import offer at retail and a grid export bid at
 feed-in, in merit order (:func:`core.mechanisms.fills_by_group`). Unmatched
 demand is bought from the grid, PV nobody bought is exported, a battery whose
-bid did not clear stays put. The energy balance closes exactly.
+bid did not clear charges from the grid only where its bid was above retail
+(its energy worth more later than the grid charges now). The energy balance
+closes exactly.
 """
 
 from __future__ import annotations
@@ -211,6 +213,14 @@ def der_range(fleet: Fleet, t: int, state: State) -> tuple[np.ndarray, np.ndarra
     ramped = np.isfinite(fleet.ramp_kw) & np.isfinite(state.p_prev_kw)
     lo = np.where(ramped, np.maximum(lo, state.p_prev_kw - fleet.ramp_kw), lo)
     hi = np.where(ramped, np.minimum(hi, state.p_prev_kw + fleet.ramp_kw), hi)
+    # a ramp-limited unit must be able to come down to what will be available later (a cloud, an EV leaving):
+    # p_t ≤ P^max_{t+k} + k·R for every later period
+    K = fleet.periods - 1 - t
+    lim = np.isfinite(fleet.ramp_kw) & fleet.has_der
+    if K > 0 and lim.any():
+        k = np.arange(1, K + 1)
+        later = fleet.p_max_kw[lim, t + 1:] + fleet.ramp_kw[lim, None] * k[None, :]
+        hi[lim] = np.minimum(hi[lim], later.min(axis=1))
     lo = np.minimum(lo, hi)  # a ramp cannot keep output above what is available (a cloud)
     tr = fleet.tracked
     if tr.any():
@@ -274,12 +284,18 @@ def device_blocks(fleet: Fleet, t: int, state: State, values=None) -> Blocks:
     has_d = d > TINY_KWH
     parts.append(_rows(idx[has_d], True, np.inf, d[has_d] * dt, DEMAND))
     k = np.arange(BLOCKS + 1) / BLOCKS
+    tariffs = np.array([fleet.retail[t], fleet.feed_in[t]])
     fl = fleet.has_flex & (fleet.f_max_kw[:, t] > TINY_KWH)
     if fl.any():
-        f = fleet.f_max_kw[fl, t][:, None] * k[None, :]
+        fmax, av, bv = fleet.f_max_kw[fl, t], fleet.f_a[fl], fleet.f_b[fl]
+        # equal blocks, split where the marginal value b − 2a·f crosses a tariff (so a block is wholly worth
+        # buying from the grid, or not)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            cross = np.where(av[:, None] > 0, (bv[:, None] - tariffs[None, :]) / (2 * av[:, None]), 0.0)
+        f = _edges(np.zeros(fmax.size), fmax, cross)
         f1, f2 = f[:, :-1], f[:, 1:]
-        price = fleet.f_b[fl, None] - fleet.f_a[fl, None] * (f1 + f2)
-        parts.append(_rows(np.repeat(idx[fl], BLOCKS), True, price, (f2 - f1) * dt, FLEX))
+        price = bv[:, None] - av[:, None] * (f1 + f2)
+        parts.append(_rows(np.repeat(idx[fl], f1.shape[1]), True, price, (f2 - f1) * dt, FLEX))
     if fleet.has_der.any():
         lo, hi = der_range(fleet, t, state)
         der = np.flatnonzero(fleet.has_der)
@@ -302,15 +318,21 @@ def device_blocks(fleet: Fleet, t: int, state: State, values=None) -> Blocks:
         parts.append(_rows(der[must], False, -np.inf, eta[must] * o_lo[must] * dt, OUT))
         span = o_hi > o_lo + TINY_KWH
         if span.any():
-            p = o_lo[span, None] + (o_hi[span] - o_lo[span])[:, None] * k[None, :]
+            # equal blocks, a plain DER's also split where its marginal cost (b + 2a·p)/η crosses a tariff
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                cross = np.where((a[:, None] > 0) & ~storage[:, None],
+                                 (eta[:, None] * tariffs[None, :] - b[:, None]) / (2 * a[:, None]), o_lo[:, None])
+            p = _edges(o_lo[span], o_hi[span], cross[span])
             p1, p2 = p[:, :-1], p[:, 1:]
             cost = dt * (a[span, None] * (p2**2 - p1**2) + wear_b[span, None] * (p2 - p1))
-            grid = np.zeros((der.size, BLOCKS + 1))
+            grid = np.zeros((der.size, p.shape[1]))
             grid[span] = p
             later_v = later(grid)[span]
             cost = cost + later_v[:, :-1] - later_v[:, 1:]
             energy = eta[span, None] * (p2 - p1) * dt
-            parts.append(_rows(np.repeat(der[span], BLOCKS), False, cost / energy, energy, OUT))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                price = np.where(energy > 0, cost / np.where(energy > 0, energy, 1.0), 0.0)
+            parts.append(_rows(np.repeat(der[span], p1.shape[1]), False, price, energy, OUT))
         # charge side (storage): cells take c ∈ [max(−hi, 0), −lo]
         c_lo, c_hi = np.maximum(-hi[der], 0.0), np.maximum(-lo[der], 0.0)
         ch = storage & (c_hi > TINY_KWH)
@@ -329,6 +351,15 @@ def device_blocks(fleet: Fleet, t: int, state: State, values=None) -> Blocks:
             parts.append(_rows(np.repeat(der[span], BLOCKS), True, worth / energy, energy, CHARGE))
     out = Blocks.concat(parts)
     return out.take(out.qty > TINY_KWH)
+
+
+def _edges(lo: np.ndarray, hi: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Per row, ``BLOCKS`` equal steps from ``lo`` to ``hi`` and the extra ``cuts`` inside (rows × edges, sorted;
+    a cut outside ``[lo, hi]`` gives an empty block, dropped later)."""
+    k = np.arange(BLOCKS + 1) / BLOCKS
+    even = lo[:, None] + (hi - lo)[:, None] * k[None, :]
+    cut = np.clip(np.where(np.isfinite(cuts), cuts, lo[:, None]), lo[:, None], hi[:, None])
+    return np.sort(np.concatenate([even, cut], axis=1), axis=1)
 
 
 def explicit_blocks(fleet: Fleet, t: int) -> Blocks:

@@ -203,7 +203,7 @@ def _flex_value(p: Prosumer, f: np.ndarray, step_h: float) -> np.ndarray:
 def _coupling_ok(p: Prosumer, disp: np.ndarray, step_h: float, tol: float) -> np.ndarray:
     """Per row of DER dispatches (rows × periods): the ramp ``|p_t − p_{t−1}| ≤ R`` and storage energy
     ``0 ≤ e_0 − Δt·Σ_{τ≤t} p_τ ≤ E`` hold (as :func:`core.prosumer.check_trade_plan` checks them), and
-    storage is handed back as full as found, ``Δt·Σ_t p_t ≤ 0`` when ``T > 1`` (FleetModel's rule)."""
+    storage is handed back as full as found, ``Δt·Σ_t p_t ≤ 0`` (FleetModel's rule)."""
     a = p.asset
     m, T = disp.shape
     ok = np.ones(m, dtype=bool)
@@ -212,8 +212,7 @@ def _coupling_ok(p: Prosumer, disp: np.ndarray, step_h: float, tol: float) -> np
     if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
         e = a.soc_init_pu * a.energy_kwh - step_h * np.cumsum(disp, axis=1)
         ok &= np.all((e >= -tol) & (e <= a.energy_kwh + tol), axis=1)
-        if T > 1:
-            ok &= step_h * disp.sum(axis=1) <= tol * step_h * T
+        ok &= step_h * disp.sum(axis=1) <= tol * step_h * T
     return ok
 
 
@@ -291,9 +290,7 @@ def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
         cons += [cp.abs(cp.diff(P)) <= a.ramp_kw_per_period]
     if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
         stored = a.soc_init_pu * a.energy_kwh - step_h * cp.cumsum(P)
-        cons += [stored >= 0, stored <= a.energy_kwh]
-        if T > 1:
-            cons += [stored[T - 1] >= a.soc_init_pu * a.energy_kwh]
+        cons += [stored >= 0, stored <= a.energy_kwh, stored[T - 1] >= a.soc_init_pu * a.energy_kwh]
     lin = max(a.cost_b_per_kwh, 0.0) * (P + 2 * C) if storage else a.cost_b_per_kwh * P
     obj = step_h * cp.sum(fl.value_b_per_kwh * F - fl.value_a_per_kw2h * cp.square(F)
                           - a.cost_a_per_kw2h * cp.square(P) - lin)
@@ -356,7 +353,7 @@ def bundle_value(prosumer: Prosumer, trade_kw, step_h: float = 1.0, periods: Seq
     * no DER: ``f_t = −q_t − d_t`` within ``[0, f^max_t]``, ``V = Δt·Σ_t (b_v f_t − a_v f_t²)``;
     * a DER, no flexible load: ``p_t = (q_t + d_t)/η``, feasible when
       :func:`core.prosumer.check_trade_plan` finds nothing (bounds, ramp, storage energy)
-      and storage ends the horizon as full as it started (``Σ_t p_t ≤ 0`` when ``T > 1``,
+      and storage ends the horizon as full as it started (``Σ_t p_t ≤ 0``,
       as in FleetModel); ``V = −Δt·Σ_t (a p_t² + b p_t)`` (storage: ``b|p_t|``). Many bundles
       at once (:func:`envy`) are first screened with the same checks in numpy;
     * a DER and a flexible load: per period the concave 1-D problem in ``p`` with

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from core.auction_day import AuctionDay, book_at, clear_day, state_at
+from core.auction_day import AuctionDay, book_at, clear_day, no_trade_interval, state_at
 from core.bids import Fleet, fleet_arrays
 from core.mechanisms import MECHANISMS, OrderBook, supply_demand_curves
 from core.outcome import DayOutcome, from_auction, from_dispatch, value_day
@@ -590,7 +590,7 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     fleet = fleet_arrays(s, settings.grid_prices)
     lam = sol.price_per_kwh
     outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
-                            np.tile(lam, (n, 1)), sol.grid_import_kw, sol.grid_export_kw, buy, sell, sol.welfare)
+                            np.tile(lam, (n, 1)), sol.grid_import_kw, sol.grid_export_kw, buy, sell)
     val = _frames(s, fleet, truth, outcome, alone)
     idle = _no_trade(sol.trade_kw)
     day = _Day(fleet, np.where(idle, np.nan, lam), sol.price_lo_per_kwh, sol.price_hi_per_kwh,
@@ -709,7 +709,7 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
     buy, sell = grid_prices(s, tuple(range(T)), settings.grid_prices)
     outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
                             sol.dlmp[bus_of] if n else np.zeros((0, T)), sol.grid_import_kw, sol.grid_export_kw,
-                            buy, sell, sol.welfare)
+                            buy, sell)
     val = _frames(s, fleet, truth, outcome, alone)
     buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
     lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
@@ -773,10 +773,8 @@ def _clear_auction(s: Scenario, settings: MarketSettings, period: int,
     for t, (o, b) in enumerate(zip(auction.outcomes, auction.books, strict=True)):
         if o.price_interval is not None and o.traded_qty > 0:
             lo[t], hi[t] = o.price_interval
-        else:  # nothing clears: every price between the best bid and the best ask (within the band) clears nothing
-            best_bid = float(b.buy_price.max()) if b.n_buy else float(fleet.feed_in[t])
-            best_ask = float(b.sell_price.min()) if b.n_sell else float(fleet.retail[t])
-            lo[t], hi[t] = max(best_bid, fleet.feed_in[t]), min(best_ask, fleet.retail[t])
+        else:
+            lo[t], hi[t] = no_trade_interval(b, float(fleet.retail[t]), float(fleet.feed_in[t]))
     day = _Day(fleet, price, lo, hi, outcome.traded_kwh, auction=auction)
     periods = val.periods.assign(**_price_columns(day),
                                  retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
@@ -875,7 +873,9 @@ def compare_days(s: Scenario, settings: MarketSettings, period: int, cancelled=N
         rows.append(row)
     table = pd.DataFrame(rows)
     best = float(table.gain_over_outside.iloc[0])
-    table["efficiency"] = table.gain_over_outside / best if abs(best) > 1e-9 else np.nan
+    # the share of the welfare clearing's gain; no share of a gain that is solver noise
+    meaningful = best > 1e-6 * (1.0 + abs(float(table.welfare.iloc[0])))
+    table["efficiency"] = table.gain_over_outside / best if meaningful else np.nan
     table.attrs["outside_welfare"] = float(table.welfare.iloc[0] - best)
     table.attrs["period"] = period
     return table[["mechanism", *COMPARE_COLUMNS]]

@@ -29,8 +29,9 @@ and value functions, never with their bids:
   split over the buyers, or the sellers, pro rata), the cleared quantity for an
   auction.
 
-What an auction's bids declared is a different number, kept under its own name:
-``declared_gains`` (``Σ bid·fill − Σ ask·fill`` over the periods).
+What the bids declared is a different number, kept under its own name:
+``declared_gains`` (an auction's ``Σ bid·fill − Σ ask·fill`` over the periods; the welfare
+clearing's objective — value − cost − grid bill — at the curves it was given).
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def from_auction(day, grid_buy: np.ndarray, grid_sell: np.ndarray) -> DayOutcome
 
 def from_dispatch(mechanism: str, fleet: Fleet, trade_kw: np.ndarray, der_kw: np.ndarray, charge_kw, flexible_kw,
                   price_kwh: np.ndarray, grid_import_kw: np.ndarray, grid_export_kw: np.ndarray,
-                  grid_buy: np.ndarray, grid_sell: np.ndarray, declared_gains: float) -> DayOutcome:
+                  grid_buy: np.ndarray, grid_sell: np.ndarray) -> DayOutcome:
     """A clearing that trades every kWh with the platform at ``price_kwh`` (prosumers × periods: λ_t or the
-    bus's DLMP) and settles the community's net with the grid at ``grid_buy``/``grid_sell``."""
+    bus's DLMP) and settles the community's net with the grid at ``grid_buy``/``grid_sell``. ``fleet`` holds the
+    curves the clearing optimised (what was declared): its objective per period is the declared gains."""
     dt = fleet.step_h
     q = np.asarray(trade_kw, dtype=float)
     n, T = q.shape
@@ -106,13 +108,15 @@ def from_dispatch(mechanism: str, fleet: Fleet, trade_kw: np.ndarray, der_kw: np
     tr = fleet.tracked
     if tr.any():
         soc[tr] = fleet.e0_kwh[tr, None] - dt * np.cumsum(der_kw[tr], axis=1)
-    declared = np.zeros(T)
-    declared[0] = declared_gains  # the clearing's objective is one number for the horizon
+    charge_ = np.zeros((n, T)) if charge_kw is None else np.asarray(charge_kw, dtype=float)
+    bill = grid_buy * g_imp - grid_sell * g_exp
+    # the objective, period by period: value − cost at the declared curves − the grid's bill
+    declared = dt * (fleet.value(np.asarray(flexible_kw, dtype=float)).sum(axis=0)
+                     - fleet.cost(np.asarray(der_kw, dtype=float), charge_).sum(axis=0)) - bill
     return DayOutcome(
         mechanism, fleet.ids, dt, bought * (1.0 - buy_share), sold * (1.0 - sell_share), bought * buy_share,
         sold * sell_share, np.asarray(der_kw, dtype=float), charge, np.asarray(flexible_kw, dtype=float), soc,
-        -q * np.asarray(price_kwh, dtype=float) * dt, np.zeros((n, T)), grid_buy * g_imp - grid_sell * g_exp,
-        g_imp, g_exp, declared,
+        -q * np.asarray(price_kwh, dtype=float) * dt, np.zeros((n, T)), bill, g_imp, g_exp, declared,
     )
 
 

@@ -265,9 +265,9 @@ class FleetModel:
                 stored = self.e0 - self.step_h * cp.cumsum(self.P[self.energy], axis=1)
                 self.soc_low, self.soc_high = stored >= 0, stored <= self.e_cap
                 self.constraints += [self.soc_low, self.soc_high]
-                if T > 1:  # over a horizon, hand the storage back as full as it was found
-                    self.soc_end = stored[:, -1:] >= self.e0
-                    self.constraints += [self.soc_end]
+                # hand the storage back as full as it was found (the auctions' storages do the same)
+                self.soc_end = stored[:, -1:] >= self.e0
+                self.constraints += [self.soc_end]
         if nF:
             self.f_hi = cp.Parameter((nF, T), nonneg=True, name="flexible_max_kw")
             self.sqrt_av = cp.Parameter((nF, 1), nonneg=True, name="sqrt_value_a")

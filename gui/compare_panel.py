@@ -44,7 +44,7 @@ BAR_CHOSEN = QColor(226, 110, 30)
 
 # metric → (label with its unit, decimals, tooltip); {cur}: the currency, {when}: the period's clock time
 METRICS: dict[str, tuple[str, int, str]] = {
-    "welfare": ("Welfare ({cur})", 0, "Σ true value − Σ true cost − net grid cost over the day, {cur}: the prosumers' "
+    "welfare": ("Welfare ({cur})", 2, "Σ true value − Σ true cost − net grid cost over the day, {cur}: the prosumers' "
                 "own curves, not their bids; money between prosumers and the platform cancels. The welfare "
                 "clearing's is the most any mechanism reaches."),
     "efficiency": ("Efficiency (%)", 1, "(W − W⁰)/(W* − W⁰): the share of what the welfare clearing adds to "

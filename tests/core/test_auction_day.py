@@ -210,6 +210,67 @@ def test_no_trade_reports_the_interval_of_prices_not_a_price():
     assert (u.summary["price_lo_per_kwh"], u.summary["price_hi_per_kwh"]) == pytest.approx((12.0, 25.0))
 
 
+def test_a_ramp_limited_ev_can_come_down_before_it_leaves():
+    # 4 kW EV, ramp 1 kW per period, away in period 1 (availability 0): at most 1 kW in period 0, or it could not
+    # be back at 0 when it leaves; with that, the auction day is worth what the welfare clearing's is
+    ev = Prosumer("ev", "1", (0.0,) * 4, asset=Asset("ev", 4.0, p_min_kw=-10.0, ramp_kw_per_period=1.0,
+                                                      energy_kwh=40.0, soc_init_pu=0.5,
+                                                      availability_pu=(1.0, 0.0, 1.0, 1.0)))
+    home = Prosumer("home", "1", (4.0, 0.0, 0.0, 0.0))
+    pv = Prosumer("pv", "1", (0.0,) * 4, asset=Asset("pv", 4.0, availability_pu=(0.0, 0.0, 1.0, 1.0)))
+    s = scenario([ev, home, pv], periods=4, retail=0.3, feed_in=0.05)
+    day = clear_day(s, "uniform")
+    check_day(day)
+    assert day.der_kw[0, 0] <= 1.0 + 1e-9
+    w = clear(s, replace(QUICK, mechanism="welfare")).summary["welfare"]
+    assert clear(s, replace(QUICK, mechanism="uniform")).summary["welfare"] <= w + 1e-6
+
+
+@pytest.mark.parametrize("soc", [0.5, 0.47, 0.333])
+def test_a_battery_alone_stays_put(soc):
+    # nobody to trade with, retail 0.30 and feed-in 0.10: buying to sell back loses, so it idles whatever its
+    # initial charge (not on a round number of its planning grid)
+    bat = Prosumer("bat", "1", (0.0,) * 3, asset=Asset("battery", 1.0, p_min_kw=-1.0, efficiency=0.95,
+                                                        energy_kwh=10.0, soc_init_pu=soc))
+    r = clear(scenario([bat], periods=3), replace(QUICK, mechanism="uniform"))
+    assert r.summary["grid_import_kwh"] == pytest.approx(0.0, abs=1e-9)
+    assert r.summary["welfare"] == pytest.approx(0.0, abs=1e-9) and r.summary["ir_violations"] == 0
+
+
+def test_a_battery_plans_with_the_spread_between_buying_and_selling():
+    # alone, cheap then dear retail (0.10 → 0.40) but feed-in 0.05: it could only buy at 0.10 and sell at
+    # 0.05, so it does nothing (planning at one middle price it bought 5.3 kWh and dumped them)
+    bat = Prosumer("bat", "1", (0.0,) * 4, asset=Asset("battery", 5.0, p_min_kw=-5.0, efficiency=0.95,
+                                                        energy_kwh=10.0, soc_init_pu=0.5))
+    r = clear(scenario([bat], periods=4, retail=[0.1, 0.1, 0.4, 0.4], feed_in=0.05),
+              replace(QUICK, mechanism="uniform"))
+    assert r.summary["grid_import_kwh"] == pytest.approx(0.0, abs=1e-9)
+    assert r.summary["grid_export_kwh"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_long_storage_moves_too():
+    # 100 kWh at 1 kW: 100 hours to fill. It still shifts the PV's midday kWh to the evening home (its
+    # planning grid is fine enough for one period at full power)
+    bat = Prosumer("bat", "1", (0.0,) * 4, asset=Asset("battery", 1.0, p_min_kw=-1.0, energy_kwh=100.0,
+                                                        soc_init_pu=0.5))
+    home = Prosumer("home", "1", (0.0, 0.0, 1.0, 1.0))
+    pv = Prosumer("pv", "1", (0.0,) * 4, asset=Asset("pv", 1.0, availability_pu=(1.0, 1.0, 0.0, 0.0)))
+    s = scenario([bat, home, pv], periods=4, retail=0.3, feed_in=0.05)
+    day = clear_day(s, "uniform")
+    assert day.der_kw[0] == pytest.approx([-1.0, -1.0, 1.0, 1.0])
+    assert clear(s, replace(QUICK, mechanism="uniform")).summary["welfare"] == pytest.approx(
+        clear(s, replace(QUICK, mechanism="welfare")).summary["welfare"], abs=1e-6)
+
+
+def test_a_flexible_load_alone_buys_what_the_grid_is_worth_to_it():
+    # U(f) = 0.55 f − 0.05 f², f ≤ 4: worth buying at retail 0.30 up to U'(f) = 0.30, f = 2.5 kW — the same as
+    # with the grid alone (its blocks split at that point), so no gain and no loss
+    flex = Prosumer("flex", "1", (0.0,), flexible=FlexibleLoad((4.0,), 0.05, 0.55))
+    r = clear(scenario([flex]), replace(QUICK, mechanism="uniform"))
+    assert r.agent_periods.flexible_kw[0] == pytest.approx(2.5)
+    assert r.agents.gain_over_outside[0] == pytest.approx(0.0, abs=1e-6) and r.summary["ir_violations"] == 0
+
+
 # --- every mechanism, every bundled project -----------------------------------------------------------
 
 
@@ -284,8 +345,9 @@ def random_scenarios(draw):
                 cost_b_per_kwh=draw(st.floats(0.05, 0.3)))))
         else:
             p = draw(st.floats(0.5, 6.0))
+            away = tuple(draw(st.sampled_from([0.0, 1.0, 1.0])) for _ in range(T)) if kind == "ev" else None
             prosumers.append(Prosumer(pid, "1", demand, asset=Asset(
-                kind, p, p_min_kw=-draw(st.floats(0.5, 6.0)),
+                kind, p, p_min_kw=-draw(st.floats(0.5, 6.0)), availability_pu=away,
                 ramp_kw_per_period=draw(st.one_of(st.none(), st.floats(0.5, 6.0))),
                 efficiency=draw(st.floats(0.8, 1.0)), cost_a_per_kw2h=draw(st.floats(0.0, 0.01)),
                 cost_b_per_kwh=draw(st.floats(0.0, 0.03)), energy_kwh=draw(st.floats(1.0, 20.0)),

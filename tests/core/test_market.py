@@ -128,8 +128,10 @@ def test_truthful_blocks_by_hand():
     assert buys == [] and flat(sells) == pytest.approx(flat([(5.02, 2.0), (5.06, 2.0), (5.10, 2.0), (5.14, 2.0)]))
     flex = Prosumer("f", "1", (3.0,), flexible=FlexibleLoad((8.0,), 0.5, 30.0))
     buys, _ = prosumer_blocks(flex, s, 0)
-    # fixed 3 kWh at retail 25; flexible blocks at 30 − 1.0·{1, 3, 5, 7} = 29, 27, 25, 23, capped at 25
-    assert flat(buys) == pytest.approx(flat([(25.0, 3.0), (25.0, 2.0), (25.0, 2.0), (25.0, 2.0), (23.0, 2.0)]))
+    # fixed 3 kWh at retail 25; flexible blocks of 2 kWh worth 30 − 0.5·(f₁ + f₂): 29, 27, 25, 23, capped at 25
+    # — and the block [4, 6] split where the marginal value 30 − f crosses retail, at f = 5: 25.5 → 25 and 24.5
+    assert flat(buys) == pytest.approx(flat([(25.0, 3.0), (25.0, 2.0), (25.0, 2.0), (25.0, 1.0), (24.5, 1.0),
+                                             (23.0, 2.0)]))
     pv = Prosumer("p", "1", (0.0,), asset=Asset("pv", 4.0, efficiency=0.5))
     _, sells = prosumer_blocks(pv, s, 0)
     # free energy is still worth the feed-in price (4): η·P^max = 2 kWh in 4 blocks at 4

@@ -21,6 +21,7 @@ from core.scenario.model import (
     Substation,
     Tariffs,
     TimeHorizon,
+    Transformer,
     validate_scenario,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "Substation",
     "Tariffs",
     "TimeHorizon",
+    "Transformer",
     "dumps_project",
     "export_prosumers_csv",
     "import_pandapower",

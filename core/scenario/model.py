@@ -44,21 +44,60 @@ Side = Literal["buy", "sell"]
 
 @dataclass(frozen=True)
 class Bus:
-    """A node of the feeder. ``v_min_pu``/``v_max_pu`` override the feeder's limits."""
+    """A node of the feeder. ``v_min_pu``/``v_max_pu`` override the feeder's limits.
+
+    ``g_shunt_us + j·b_shunt_us`` is a fixed shunt admittance to ground at the bus
+    (µS, referred to the feeder's base voltage like every impedance): it draws
+    ``P = G·V²`` and ``Q = −B·V²`` (a capacitor bank has ``B > 0`` and supplies
+    reactive power; a reactor ``B < 0``). Default: none.
+    """
 
     id: str
     name: str = ""
     v_min_pu: float | None = None
     v_max_pu: float | None = None
+    g_shunt_us: float = 0.0
+    b_shunt_us: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transformer:
+    """What makes a :class:`Line` a two-winding transformer (the line's ``r_ohm``/``x_ohm`` is its
+    short-circuit impedance).
+
+    The equivalent circuit, from the line's ``from_bus`` to its ``to_bus``: an ideal
+    transformer of off-nominal ratio ``τ = tap_ratio`` (the series impedance sees
+    ``V_from/τ``; 1 = the nominal ratio of the two buses' voltage levels, so the per-unit
+    voltage on the to side is ``1/τ`` of the from side at no load), then the T model:
+    half the series impedance, the magnetising branch ``g_mag_us + j·b_mag_us`` to ground
+    (iron losses ``G`` and magnetising current ``B ≤ 0``, inductive), the other half.
+    Impedance and admittances are referred to the feeder's base voltage on the to side
+    of the ideal transformer (ohm and µS), as every value of the feeder is.
+
+    ``shift_deg`` is the phase shift of the windings' connection (pandapower's
+    ``shift_degree``: 150 for Dyn5, 330 for Dyn11): the to side lags the from side by it.
+    It turns every voltage angle below the transformer and changes no magnitude, flow or
+    loss on a radial feeder with one source.
+    """
+
+    tap_ratio: float = 1.0
+    shift_deg: float = 0.0
+    g_mag_us: float = 0.0
+    b_mag_us: float = 0.0
 
 
 @dataclass(frozen=True)
 class Line:
-    """A branch between two buses: series impedance in ohm, a thermal rating.
+    """A branch between two buses: the π model (series impedance in ohm, shunt admittance
+    in µS), a thermal rating, and optionally a transformer.
 
     The rating is given in kVA (``rating_kva``) or in A (``rating_a``), or both;
-    :meth:`rating_kva_at` converts amperes with ``S = √3 · V_LL · I``. Shunt
-    admittance is neglected (short distribution lines).
+    :meth:`rating_kva_at` converts amperes with ``S = √3 · V_LL · I``.
+    ``g_shunt_us + j·b_shunt_us`` is the line's whole shunt admittance (conductance and
+    charging susceptance, ``B = 2πf·C``), half of it at each end (default: none, as for
+    short distribution lines). With ``transformer`` set the branch is a two-winding
+    transformer (:class:`Transformer`). Values at another voltage level than the
+    feeder's base are referred to it: ``Z' = Z·(V_base/V_n)²``, ``Y' = Y·(V_n/V_base)²``.
     """
 
     id: str
@@ -69,6 +108,9 @@ class Line:
     rating_kva: float | None = None
     rating_a: float | None = None
     name: str = ""
+    g_shunt_us: float = 0.0
+    b_shunt_us: float = 0.0
+    transformer: Transformer | None = None
 
     def rating_kva_at(self, base_kv: float) -> float | None:
         """Apparent-power rating in kVA at line-to-line voltage ``base_kv``.
@@ -441,6 +483,11 @@ def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
             and b.v_min_pu >= b.v_max_pu
         ):
             c.add(f"{fld}.v_min_pu", f"must be below v_max_pu ({b.v_max_pu:g})", i, b.id)
+        if b.g_shunt_us != 0.0:
+            c.number(b.g_shunt_us, f"{fld}.g_shunt_us", row=i, row_id=b.id, lo=0.0,
+                     what="a shunt conductance draws power: it must be")
+        if b.b_shunt_us != 0.0:
+            c.number(b.b_shunt_us, f"{fld}.b_shunt_us", row=i, row_id=b.id)
 
     sub = f.substation
     if sub.bus not in seen:
@@ -476,9 +523,29 @@ def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
             v = getattr(ln, name)
             if v is not None:
                 c.number(v, f"{fld}.{name}", row=i, row_id=lid, lo=0.0, lo_open=True)
+        if ln.g_shunt_us != 0.0:
+            c.number(ln.g_shunt_us, f"{fld}.g_shunt_us", row=i, row_id=lid, lo=0.0,
+                     what="a shunt conductance draws power: it must be")
+        if ln.b_shunt_us != 0.0:
+            c.number(ln.b_shunt_us, f"{fld}.b_shunt_us", row=i, row_id=lid)
+        if ln.transformer is not None:
+            _validate_transformer(c, ln.transformer, f"{fld}.transformer", i, lid)
 
     if seen and endpoints_ok and sub.bus in seen:
         _validate_tree(c, f)
+
+
+def _validate_transformer(c: _Checker, t: Transformer, fld: str, i: int, lid: str | None) -> None:
+    if not isinstance(t, Transformer):
+        c.add(fld, f"must be a transformer record or empty, got {t!r}", i, lid)
+        return
+    c.number(t.tap_ratio, f"{fld}.tap_ratio", row=i, row_id=lid, lo=0.5, hi=2.0,
+             what="an off-nominal ratio (1 = nominal) must be")
+    c.number(t.shift_deg, f"{fld}.shift_deg", row=i, row_id=lid, lo=-360.0, hi=360.0)
+    c.number(t.g_mag_us, f"{fld}.g_mag_us", row=i, row_id=lid, lo=0.0,
+             what="the iron-loss conductance draws power: it must be")
+    c.number(t.b_mag_us, f"{fld}.b_mag_us", row=i, row_id=lid, hi=0.0,
+             what="a magnetising susceptance is inductive: it must be")
 
 
 def _validate_tree(c: _Checker, f: Feeder) -> None:

@@ -28,6 +28,7 @@ from core.scenario.model import (
     Substation,
     Tariffs,
     TimeHorizon,
+    Transformer,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,6 +112,11 @@ def assets(draw, T: int) -> Asset:
     )
 
 
+def transformers() -> st.SearchStrategy[Transformer]:
+    return st.builds(Transformer, tap_ratio=finite(0.5, 2.0), shift_deg=finite(-360.0, 360.0),
+                     g_mag_us=finite(0.0), b_mag_us=finite(None, 0.0))
+
+
 @st.composite
 def scenarios(draw) -> Scenario:
     T = draw(st.integers(1, 4))
@@ -119,16 +125,19 @@ def scenarios(draw) -> Scenario:
     buses = []
     for b in bus_ids:
         lim = draw(st.none() | st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True).map(sorted))
-        buses.append(Bus(b, draw(text), *(lim or (None, None))))
+        shunt = draw(st.just((0.0, 0.0)) | st.tuples(finite(0.0), finite()))
+        buses.append(Bus(b, draw(text), *(lim or (None, None)), *shunt))
     lines = []
     for k in range(1, n):  # a random tree: bus k hangs off an earlier bus
         parent = bus_ids[draw(st.integers(0, k - 1))]
         ends = (parent, bus_ids[k]) if draw(st.booleans()) else (bus_ids[k], parent)
         r = draw(finite(0.0))
         x = draw(finite(0.0, exclude_min=(r == 0.0)))
+        shunt = draw(st.just((0.0, 0.0)) | st.tuples(finite(0.0), finite()))
         lines.append(Line(f"L{k}", *ends, r_ohm=r, x_ohm=x,
                           rating_kva=draw(st.none() | finite(0.0, exclude_min=True)),
-                          rating_a=draw(st.none() | finite(0.0, exclude_min=True)), name=draw(text)))
+                          rating_a=draw(st.none() | finite(0.0, exclude_min=True)), name=draw(text),
+                          g_shunt_us=shunt[0], b_shunt_us=shunt[1], transformer=draw(st.none() | transformers())))
     v_min, v_max = sorted(draw(st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True)))
     feeder = Feeder(
         base_kv=draw(finite(0.0, exclude_min=True)), base_kva=draw(finite(0.0, exclude_min=True)),
@@ -165,6 +174,31 @@ def test_any_valid_scenario_round_trips_exactly(s):
     s2 = loads_project(text1)
     assert s2 == s
     assert dumps_project(s2) == text1  # and the text is a fixed point
+
+
+def test_a_transformer_and_shunts_round_trip_and_stay_short():
+    s = load_project(TEACHING)
+    tr = Transformer(tap_ratio=1.025, shift_deg=150.0, g_mag_us=3125.0, b_mag_us=-3903.1)
+    s = s.with_line(0, replace(s.feeder.lines[0], transformer=tr, b_shunt_us=12.5))
+    s = s.with_bus(1, replace(s.feeder.buses[1], b_shunt_us=2500.0))
+    text = dumps_project(s)
+    assert loads_project(text) == s and dumps_project(loads_project(text)) == text
+    assert '"transformer": {"tap_ratio": 1.025, "shift_deg": 150.0, "g_mag_us": 3125.0, "b_mag_us": -3903.1}' in text
+    assert text.count('"transformer"') == 1 and text.count('"b_shunt_us"') == 2  # defaults left out
+    # a transformer that only has a tap writes only the tap
+    s = s.with_line(0, replace(s.feeder.lines[0], transformer=Transformer(tap_ratio=0.975)))
+    assert '"transformer": {"tap_ratio": 0.975}' in dumps_project(s)
+
+
+def test_a_bad_transformer_field_in_a_file_names_it(tmp_path):
+    data = json.loads(TEACHING.read_text(encoding="utf-8"))
+    data["scenario"]["feeder"]["lines"][2]["transformer"] = {"tap_ratio": "high", "shift_degree": 30.0}
+    with pytest.raises(ScenarioError) as ei:
+        loads_project(json.dumps(data))
+    fields = [(p.field, p.row) for p in ei.value.problems]
+    assert ("feeder.lines[2].transformer.tap_ratio", 2) in fields
+    assert ("feeder.lines[2].transformer.shift_degree", 2) in fields
+    assert any("did you mean 'shift_deg'" in p.message for p in ei.value.problems)
 
 
 def test_awkward_floats_keep_every_digit():

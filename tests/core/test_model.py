@@ -23,6 +23,7 @@ from core.scenario.model import (
     Substation,
     Tariffs,
     TimeHorizon,
+    Transformer,
     validate_scenario,
 )
 
@@ -215,6 +216,50 @@ def test_zero_r_alone_is_fine():
     ls = list(lines())
     ls[2] = replace(ls[2], r_ohm=0.0)
     assert scenario(feeder=feeder(lines=tuple(ls))).feeder.lines[2].r_ohm == 0.0
+
+
+def test_shunts_and_transformers_default_to_none():
+    ln = lines()[0]
+    assert (ln.g_shunt_us, ln.b_shunt_us, ln.transformer) == (0.0, 0.0, None)
+    assert (buses()[1].g_shunt_us, buses()[1].b_shunt_us) == (0.0, 0.0)
+    assert Transformer() == Transformer(tap_ratio=1.0, shift_deg=0.0, g_mag_us=0.0, b_mag_us=0.0)
+
+
+def test_a_transformer_line_with_charging_and_a_capacitor_bank_is_valid():
+    ls = list(lines())
+    ls[0] = replace(ls[0], transformer=Transformer(tap_ratio=1.025, shift_deg=150.0, g_mag_us=3125.0,
+                                                   b_mag_us=-3903.1))
+    ls[1] = replace(ls[1], b_shunt_us=120.0, g_shunt_us=0.5)
+    bs = list(buses())
+    bs[2] = replace(bs[2], b_shunt_us=2500.0)
+    s = scenario(feeder=feeder(lines=tuple(ls), buses=tuple(bs)))
+    assert s.feeder.lines[0].transformer.tap_ratio == 1.025
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    (dict(tap_ratio=0.0), "tap_ratio", "off-nominal ratio"),
+    (dict(tap_ratio=2.5), "tap_ratio", "[0.5, 2]"),
+    (dict(tap_ratio=math.nan), "tap_ratio", "finite"),
+    (dict(shift_deg=400.0), "shift_deg", "[-360, 360]"),
+    (dict(g_mag_us=-1.0), "g_mag_us", "iron-loss conductance draws power"),
+    (dict(b_mag_us=5.0), "b_mag_us", "inductive"),
+])
+def test_a_bad_transformer_names_its_field_and_row(change, field, words):
+    ls = list(lines())
+    ls[1] = replace(ls[1], transformer=replace(Transformer(), **change))
+    probs = problems_of(feeder=feeder(lines=tuple(ls)))
+    assert where(probs) == [(f"feeder.lines[1].transformer.{field}", 1)]
+    assert probs[0].row_id == "L2" and words in probs[0].message
+
+
+def test_bad_shunts_name_their_field_and_row():
+    ls = list(lines())
+    ls[2] = replace(ls[2], g_shunt_us=-0.1)
+    bs = list(buses())
+    bs[3] = replace(bs[3], b_shunt_us=math.inf)
+    probs = problems_of(feeder=feeder(lines=tuple(ls), buses=tuple(bs)))
+    assert sorted(where(probs)) == [("feeder.buses[3].b_shunt_us", 3), ("feeder.lines[2].g_shunt_us", 2)]
+    assert any("draws power" in p.message for p in probs)
 
 
 def test_prosumer_on_missing_bus():

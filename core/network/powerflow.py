@@ -167,7 +167,7 @@ class FlowResult:
 
 @dataclass(frozen=True, eq=False)
 class _Sweep:
-    """The two sums along the tree, as O(n) triangular solves.
+    """The two sums along the tree, as O(n) triangular solves, and the feeder's transformers and shunts.
 
     With ``M[parent[j], j] = 1`` and ``U = I − M`` (upper triangular in
     breadth-first order, unit diagonal: its LU has no fill-in), the path
@@ -175,9 +175,20 @@ class _Sweep:
     ``Aᵀ·b = U⁻¹·b`` (subtree sums) and ``A·d = U⁻ᵀ·d`` when ``d_0 = 0``
     (sums along the path from the substation). Unlike a product with ``A``,
     whose size grows with n × depth, a solve costs O(n) on any tree.
+
+    ``ratio[k]`` is the product of the complex ratios ``t_j = tap_j·e^{j·shift_j}`` of the
+    ideal transformers on the path to bus k (``None`` without transformers), ``ratio2 = |ratio|²``;
+    ``y_bus`` the buses' shunt admittances ``g + jb`` and ``y_own`` the part of them that no line
+    accounts for (the buses' own shunts), both ``None`` without shunts.
     """
 
     lu: spla.SuperLU
+    ratio: np.ndarray | None = None
+    ratio2: np.ndarray | None = None
+    conj_ratio: np.ndarray | None = None
+    t: np.ndarray | None = None
+    y_bus: np.ndarray | None = None
+    y_own: np.ndarray | None = None
 
     def subtree(self, b: np.ndarray) -> np.ndarray:
         """``x_j = Σ_{k in the subtree of j} b_k`` (``x_0`` is the sum over all buses)."""
@@ -196,10 +207,34 @@ def _sweep(net: Radial) -> _Sweep:
     if cached is not None:
         return cached
     n = net.n
-    j = np.arange(1, n)
-    m = sp.csc_matrix((np.ones(n - 1), (np.asarray(net.parent[1:], dtype=int), j)), shape=(n, n))
-    u = (sp.identity(n, format="csc") - m).astype(np.complex128).tocsc()
-    s = _Sweep(lu=spla.splu(u, permc_spec="NATURAL", diag_pivot_thresh=0.0))
+    # U = I − M in compressed columns, built directly: column j holds −1 at row parent[j] < j, then 1 at row j
+    indptr = np.empty(n + 1, dtype=np.int32)
+    indptr[0] = 0
+    indptr[1:] = np.arange(1, 2 * n, 2)
+    indices = np.empty(2 * n - 1, dtype=np.int32)
+    indices[0] = 0
+    indices[1::2] = net.parent[1:]
+    indices[2::2] = np.arange(1, n)
+    data = np.ones(2 * n - 1, dtype=np.complex128)
+    data[1::2] = -1.0
+    u = sp.csc_matrix((data, indices, indptr), shape=(n, n))
+    # panel_size=1: the same factors (and bits) as the default, without its supernode set-up for a tree
+    lu = spla.splu(u, permc_spec="NATURAL", diag_pivot_thresh=0.0, panel_size=1)
+    ratio = ratio2 = t = y_bus = y_own = None
+    if np.any(net.tap != 1.0) or np.any(net.shift_deg != 0.0):
+        t = net.tap * np.exp(1j * np.deg2rad(net.shift_deg))
+        t[0] = 1.0
+        log_t = np.log(net.tap) + 1j * np.deg2rad(net.shift_deg)
+        log_t[0] = 0.0
+        ratio = np.exp(lu.solve(log_t, trans="T"))  # the product of the ratios along each path
+        ratio2 = np.abs(ratio) ** 2
+    if np.any(net.g_sh_pu != 0.0) or np.any(net.b_sh_pu != 0.0):
+        y_bus = net.g_sh_pu + 1j * net.b_sh_pu
+        y_own = y_bus - net.line_y_child_pu
+        y_own -= np.bincount(net.parent[1:], weights=net.line_y_parent_pu[1:].real, minlength=n)
+        y_own -= 1j * np.bincount(net.parent[1:], weights=net.line_y_parent_pu[1:].imag, minlength=n)
+    s = _Sweep(lu=lu, ratio=ratio, ratio2=ratio2, conj_ratio=None if ratio is None else np.conj(ratio), t=t,
+               y_bus=y_bus, y_own=y_own)
     _SWEEPS[net] = s
     return s
 
@@ -243,38 +278,55 @@ def ac_power_flow(net: Radial, p_kw, q_kvar, tol: float = 1e-10, max_iter: int =
     """Exact AC power flow of a radial feeder by backward/forward sweep ("Modeling the Physical Network").
 
     Constant-power loads; slack at the substation, ``V_0 = v0_pu∠0``. With the
-    per-unit net injections ``s_k = (p_k + j q_k)/S_base`` and line impedances
-    ``z_j = r_j + j x_j``, iterate from the flat start ``V = V_0``:
+    per-unit net injections ``s_k = (p_k + j q_k)/S_base``, line impedances
+    ``z_j = r_j + j x_j`` and bus shunts ``y_k = g_k + j b_k``, iterate from the flat start
+    ``V = V_0``:
 
-    * injected currents ``i_k = conj(s_k / V_k)`` (``i_0 = 0``),
+    * injected currents ``i_k = conj(s_k / V_k) − y_k·V_k`` (``i_0 = 0``: bus 0 is fed by the grid),
     * backward sweep, branch currents as subtree sums ``J = −Aᵀ·i``
       (``J_j`` flows from ``parent[j]`` to ``j``),
     * forward sweep ``V = V_0 − A·(z∘J)``,
 
-    until ``max_k |ΔV_k| < tol`` (p.u.). Then the sending-end flow of line ``j``
-    is ``S_j = V_parent(j)·conj(J_j)``, its loss ``z_j·|J_j|²``
-    (``loss_kw = r|J|²·S_base``) and its current ``|J_j|·I_base``.
-    ``converged`` is False when ``max_iter`` sweeps do not reach ``tol`` (for
-    instance beyond the feeder's loadability, where no solution exists).
+    until ``max_k |ΔV_k| < tol`` (p.u.). **Transformers**: line j has an ideal transformer of
+    complex ratio ``t_j`` (:class:`Radial`) at its parent end, so ``V_j = V_i/t_j − z_j·J_j`` and
+    the line draws ``J_j/conj(t_j)`` from bus i. Both sweeps stay one triangular solve each on the
+    feeder referred to the substation's side of every transformer: with ``R_k`` the product of the
+    ratios on the path to bus k, ``J = conj(R)∘(−Aᵀ·(i/conj(R)))`` and
+    ``V = (V_0 − A·(z∘|R|²∘J/conj(R)))/R`` (without transformers ``R = 1``: the sweeps above, to
+    the bit).
+
+    Then the series current of line ``j`` is ``J_j`` (``i_a = |J_j|·I_base``), the power it sends
+    into its series impedance ``S_j = (V_i/t_j)·conj(J_j)``, and what flows into the line at its
+    parent terminal ``p_kw + j·q_kvar = S_j + conj(y^par_j)·|V_i|²`` (its own end shunt there,
+    ``Radial.line_y_parent_pu``; as pandapower's ``p_from_mw``). Its loss is everything it draws,
+    ``z_j|J_j|² + conj(y^par_j)|V_i|² + conj(y^child_j)|V_j|²`` (series loss, iron losses and line
+    conductance; line charging makes ``loss_kvar`` negative), ``total_loss_kw`` adds the buses' own
+    shunts, so ``Σ p_inj = total_loss_kw``. ``converged`` is False when ``max_iter`` sweeps do not
+    reach ``tol`` (for instance beyond the feeder's loadability, where no solution exists).
     """
     p, q = _check_injections(net, p_kw, q_kvar)
     n, base = net.n, net.base_kva
     s_inj = (p + 1j * q) / base
     z = net.r_pu + 1j * net.x_pu
     sw = _sweep(net)
+    ratio = sw.ratio
+    if ratio is not None:
+        z_ref = z * sw.ratio2  # impedances referred to the substation's side
     v0 = complex(net.v0_pu)
     v = np.full(n, v0, dtype=np.complex128)
+    if ratio is not None:
+        v = v / ratio  # the no-load voltages: the flat start through the transformers
     j_line = np.zeros(n, dtype=np.complex128)
     converged = False
     it = 0
     with np.errstate(all="ignore"):
         while it < max_iter:
             it += 1
-            i_inj = np.conj(s_inj / v)
-            i_inj[0] = 0.0
-            j_line = -sw.subtree(i_inj)
-            j_line[0] = 0.0
-            v_new = v0 - sw.down(z * j_line)
+            j_line = _branch_currents(sw, s_inj, v)
+            if ratio is None:
+                v_new = v0 - sw.down(z * j_line)
+            else:
+                v_new = (v0 - sw.down(z_ref * (j_line / sw.conj_ratio))) / ratio
             err = float(np.max(np.abs(v_new - v))) if n > 1 else 0.0
             v = v_new
             if not np.isfinite(err):
@@ -283,30 +335,61 @@ def ac_power_flow(net: Radial, p_kw, q_kvar, tol: float = 1e-10, max_iter: int =
                 converged = True
                 break
         if converged:  # the currents of the final voltages
-            i_inj = np.conj(s_inj / v)
-            i_inj[0] = 0.0
-            j_line = -sw.subtree(i_inj)
+            j_line = _branch_currents(sw, s_inj, v)
     return _ac_result(net, p, q, v, j_line, it, converged)
+
+
+def _branch_currents(sw: _Sweep, s_inj, v) -> np.ndarray:
+    """The backward sweep: every line's series current ``J`` from the buses' voltages (``J_0 = 0``)."""
+    i_inj = np.conj(s_inj / v)
+    if sw.y_bus is not None:
+        i_inj -= sw.y_bus * v
+    i_inj[0] = 0.0
+    if sw.ratio is None:
+        j_line = -sw.subtree(i_inj)
+    else:
+        j_line = -sw.subtree(i_inj / sw.conj_ratio) * sw.conj_ratio
+    j_line[0] = 0.0
+    return j_line
 
 
 def _ac_result(net: Radial, p, q, v, j_line, iterations: int, converged: bool) -> FlowResult:
     base = net.base_kva
+    sw = _sweep(net)
     j_line = j_line.copy()
     j_line[0] = 0.0
     v_send = np.empty_like(v)
     v_send[0] = v[0]
     v_send[1:] = v[net.parent[1:]]
+    if sw.t is not None:
+        v_send = v_send / sw.t  # what the series impedance sees, behind the ideal transformer
     s_send = v_send * np.conj(j_line)
     i2 = np.abs(j_line) ** 2
-    s_out0 = _slack_out(net, s_send)
+    loss = (net.r_pu + 1j * net.x_pu) * i2
+    s_out0_extra = 0j
+    own_loss = 0.0
+    if sw.y_bus is not None:  # the lines' own end shunts at their terminals, the buses' own shunts apart
+        vm2 = np.abs(v) ** 2
+        vm2_send = np.empty(net.n)
+        vm2_send[0] = vm2[0]
+        vm2_send[1:] = vm2[net.parent[1:]]
+        at_parent = np.conj(net.line_y_parent_pu) * vm2_send
+        at_child = np.conj(net.line_y_child_pu) * vm2
+        at_parent[0] = at_child[0] = 0.0
+        s_send = s_send + at_parent
+        loss = loss + at_parent + at_child
+        own = np.conj(sw.y_own) * vm2
+        s_out0_extra = complex(own[0])
+        own_loss = float(own.real.sum())
+    s_out0 = _slack_out(net, s_send) + s_out0_extra
     p_inj, q_inj = p.copy(), q.copy()
     p_inj[0], q_inj[0] = s_out0.real * base, s_out0.imag * base
-    loss_kw = net.r_pu * i2 * base
+    loss_kw = loss.real * base
     return FlowResult(
         model="ac", net=net, v_pu=np.abs(v), angle_deg=np.rad2deg(np.angle(v)),
         p_inj_kw=p_inj, q_inj_kvar=q_inj, p_kw=s_send.real * base, q_kvar=s_send.imag * base,
-        i_a=np.sqrt(i2) * _i_base_a(net), loss_kw=loss_kw, loss_kvar=net.x_pu * i2 * base,
-        loading_pct=_loading_pct(net, np.abs(s_send)), total_loss_kw=float(loss_kw.sum()),
+        i_a=np.sqrt(i2) * _i_base_a(net), loss_kw=loss_kw, loss_kvar=loss.imag * base,
+        loading_pct=_loading_pct(net, np.abs(s_send)), total_loss_kw=float(loss_kw.sum() + own_loss * base),
         grid_p_kw=float(p_inj[0] - p[0]), grid_q_kvar=float(q_inj[0] - q[0]),
         iterations=iterations, converged=converged,
     )
@@ -329,33 +412,57 @@ def lindistflow(net: Radial, p_kw, q_kvar) -> FlowResult:
     losses' own drop). Angles are the matching linearisation
     ``θ_j = θ_i − (x_j P_j − r_j Q_j)/v0²`` (radians).
 
+    Transformers and shunts (:class:`Radial`): line j sees ``v_i/tap_j²`` at its sending end,
+    ``v_j = v_i/tap_j² − 2(r_j P_j + x_j Q_j)``, and its phase shift turns the angles below it; a
+    shunt draws a constant ``(g − jb)·u_k`` at the no-load voltage ``u_k = v0²/Π tap²`` along the
+    path (the linear model's usual choice), added to the withdrawals.
+
     The reported losses are **an estimate, not part of the model**: ``r·ℓ``
-    with ``ℓ_j = (P_j² + Q_j²)/v_i`` from the lossless flows and the sending
-    bus's LinDistFlow voltage (the same ``ℓ`` gives the current and
-    ``loss_kvar = x·ℓ``). The flows themselves stay lossless: what the
-    substation sends is ``−Σ p_k`` without them.
+    with ``ℓ_j = (P_j² + Q_j²)/w_j`` from the lossless flows and the voltage
+    ``w_j = v_i/tap_j²`` the line sees at its sending end (the same ``ℓ`` gives the current and
+    ``loss_kvar = x·ℓ``), plus the shunts' draw. The flows themselves stay lossless: what the
+    substation sends is ``−Σ p_k`` (and the shunts' constant draw) without them.
     """
     p, q = _check_injections(net, p_kw, q_kvar)
     base = net.base_kva
     sw = _sweep(net)
     s = (p + 1j * q) / base
+    v0sq = net.v0_pu**2
+    u0 = None if sw.ratio is None else v0sq / sw.ratio2  # no-load |V|² below the transformers
+    sh_par = sh_child = None
+    if sw.y_bus is not None:
+        u = np.full(net.n, v0sq) if u0 is None else u0
+        s = s - np.conj(sw.y_bus) * u  # the shunts' draw at the no-load voltage
+        u_send = np.empty(net.n)
+        u_send[0] = u[0]
+        u_send[1:] = u[net.parent[1:]]
+        sh_par = np.conj(net.line_y_parent_pu) * u_send
+        sh_child = np.conj(net.line_y_child_pu) * u
+        sh_par[0] = sh_child[0] = 0.0
     s[0] = 0.0
     flows = -sw.subtree(s)  # P + jQ of each line, lossless
     flows[0] = 0.0
     f_p, f_q = flows.real, flows.imag
-    v0sq = net.v0_pu**2
     # one solve for both sums: the real part drops v, the imaginary part turns θ
-    drops = sw.down(2.0 * (net.r_pu * f_p + net.x_pu * f_q) + 1j * (net.x_pu * f_p - net.r_pu * f_q))
-    vsq = v0sq - drops.real
+    d = 2.0 * (net.r_pu * f_p + net.x_pu * f_q) + 1j * (net.x_pu * f_p - net.r_pu * f_q)
+    if sw.ratio is None:
+        drops = sw.down(d)
+        vsq = v0sq - drops.real
+        theta = -drops.imag / v0sq
+    else:  # referred to the substation's side: w = v·|R|² drops like v does without transformers
+        drops = sw.down(d * sw.ratio2 + 1j * np.deg2rad(net.shift_deg) * v0sq)
+        vsq = (v0sq - drops.real) / sw.ratio2
+        theta = -drops.imag / v0sq
     vm = np.sqrt(np.clip(vsq, 0.0, None))
-    theta = -drops.imag / v0sq
     v_send = np.empty(net.n)
     v_send[0] = v0sq
     v_send[1:] = vsq[net.parent[1:]]
+    if sw.ratio is not None:
+        v_send = v_send / net.tap**2
     with np.errstate(divide="ignore", invalid="ignore"):
         ell = np.where(v_send > 0, (f_p**2 + f_q**2) / v_send, np.nan)
     ell[0] = 0.0
-    return _linear_result("lindistflow", net, p, q, vm, theta, f_p, f_q, ell)
+    return _linear_result("lindistflow", net, p, q, vm, theta, f_p, f_q, ell, sh_par, sh_child)
 
 
 def dc_power_flow(net: Radial, p_kw) -> FlowResult:
@@ -371,8 +478,9 @@ def dc_power_flow(net: Radial, p_kw) -> FlowResult:
     **The blind spot on a distribution feeder**: no voltage drop at all
     (``|V| = v0`` everywhere, however loaded the feeder), zero losses
     (``loss_kw = 0``), no reactive flows, and ``R``, which dominates on
-    feeders (``R/X ≈ 1–3``), plays no part. The current reported is
-    ``|P|/v0·I_base``.
+    feeders (``R/X ≈ 1–3``), plays no part. Transformer taps and shunts are
+    ignored too (a transformer's phase shift still turns the angles below it). The
+    current reported is ``|P|/v0·I_base``.
     """
     p, _ = _check_injections(net, p_kw)
     base = net.base_kva
@@ -382,12 +490,15 @@ def dc_power_flow(net: Radial, p_kw) -> FlowResult:
     f_p = -sw.subtree(pu_p).real
     f_p[0] = 0.0
     v0 = net.v0_pu
-    theta = -sw.down((net.x_pu * f_p).astype(np.complex128)).real / v0**2
+    d = (net.x_pu * f_p).astype(np.complex128)
+    if sw.ratio is not None:
+        d = d + np.deg2rad(net.shift_deg) * v0**2
+    theta = -sw.down(d).real / v0**2
     return _linear_result("dc", net, p, np.zeros(net.n), np.full(net.n, float(v0)), theta, f_p,
                           np.zeros(net.n), None)
 
 
-def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell) -> FlowResult:
+def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell, sh_par=None, sh_child=None) -> FlowResult:
     base = net.base_kva
     f_p = f_p.copy()
     f_q = f_q.copy()
@@ -401,12 +512,21 @@ def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell) -> FlowResult:
         loss_kw = net.r_pu * ell * base
         loss_kvar = net.x_pu * ell * base
     s_send = (f_p + 1j * f_q)
-    s_out0 = _slack_out(net, s_send)
+    s_out0_extra = 0j
+    if sh_par is not None:  # the lines' own end shunts at their terminals (LinDistFlow: constant draws)
+        s_send = s_send + sh_par
+        loss_kw = loss_kw + (sh_par.real + sh_child.real) * base
+        loss_kvar = loss_kvar + (sh_par.imag + sh_child.imag) * base
+        sw = _sweep(net)
+        u0 = net.v0_pu**2
+        s_out0_extra = complex(np.conj(sw.y_own[0]) * u0)
+    s_out0 = _slack_out(net, s_send) + s_out0_extra
     p_inj, q_inj = p.copy(), q.copy()
     p_inj[0], q_inj[0] = s_out0.real * base, s_out0.imag * base
     return FlowResult(
         model=model, net=net, v_pu=vm, angle_deg=np.rad2deg(theta), p_inj_kw=p_inj, q_inj_kvar=q_inj,
-        p_kw=f_p * base, q_kvar=f_q * base, i_a=i_pu * _i_base_a(net), loss_kw=loss_kw, loss_kvar=loss_kvar,
+        p_kw=s_send.real * base, q_kvar=s_send.imag * base, i_a=i_pu * _i_base_a(net), loss_kw=loss_kw,
+        loss_kvar=loss_kvar,
         loading_pct=_loading_pct(net, np.abs(s_send)), total_loss_kw=float(loss_kw.sum()),
         grid_p_kw=float(p_inj[0] - p[0]), grid_q_kvar=float(q_inj[0] - q[0]), iterations=0, converged=True,
     )
@@ -418,11 +538,27 @@ def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell) -> FlowResult:
 
 
 def _ybus(net: Radial) -> sp.csr_matrix:
-    """The bus admittance matrix ``Y = Cᵀ·diag(1/z)·C`` of the (shunt-free) radial feeder."""
+    """The bus admittance matrix of the radial feeder.
+
+    Without transformers and shunts ``Y = Cᵀ·diag(1/z)·C``. With them, line j (ratio ``t_j`` at its
+    parent end i, series admittance ``y_j = 1/z_j``) adds ``y_j/|t_j|²`` at ``(i, i)``, ``y_j`` at
+    ``(j, j)``, ``−y_j/conj(t_j)`` at ``(i, j)`` and ``−y_j/t_j`` at ``(j, i)``, and every bus's shunt
+    ``g + jb`` sits on the diagonal.
+    """
     y = np.zeros(net.n, dtype=np.complex128)
     y[1:] = 1.0 / (net.r_pu[1:] + 1j * net.x_pu[1:])
-    c = net.incidence.astype(np.complex128)
-    return (c.T @ sp.diags(y) @ c).tocsr()
+    if not net.has_shunts_or_taps:
+        c = net.incidence.astype(np.complex128)
+        return (c.T @ sp.diags(y) @ c).tocsr()
+    n = net.n
+    j = np.arange(1, n)
+    i = net.parent[1:]
+    t = net.tap[1:] * np.exp(1j * np.deg2rad(net.shift_deg[1:]))
+    yj = y[1:]
+    rows = np.concatenate([i, j, i, j, np.arange(n)])
+    cols = np.concatenate([i, j, j, i, np.arange(n)])
+    vals = np.concatenate([yj / np.abs(t) ** 2, yj, -yj / np.conj(t), -yj / t, net.g_sh_pu + 1j * net.b_sh_pu])
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
 
 def marginal_loss_factors(net: Radial, p_kw, q_kvar, solution: FlowResult | None = None) -> np.ndarray:

@@ -13,12 +13,13 @@ Per unit on the feeder's base: ``Z_base = V_base²/S_base``; powers in p.u. of
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
 
 from core.scenario.model import Scenario
 
@@ -30,6 +31,32 @@ class Radial:
     ``bus_ids[k]`` is the scenario id of bus k; ``line_ids[k]`` the id of the line
     from ``parent[k]`` into bus k (``""`` for the substation). ``rating_pu[k]``
     is that line's apparent-power rating in p.u. (``inf`` if unrated).
+
+    **Line j** (from ``i = parent[j]`` into ``j``; entry 0 of every per-line array unused) is,
+    in this order from bus i: an ideal transformer of complex ratio
+    ``t_j = tap[j]·e^{j·shift_deg[j]·π/180}`` (``1`` for a plain line), then the series
+    impedance ``z_j = r_pu[j] + j·x_pu[j]`` on its child side, then bus j::
+
+        V_j = V_i/t_j − z_j·J_j        J_j: the series current, from i towards j
+        I_i→j = J_j/conj(t_j)           the current the line draws from bus i
+
+    so ``|V_i|/tap[j]`` is what the series impedance sees at its sending end, and the
+    power sent into the series impedance, ``S_j = (V_i/t_j)·conj(J_j)``, is also what
+    leaves bus i (an ideal transformer is lossless). ``r_pu``/``x_pu`` are the exact
+    π equivalent of what the scenario gives (for a transformer with a magnetising branch,
+    its T model converted: slightly different from the short-circuit impedance).
+
+    **Shunts** are lumped at the buses: ``g_sh_pu[k] + j·b_sh_pu[k]`` is the admittance to
+    ground at bus k, drawing ``P = g·|V_k|²`` and ``Q = −b·|V_k|²`` (capacitive ``b > 0``
+    supplies reactive power): the bus's own shunt, plus the π-model end shunts of every
+    line touching k — line charging halves and transformers' magnetising branches — each
+    already referred to bus k (an end shunt behind line j's ideal transformer, on its
+    series side, appears at bus ``parent[j]`` divided by ``tap[j]²``). Which part of that
+    each line brings is ``line_y_parent_pu[j]`` (at bus ``parent[j]``) and
+    ``line_y_child_pu[j]`` (at bus j), complex ``g + jb``, for reporting a line's flows at
+    its terminals as pandapower does; the bus arrays already include them.
+
+    Defaults: no transformers and no shunts (``tap = 1``, ``shift_deg = 0``, zeros).
     """
 
     bus_ids: tuple[str, ...]
@@ -52,16 +79,25 @@ class Radial:
     tap: np.ndarray | None = None
     g_sh_pu: np.ndarray | None = None
     b_sh_pu: np.ndarray | None = None
+    # shift_deg[j]: the phase shift of line j's ideal transformer (the child side lags the parent side by it):
+    # angles only. line_y_parent_pu/line_y_child_pu[j]: line j's own share of the bus shunts (complex g + jb)
+    shift_deg: np.ndarray | None = None
+    line_y_parent_pu: np.ndarray | None = None
+    line_y_child_pu: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.bus_ids)
-        for name, fill in (("tap", 1.0), ("g_sh_pu", 0.0), ("b_sh_pu", 0.0)):
+        for name, fill in (("tap", 1.0), ("g_sh_pu", 0.0), ("b_sh_pu", 0.0), ("shift_deg", 0.0)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, np.full(n, fill))
+        for name in ("line_y_parent_pu", "line_y_child_pu"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.zeros(n, dtype=np.complex128))
 
     @property
     def has_shunts_or_taps(self) -> bool:
-        return bool(np.any(self.tap != 1.0) or np.any(self.g_sh_pu != 0.0) or np.any(self.b_sh_pu != 0.0))
+        return bool(np.any(self.tap != 1.0) or np.any(self.g_sh_pu != 0.0) or np.any(self.b_sh_pu != 0.0)
+                    or np.any(self.shift_deg != 0.0))
 
     @property
     def n(self) -> int:
@@ -76,15 +112,10 @@ class Radial:
         """``A[k, j] = 1`` when line j (into bus j) is on the path from the substation to bus k (j, k ≥ 1).
 
         Voltage drops add up along paths: ``v = v0 − A·drop``; line flows add up
-        over subtrees: ``flow = Aᵀ·load``.
+        over subtrees: ``flow = Aᵀ·load``. Built a generation at a time (one numpy
+        step per level of the tree, not a loop over buses).
         """
-        rows, cols = [], []
-        for k in range(1, self.n):
-            j = k
-            while j > 0:
-                rows.append(k)
-                cols.append(j)
-                j = int(self.parent[j])
+        rows, cols = _ancestors(self.parent)
         return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(self.n, self.n))
 
     @cached_property
@@ -98,10 +129,9 @@ class Radial:
 
     @cached_property
     def depth(self) -> np.ndarray:
-        d = np.zeros(self.n, dtype=int)
-        for k in range(1, self.n):
-            d[k] = d[self.parent[k]] + 1
-        return d
+        """The number of lines from the substation to each bus."""
+        rows, _ = _ancestors(self.parent)
+        return np.bincount(rows, minlength=self.n)
 
     @cached_property
     def electrical_distance_pu(self) -> np.ndarray:
@@ -110,44 +140,176 @@ class Radial:
         return np.asarray(self.path @ z).ravel()
 
 
+def _ancestors(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)``: bus ``rows[i]`` has line ``cols[i]`` on its path from the substation (each bus ≥ 1
+    with itself and every ancestor but bus 0), built one generation at a time."""
+    n = len(parent)
+    k = np.arange(1, n)
+    cur = k
+    rows, cols = [], []
+    while k.size:
+        rows.append(k)
+        cols.append(cur)
+        cur = parent[cur]
+        keep = cur > 0
+        k, cur = k[keep], cur[keep]
+    if not rows:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def _bfs(n: int, a: np.ndarray, b: np.ndarray, root: int) -> tuple[np.ndarray, np.ndarray]:
+    """Breadth-first order and predecessors of the tree with edges ``a[l]–b[l]``, from ``root``.
+
+    Each bus's neighbours are visited in the order of the lines' file order (the order
+    a networkx graph built line by line would visit them), so the numbering is the one
+    a plain queue-based search gives; the search itself is scipy's compiled one.
+    """
+    m = len(a)
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([b, a])
+    lid = np.concatenate([np.arange(m), np.arange(m)])
+    perm = np.lexsort((lid, rows))
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    g = sp.csr_matrix((np.ones(2 * m), cols[perm].astype(np.int32), indptr), shape=(n, n))
+    order, pred = breadth_first_order(g, root, directed=True, return_predecessors=True)
+    return order, pred
+
+
 def radial(s: Scenario) -> Radial:
-    """The scenario's feeder as a :class:`Radial` (the scenario is valid, so it is a tree)."""
+    """The scenario's feeder as a :class:`Radial` (the scenario is valid, so it is a tree).
+
+    Per unit on ``Z_base = V_base²/S_base``: ``r_pu = r_ohm/Z_base``, shunts ``y_pu = Y·Z_base``
+    (µS·10⁻⁶). A line's shunt ``g_shunt_us + j·b_shunt_us`` goes half to each end. A
+    transformer (:class:`~core.scenario.model.Transformer`) is its T model converted
+    exactly to a π (the wye–delta transform): with ``z`` its series impedance split in
+    two halves and ``y_m`` the magnetising branch between them,
+
+        z_π = z + (z/2)²·y_m,      y_end = (z/2)·y_m / z_π   at each end (series side),
+
+    and ``t = tap_ratio·e^{j·shift}``. A transformer listed with its ideal transformer at
+    the child end (``from_bus`` below ``to_bus``) is turned round exactly: the parent
+    end gets ``1/t`` and the series impedance becomes ``|t|²·z_π``. End shunts on the
+    series side of the ideal transformer are divided by ``|t|²`` at their bus.
+    """
     f = s.feeder
-    g = nx.Graph()
-    g.add_nodes_from(b.id for b in f.buses)
-    line_of: dict[frozenset, object] = {}
-    for ln in f.lines:
-        g.add_edge(ln.from_bus, ln.to_bus)
-        line_of[frozenset((ln.from_bus, ln.to_bus))] = ln
-    root = f.substation.bus
-    order = [root] + [v for _, v in nx.bfs_edges(g, root)]
-    idx = {b: k for k, b in enumerate(order)}
-    parent = np.full(len(order), -1, dtype=int)
-    for u, v in nx.bfs_edges(g, root):
-        parent[idx[v]] = idx[u]
-    n = len(order)
+    buses, lines = f.buses, f.lines
+    n = len(buses)
+    # the records' fields, one list comprehension each (the cheapest way through frozen dataclasses)
+    ids = [bb.id for bb in buses]
+    where = dict(zip(ids, range(n), strict=True))
+    root = where[f.substation.bus]
+    a = np.array([where[ln.from_bus] for ln in lines], dtype=np.intp)
+    b = np.array([where[ln.to_bus] for ln in lines], dtype=np.intp)
+    order, pred = _bfs(n, a, b, root)
+    pos = np.empty(n, dtype=np.intp)
+    pos[order] = np.arange(n)
+    parent = np.full(n, -1, dtype=int)
+    parent[1:] = pos[pred[order[1:]]]
+    # each line's child (its end farther from the substation) and its place in breadth-first order
+    from_is_child = pred[a] == b
+    k = pos[np.where(from_is_child, a, b)]
     zb = f.base_z_ohm
     r = np.zeros(n)
     x = np.zeros(n)
+    r[k] = np.array([ln.r_ohm for ln in lines], dtype=float) / zb
+    x[k] = np.array([ln.x_ohm for ln in lines], dtype=float) / zb
+    nan = math.nan
+    r_kva = np.array([nan if ln.rating_kva is None else ln.rating_kva for ln in lines], dtype=float)
+    r_a = np.array([nan if ln.rating_a is None else ln.rating_a for ln in lines], dtype=float)
+    kva = np.fmin(r_kva, (math.sqrt(3.0) * f.base_kv) * r_a)  # Line.rating_kva_at, every line at once
     rating = np.full(n, np.inf)
+    rating[k] = np.where(np.isnan(kva), np.inf, kva / f.base_kva)
     rev = np.zeros(n, dtype=bool)
-    line_ids = [""] * n
-    for k in range(1, n):
-        ln = line_of[frozenset((order[parent[k]], order[k]))]
-        r[k] = ln.r_ohm / zb
-        x[k] = ln.x_ohm / zb
-        kva = ln.rating_kva_at(f.base_kv)
-        rating[k] = np.inf if kva is None else kva / f.base_kva
-        rev[k] = ln.from_bus != order[parent[k]]
-        line_ids[k] = ln.id
-    buses = {b.id: b for b in f.buses}
-    vmin = np.array([buses[b].v_min_pu if buses[b].v_min_pu is not None else f.v_min_pu for b in order])
-    vmax = np.array([buses[b].v_max_pu if buses[b].v_max_pu is not None else f.v_max_pu for b in order])
+    rev[k] = from_is_child
+    line_ids = np.full(n, "", dtype=object)
+    line_ids[k] = [ln.id for ln in lines]
+    bus_ids = np.array(ids, dtype=object)[order]
+    lo, hi = f.v_min_pu, f.v_max_pu
+    vmin = np.array([lo if bb.v_min_pu is None else bb.v_min_pu for bb in buses], dtype=float)[order]
+    vmax = np.array([hi if bb.v_max_pu is None else bb.v_max_pu for bb in buses], dtype=float)[order]
+    extra = _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent)
     return Radial(
-        bus_ids=tuple(order), line_ids=tuple(line_ids), parent=parent, r_pu=r, x_pu=x, rating_pu=rating,
-        v_min_pu=vmin, v_max_pu=vmax, v0_pu=f.substation.v_set_pu, base_kva=f.base_kva, base_kv=f.base_kv,
-        reversed_line=rev,
+        bus_ids=tuple(bus_ids.tolist()), line_ids=tuple(line_ids.tolist()), parent=parent, r_pu=r, x_pu=x,
+        rating_pu=rating, v_min_pu=vmin, v_max_pu=vmax, v0_pu=f.substation.v_set_pu, base_kva=f.base_kva,
+        base_kv=f.base_kv, reversed_line=rev, **extra,
     )
+
+
+def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> dict:
+    """The taps, phase shifts and shunts of :class:`Radial` (``r``/``x`` are changed in place for
+    transformers); an empty dict when the feeder has none (the defaults)."""
+    lines, buses = f.lines, f.buses
+    n, m = len(buses), len(lines)
+    special = [i for i, ln in enumerate(lines) if ln.transformer is not None or ln.g_shunt_us or ln.b_shunt_us]
+    shunted = [i for i, bb in enumerate(buses) if bb.g_shunt_us or bb.b_shunt_us]
+    if not special and not shunted:
+        return {}
+    g_line = np.zeros(m)
+    b_line = np.zeros(m)
+    g_line[special] = [lines[i].g_shunt_us for i in special]
+    b_line[special] = [lines[i].b_shunt_us for i in special]
+    trafo = [i for i in special if lines[i].transformer is not None]
+    g_bus = np.zeros(n)
+    b_bus = np.zeros(n)
+    g_bus[shunted] = [buses[i].g_shunt_us for i in shunted]
+    b_bus[shunted] = [buses[i].b_shunt_us for i in shunted]
+    g_bus, b_bus = g_bus[order], b_bus[order]
+    # per line in file order: the π (series z, end shunts on the series side) and the ratio at the from end
+    z = (r[k] + 1j * x[k]).astype(np.complex128)
+    y_half = (g_line + 1j * b_line) * 1e-6 * zb / 2.0
+    y_from = y_half.copy()
+    y_to = y_half.copy()
+    tau = np.ones(m)
+    phi = np.zeros(m)
+    if trafo:
+        ti = np.array(trafo)
+        tr = [lines[i].transformer for i in trafo]
+        ym = np.array([complex(q.g_mag_us, q.b_mag_us) for q in tr]) * 1e-6 * zb
+        z_pi, y_end = t_to_pi(z[ti], ym)
+        z[ti] = z_pi
+        y_from[ti] += y_end
+        y_to[ti] += y_end
+        tau[ti] = [q.tap_ratio for q in tr]
+        phi[ti] = [q.shift_deg for q in tr]
+    t2 = tau * tau
+    y_from_bus = y_from / t2  # the from end's shunt sits behind the ideal transformer
+    # in Radial orientation: the ideal transformer at the parent end
+    fc = from_is_child
+    z_par = np.where(fc, t2 * z, z)
+    y_parent = np.where(fc, y_to, y_from_bus)
+    y_child = np.where(fc, y_from_bus, y_to)
+    tap = np.ones(n)
+    shift = np.zeros(n)
+    tap[k] = np.where(fc, 1.0 / tau, tau)
+    shift[k] = np.where(fc, -phi, phi)
+    if trafo:  # plain lines keep r_ohm/Z_base exactly
+        r[k[ti]] = z_par[ti].real
+        x[k[ti]] = z_par[ti].imag
+    ly_par = np.zeros(n, dtype=np.complex128)
+    ly_ch = np.zeros(n, dtype=np.complex128)
+    ly_par[k] = y_parent
+    ly_ch[k] = y_child
+    y_bus = (g_bus + 1j * b_bus) * 1e-6 * zb + ly_ch
+    np.add.at(y_bus, parent[k], y_parent)
+    return {
+        "tap": tap, "shift_deg": shift, "g_sh_pu": y_bus.real.copy(), "b_sh_pu": y_bus.imag.copy(),
+        "line_y_parent_pu": ly_par, "line_y_child_pu": ly_ch,
+    }
+
+
+def t_to_pi(z, y_m):
+    """The exact π equivalent of a transformer's T model (the wye–delta transform; arrays or numbers).
+
+    The T: half the series impedance ``z/2``, the magnetising branch ``y_m`` to ground, the other
+    half. The π: series ``z_π = z + (z/2)²·y_m`` and ``y_end = (z/2)·y_m/z_π`` to ground at each end
+    (pandapower's ``trafo_model="t"`` does the same). ``y_m = 0`` gives ``z_π = z``, ``y_end = 0``.
+    Returns ``(z_π, y_end)`` in the units of ``z`` and ``1/z``.
+    """
+    half = z / 2.0
+    z_pi = z + half * half * y_m
+    return z_pi, half * y_m / z_pi
 
 
 def bus_injections_kw(s: Scenario, t: int, net: Radial | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -87,6 +87,7 @@ from core.scenario.model import (
     Substation,
     Tariffs,
     TimeHorizon,
+    Transformer,
     validate_scenario,
 )
 
@@ -488,7 +489,6 @@ _BRANCH_TABLES_UNSUPPORTED = {
     "tcsc": "thyristor-controlled series capacitors",
 }
 _IGNORED_TABLES = {
-    "shunt": "shunts",
     "ward": "wards",
     "xward": "extended wards",
     "storage": "storage units",
@@ -524,14 +524,28 @@ def import_pandapower(
       grid are dropped (with what sits on them).
     * One voltage base ``V_b`` (``feeder.base_kv``): the most common nominal
       voltage of the buses that carry loads. An impedance on level ``V_n`` is
-      referred to it, ``Z' = Z·(V_b/V_n)²``; a current rating off the base
-      level becomes ``S = √3·V_n·I_max``.
-    * Lines: ``R = r_ohm_per_km·length_km/parallel`` (and ``X``),
-      ``I_max = max_i_ka·df·parallel`` (unrated when ≥ 10 kA). Shunt
-      capacitance is neglected. Lines cut by an open line switch are dropped.
-    * Two-winding transformers: ``|Z| = vk%/100·V_b²/S_n``,
-      ``R = vkr%/100·V_b²/S_n``, ``X = √(|Z|² − R²)``, rating ``S_n``;
-      magnetizing branch and taps are ignored.
+      referred to it, ``Z' = Z·(V_b/V_n)²`` (an admittance ``Y' = Y·(V_n/V_b)²``);
+      a current rating off the base level becomes ``S = √3·V_n·I_max``. Per-unit
+      voltages are then those of pandapower (each bus on its own level).
+    * Lines: the π model, ``R = r_ohm_per_km·length_km/parallel`` (and ``X``),
+      shunt ``B = 2π·f_hz·c_nf_per_km·length_km·parallel``, ``G = g_us_per_km·…``
+      (half at each end), ``I_max = max_i_ka·df·parallel`` (unrated when ≥ 10 kA).
+    * Two-winding transformers, as pandapower's power flow models them (T model):
+      the rated voltages at the tap position (``tap_pos``, ``tap_neutral``,
+      ``tap_step_percent``/``tap_step_degree`` on ``tap_side``, for a ``Ratio``,
+      ``Symmetrical`` or ``Ideal`` changer; pandapower ignores an untyped one),
+      the off-nominal ratio ``τ = (vn_hv/vn_lv)/(V_hv,bus/V_lv,bus)`` and the phase
+      shift ``shift_degree`` (+ the tap's) in a
+      :class:`~core.scenario.model.Transformer`; the short-circuit impedance on the lv
+      side at its rated voltage, ``|Z| = vk%/100·vn_lv²/S_n/parallel``,
+      ``R = vkr%/100·…``; the magnetising branch ``G = pfe/vn_lv²``,
+      ``|Y| = i0%/100·S_n/vn_lv²`` (``B = −√(|Y|² − G²)``), times ``parallel``;
+      rating ``S_n·parallel·df``.
+    * A line cut at one end only (an open switch, a bus out of service) or a
+      transformer opened by a switch on one side stays connected at the other in
+      pandapower: it becomes the shunt it draws there. Cut at both ends (or a
+      transformer at an out-of-service bus), it is dropped. pandapower's ``shunt``
+      elements become bus shunts (``(p_mw − j·q_mvar)·step`` at ``vn_kv``).
     * The ext_grid bus is the substation (``v_set_pu = vm_pu``); loads become
       consumers (``P = p_mw·scaling``, ``Q = q_mvar·scaling``), static
       generators DER assets with ``P^max = p_mw·scaling`` and no cost,
@@ -618,6 +632,65 @@ def _ids(indices: list[int], limit: int = 10) -> str:
     return shown + (f" … ({len(indices)} in all)" if len(indices) > limit else "")
 
 
+def _wrap_deg(angle: float) -> float:
+    """An angle in degrees within (−180, 180] (the same phase shift)."""
+    a = math.fmod(angle, 360.0)
+    if a > 180.0:
+        a -= 360.0
+    elif a <= -180.0:
+        a += 360.0
+    return a
+
+
+def _trafo_rated_voltages(row: Any) -> tuple[float, float, float, str]:
+    """A two-winding transformer's rated voltages at its tap position and its phase shift, as pandapower's
+    power flow computes them (``build_branch._calc_tap_from_dataframe``, pandapower 3).
+
+    ``(vn_hv_kv, vn_lv_kv, shift_deg, note)``. For each tap changer (``tap_*`` and ``tap2_*``) at
+    position ``n = tap_pos − tap_neutral``: a ``Ratio`` or ``Symmetrical`` changer changes the rated
+    voltage ``u`` of its side (``tap_side``) to ``|u + du·e^{jα}|`` with ``du = u·n·tap_step_percent/100``
+    and ``α = tap_step_degree`` (0 if not given), and shifts the phase by ``±atan(du·sin α/(u + du·cos α))``
+    (+ on the hv side); an ``Ideal`` one only shifts the phase, by ``n·tap_step_degree`` (or
+    ``2·asin(n·tap_step_percent/200)``). A changer without a type changes nothing in pandapower
+    either (``note = "untyped"`` when its position is off neutral); ``note = "table"`` when a tap
+    characteristic table would apply (not read: the steps are used).
+    """
+    vn = {"hv": float(row["vn_hv_kv"]), "lv": float(row["vn_lv_kv"])}
+    shift = _finite(row.get("shift_degree")) or 0.0
+    note = ""
+    for t in ("", "2"):
+        pos = _finite(row.get(f"tap{t}_pos"))
+        if pos is None:
+            continue
+        neutral = _finite(row.get(f"tap{t}_neutral"))
+        diff = math.nan if neutral is None else pos - neutral
+        side = row.get(f"tap{t}_side")
+        kind = row.get(f"tap{t}_changer_type")
+        kind = kind if isinstance(kind, str) else ""
+        dep = row.get("tap_dependency_table") if t == "" else None
+        if isinstance(dep, (bool, np.bool_)) and dep and diff:
+            note = "table"
+        if side not in ("hv", "lv") or not diff or not math.isfinite(diff):
+            continue
+        direction = 1.0 if side == "hv" else -1.0
+        step_pct = _finite(row.get(f"tap{t}_step_percent"))
+        step_deg = _finite(row.get(f"tap{t}_step_degree"))
+        if kind == "Ideal":
+            if step_deg:
+                shift += direction * diff * step_deg
+            elif step_pct:
+                shift += direction * 2.0 * math.degrees(math.asin(diff * step_pct / 200.0))
+        elif kind in ("Ratio", "Symmetrical"):
+            u = vn[side]
+            du = u * diff * (step_pct or 0.0) / 100.0
+            alpha = math.radians(step_deg or 0.0)
+            vn[side] = math.hypot(u + du * math.cos(alpha), du * math.sin(alpha))
+            shift += math.degrees(math.atan(direction * du * math.sin(alpha) / (u + du * math.cos(alpha))))
+        elif note != "table":
+            note = "untyped"
+    return vn["hv"], vn["lv"], shift, note
+
+
 class _NetImporter:
     """The conversion of one pandapower network; collects warnings as it goes."""
 
@@ -628,6 +701,8 @@ class _NetImporter:
         self.label = label or net_name or "pandapower network"
         self.name = name or net_name or self.label
         self.warnings: list[str] = []
+        self.shunts: dict[int, complex] = {}  # S at the feeder's base, per representative bus
+        self.cuts: list[tuple[str, int, str, int | None, complex]] = []  # (table, index, why, connected bus, Y)
 
     def table(self, key: str):
         """The in-service rows of ``net[key]`` (None when the table is absent or empty)."""
@@ -673,7 +748,9 @@ class _NetImporter:
         self.base_kv = base_kv
 
         branches = self.lines(live, vn) + self.trafos(live, vn)
+        self.shunt_elements(live)
         reach = self.check_radial(branches, live, slack)
+        self.settle_cuts(reach)
         dropped_buses = sorted(b for b in live if self.rep[b] not in reach)
         if dropped_buses:
             self.warn(f"{len(dropped_buses)} bus(es) not connected to the external grid dropped: "
@@ -788,31 +865,83 @@ class _NetImporter:
                       f"impedances are referred to {base:g} kV, the level of the loads")
         return base
 
-    def open_switched(self, et: str) -> set[int]:
+    def open_ends(self, et: str) -> dict[int, set[int]]:
+        """The buses at which each branch of type ``et`` (``"l"``, ``"t"``) is opened by a switch."""
         sw = self.net.switch if "switch" in self.net else None
         if sw is None or not len(sw):
-            return set()
+            return {}
         opened = sw[(sw["et"] == et) & ~sw["closed"].fillna(False).astype(bool)]
-        return {int(e) for e in opened["element"]}
+        out: dict[int, set[int]] = {}
+        for e, b in zip(opened["element"], opened["bus"], strict=True):
+            out.setdefault(int(e), set()).add(int(b))
+        return out
+
+    def add_shunt(self, bus: int, y_s: complex) -> None:
+        """A shunt admittance (S, referred to the feeder's base) at the representative of ``bus``."""
+        if y_s != 0:
+            r = self.rep[bus]
+            self.shunts[r] = self.shunts.get(r, 0j) + y_s
+
+    def cut(self, table: str, idx: int, ends: tuple[int, int], live: set[int], opened: set[int],
+            z: complex, y_from: complex, y_to: complex, t: complex) -> bool:
+        """Whether a branch is cut at one end or both (a switch open or a bus out of service there); a cut
+        branch is recorded for :meth:`settle_cuts`.
+
+        One connected end only: pandapower keeps such a branch (its open end on an auxiliary bus),
+        and it draws its no-load admittance there: the near end shunt in parallel with ``z`` in
+        series with the far one, ``(y_from + 1/(z + 1/y_to))/|t|²`` from the from end (or
+        ``y_to + 1/(z + 1/y_from)`` from the to end), with ``z``, ``y_from`` (behind the ideal
+        transformer ``t`` at ``ends[0]``) and ``y_to`` its π in ohm and S at the feeder's base.
+        """
+        on = [b in live and b not in opened for b in ends]
+        if all(on):
+            return False
+        reason = "switch" if any(b in opened for b in ends) else "bus"
+        # pandapower hangs a line on an auxiliary bus at an out-of-service bus too, but drops a transformer there
+        if not any(on) or (table == "trafo" and not all(b in live for b in ends)):
+            self.cuts.append((table, idx, "bus" if table == "trafo" and reason == "bus" else reason, None, 0j))
+            return True
+        if on[0]:  # the far shunt in series with z, in parallel with the near one, behind the ideal transformer
+            y_eq = (y_from + (1.0 / (z + 1.0 / y_to) if y_to else 0j)) / abs(t) ** 2
+        else:  # fed from the to side, the ideal transformer at the open end carries no current
+            y_eq = y_to + (1.0 / (z + 1.0 / y_from) if y_from else 0j)
+        self.cuts.append((table, idx, reason, ends[0] if on[0] else ends[1], y_eq))
+        return True
+
+    def settle_cuts(self, reach: set[int]) -> None:
+        """The cut branches: those still hanging from the feeder at one end become a shunt at that bus."""
+        words = {"line": "line(s)", "trafo": "transformer(s)"}
+        for table in ("line", "trafo"):
+            opened, dead, hanging = [], [], []
+            for _, i, why, bus, y in (c for c in self.cuts if c[0] == table):
+                if bus is not None and self.rep[bus] in reach:
+                    hanging.append(i)
+                    self.add_shunt(bus, y)
+                else:
+                    (opened if why == "switch" else dead).append(i)
+            if opened:
+                self.warn(f"{len(opened)} {words[table]} opened by a switch dropped: {_ids(opened)}")
+            if dead:
+                self.warn(f"{len(dead)} {words[table]} touching an out-of-service bus dropped: {_ids(dead)}")
+            if hanging:
+                what = "the charging" if table == "line" else "the magnetising current"
+                self.warn(f"{len(hanging)} {words[table]} connected at one end only (a switch open or a bus out of "
+                          f"service at the other) kept as {what} they draw, a shunt at the connected bus: "
+                          f"{_ids(hanging)}")
 
     def lines(self, live: set[int], vn: dict[int, float]) -> list[tuple[tuple[str, int], Line]]:
         df = self.net.line
         if not len(df):
             return []
         out = []
-        out_of_service, opened, dead, unrated, shunt = [], [], [], 0, []
-        cut = self.open_switched("l")
+        out_of_service, unrated = [], 0
+        cut = self.open_ends("l")
+        f_hz = float(getattr(self.net, "f_hz", 50.0) or 50.0)
         for idx, row in df.iterrows():
             idx = int(idx)
             fb, tb = int(row["from_bus"]), int(row["to_bus"])
             if not bool(row["in_service"]):
                 out_of_service.append(idx)
-                continue
-            if fb not in live or tb not in live:
-                dead.append(idx)
-                continue
-            if idx in cut:
-                opened.append(idx)
                 continue
             parallel = float(row.get("parallel", 1) or 1)
             length = float(row["length_km"])
@@ -820,8 +949,14 @@ class _NetImporter:
             k = (self.base_kv / level) ** 2
             r = float(row["r_ohm_per_km"]) * length / parallel * k
             x = float(row["x_ohm_per_km"]) * length / parallel * k
-            if (_finite(row.get("c_nf_per_km", 0.0)) or 0.0) > 0 or (_finite(row.get("g_us_per_km", 0.0)) or 0.0) > 0:
-                shunt.append(idx)
+            # the π's shunt, B = 2πf·C and G, in S at the line's level, referred: Y' = Y/k
+            c_nf = _finite(row.get("c_nf_per_km", 0.0)) or 0.0
+            g_us = _finite(row.get("g_us_per_km", 0.0)) or 0.0
+            b_s = 2.0 * math.pi * f_hz * c_nf * 1e-9 * length * parallel / k
+            g_s = g_us * 1e-6 * length * parallel / k
+            if self.cut("line", idx, (fb, tb), live, cut.get(idx, set()), complex(r, x), complex(g_s, b_s) / 2,
+                        complex(g_s, b_s) / 2, 1.0):
+                continue
             i_ka = _finite(row.get("max_i_ka"))
             df_ = _finite(row.get("df", 1.0)) or 1.0
             rating_a = rating_kva = None
@@ -835,36 +970,27 @@ class _NetImporter:
             out.append((("line", idx), Line(
                 id=f"L{idx}", from_bus=str(self.rep[fb]), to_bus=str(self.rep[tb]), r_ohm=_sig(r), x_ohm=_sig(x),
                 rating_kva=rating_kva, rating_a=rating_a, name=name if isinstance(name, str) else "",
+                g_shunt_us=_sig(g_s * 1e6), b_shunt_us=_sig(b_s * 1e6),
             )))
         if out_of_service:
             self.warn(f"{len(out_of_service)} out-of-service line(s) dropped: {_ids(out_of_service)}")
-        if opened:
-            self.warn(f"{len(opened)} line(s) opened by a switch dropped: {_ids(opened)}")
-        if dead:
-            self.warn(f"{len(dead)} line(s) touching an out-of-service bus dropped: {_ids(dead)}")
         if unrated:
             self.warn(f"{unrated} line(s) have no current rating (max_i_ka missing or ≥ {_UNRATED_KA:g} kA)")
-        if shunt:
-            self.warn(f"the shunt capacitance/conductance of {len(shunt)} line(s) is neglected")
         return out
 
     def trafos(self, live: set[int], vn: dict[int, float]) -> list[tuple[tuple[str, int], Line]]:
         df = self.table("trafo")
         if df is None:
             return []
+        from core.network.topology import t_to_pi
+
         out = []
-        cut = self.open_switched("t")
-        magnetizing, tapped, off_ratio, opened, dead = [], [], [], [], []
+        cut = self.open_ends("t")
+        untyped, tabled, uneven = [], [], []
         problems = []
         for idx, row in df.iterrows():
             idx = int(idx)
             hv, lv = int(row["hv_bus"]), int(row["lv_bus"])
-            if hv not in live or lv not in live:
-                dead.append(idx)
-                continue
-            if idx in cut:
-                opened.append(idx)
-                continue
             sn = _finite(row["sn_mva"]) or 0.0
             vk = _finite(row["vk_percent"]) or 0.0
             vkr = _finite(row["vkr_percent"]) or 0.0
@@ -874,39 +1000,77 @@ class _NetImporter:
                                                          f"got sn_mva={sn:g}, vk={vk:g}, vkr={vkr:g}", row=idx,
                                         row_id=f"T{idx}"))
                 continue
-            z_base = self.base_kv ** 2 / sn
-            z = vk / 100.0 * z_base / parallel
-            r = vkr / 100.0 * z_base / parallel
-            x = math.sqrt(max(z * z - r * r, 0.0))
-            if (_finite(row.get("pfe_kw")) or 0.0) > 0 or (_finite(row.get("i0_percent")) or 0.0) > 0:
-                magnetizing.append(idx)
-            pos, neutral = _finite(row.get("tap_pos")), _finite(row.get("tap_neutral"))
-            if pos is not None and neutral is not None and pos != neutral:
-                tapped.append(idx)
-            if not (math.isclose(float(row["vn_hv_kv"]), vn[hv], rel_tol=1e-6)
-                    and math.isclose(float(row["vn_lv_kv"]), vn[lv], rel_tol=1e-6)):
-                off_ratio.append(idx)
+            vn_hv, vn_lv, shift, note = _trafo_rated_voltages(row)
+            if note == "untyped":
+                untyped.append(idx)
+            elif note == "table":
+                tabled.append(idx)
+            for col in ("leakage_resistance_ratio_hv", "leakage_reactance_ratio_hv"):
+                share = _finite(row.get(col))
+                if share is not None and share != 0.5:
+                    uneven.append(idx)
+                    break
+            # pandapower's model, referred to the feeder's base V_b: the short-circuit impedance on the lv
+            # side at the (tapped) rated voltage, Z = vk%·vn_lv²/S_n, referred from the lv bus's level;
+            # the magnetising branch (pfe, i0) likewise; the ratio off the buses' nominal ratio
+            k_lv = (self.base_kv / vn[lv]) ** 2
+            z_abs = vk / 100.0 * vn_lv**2 / sn / parallel * k_lv
+            r = vkr / 100.0 * vn_lv**2 / sn / parallel * k_lv
+            x = math.sqrt(max(z_abs * z_abs - r * r, 0.0))
+            pfe_mw = (_finite(row.get("pfe_kw")) or 0.0) / 1000.0
+            i0 = _finite(row.get("i0_percent")) or 0.0
+            q0_mvar = math.sqrt(max((i0 / 100.0 * sn) ** 2 - pfe_mw**2, 0.0))
+            y_m = complex(pfe_mw, -q0_mvar) / vn_lv**2 * parallel / k_lv  # S at the feeder's base
+            tau = (vn_hv / vn_lv) / (vn[hv] / vn[lv])
+            t = tau * complex(math.cos(math.radians(shift)), math.sin(math.radians(shift)))
+            z_pi, y_end = t_to_pi(complex(r, x), y_m)
+            if self.cut("trafo", idx, (hv, lv), live, cut.get(idx, set()), z_pi, y_end, y_end, t):
+                continue
+            transformer = Transformer(tap_ratio=_sig(tau), shift_deg=_sig(_wrap_deg(shift)),
+                                      g_mag_us=_sig(y_m.real * 1e6), b_mag_us=_sig(y_m.imag * 1e6))
             df_ = _finite(row.get("df", 1.0)) or 1.0
             name = row.get("name")
             out.append((("trafo", idx), Line(
                 id=f"T{idx}", from_bus=str(self.rep[hv]), to_bus=str(self.rep[lv]), r_ohm=_sig(r), x_ohm=_sig(x),
                 rating_kva=_sig(sn * 1000.0 * parallel * df_), name=name if isinstance(name, str) else "",
+                transformer=None if transformer == Transformer() else transformer,
             )))
         if problems:
             raise ScenarioError(problems)
-        if opened:
-            self.warn(f"{len(opened)} transformer(s) opened by a switch dropped: {_ids(opened)}")
-        if dead:
-            self.warn(f"{len(dead)} transformer(s) touching an out-of-service bus dropped: {_ids(dead)}")
-        if magnetizing:
-            self.warn(f"the magnetizing branch (pfe_kw, i0_percent) of transformer(s) {_ids(magnetizing)} "
-                      "is neglected")
-        if tapped:
-            self.warn(f"the tap position of transformer(s) {_ids(tapped)} is ignored (nominal ratio assumed)")
-        if off_ratio:
-            self.warn(f"transformer(s) {_ids(off_ratio)} have rated voltages other than their buses' "
-                      "nominal voltages: the ratio is taken as nominal")
+        if untyped:
+            self.warn(f"the tap position of transformer(s) {_ids(untyped)} is ignored, as pandapower ignores it: "
+                      "they have no tap_changer_type (Ratio, Symmetrical or Ideal)")
+        if tabled:
+            self.warn(f"the tap characteristic tables of transformer(s) {_ids(tabled)} are not read: their ratio "
+                      "comes from tap_step_percent and tap_step_degree, their impedance from vk_percent and "
+                      "vkr_percent at every tap position")
+        if uneven:
+            self.warn(f"the magnetising branch of transformer(s) {_ids(uneven)} is placed in the middle of the "
+                      "short-circuit impedance (leakage_*_ratio_hv other than 0.5 are not modelled)")
         return out
+
+    def shunt_elements(self, live: set[int]) -> None:
+        """pandapower's shunts (``p_mw``, ``q_mvar`` per step at ``vn_kv``) as bus shunts:
+        ``Y = (p − jq)·step/vn²`` in S at their bus's level, referred to the feeder's base."""
+        df = self.table("shunt")
+        if df is None:
+            return
+        tabled = []
+        for idx, row in df.iterrows():
+            bus = int(row["bus"])
+            if bus not in live:
+                continue
+            level = self.vn[bus]
+            vn_sh = _finite(row.get("vn_kv")) or level
+            step = _finite(row.get("step", 1)) or 0.0
+            dep = row.get("step_dependency_table")
+            if isinstance(dep, (bool, np.bool_)) and dep:
+                tabled.append(int(idx))
+            y = complex(float(row["p_mw"]), -float(row["q_mvar"])) * step / vn_sh**2  # S at the bus's level
+            self.add_shunt(bus, y * (level / self.base_kv) ** 2)
+        if tabled:
+            self.warn(f"the step characteristic tables of shunt(s) {_ids(tabled)} are not read: "
+                      "p_mw and q_mvar per step are used")
 
     def check_radial(self, branches: list[tuple[tuple[str, int], Line]], live: set[int], slack: int) -> set[int]:
         """The representative buses reachable from the slack; raises if a branch closes a loop there.
@@ -970,7 +1134,9 @@ class _NetImporter:
             if (ov_min if ov_min is not None else vmin) >= (ov_max if ov_max is not None else vmax):
                 odd.append(b)
                 ov_min = ov_max = None
-            out.append(Bus(id=str(b), name=name if isinstance(name, str) else "", v_min_pu=ov_min, v_max_pu=ov_max))
+            y = self.shunts.get(b, 0j) * 1e6  # µS
+            out.append(Bus(id=str(b), name=name if isinstance(name, str) else "", v_min_pu=ov_min, v_max_pu=ov_max,
+                           g_shunt_us=_sig(y.real), b_shunt_us=_sig(y.imag)))
         if odd:
             self.warn(f"the voltage limits of bus(es) {_ids(odd)} are not a range: the feeder's are used")
         return vmin, vmax, out
@@ -1066,10 +1232,18 @@ __all__ = [
 def export_pandapower(scenario: Scenario, period: int = 0):
     """The scenario in one period as a pandapower net (the inverse of :func:`import_pandapower`, for comparison).
 
-    Buses at the feeder's base voltage, lines with their R and X in ohm over 1 km (unrated), the
-    substation as the external grid, and each bus's net injection of the period (as given in the file,
-    :func:`core.network.topology.bus_injections_kw`) as one constant-power load. Returns
-    ``(net, index)`` with the pandapower bus index of each bus id. Needs pandapower.
+    Buses at the feeder's base voltage; the substation as the external grid; each bus's net injection of
+    the period (as given in the file, :func:`core.network.topology.bus_injections_kw`) as one
+    constant-power load. Lines with their R and X in ohm and their shunt (``c_nf_per_km`` from
+    ``B = 2πf·C`` at 50 Hz, ``g_us_per_km``) over 1 km, unrated. A line with a
+    :class:`~core.scenario.model.Transformer` becomes a pandapower transformer from its ``from_bus``
+    (hv) to its ``to_bus`` (lv) with the same equivalent circuit: ``vn_lv_kv`` the base,
+    ``vn_hv_kv = tap_ratio·base`` (the off-nominal ratio), ``S_n`` its rating (else the feeder's base),
+    ``vk``/``vkr`` from ``|Z|``/``R`` on ``S_n``, ``pfe_kw``/``i0_percent`` from the magnetising branch,
+    ``shift_degree``; pandapower's default T model puts the magnetising branch in the middle, as
+    :class:`~core.scenario.model.Transformer` does. A transformer's own π shunt (``g_shunt_us``,
+    ``b_shunt_us``) and every bus's shunt become pandapower shunts. Returns ``(net, index)`` with the
+    pandapower bus index of each bus id. Needs pandapower.
     """
     try:
         import pandapower as pp
@@ -1078,12 +1252,39 @@ def export_pandapower(scenario: Scenario, period: int = 0):
     from core.network.topology import bus_injections_kw, radial
 
     f = scenario.feeder
-    ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0)
-    idx = {b.id: pp.create_bus(ppn, vn_kv=f.base_kv, name=b.id) for b in f.buses}
+    vb = f.base_kv
+    ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0, f_hz=50.0)
+    idx = {b.id: pp.create_bus(ppn, vn_kv=vb, name=b.id) for b in f.buses}
     pp.create_ext_grid(ppn, idx[f.substation.bus], vm_pu=f.substation.v_set_pu, va_degree=0.0)
+
+    def shunt(bus: str, y_us: complex) -> None:  # draws (G − jB)·V²: p_mw = G·V², q_mvar = −B·V² at V = V_b
+        if y_us != 0:
+            pp.create_shunt(ppn, idx[bus], p_mw=y_us.real * 1e-6 * vb**2, q_mvar=-y_us.imag * 1e-6 * vb**2,
+                            vn_kv=vb)
+
+    for b in f.buses:
+        shunt(b.id, complex(b.g_shunt_us, b.b_shunt_us))
     for ln in f.lines:
-        pp.create_line_from_parameters(ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm,
-                                       x_ohm_per_km=ln.x_ohm, c_nf_per_km=0.0, max_i_ka=10.0, name=ln.id)
+        tr = ln.transformer
+        if tr is None:
+            pp.create_line_from_parameters(
+                ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm, x_ohm_per_km=ln.x_ohm,
+                c_nf_per_km=ln.b_shunt_us * 1e-6 / (2.0 * math.pi * 50.0) * 1e9, g_us_per_km=ln.g_shunt_us,
+                max_i_ka=10.0, name=ln.id,
+            )
+            continue
+        sn = (ln.rating_kva_at(vb) or f.base_kva) / 1000.0
+        z_base = vb**2 / sn
+        y_m = complex(tr.g_mag_us, tr.b_mag_us) * 1e-6  # S at the lv (series) side, vn_lv_kv = V_b
+        pp.create_transformer_from_parameters(
+            ppn, idx[ln.from_bus], idx[ln.to_bus], sn_mva=sn, vn_hv_kv=tr.tap_ratio * vb, vn_lv_kv=vb,
+            vk_percent=100.0 * math.hypot(ln.r_ohm, ln.x_ohm) / z_base, vkr_percent=100.0 * ln.r_ohm / z_base,
+            pfe_kw=y_m.real * vb**2 * 1000.0, i0_percent=100.0 * abs(y_m) * vb**2 / sn,
+            shift_degree=tr.shift_deg, name=ln.id,
+        )
+        y_half = complex(ln.g_shunt_us, ln.b_shunt_us) / 2.0  # on the series side: at the hv bus, over τ²
+        shunt(ln.from_bus, y_half / tr.tap_ratio**2)
+        shunt(ln.to_bus, y_half)
     net = radial(scenario)
     p, q = bus_injections_kw(scenario, period, net)
     for k, b in enumerate(net.bus_ids):

@@ -25,7 +25,7 @@ from core.scenario.importers import (
     solar_availability,
 )
 from core.scenario.io import dumps_project, loads_project
-from core.scenario.model import Asset, Prosumer, TimeHorizon
+from core.scenario.model import Asset, Prosumer, TimeHorizon, Transformer
 
 pp = pytest.importorskip("pandapower")
 pn = pytest.importorskip("pandapower.networks")
@@ -359,8 +359,63 @@ def test_transformer_network():
     assert loads["load0"].demand_kw == (30.0,) and loads["load0"].demand_kvar == (10.0,)
     assert loads["load1"].demand_kw == (25.0,) and loads["load1"].demand_kvar == (10.0,)
     assert loads["sgen0"].asset == Asset(kind="pv", p_max_kw=20.0)
+    # the cable's charging, B = 2π·50 Hz·250 nF/km·2 km = 1.5708e-4 S at 20 kV, referred: ×(20/0.4)² = 0.392699 S
+    assert math.isclose(mv.b_shunt_us, 2 * math.pi * 50 * 250e-9 * 2 * 2500 * 1e6, rel_tol=1e-9)
+    assert math.isclose(mv.b_shunt_us, 392699.08, rel_tol=1e-8) and mv.g_shunt_us == 0.0
+    # the magnetising branch: G = pfe/V² = 0.5 kW/(0.4 kV)² = 3.125e-3 S; |Y| = i0·S_n/V² = 0.2 %·0.4/0.16 = 5e-3 S,
+    # B = −√(|Y|² − G²) = −3.9031e-3 S; nominal ratio, no shift
+    assert t.transformer == Transformer(g_mag_us=3125.0, b_mag_us=t.transformer.b_mag_us)
+    assert math.isclose(t.transformer.b_mag_us, -math.sqrt(5000.0**2 - 3125.0**2), rel_tol=1e-9)
     text = " ".join(warnings)
-    assert "magnetizing" in text and "capacitance" in text and "voltage levels" in text
+    assert "voltage levels" in text
+    assert "neglected" not in text and "ignored" not in text and "nominal" not in text
+
+
+def test_tap_position_and_rated_voltages_by_hand():
+    net = lv_network()
+    # rated 20/0.42 kV on 20/0.4 kV buses, the hv tap at −2 steps of 2.5 %: 19 kV
+    net.trafo.loc[0, ["vn_lv_kv", "tap_side", "tap_neutral", "tap_pos", "tap_step_percent", "tap_changer_type",
+                      "shift_degree"]] = [0.42, "hv", 0, -2, 2.5, "Ratio", 150.0]
+    s, warnings = import_pandapower(net)
+    t = {ln.id: ln for ln in s.feeder.lines}["T0"]
+    # τ = (19/0.42)/(20/0.4) = 0.904762; Z on the lv side at its rated 0.42 kV: 0.42²/0.4 = 0.441 ohm base
+    assert math.isclose(t.transformer.tap_ratio, (19 / 0.42) / 50, rel_tol=1e-10)
+    assert t.transformer.shift_deg == 150.0
+    assert math.isclose(t.r_ohm, 0.012 * 0.441, rel_tol=1e-10)
+    assert math.isclose(math.hypot(t.r_ohm, t.x_ohm), 0.06 * 0.441, rel_tol=1e-10)
+    assert math.isclose(t.transformer.g_mag_us, 0.5e-3 / 0.42**2 * 1e6, rel_tol=1e-10)
+    assert not any("tap" in w for w in warnings)
+    # on the lv side at +2 steps: 0.441 kV, which also scales the impedance
+    net.trafo.loc[0, ["tap_side", "tap_pos"]] = ["lv", 2]
+    t = {ln.id: ln for ln in import_pandapower(net)[0].feeder.lines}["T0"]
+    assert math.isclose(t.transformer.tap_ratio, (20 / 0.441) / 50, rel_tol=1e-10)
+    assert math.isclose(t.r_ohm, 0.012 * 0.441**2 / 0.4, rel_tol=1e-10)
+    # a tap changer without a type: pandapower's power flow ignores its position, and so do we, saying so
+    net.trafo.loc[0, "tap_changer_type"] = None
+    s, warnings = import_pandapower(net)
+    assert math.isclose({ln.id: ln for ln in s.feeder.lines}["T0"].transformer.tap_ratio, (20 / 0.42) / 50,
+                        rel_tol=1e-10)  # only the rated voltages count
+    assert any("tap position of transformer(s) 0 is ignored, as pandapower ignores it" in w for w in warnings)
+
+
+def test_a_line_open_at_one_end_is_the_charging_it_draws():
+    net = lv_network()
+    spur = pp.create_bus(net, vn_kv=20.0, name="open end")
+    cable = pp.create_line_from_parameters(net, 1, spur, length_km=1.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1,
+                                           c_nf_per_km=250.0, max_i_ka=0.3)
+    pp.create_switch(net, spur, cable, et="l", closed=False)
+    pp.create_shunt(net, 3, q_mvar=-0.01, p_mw=0.0)  # a 10 kvar capacitor bank on LV1
+    s, warnings = import_pandapower(net)
+    assert str(spur) not in {b.id for b in s.feeder.buses} and f"L{cable}" not in {ln.id for ln in s.feeder.lines}
+    # the π left hanging: y/2 at bus 1 in parallel with z in series with y/2 (20 kV), referred to 0.4 kV
+    y_half = 1j * 2 * math.pi * 50 * 250e-9 / 2
+    y = (y_half + 1 / (complex(0.2, 0.1) + 1 / y_half)) * (20 / 0.4) ** 2 * 1e6
+    bus = {b.id: b for b in s.feeder.buses}
+    assert math.isclose(bus["1"].b_shunt_us, y.imag, rel_tol=1e-9)
+    assert math.isclose(bus["1"].g_shunt_us, y.real, rel_tol=1e-9)
+    assert bus["3"].b_shunt_us == 62500.0 and bus["3"].g_shunt_us == 0.0  # B = Q/V² = 0.01 MVA/(0.4 kV)²
+    assert any("connected at one end only" in w and f"{cable}" in w for w in warnings)
+    assert not any("shunts ignored" in w for w in warnings)
 
 
 def test_bus_switch_merges_and_open_line_switch_cuts():

@@ -30,7 +30,17 @@ from core.network.powerflow import (
 from core.network.topology import Radial, bus_injections_kw, radial
 from core.scenario import load_project
 from core.scenario.importers import export_pandapower
-from core.scenario.model import Bus, Feeder, Line, Prosumer, Scenario, Substation, Tariffs, TimeHorizon
+from core.scenario.model import (
+    Bus,
+    Feeder,
+    Line,
+    Prosumer,
+    Scenario,
+    Substation,
+    Tariffs,
+    TimeHorizon,
+    Transformer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +252,22 @@ def test_the_triangular_sweeps_are_products_with_the_path_matrix(case33):
     assert np.max(np.abs(sw.down(d) - net.path @ d)) < 1e-12  # sums along the path
 
 
+def test_path_and_depth_follow_the_parents(projects_dir):
+    net = radial(load_project(projects_dir / "synthetic-1000bus.json"))
+    depth = np.zeros(net.n, dtype=int)
+    rows, cols = [], []
+    for k in range(1, net.n):  # the definitions, bus by bus
+        depth[k] = depth[net.parent[k]] + 1
+        j = k
+        while j > 0:
+            rows.append(k)
+            cols.append(j)
+            j = net.parent[j]
+    assert np.array_equal(net.depth, depth) and net.depth.max() > 20
+    a = net.path.tocoo()
+    assert sorted(zip(a.row.tolist(), a.col.tolist(), strict=True)) == sorted(zip(rows, cols, strict=True))
+
+
 # --------------------------------------------------------------------------- marginal loss factors
 
 
@@ -409,3 +435,222 @@ def test_cli_flow_bad_arguments(projects_dir, tmp_path, capsys):
     code = main(["flow", str(tmp_path / "nope.json")])
     _, err = capsys.readouterr()
     assert code == 1 and "no such file" in err
+
+
+# --------------------------------------------------------------------------- transformers and shunts
+
+
+def _plain_sweep(net: Radial, p_kw, q_kvar, tol: float = 1e-10, max_iter: int = 50):
+    """The sweep as it was before transformers and shunts (the reference for 'nothing changed')."""
+    s_inj = (np.asarray(p_kw) + 1j * np.asarray(q_kvar)) / net.base_kva
+    z = net.r_pu + 1j * net.x_pu
+    sw = _sweep(net)
+    v0 = complex(net.v0_pu)
+    v = np.full(net.n, v0, dtype=np.complex128)
+    for _ in range(max_iter):
+        i_inj = np.conj(s_inj / v)
+        i_inj[0] = 0.0
+        j_line = -sw.subtree(i_inj)
+        j_line[0] = 0.0
+        v_new = v0 - sw.down(z * j_line)
+        err = float(np.max(np.abs(v_new - v)))
+        v = v_new
+        if err < tol:
+            break
+    i_inj = np.conj(s_inj / v)
+    i_inj[0] = 0.0
+    return v, -sw.subtree(i_inj)
+
+
+@pytest.mark.parametrize("period", [12, 19])
+def test_a_feeder_without_transformers_gives_exactly_what_it_gave_before(projects_dir, period):
+    s = load_project(projects_dir / "ieee33-community.json")
+    net = radial(s)
+    assert not net.has_shunts_or_taps and np.all(net.tap == 1.0) and np.all(net.b_sh_pu == 0.0)
+    p, q = bus_injections_kw(s, period, net)
+    res = ac_power_flow(net, p, q)
+    v, j_line = _plain_sweep(net, p, q)
+    assert np.array_equal(res.v_pu, np.abs(v)) and np.array_equal(res.angle_deg, np.rad2deg(np.angle(v)))
+    j_line[0] = 0.0
+    i2 = np.abs(j_line) ** 2
+    assert np.array_equal(res.loss_kw, net.r_pu * i2 * net.base_kva)
+    assert np.array_equal(res.p_kw[1:], (v[net.parent[1:]] * np.conj(j_line[1:])).real * net.base_kva)
+    assert res.total_loss_kw == float((net.r_pu * i2 * net.base_kva).sum())
+
+
+def one_line(line: Line, load_kw: float = 0.0, load_kvar: float = 0.0, bus_b: Bus | None = None) -> Scenario:
+    """Substation S at 1.0 p.u., one branch to bus B (base 10 kV, 1,000 kVA: Z_base = 100 ohm)."""
+    return Scenario(
+        name="one branch",
+        feeder=Feeder(base_kv=10.0, base_kva=1000.0, substation=Substation("S", 1.0, (0.1,)),
+                      buses=(Bus("S"), bus_b or Bus("B")), lines=(line,)),
+        horizon=TimeHorizon(1), tariffs=Tariffs((0.3,), (0.05,)),
+        prosumers=(Prosumer("c", "B", (load_kw,), demand_kvar=(load_kvar,)),),
+    )
+
+
+def test_a_tap_by_hand_in_both_orientations():
+    # the ideal transformer at S (from S to B, τ = 1.05): the impedance sees V_S/τ, so the two-bus
+    # closed form holds with v0 = 1/1.05; at no load |V_B| = 1/1.05
+    tr = Transformer(tap_ratio=1.05, shift_deg=30.0)
+    fwd = Line("T", "S", "B", 5.0, 10.0, transformer=tr)
+    res = flow(one_line(fwd), 0, "ac")
+    assert res.v_pu[1] == pytest.approx(1 / 1.05, abs=1e-12) and res.angle_deg[1] == pytest.approx(-30.0, abs=1e-9)
+    u, loss, _ = two_bus_by_hand(0.5, 0.2, v0=1 / 1.05)
+    res = flow(one_line(fwd, 500.0, 200.0), 0, "ac")
+    assert res.v_pu[1] == pytest.approx(math.sqrt(u), abs=1e-10) and res.total_loss_kw == pytest.approx(1e3 * loss)
+    assert res.grid_p_kw == pytest.approx(500.0 + 1e3 * loss, rel=1e-9)
+    # listed from B to S, the ideal transformer sits at B: the impedance's B side is V_B/τ, fed from V_S = 1,
+    # so |V_B| = τ·√u with u the two-bus root for v0 = 1 (the load's power passes the ideal transformer whole)
+    rev = Line("T", "B", "S", 5.0, 10.0, transformer=tr)
+    net = radial(one_line(rev))
+    assert net.reversed_line[1] and net.tap[1] == pytest.approx(1 / 1.05) and net.shift_deg[1] == -30.0
+    assert net.r_pu[1] == pytest.approx(0.05 * 1.05**2)  # the impedance referred to the parent's side
+    assert flow(one_line(rev), 0, "ac").v_pu[1] == pytest.approx(1.05, abs=1e-12)
+    u, loss, _ = two_bus_by_hand(0.5, 0.2)
+    res = flow(one_line(rev, 500.0, 200.0), 0, "ac")
+    assert res.v_pu[1] == pytest.approx(1.05 * math.sqrt(u), abs=1e-10)
+    assert res.total_loss_kw == pytest.approx(1e3 * loss, rel=1e-9)
+    assert res.angle_deg[1] - flow(one_line(fwd, 500.0, 200.0), 0, "ac").angle_deg[1] != 0.0  # the shift turns
+
+
+def test_shunts_by_hand():
+    # a 2,000 µS capacitor at the end of 5 + j10 ohm (y = j0.2 p.u., z = 0.05 + j0.1 p.u.), no load:
+    # V_B = 1 − z·(y·V_B)  ⇒  V_B = 1/(1 + zy) = 1/(0.98 + 0.01j), |V_B| = 1.0203550
+    line = Line("L", "S", "B", 5.0, 10.0)
+    res = flow(one_line(line, bus_b=Bus("B", b_shunt_us=2000.0)), 0, "ac")
+    assert res.v_pu[1] == pytest.approx(1 / abs(0.98 + 0.01j), abs=1e-12)
+    assert res.v_pu[1] == pytest.approx(1.0203550, abs=1e-7)
+    # the capacitor supplies Q = b|V|² = 0.2·1.0411 p.u.; what the line loses comes from the grid
+    assert res.grid_q_kvar == pytest.approx(-200.0 * res.v_pu[1] ** 2 + res.loss_kvar[1], rel=1e-9)
+    assert res.p_inj_kw.sum() == pytest.approx(res.total_loss_kw, abs=1e-9)
+    # the same admittance as the line's own charging: half (j0.1 p.u.) at each end, so
+    # V_B = 1/(1 + z·j0.1) = 1/(0.99 + 0.005j) and the series current J = j0.1·V_B
+    res = flow(one_line(replace_line(line, b_shunt_us=2000.0)), 0, "ac")
+    vb = 1 / (0.99 + 0.005j)
+    assert res.v_pu[1] == pytest.approx(abs(vb), abs=1e-12)
+    assert res.i_a[1] == pytest.approx(abs(0.1j * vb) * 1000.0 / (math.sqrt(3) * 10.0), rel=1e-9)
+    # the line's loss is all it draws: r|J|², x|J|² and its charging at both ends (generated: negative kvar)
+    frame = res.line_frame()
+    assert frame.loss_kw[0] == pytest.approx(1e3 * 0.05 * 0.01 * abs(vb) ** 2, rel=1e-9)
+    assert frame.loss_kvar[0] == pytest.approx(1e3 * (0.1 * 0.01 * abs(vb) ** 2 - 0.1 - 0.1 * abs(vb) ** 2), rel=1e-9)
+    assert frame.p_from_kw[0] + frame.p_to_kw[0] == pytest.approx(frame.loss_kw[0], abs=1e-12)
+    assert frame.q_from_kvar[0] + frame.q_to_kvar[0] == pytest.approx(frame.loss_kvar[0], abs=1e-12)
+    assert frame.q_from_kvar[0] == pytest.approx(res.grid_q_kvar, abs=1e-12)  # at S: its charging half included
+
+
+def replace_line(line: Line, **changes) -> Line:
+    from dataclasses import replace
+
+    return replace(line, **changes)
+
+
+def mv_lv_network(pp, *, tap_side: str = "hv", tap_pos: int = -2, shift: float = 150.0, vn_lv_kv: float = 0.41,
+                  fed_from_lv: bool = False):
+    """A 20 kV cable feeder (charging), a capacitor bank, a 630 kVA 20/0.41 kV transformer off its neutral tap
+    (magnetising branch, Dyn5), three LV cables with charging, loads on both levels."""
+    net = pp.create_empty_network(name="mv/lv", sn_mva=1.0)
+    mv = [pp.create_bus(net, vn_kv=20.0, name=f"MV{k}") for k in range(3)]
+    lv = [pp.create_bus(net, vn_kv=0.4, name=f"LV{k}") for k in range(4)]
+    pp.create_ext_grid(net, lv[3] if fed_from_lv else mv[0], vm_pu=1.02)
+    cable = dict(r_ohm_per_km=0.161, x_ohm_per_km=0.117, c_nf_per_km=273.0, max_i_ka=0.36)
+    pp.create_line_from_parameters(net, mv[0], mv[1], length_km=3.0, g_us_per_km=0.5, **cable)
+    pp.create_line_from_parameters(net, mv[1], mv[2], length_km=1.5, **cable)
+    pp.create_transformer_from_parameters(
+        net, mv[2], lv[0], sn_mva=0.63, vn_hv_kv=20.0, vn_lv_kv=vn_lv_kv, vkr_percent=1.1, vk_percent=4.0,
+        pfe_kw=1.2, i0_percent=0.3, shift_degree=shift, tap_side=tap_side, tap_neutral=0, tap_min=-5, tap_max=5,
+        tap_step_percent=2.5, tap_pos=tap_pos, tap_changer_type="Ratio")
+    lv_cable = dict(r_ohm_per_km=0.206, x_ohm_per_km=0.08, c_nf_per_km=210.0, max_i_ka=0.27)
+    pp.create_line_from_parameters(net, lv[0], lv[1], length_km=0.2, **lv_cable)
+    pp.create_line_from_parameters(net, lv[1], lv[2], length_km=0.15, **lv_cable)
+    pp.create_line_from_parameters(net, lv[1], lv[3], length_km=0.1, **lv_cable)
+    pp.create_load(net, lv[1], p_mw=0.12, q_mvar=0.04)
+    pp.create_load(net, lv[2], p_mw=0.09, q_mvar=0.03)
+    pp.create_load(net, lv[0] if fed_from_lv else lv[3], p_mw=0.05, q_mvar=0.01)
+    pp.create_load(net, mv[1], p_mw=0.05 if fed_from_lv else 0.4, q_mvar=0.01 if fed_from_lv else 0.1)
+    pp.create_shunt(net, mv[1], q_mvar=-0.05, p_mw=0.001)
+    return net
+
+
+def _against_runpp(pp, ppnet, scenario, tol_v=1e-6, tol_deg=1e-4):
+    """Our AC power flow of an imported network against pandapower's Newton–Raphson on the original."""
+    net = radial(scenario)
+    p, q = bus_injections_kw(scenario, 0, net)
+    res = ac_power_flow(net, p, q)
+    assert res.converged
+    pp.runpp(ppnet, tolerance_mva=1e-10, numba=False)
+    rows = [int(b) for b in net.bus_ids]
+    dv = np.max(np.abs(res.v_pu - ppnet.res_bus.vm_pu.loc[rows].to_numpy()))
+    dtheta = np.max(np.abs(res.angle_deg - ppnet.res_bus.va_degree.loc[rows].to_numpy()))
+    assert dv < tol_v and dtheta < tol_deg
+    return net, p, q, res, dv
+
+
+def test_cigre_mv_matches_pandapower(pp):
+    """pandapower's CIGRE MV benchmark (two 110/20 kV transformers, shift 30°, cables with charging).
+
+    With its switches as given, S1, S2 and S3 are open: the tie lines 12, 13 and 14 hang from one end each
+    and the network is radial. Before transformers and shunts were modelled the voltages were 4.5e-3 p.u. off.
+    """
+    import pandapower.networks as pn
+
+    ppnet = pn.create_cigre_network_mv(with_der=False)
+    from core.scenario.importers import import_pandapower
+
+    s, warnings = import_pandapower(ppnet)
+    assert any("connected at one end only" in w and "12, 13, 14" in w for w in warnings)
+    assert {ln.id for ln in s.feeder.lines if ln.transformer} == {"T0", "T1"}
+    _net, _p, _q, res, dv = _against_runpp(pp, ppnet, s)
+    assert dv < 1e-9  # as close as both solvers' tolerances allow
+    ref = ppnet.res_line.loc[[0, 1, 5]]
+    lines = res.line_frame().set_index("line").loc[["L0", "L1", "L5"]]
+    assert np.max(np.abs(lines.p_from_kw.to_numpy() / 1e3 - ref.p_from_mw.to_numpy())) < 1e-6
+    assert np.max(np.abs(lines.q_to_kvar.to_numpy() / 1e3 - ref.q_to_mvar.to_numpy())) < 1e-6
+    losses = ppnet.res_line.pl_mw.sum() + ppnet.res_trafo.pl_mw.sum()  # the hanging lines' charging too
+    assert res.total_loss_kw / 1e3 == pytest.approx(losses, abs=1e-6)
+
+
+@pytest.mark.parametrize("variant", [
+    {},  # hv tap at −2 steps, lv rated 0.41 kV on a 0.4 kV bus, Dyn5
+    {"tap_side": "lv", "tap_pos": 3, "shift": 0.0, "vn_lv_kv": 0.4},  # an lv tap also scales the impedance
+    {"fed_from_lv": True, "shift": 330.0},  # fed from the lv side: the ideal transformer sits at the child end
+], ids=["hv-tap", "lv-tap", "fed-from-lv"])
+def test_mv_lv_network_with_a_tapped_transformer_matches_pandapower(pp, variant):
+    from core.scenario.importers import export_pandapower, import_pandapower
+
+    ppnet = mv_lv_network(pp, **variant)
+    s, warnings = import_pandapower(ppnet)
+    tr = {ln.id: ln for ln in s.feeder.lines}["T0"].transformer
+    assert tr.tap_ratio != 1.0 and tr.g_mag_us > 0 and tr.b_mag_us < 0
+    assert all(ln.b_shunt_us > 0 for ln in s.feeder.lines if ln.transformer is None)
+    assert not any("neglected" in w or "ignored" in w for w in warnings)
+    net, p, q, res, _dv = _against_runpp(pp, ppnet, s)
+    assert net.has_shunts_or_taps and net.reversed_line[net.line_ids.index("T0")] == variant.get("fed_from_lv", False)
+    # the branches at their terminals, as pandapower reports them
+    lines = res.line_frame().set_index("line")
+    for i in ppnet.line.index:
+        row = lines.loc[f"L{i}"]
+        assert row.p_from_kw / 1e3 == pytest.approx(ppnet.res_line.p_from_mw[i], abs=1e-6)
+        assert row.q_to_kvar / 1e3 == pytest.approx(ppnet.res_line.q_to_mvar[i], abs=1e-6)
+        assert row.loss_kvar / 1e3 == pytest.approx(ppnet.res_line.ql_mvar[i], abs=1e-6)
+    t = lines.loc["T0"]
+    assert t.p_from_kw / 1e3 == pytest.approx(ppnet.res_trafo.p_hv_mw[0], abs=1e-6)
+    assert t.loss_kw / 1e3 == pytest.approx(ppnet.res_trafo.pl_mw[0], abs=1e-6)  # copper and iron
+    assert res.p_inj_kw.sum() == pytest.approx(res.total_loss_kw, abs=1e-6)
+    # the exporter writes the same network back: pandapower agrees with it too
+    out, idx = export_pandapower(s, 0)
+    pp.runpp(out, tolerance_mva=1e-10, numba=False)
+    assert np.max(np.abs(res.v_pu - out.res_bus.vm_pu.loc[[idx[b] for b in net.bus_ids]].to_numpy())) < 1e-6
+    assert np.max(np.abs(res.angle_deg - out.res_bus.va_degree.loc[[idx[b] for b in net.bus_ids]].to_numpy())) < 1e-4
+    # marginal loss factors at the AC point: the slack's response to one more kW of load, by finite differences
+    mlf = marginal_loss_factors(net, p, q, solution=res)
+    for k in (net.index["2"], net.index["4"], net.index["5"]):
+        e = np.zeros(net.n)
+        e[k] = 0.05
+        up = ac_power_flow(net, p - e, q, tol=1e-13).grid_p_kw
+        down = ac_power_flow(net, p + e, q, tol=1e-13).grid_p_kw
+        assert mlf[k] == pytest.approx((up - down) / 0.1, rel=1e-6)
+    # LinDistFlow sees the same taps and shunts: close to AC, exact at no load
+    assert np.max(np.abs(lindistflow(net, p, q).v_pu - res.v_pu)) < 0.02
+    zero = np.zeros(net.n)
+    assert np.max(np.abs(lindistflow(net, zero, zero).v_pu - ac_power_flow(net, zero, zero).v_pu)) < 2e-3

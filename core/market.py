@@ -276,7 +276,8 @@ def _outside_option(s: Scenario) -> np.ndarray:
     elif missing:
         values = np.array(known, dtype=float)
         few = replace(s, prosumers=tuple(s.prosumers[i] for i in missing), validate=False)
-        values[missing] = outside_option(few)
+        with _price_response(few) as response:  # compiled once per kind of prosumer
+            values[missing] = outside_option(few, response=response)
     else:
         return np.array(known, dtype=float)
     with _CACHE_LOCK:
@@ -523,7 +524,10 @@ def _period_view(s: Scenario, settings: MarketSettings, result: MarketResult, da
         if len(result.bilateral) and "loss_kwh" in result.bilateral:
             result.summary["bilateral_loss_kwh"] = float(result.bilateral.loss_kwh.sum())
     elif day.der_kw is not None:
-        result.book = book_at(day.fleet, period, state_at(day.fleet, day.der_kw, period)).book
+        # what each prosumer would bid from the state the clearing leaves it in; storages value their energy at
+        # the clearing's own prices (the energy price with a network)
+        forecast = np.where(np.isfinite(day.price), day.price, 0.5 * (day.price_lo + day.price_hi))
+        result.book = book_at(day.fleet, period, state_at(day.fleet, day.der_kw, period), forecast).book
     result.curves = _curves(result.book, s, period, shown, traded, interval) if result.book is not None else None
 
 
@@ -624,25 +628,30 @@ def _clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress,
     return result, ctx, day
 
 
-def _branch_flow_problem(s: Scenario, grid: str):
-    """The compiled exact network problem for ``s``'s feeder and fleet structure, loaded with ``s``'s numbers."""
+def _network_problem(kind: str, s: Scenario, grid: str):
+    """The compiled network problem of ``kind`` (``socp``, ``lindistflow``, ``dc``) for ``s``'s feeder and fleet
+    structure, loaded with ``s``'s numbers, and its lock (None: a private one, the cached one being in use)."""
     from core.branch_flow import BranchFlowProblem
     from core.network.topology import radial
+    from core.pricing import LinDistFlowProblem
     from core.prosumer import _signature
 
+    def build():
+        return BranchFlowProblem(s, grid) if kind == "socp" else LinDistFlowProblem(s, grid=grid, model=kind)
+
     net = radial(s)
-    feeder = (net.bus_ids, net.r_pu.tobytes(), net.x_pu.tobytes(), net.rating_pu.tobytes(), net.v_min_pu.tobytes(),
-              net.v_max_pu.tobytes(), net.v0_pu, net.tap.tobytes(), net.g_sh_pu.tobytes(), net.b_sh_pu.tobytes(),
-              net.base_kva, tuple(p.bus for p in s.prosumers))
-    key = ("socp", _signature(s, tuple(range(s.periods))), grid, feeder)
+    feeder = (net.bus_ids, net.parent.tobytes(), net.r_pu.tobytes(), net.x_pu.tobytes(), net.rating_pu.tobytes(),
+              net.v_min_pu.tobytes(), net.v_max_pu.tobytes(), net.v0_pu, net.tap.tobytes(), net.g_sh_pu.tobytes(),
+              net.b_sh_pu.tobytes(), net.base_kva, tuple(p.bus for p in s.prosumers))
+    key = (kind, _signature(s, tuple(range(s.periods))), grid, feeder)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None and hit[1].acquire(blocking=False):
         hit[0].update(s)
         return hit[0], hit[1]
     if hit is not None:
-        return BranchFlowProblem(s, grid), None  # in use by another thread
-    problem = BranchFlowProblem(s, grid)
+        return build(), None  # in use by another thread
+    problem = build()
     lock = threading.Lock()
     lock.acquire()
     with _CACHE_LOCK:
@@ -655,9 +664,8 @@ def _branch_flow_problem(s: Scenario, grid: str):
 def _clear_socp(s: Scenario, settings: MarketSettings, cancelled) -> tuple[object, dict]:
     """The exact model; where its relaxation is not exact, the AC-checked LinDistFlow clearing, said plainly."""
     from core.branch_flow import EXACT_GAP, clear_network_socp
-    from core.pricing import clear_network_ac
 
-    problem, lock = _branch_flow_problem(s, settings.grid_prices)
+    problem, lock = _network_problem("socp", s, settings.grid_prices)
     try:
         sol = clear_network_socp(s, cancelled=cancelled, problem=problem)
     finally:
@@ -670,13 +678,27 @@ def _clear_socp(s: Scenario, settings: MarketSettings, cancelled) -> tuple[objec
     note = (f"the exact (SOCP) model's relaxation is not exact here (P² + Q² falls {gap:.2%} short of v·ℓ on line "
             f"{sol.net.line_ids[worst[0]]} at period {worst[1]}: it would draw current for nothing, as happens when "
             "energy has a negative price); the prices shown are LinDistFlow's, corrected by the AC power flow")
-    ac, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
+    ac, checks = _clear_linear(s, settings, "ac", cancelled)
     return ac, {**checks, "exactness_gap": gap, "network_note": note, "fallback": "ac"}
+
+
+def _clear_linear(s: Scenario, settings: MarketSettings, network: str, cancelled) -> tuple[object, dict]:
+    """LinDistFlow (``lindistflow``), AC-checked (``ac``) or DC, on the compiled problem of ``s``'s structure."""
+    from core.pricing import clear_network, clear_network_ac
+
+    kind = "dc" if network == "dc" else "lindistflow"
+    problem, lock = _network_problem(kind, s, settings.grid_prices)
+    try:
+        if network == "ac":
+            return clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled, problem=problem)
+        return clear_network(s, grid=settings.grid_prices, model=kind, cancelled=cancelled, problem=problem), {}
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
                    truth: Scenario | None = None) -> tuple[MarketResult, _Context, _Day]:
-    from core.pricing import clear_network, clear_network_ac
     from core.welfare import grid_prices
 
     t0 = time.perf_counter()
@@ -691,10 +713,8 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
             progress(0.1, "clearing with the feeder's constraints")
         if settings.network == "socp":
             sol, checks = _clear_socp(s, settings, cancelled)
-        elif settings.network == "ac":
-            sol, checks = clear_network_ac(s, grid=settings.grid_prices, cancelled=cancelled)
         else:
-            sol = clear_network(s, grid=settings.grid_prices, model=model, cancelled=cancelled)
+            sol, checks = _clear_linear(s, settings, settings.network, cancelled)
         if not (cancelled is not None and cancelled()):  # a clearing stopped early is not the answer
             with _CACHE_LOCK:
                 _NETWORK_CACHE.clear()
@@ -711,8 +731,7 @@ def _clear_network(s: Scenario, settings: MarketSettings, period: int, progress,
                             sol.dlmp[bus_of] if n else np.zeros((0, T)), sol.grid_import_kw, sol.grid_export_kw,
                             buy, sell)
     val = _frames(s, fleet, truth, outcome, alone)
-    buses = pd.concat([sol.bus_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
-    lines = pd.concat([sol.line_frame(t).assign(period=t) for t in range(T)], ignore_index=True)
+    buses, lines = sol.bus_frame(None), sol.line_frame(None)
     if settings.network == "ac":
         if checks.get("v_pu_ac") is not None:
             buses["v_pu_ac"] = np.concatenate([checks["v_pu_ac"][:, t] for t in range(T)])

@@ -92,42 +92,54 @@ class NetworkSolution:
     def surplus(self) -> np.ndarray:
         return self.value - self.cost - self.payment
 
-    def bus_frame(self, t_index: int = 0) -> pd.DataFrame:
-        """Per bus in one of the cleared periods: voltage, DLMP and its parts, net injection."""
+    def bus_frame(self, t_index: int | None = 0) -> pd.DataFrame:
+        """Per bus in one of the cleared periods (``None``: every period, with a ``period`` column): voltage, DLMP
+        and its parts, net injection."""
         n = self.net
-        return pd.DataFrame({
-            "bus": list(n.bus_ids),
-            "depth": n.depth,
-            "electrical_distance_pu": n.electrical_distance_pu,
-            "v_pu": self.v_pu[:, t_index],
-            "dlmp_per_kwh": self.dlmp[:, t_index],
-            "energy_per_kwh": self.energy[:, t_index],
-            "loss_per_kwh": self.loss[:, t_index],
-            "congestion_per_kwh": self.congestion[:, t_index],
-            "voltage_per_kwh": self.voltage[:, t_index],
-            "injection_kw": self.injection_kw[:, t_index],
+        cols = range(self.dlmp.shape[1]) if t_index is None else [t_index]
+        T = len(cols)
+        pick = (lambda a: a[:, list(cols)].T.ravel())  # noqa: E731 (period-major, then bus)
+        frame = pd.DataFrame({
+            "bus": np.tile(np.asarray(n.bus_ids, dtype=object), T),
+            "depth": np.tile(n.depth, T),
+            "electrical_distance_pu": np.tile(n.electrical_distance_pu, T),
+            "v_pu": pick(self.v_pu),
+            "dlmp_per_kwh": pick(self.dlmp),
+            "energy_per_kwh": pick(self.energy),
+            "loss_per_kwh": pick(self.loss),
+            "congestion_per_kwh": pick(self.congestion),
+            "voltage_per_kwh": pick(self.voltage),
+            "injection_kw": pick(self.injection_kw),
         })
+        if t_index is None:
+            frame["period"] = np.repeat(np.arange(T), n.n)
+        return frame
 
-    def line_frame(self, t_index: int = 0) -> pd.DataFrame:
-        """Per line in one of the cleared periods: flow from the substation side, loading, loss estimate."""
+    def line_frame(self, t_index: int | None = 0) -> pd.DataFrame:
+        """Per line in one of the cleared periods (``None``: every period, with a ``period`` column): flow from the
+        substation side, loading, losses (modelled: the model's own where it has them, else ``r·(P² + Q²)/v₀²``)."""
         n = self.net
         j = np.arange(1, n.n)
+        cols = list(range(self.dlmp.shape[1])) if t_index is None else [t_index]
+        T = len(cols)
+        pick = (lambda a: a[j][:, cols].T.ravel())  # noqa: E731
         if self.line_loss_kw is not None:
-            loss = self.line_loss_kw[j, t_index]
+            loss = self.line_loss_kw
         else:
-            loss = n.r_pu[j] * (self.flow_kw[j, t_index] ** 2 + self.flow_kvar[j, t_index] ** 2) / (
-                n.v0_pu**2 * n.base_kva)
+            loss = n.r_pu[:, None] * (self.flow_kw**2 + self.flow_kvar**2) / (n.v0_pu**2 * n.base_kva)
         frame = pd.DataFrame({
-            "line": [n.line_ids[k] for k in j],
-            "from_bus": [n.bus_ids[n.parent[k]] for k in j],
-            "to_bus": [n.bus_ids[k] for k in j],
-            "p_kw": self.flow_kw[j, t_index],
-            "q_kvar": self.flow_kvar[j, t_index],
-            "loading_pct": self.loading_pct[j, t_index],
-            "loss_kw": loss,
+            "line": np.tile(np.asarray([n.line_ids[k] for k in j], dtype=object), T),
+            "from_bus": np.tile(np.asarray([n.bus_ids[n.parent[k]] for k in j], dtype=object), T),
+            "to_bus": np.tile(np.asarray([n.bus_ids[k] for k in j], dtype=object), T),
+            "p_kw": pick(self.flow_kw),
+            "q_kvar": pick(self.flow_kvar),
+            "loading_pct": pick(self.loading_pct),
+            "loss_kw": pick(loss),
         })
         if self.exactness_gap is not None:
-            frame["exactness_gap"] = self.exactness_gap[j, t_index]
+            frame["exactness_gap"] = pick(self.exactness_gap)
+        if t_index is None:
+            frame["period"] = np.repeat(np.arange(T), n.n - 1)
         return frame
 
 
@@ -145,162 +157,227 @@ def _reactive(s: Scenario, net: Radial, periods) -> np.ndarray:
     return q
 
 
+LF_TOL = 1e-5  # loss factors that move less than this between linearisation and solution have converged
+# (a price error of λ·1e-5: 0.003 EUR/MWh at 0.3 EUR/kWh)
+# Clarabel's iterative refinement doubles the solve time and changes these prices by < 1e-7 per kWh
+SOLVER_OPTIONS: dict = {"iterative_refinement_enable": False}
+
+
+class LinDistFlowProblem:
+    """The LinDistFlow (or DC) clearing of the module text, compiled once per feeder and fleet structure.
+
+    Everything an edit changes is a ``cvxpy.Parameter`` (the fleet's numbers, the reactive flows and the ratings
+    they leave for real power, the voltage limits and their AC correction, the loss factors): :meth:`update`
+    loads a scenario, :meth:`solve` re-solves, starting the loss factors from the last solution's (an edit
+    that moves little converges in one solve).
+    """
+
+    def __init__(self, scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
+                 model: str = "lindistflow"):
+        if model not in ("lindistflow", "dc"):
+            raise ValueError(f"network model must be 'lindistflow' or 'dc' for clearing, got {model!r}")
+        s = scenario
+        self.model, self.grid = model, grid
+        self.periods = periods = tuple(range(s.periods)) if periods is None else tuple(periods)
+        T = len(periods)
+        self.net = net = radial(s)
+        nB = net.n
+        base = net.base_kva
+        self.v0sq = v0sq = net.v0_pu**2
+        self.A = A = net.path  # buses × lines (line j = into bus j)
+        self.At = A.T.tocsr()
+        B = _bus_matrix(s, net)
+        x = net.x_pu[:, None]
+        r = net.r_pu[:, None]
+        step = s.horizon.step_h
+        self.fleet = fleet = FleetModel(s, periods)
+        self.p = p = cp.Variable((nB, T), name="injection_kw")
+        self.g_imp = cp.Variable(T, nonneg=True)
+        self.g_exp = cp.Variable(T, nonneg=True)
+        self.buy, self.sell = cp.Parameter(T, name="buy"), cp.Parameter(T, name="sell")
+        self.lf = lf = cp.Parameter((nB, T), name="loss_factor")
+        self.lc = lc = cp.Parameter(T, name="loss_constant")
+        self.nodal = step * (p - B @ fleet.q) == 0
+        if model == "dc":
+            self.balance = step * (self.g_imp - self.g_exp + cp.sum(p, axis=0)) == 0
+        else:
+            self.balance = step * (self.g_imp - self.g_exp + cp.sum(cp.multiply(1.0 - lf, p), axis=0) - lc) == 0
+        cons = [*fleet.constraints, self.nodal, self.balance]
+        # flows and voltages as variables tied by sparse recursions (the same model as F = −Aᵀp and
+        # v = v0² − 2A(rF + xQ)/base, without forming the dense products on a 1,000-bus feeder)
+        n1 = nB - 1
+        has_parent = net.parent[1:] >= 1
+        kids = sp.csr_matrix((np.ones(int(has_parent.sum())),
+                              (net.parent[1:][has_parent] - 1, np.flatnonzero(has_parent))), shape=(n1, n1))
+        self.F = F = cp.Variable((n1, T), name="flow_kw") if n1 else None
+        rated = np.flatnonzero(np.isfinite(net.rating_pu))
+        self.rated = rated = rated[rated > 0]
+        self.line_up = self.line_dn = self.v_lo = self.v_hi = None
+        self.qf = cp.Parameter((n1, T), name="reactive_flow_kvar") if n1 else None
+        self.fmax = cp.Parameter((rated.size, T), nonneg=True, name="real_rating_kw") if rated.size else None
+        self.vmin2 = cp.Parameter((n1, T), nonneg=True, name="v_min_squared") if n1 else None
+        self.vmax2 = cp.Parameter((n1, T), nonneg=True, name="v_max_squared") if n1 else None
+        if n1:
+            cons.append((sp.identity(n1, format="csr") - kids) @ F + p[1:] == 0)
+            if rated.size:
+                self.line_up = step * (F[rated - 1] - self.fmax) <= 0
+                self.line_dn = step * (-F[rated - 1] - self.fmax) <= 0
+                cons += [self.line_up, self.line_dn]
+            if model != "dc":
+                self.v = v = cp.Variable((n1, T), name="v_squared")
+                up = sp.csr_matrix((np.ones(int(has_parent.sum())),
+                                    (np.flatnonzero(has_parent), net.parent[1:][has_parent] - 1)), shape=(n1, n1))
+                root_child = (~has_parent).astype(float)[:, None]
+                cons.append((sp.identity(n1, format="csr") - up) @ v
+                            == v0sq * root_child - 2.0 * (cp.multiply(r[1:], F) + cp.multiply(x[1:], self.qf)) / base)
+                self.v_lo = step * (self.vmin2 - v) <= 0
+                self.v_hi = step * (v - self.vmax2) <= 0
+                cons += [self.v_lo, self.v_hi]
+        grid_cost = step * (self.buy @ self.g_imp - self.sell @ self.g_exp)
+        self.problem = cp.Problem(cp.Maximize(fleet.value - fleet.cost - grid_cost), cons)
+        self.start: tuple[np.ndarray, np.ndarray] | None = None  # the last solution's loss factors
+        self.update(s)
+
+    def update(self, s: Scenario, v_correction_pu: np.ndarray | None = None) -> None:
+        """Load ``s`` (same feeder and fleet structure); ``v_correction_pu`` (buses × periods) narrows the voltage
+        limits by the amount LinDistFlow overestimated the AC voltage (:func:`clear_network_ac`)."""
+        self.scenario = s
+        self.fleet.update(s)
+        net, T = self.net, len(self.periods)
+        base = net.base_kva
+        qr = _reactive(s, net, self.periods)
+        self.Qf = Qf = -(self.At @ qr)  # reactive flow into each bus's subtree (kvar), row 0 = 0
+        if self.qf is not None:
+            self.qf.value = Qf[1:]
+        if self.fmax is not None:
+            s_max = net.rating_pu[self.rated, None] * base
+            self.fmax.value = np.repeat(s_max, T, axis=1) if self.model == "dc" else np.sqrt(
+                np.clip(s_max**2 - Qf[self.rated] ** 2, 0.0, None))
+        if self.vmin2 is not None:
+            corr = np.zeros((net.n, T)) if v_correction_pu is None else np.asarray(v_correction_pu)
+            self.vmin2.value = np.clip(net.v_min_pu[1:, None] + corr[1:], 0.0, None) ** 2 * np.ones((1, T))
+            self.vmax2.value = np.clip(net.v_max_pu[1:, None] + corr[1:], 0.0, None) ** 2 * np.ones((1, T))
+        self.buy.value, self.sell.value = grid_prices(s, self.periods, self.grid)
+
+    def _solve_once(self) -> None:
+        import warnings
+
+        try:
+            # compiled once and re-solved with new numbers (DPP) unless the problem is large
+            with warnings.catch_warnings():  # "almost solved" is judged by the decomposition check below
+                warnings.simplefilter("ignore", UserWarning)
+                self.problem.solve(solver=SOLVER, warm_start=False,
+                                   ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
+                                   **SOLVER_OPTIONS)
+        except cp.error.SolverError as err:
+            raise ClearingError("solver_error", f"the network-constrained clearing: solver failed ({err})") from None
+        if self.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            raise ClearingError(self.problem.status, _infeasible_reason(self.problem.status, self.scenario,
+                                                                        self.net, self.periods))
+
+    def _factors(self, p_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The loss factors ∂Loss/∂p and the constant of the loss linearised at injections ``p_hat``."""
+        net, base, v0sq = self.net, self.net.base_kva, self.v0sq
+        f_hat = -(self.At @ p_hat)
+        loss_hat = (net.r_pu[:, None] * (f_hat**2 + self.Qf**2)).sum(axis=0) / (v0sq * base)
+        lf = -2.0 * (self.A @ (net.r_pu[:, None] * f_hat)) / (v0sq * base)
+        return lf, loss_hat - (lf * p_hat).sum(axis=0)
+
+    def solve(self, max_iter: int = 6, cancelled=None) -> NetworkSolution:
+        T, nB = len(self.periods), self.net.n
+        lf0, lc0 = self.start if self.start is not None else (np.zeros((nB, T)), np.zeros(T))
+        self.lf.value, self.lc.value = lf0, lc0
+        t0 = time.perf_counter()
+        iterations = 0
+        for iterations in range(1, (1 if self.model == "dc" else max_iter) + 1):  # noqa: B007 (reported below)
+            if cancelled is not None and cancelled():
+                from core.properties import Cancelled
+
+                raise Cancelled
+            self._solve_once()
+            if self.model == "dc":
+                break
+            lf_new, lc_new = self._factors(np.asarray(self.p.value))
+            # a fixed point: the loss factors at the solution are the ones it was solved with
+            if np.max(np.abs(lf_new - np.asarray(self.lf.value)), initial=0.0) < LF_TOL:
+                break
+            self.lf.value, self.lc.value = lf_new, lc_new
+        self.start = (np.asarray(self.lf.value).copy(), np.asarray(self.lc.value).copy())
+        return self._solution(iterations, time.perf_counter() - t0)
+
+    def _solution(self, iterations: int, elapsed: float) -> NetworkSolution:
+        s, net, fleet, model = self.scenario, self.net, self.fleet, self.model
+        T, nB = len(self.periods), net.n
+        base, v0sq, A, At, Qf = net.base_kva, self.v0sq, self.A, self.At, self.Qf
+        step = s.horizon.step_h
+        p_hat = np.asarray(self.p.value)
+        lf_used = np.asarray(self.lf.value)
+        # --- prices and their parts (withdrawal prices, currency/kWh) -------------------------
+        lam = -np.asarray(self.balance.dual_value, dtype=float).reshape(T)
+        dlmp = np.asarray(self.nodal.dual_value, dtype=float).reshape(nB, T)
+        energy = np.repeat(lam[None, :], nB, axis=0)
+        loss = np.zeros((nB, T)) if model == "dc" else -lam[None, :] * lf_used
+        congestion = np.zeros((nB, T))
+        rated = self.rated
+        if rated.size:
+            mu = np.zeros((nB, T))
+            mu[rated] = np.asarray(self.line_up.dual_value).reshape(rated.size, T) - np.asarray(
+                self.line_dn.dual_value).reshape(rated.size, T)
+            congestion = np.asarray(A @ mu)
+        voltage = np.zeros((nB, T))
+        if model != "dc" and self.v_lo is not None:
+            nu = np.zeros((nB, T))
+            nu[1:] = np.asarray(self.v_lo.dual_value) - np.asarray(self.v_hi.dual_value)
+            # Σ_m ν_m 2 R_mk / base with R = A diag(r) Aᵀ
+            voltage = 2.0 * np.asarray(A @ (net.r_pu[:, None] * (At @ nu))) / base
+        parts = energy + loss + congestion + voltage
+        # stationarity of the last linearised problem in p: the parts add up to the bus balance's dual
+        err = float(np.max(np.abs(parts - dlmp))) if parts.size else 0.0
+        if err > DECOMPOSITION_TOL * max(1.0, float(np.max(np.abs(dlmp)))):
+            raise AssertionError(f"DLMP decomposition does not add up (largest gap {err:.3g} per kWh)")
+        q = np.asarray(fleet.q.value, dtype=float).reshape(len(fleet.ids), T)
+        bus_of = np.array([net.index[pr.bus] for pr in s.prosumers], dtype=int)
+        payment = -(q * dlmp[bus_of]).sum(axis=1) * step if len(bus_of) else np.zeros(0)
+        f_val = -(At @ p_hat)
+        v_val = np.sqrt(np.clip(v0sq - 2.0 * (A @ (net.r_pu[:, None] * f_val + net.x_pu[:, None] * Qf)) / base, 0,
+                                None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loading = 100.0 * np.hypot(f_val, Qf) / (net.rating_pu[:, None] * base)
+        loading[0] = np.nan
+        loading[~np.isfinite(net.rating_pu)] = np.nan
+        loss_kw = (net.r_pu[:, None] * (f_val**2 + Qf**2)).sum(axis=0) / (v0sq * base)
+        if model == "dc":
+            v_val = np.full((nB, T), net.v0_pu)
+            loss_kw = np.zeros(T)
+        net_import = np.asarray(self.g_imp.value).reshape(T) - np.asarray(self.g_exp.value).reshape(T)
+        return NetworkSolution(
+            model=model, net=net, periods=self.periods, ids=list(fleet.ids), trade_kw=q, der_kw=fleet.der_kw(),
+            charge_kw=fleet.charge_kw(),
+            flexible_kw=fleet.flexible_kw(), cost=fleet.per_agent_cost(s), value=fleet.per_agent_value(s),
+            payment=payment, injection_kw=p_hat, dlmp=dlmp, energy=energy, loss=loss, congestion=congestion,
+            voltage=voltage, v_pu=v_val, flow_kw=f_val, flow_kvar=Qf, loading_pct=loading, loss_kw=loss_kw,
+            # at one grid price importing and exporting at once costs nothing: report the net
+            grid_import_kw=np.clip(net_import, 0, None), grid_export_kw=np.clip(-net_import, 0, None),
+            welfare=float(self.problem.value), iterations=iterations, decomposition_error=err, solve_time_s=elapsed,
+        )
+
+
 def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
                   model: str = "lindistflow", max_iter: int = 6, tol_kw: float = 1e-3,
-                  v_correction_pu: np.ndarray | None = None, cancelled=None) -> NetworkSolution:
+                  v_correction_pu: np.ndarray | None = None, cancelled=None,
+                  problem: LinDistFlowProblem | None = None) -> NetworkSolution:
     """The welfare clearing with the feeder's constraints, and its DLMPs decomposed (module text).
 
     ``v_correction_pu`` (buses × periods) is added to the voltage limits the
     linear model must keep: the amount by which LinDistFlow overestimated the
-    AC voltage at the last solution (see :func:`clear_network_ac`).
+    AC voltage at the last solution (see :func:`clear_network_ac`). ``problem``: a compiled
+    :class:`LinDistFlowProblem` of this structure to re-use (its last loss factors are the start).
+    ``tol_kw`` is kept for callers; convergence is the loss factors' fixed point (:data:`LF_TOL`).
     """
-    if model not in ("lindistflow", "dc"):
-        raise ValueError(f"network model must be 'lindistflow' or 'dc' for clearing, got {model!r}")
-    s = scenario
-    periods = tuple(range(s.periods)) if periods is None else tuple(periods)
-    T = len(periods)
-    net = radial(s)
-    nB = net.n
-    base = net.base_kva
-    v0sq = net.v0_pu**2
-    A = net.path  # buses × lines (line j = into bus j)
-    At = A.T.tocsr()
-    B = _bus_matrix(s, net)
-    qr = _reactive(s, net, periods)
-    Qf = -(At @ qr)  # reactive flow into each bus's subtree (kvar), row 0 = 0
-    r = net.r_pu[:, None]
-    x = net.x_pu[:, None]
-    step = s.horizon.step_h
-    buy, sell = grid_prices(s, periods, grid)
-
-    fleet = FleetModel(s, periods)
-    p = cp.Variable((nB, T), name="injection_kw")
-    g_imp = cp.Variable(T, nonneg=True)
-    g_exp = cp.Variable(T, nonneg=True)
-    lf = cp.Parameter((nB, T), name="loss_factor")
-    lc = cp.Parameter(T, name="loss_constant")
-    nodal = step * (p - B @ fleet.q) == 0
-    if model == "dc":
-        balance = step * (g_imp - g_exp + cp.sum(p, axis=0)) == 0
-    else:
-        balance = step * (g_imp - g_exp + cp.sum(cp.multiply(1.0 - lf, p), axis=0) - lc) == 0
-    cons = [*fleet.constraints, nodal, balance]
-    # flows and voltages as variables tied by sparse recursions (the same model as F = −Aᵀp and
-    # v = v0² − 2A(rF + xQ)/base, without forming the dense products on a 1,000-bus feeder)
-    n1 = nB - 1
-    # kids[j−1, c−1] = 1 when parent(c) = j ≥ 1 (the substation's children have no such row)
-    has_parent = net.parent[1:] >= 1
-    kids = sp.csr_matrix((np.ones(int(has_parent.sum())),
-                          (net.parent[1:][has_parent] - 1, np.flatnonzero(has_parent))), shape=(n1, n1))
-    F = cp.Variable((n1, T), name="flow_kw") if n1 else None
-    rated = np.flatnonzero(np.isfinite(net.rating_pu))
-    rated = rated[rated > 0]
-    line_up = line_dn = None
-    v_lo = v_hi = None
-    if n1:
-        cons.append((sp.identity(n1, format="csr") - kids) @ F + p[1:] == 0)
-        if rated.size:
-            s_max = net.rating_pu[rated, None] * base
-            fmax = np.repeat(s_max, T, axis=1) if model == "dc" else np.sqrt(
-                np.clip(s_max**2 - Qf[rated] ** 2, 0.0, None))
-            line_up = step * (F[rated - 1] - fmax) <= 0
-            line_dn = step * (-F[rated - 1] - fmax) <= 0
-            cons += [line_up, line_dn]
-        if model != "dc":
-            v = cp.Variable((n1, T), name="v_squared")
-            up = sp.csr_matrix((np.ones(int(has_parent.sum())),
-                                (np.flatnonzero(has_parent), net.parent[1:][has_parent] - 1)), shape=(n1, n1))
-            root_child = (~has_parent).astype(float)[:, None]
-            cons.append((sp.identity(n1, format="csr") - up) @ v
-                        == v0sq * root_child - 2.0 * (cp.multiply(r[1:], F) + x[1:] * Qf[1:]) / base)
-            corr = np.zeros((nB, T)) if v_correction_pu is None else np.asarray(v_correction_pu)
-            vmin = (net.v_min_pu[1:, None] + corr[1:]) ** 2 * np.ones((1, T))
-            vmax = (net.v_max_pu[1:, None] + corr[1:]) ** 2 * np.ones((1, T))
-            v_lo = step * (vmin - v) <= 0
-            v_hi = step * (v - vmax) <= 0
-            cons += [v_lo, v_hi]
-    grid_cost = step * (buy @ g_imp - sell @ g_exp)
-    problem = cp.Problem(cp.Maximize(fleet.value - fleet.cost - grid_cost), cons)
-
-    lf.value = np.zeros((nB, T))
-    lc.value = np.zeros(T)
-    t0 = time.perf_counter()
-    p_prev = None
-    iterations = 0
-    for iterations in range(1, (1 if model == "dc" else max_iter) + 1):  # noqa: B007 (reported below)
-        if cancelled is not None and cancelled():
-            from core.properties import Cancelled
-
-            raise Cancelled
-        try:
-            # compiled once and re-solved with new loss factors (DPP) unless the problem is large
-            problem.solve(solver=SOLVER, ignore_dpp=_parameter_entries(problem) > DPP_MAX_PARAMETER_ENTRIES,
-                          warm_start=False)
-        except cp.error.SolverError as err:
-            raise ClearingError("solver_error", f"the network-constrained clearing: solver failed ({err})") from None
-        if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            raise ClearingError(problem.status, _infeasible_reason(problem.status, s, net, periods))
-        p_hat = np.asarray(p.value)
-        lf_used = np.asarray(lf.value).copy()  # the prices below belong to this linearisation
-        if model == "dc":
-            break
-        f_hat = -(At @ p_hat)
-        loss_hat = (net.r_pu[:, None] * (f_hat**2 + Qf**2)).sum(axis=0) / (v0sq * base)
-        lf_new = -2.0 * (A @ (net.r_pu[:, None] * f_hat)) / (v0sq * base)
-        if p_prev is not None and np.max(np.abs(p_hat - p_prev)) < tol_kw:
-            break
-        p_prev = p_hat
-        lf.value = lf_new
-        lc.value = loss_hat - (lf_new * p_hat).sum(axis=0)
-    elapsed = time.perf_counter() - t0
-
-    # --- prices and their parts (withdrawal prices, currency/kWh) -------------------------
-    lam = -np.asarray(balance.dual_value, dtype=float).reshape(T)
-    dlmp = np.asarray(nodal.dual_value, dtype=float).reshape(nB, T)
-    energy = np.repeat(lam[None, :], nB, axis=0)
-    loss = np.zeros((nB, T)) if model == "dc" else -lam[None, :] * lf_used
-    congestion = np.zeros((nB, T))
-    if rated.size:
-        mu = np.zeros((nB, T))
-        mu[rated] = np.asarray(line_up.dual_value).reshape(rated.size, T) - np.asarray(
-            line_dn.dual_value).reshape(rated.size, T)
-        congestion = np.asarray(A @ mu)
-    voltage = np.zeros((nB, T))
-    if model != "dc" and v_lo is not None:
-        nu = np.zeros((nB, T))
-        nu[1:] = np.asarray(v_lo.dual_value) - np.asarray(v_hi.dual_value)
-        # Σ_m ν_m 2 R_mk / base with R = A diag(r) Aᵀ
-        voltage = 2.0 * np.asarray(A @ (net.r_pu[:, None] * (At @ nu))) / base
-    parts = energy + loss + congestion + voltage
-    # stationarity of the last linearised problem in p: the parts add up to the bus balance's dual
-    err = float(np.max(np.abs(parts - dlmp))) if parts.size else 0.0
-    if err > DECOMPOSITION_TOL * max(1.0, float(np.max(np.abs(dlmp)))):
-        raise AssertionError(f"DLMP decomposition does not add up (largest gap {err:.3g} per kWh)")
-
-    q = np.asarray(fleet.q.value, dtype=float).reshape(len(fleet.ids), T)
-    bus_of = np.array([net.index[pr.bus] for pr in s.prosumers], dtype=int)
-    payment = -(q * dlmp[bus_of]).sum(axis=1) * step if len(bus_of) else np.zeros(0)
-    f_val = -(At @ p_hat)
-    v_val = np.sqrt(np.clip(v0sq - 2.0 * (A @ (net.r_pu[:, None] * f_val + net.x_pu[:, None] * Qf)) / base, 0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loading = 100.0 * np.hypot(f_val, Qf) / (net.rating_pu[:, None] * base)
-    loading[0] = np.nan
-    loading[~np.isfinite(net.rating_pu)] = np.nan
-    loss_kw = (net.r_pu[:, None] * (f_val**2 + Qf**2)).sum(axis=0) / (v0sq * base)
-    if model == "dc":
-        v_val = np.full((nB, T), net.v0_pu)
-        loss_kw = np.zeros(T)
-    net_import = np.asarray(g_imp.value).reshape(T) - np.asarray(g_exp.value).reshape(T)
-    return NetworkSolution(
-        model=model, net=net, periods=periods, ids=list(fleet.ids), trade_kw=q, der_kw=fleet.der_kw(),
-        charge_kw=fleet.charge_kw(),
-        flexible_kw=fleet.flexible_kw(), cost=fleet.per_agent_cost(s), value=fleet.per_agent_value(s),
-        payment=payment, injection_kw=p_hat, dlmp=dlmp, energy=energy, loss=loss, congestion=congestion,
-        voltage=voltage, v_pu=v_val, flow_kw=f_val, flow_kvar=Qf, loading_pct=loading, loss_kw=loss_kw,
-        # at one grid price importing and exporting at once costs nothing: report the net
-        grid_import_kw=np.clip(net_import, 0, None), grid_export_kw=np.clip(-net_import, 0, None),
-        welfare=float(problem.value), iterations=iterations, decomposition_error=err, solve_time_s=elapsed,
-    )
+    del tol_kw
+    lp = problem if problem is not None else LinDistFlowProblem(scenario, periods, grid, model)
+    lp.update(scenario, v_correction_pu)
+    return lp.solve(max_iter=max_iter, cancelled=cancelled)
 
 
 def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
@@ -316,7 +393,8 @@ def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
 
 
 def clear_network_ac(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                     rounds: int = 3, tol_pu: float = 1e-4, cancelled=None) -> tuple[NetworkSolution, dict]:
+                     rounds: int = 3, tol_pu: float = 1e-4, cancelled=None,
+                     problem: LinDistFlowProblem | None = None) -> tuple[NetworkSolution, dict]:
     """LinDistFlow clearing corrected by the exact AC power flow until the AC voltages keep the limits.
 
     Each round runs the AC power flow (:mod:`core.network.powerflow`) at the
@@ -333,8 +411,9 @@ def clear_network_ac(scenario: Scenario, periods: tuple[int, ...] | None = None,
     corr = None
     check: dict = {}
     sol = None
+    lp = problem if problem is not None else LinDistFlowProblem(s, periods, grid)
     for k in range(1, rounds + 1):
-        sol = clear_network(s, periods, grid=grid, v_correction_pu=corr, cancelled=cancelled)
+        sol = clear_network(s, periods, grid=grid, v_correction_pu=corr, cancelled=cancelled, problem=lp)
         q_inj = _reactive(s, sol.net, periods)
         v_ac = np.empty_like(sol.v_pu)
         loss = 0.0

@@ -175,6 +175,17 @@ def bus_limits(scenario, bus_id: str) -> tuple[float, float]:
 # ---------------------------------------------------------------------------
 
 
+def exactness_text(result: MarketResult) -> str:
+    """`` · exact AC (gap 2e-09)`` for the exact model, a warning where it fell back; empty for the others."""
+    s = result.summary
+    if result.settings.network != "socp":
+        return ""
+    if s.get("fallback"):
+        return " · ⚠ the exact model's relaxation was not exact here: LinDistFlow prices, AC-checked"
+    gap = s.get("exactness_gap")
+    return f" · exact AC (relaxation gap {gap:.0e})" if gap is not None else ""
+
+
 class DLMPPanel(QWidget):
     """The period's DLMP of every bus as a stacked bar of energy + loss + congestion + voltage.
 
@@ -353,12 +364,14 @@ class DLMPPanel(QWidget):
         if t == result.period and result.summary.get("largest_dlmp_component") and np.abs(locational).max(
                 initial=0.0) >= NOISE:
             text += f" · largest locational part: {escape(str(result.summary['largest_dlmp_component']))}"
+        text += exactness_text(result)
         self.title.setText(text)
         err = result.summary.get("decomposition_error_per_kwh")
         self.title.setToolTip(
             f"{n} buses, sorted by electrical distance from the substation (Σ|Z| along the path, p.u.)."
             + (f" The four parts add up to each DLMP within {fmt_sig(err, 2)} {unit}." if err is not None else "")
-            + (f"\n{result.summary['network_model']}" if result.summary.get("network_model") else ""))
+            + (f"\n{result.summary['network_model']}" if result.summary.get("network_model") else "")
+            + (f"\n{result.summary['network_note']}" if result.summary.get("network_note") else ""))
         self.stack.setCurrentIndex(0)
 
     def _retick(self) -> None:

@@ -36,6 +36,7 @@ from gui.network_panels import (
     bus_limits,
     bus_rows,
     clean,
+    exactness_text,
     has_network,
     has_voltages,
     line_rows,
@@ -265,6 +266,9 @@ class Inspector(QTextBrowser):
         rows = bus_rows(r, self._period)
         if bus not in rows.index:
             return head + "<p>This bus is not in the last cleared market (it will be after the next clearing).</p>"
+        model = exactness_text(r)
+        if model:
+            head += f"<p>{escape(NETWORK_LABELS.get(r.settings.network, r.settings.network))}{model}</p>"
         row = rows.loc[bus]
         unit = f"{escape(r.currency)}/kWh"
         d = price_decimals(rows.dlmp_per_kwh)
@@ -323,7 +327,11 @@ class Inspector(QTextBrowser):
                 f"<tr><td>Reactive power</td><td align=right>{fmt_number(row.q_kvar, 1)}</td>"
                 f"<td>kvar (from {escape(row.from_bus)})</td></tr>"
                 f"{loading}"
-                f"<tr><td>Losses</td><td align=right>{fmt_number(row.loss_kw, 2)}</td><td>kW</td></tr></table>")
+                f"<tr><td>Losses</td><td align=right>{fmt_number(row.loss_kw, 2)}</td><td>kW</td></tr>"
+                + (f"<tr><td>Relaxation gap</td><td align=right>{float(row.exactness_gap):.0e}</td>"
+                   "<td>(P² + Q² − v·ℓ)/v·ℓ: 0 is exact AC</td></tr>"
+                   if "exactness_gap" in row and row.exactness_gap == row.exactness_gap else "")
+                + "</table>")
 
     def _overview_market_html(self) -> str:
         r = self._result

@@ -268,7 +268,7 @@ class Inspector(QTextBrowser):
             return head + "<p>This bus is not in the last cleared market (it will be after the next clearing).</p>"
         model = exactness_text(r)
         if model:
-            head += f"<p>{escape(NETWORK_LABELS.get(r.settings.network, r.settings.network))}{model}</p>"
+            head += f"<p>{model.removeprefix(' · ')}</p>"
         row = rows.loc[bus]
         unit = f"{escape(r.currency)}/kWh"
         d = price_decimals(rows.dlmp_per_kwh)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 
 import numpy as np
 import scipy.sparse as sp
@@ -196,12 +197,13 @@ def radial(s: Scenario) -> Radial:
     f = s.feeder
     buses, lines = f.buses, f.lines
     n = len(buses)
-    # the records' fields, one list comprehension each (the cheapest way through frozen dataclasses)
+    # the records' fields, one list comprehension each (the cheapest way through frozen dataclasses), and
+    # look-ups through operator.itemgetter (a loop in C)
     ids = [bb.id for bb in buses]
     where = dict(zip(ids, range(n), strict=True))
     root = where[f.substation.bus]
-    a = np.array([where[ln.from_bus] for ln in lines], dtype=np.intp)
-    b = np.array([where[ln.to_bus] for ln in lines], dtype=np.intp)
+    a = np.array(_pick(where, [ln.from_bus for ln in lines]), dtype=np.intp)
+    b = np.array(_pick(where, [ln.to_bus for ln in lines]), dtype=np.intp)
     order, pred = _bfs(n, a, b, root)
     pos = np.empty(n, dtype=np.intp)
     pos[order] = np.arange(n)
@@ -210,31 +212,47 @@ def radial(s: Scenario) -> Radial:
     # each line's child (its end farther from the substation) and its place in breadth-first order
     from_is_child = pred[a] == b
     k = pos[np.where(from_is_child, a, b)]
+    line_at = np.zeros(n, dtype=np.intp)  # the file index of the line into each bus
+    line_at[k] = np.arange(len(lines))
     zb = f.base_z_ohm
     r = np.zeros(n)
     x = np.zeros(n)
     r[k] = np.array([ln.r_ohm for ln in lines], dtype=float) / zb
     x[k] = np.array([ln.x_ohm for ln in lines], dtype=float) / zb
-    nan = math.nan
-    r_kva = np.array([nan if ln.rating_kva is None else ln.rating_kva for ln in lines], dtype=float)
-    r_a = np.array([nan if ln.rating_a is None else ln.rating_a for ln in lines], dtype=float)
+    r_kva = _optional([ln.rating_kva for ln in lines])
+    r_a = _optional([ln.rating_a for ln in lines])
     kva = np.fmin(r_kva, (math.sqrt(3.0) * f.base_kv) * r_a)  # Line.rating_kva_at, every line at once
     rating = np.full(n, np.inf)
     rating[k] = np.where(np.isnan(kva), np.inf, kva / f.base_kva)
     rev = np.zeros(n, dtype=bool)
     rev[k] = from_is_child
-    line_ids = np.full(n, "", dtype=object)
-    line_ids[k] = [ln.id for ln in lines]
-    bus_ids = np.array(ids, dtype=object)[order]
-    lo, hi = f.v_min_pu, f.v_max_pu
-    vmin = np.array([lo if bb.v_min_pu is None else bb.v_min_pu for bb in buses], dtype=float)[order]
-    vmax = np.array([hi if bb.v_max_pu is None else bb.v_max_pu for bb in buses], dtype=float)[order]
+    line_ids = ("", *_pick([ln.id for ln in lines], line_at[1:].tolist()))
+    bus_ids = tuple(_pick(ids, order.tolist()))
+    vmin = _optional([bb.v_min_pu for bb in buses], f.v_min_pu)[order]
+    vmax = _optional([bb.v_max_pu for bb in buses], f.v_max_pu)[order]
     extra = _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent)
     return Radial(
-        bus_ids=tuple(bus_ids.tolist()), line_ids=tuple(line_ids.tolist()), parent=parent, r_pu=r, x_pu=x,
-        rating_pu=rating, v_min_pu=vmin, v_max_pu=vmax, v0_pu=f.substation.v_set_pu, base_kva=f.base_kva,
-        base_kv=f.base_kv, reversed_line=rev, **extra,
+        bus_ids=bus_ids, line_ids=line_ids, parent=parent, r_pu=r, x_pu=x, rating_pu=rating, v_min_pu=vmin,
+        v_max_pu=vmax, v0_pu=f.substation.v_set_pu, base_kva=f.base_kva, base_kv=f.base_kv, reversed_line=rev,
+        **extra,
     )
+
+
+def _pick(items, keys: list) -> list:
+    """``[items[k] for k in keys]``, the loop in C."""
+    if len(keys) < 2:
+        return [items[k] for k in keys]
+    return list(itemgetter(*keys)(items))
+
+
+def _optional(values: list, default: float = math.nan) -> np.ndarray:
+    """Floats, ``None`` replaced by ``default``."""
+    none = values.count(None)
+    if none == 0:
+        return np.array(values, dtype=float)
+    if none == len(values):
+        return np.full(len(values), default)
+    return np.array([default if v is None else v for v in values], dtype=float)
 
 
 def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> dict:
@@ -242,20 +260,15 @@ def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> di
     transformers); an empty dict when the feeder has none (the defaults)."""
     lines, buses = f.lines, f.buses
     n, m = len(buses), len(lines)
-    special = [i for i, ln in enumerate(lines) if ln.transformer is not None or ln.g_shunt_us or ln.b_shunt_us]
-    shunted = [i for i, bb in enumerate(buses) if bb.g_shunt_us or bb.b_shunt_us]
-    if not special and not shunted:
-        return {}
-    g_line = np.zeros(m)
-    b_line = np.zeros(m)
-    g_line[special] = [lines[i].g_shunt_us for i in special]
-    b_line[special] = [lines[i].b_shunt_us for i in special]
-    trafo = [i for i in special if lines[i].transformer is not None]
-    g_bus = np.zeros(n)
-    b_bus = np.zeros(n)
-    g_bus[shunted] = [buses[i].g_shunt_us for i in shunted]
-    b_bus[shunted] = [buses[i].b_shunt_us for i in shunted]
-    g_bus, b_bus = g_bus[order], b_bus[order]
+    special = [ln for ln in lines if ln.transformer is not None or ln.g_shunt_us or ln.b_shunt_us]
+    if not special and not [bb for bb in buses if bb.g_shunt_us or bb.b_shunt_us]:
+        return {}  # the usual feeder: one quick pass over the records
+    trafos = [ln.transformer for ln in lines]
+    g_line = np.array([ln.g_shunt_us for ln in lines], dtype=float)
+    b_line = np.array([ln.b_shunt_us for ln in lines], dtype=float)
+    g_bus = np.array([bb.g_shunt_us for bb in buses], dtype=float)[order]
+    b_bus = np.array([bb.b_shunt_us for bb in buses], dtype=float)[order]
+    trafo = [] if trafos.count(None) == m else [i for i, q in enumerate(trafos) if q is not None]
     # per line in file order: the π (series z, end shunts on the series side) and the ratio at the from end
     z = (r[k] + 1j * x[k]).astype(np.complex128)
     y_half = (g_line + 1j * b_line) * 1e-6 * zb / 2.0
@@ -265,7 +278,7 @@ def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> di
     phi = np.zeros(m)
     if trafo:
         ti = np.array(trafo)
-        tr = [lines[i].transformer for i in trafo]
+        tr = [trafos[i] for i in trafo]
         ym = np.array([complex(q.g_mag_us, q.b_mag_us) for q in tr]) * 1e-6 * zb
         z_pi, y_end = t_to_pi(z[ti], ym)
         z[ti] = z_pi
@@ -292,7 +305,8 @@ def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> di
     ly_par[k] = y_parent
     ly_ch[k] = y_child
     y_bus = (g_bus + 1j * b_bus) * 1e-6 * zb + ly_ch
-    np.add.at(y_bus, parent[k], y_parent)
+    y_bus += np.bincount(parent[k], weights=y_parent.real, minlength=n)
+    y_bus += 1j * np.bincount(parent[k], weights=y_parent.imag, minlength=n)
     return {
         "tap": tap, "shift_deg": shift, "g_sh_pu": y_bus.real.copy(), "b_sh_pu": y_bus.imag.copy(),
         "line_y_parent_pu": ly_par, "line_y_child_pu": ly_ch,

@@ -18,6 +18,9 @@ Conventions
   feeder's voltage, ``I_base = base_kva / (√3·base_kv)``.
 * Line flows are taken at the sending end, from the parent (substation side)
   to the child: positive means power flows away from the substation.
+* Transformers and shunts as :class:`~core.network.topology.Radial` holds them:
+  an ideal transformer of ratio ``tap·e^{j·shift}`` at the parent end of a line,
+  the series impedance on its child side; shunts lumped at the buses.
 
 The AC solver is the backward/forward sweep on complex currents, written
 with the path matrix ``A`` (``A[k, j] = 1`` when line ``j`` is on the path
@@ -67,10 +70,14 @@ class FlowResult:
     ``p_inj_kw``/``q_inj_kvar`` (generation − demand; at the substation, what
     bus 0 injects into its lines, i.e. the grid's supply plus any local net
     injection). Per line ``j`` (the line into bus ``j``; entry 0 unused):
-    ``p_kw``/``q_kvar`` at the sending end from ``parent[j]`` to ``j``,
-    ``i_a`` the current magnitude in A, ``loss_kw = r·|I|²``,
-    ``loss_kvar = x·|I|²`` and ``loading_pct = 100·|S_sending|/S_rating``
-    (NaN when the line is unrated). ``total_loss_kw = Σ loss_kw``;
+    ``p_kw``/``q_kvar`` at the sending end from ``parent[j]`` to ``j`` (at the
+    parent bus's terminal: through the line's ideal transformer, if any, and
+    including the line's own end shunt there), ``i_a`` the magnitude of the
+    series current in A at the feeder's base voltage, ``loss_kw = r·|I|²`` plus
+    what the line's own shunts draw (iron losses, line conductance),
+    ``loss_kvar = x·|I|²`` plus its shunts' (line charging: negative) and
+    ``loading_pct = 100·|S_sending|/S_rating`` (NaN when the line is unrated).
+    ``total_loss_kw = Σ loss_kw`` plus what the buses' own shunts draw;
     ``grid_p_kw``/``grid_q_kvar`` is what the upstream grid supplies at the
     substation. ``iterations`` is 0 for the linear (direct) models.
 

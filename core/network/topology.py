@@ -45,7 +45,10 @@ class Radial:
     power sent into the series impedance, ``S_j = (V_i/t_j)·conj(J_j)``, is also what
     leaves bus i (an ideal transformer is lossless). ``r_pu``/``x_pu`` are the exact
     π equivalent of what the scenario gives (for a transformer with a magnetising branch,
-    its T model converted: slightly different from the short-circuit impedance).
+    its T model converted: slightly different from the short-circuit impedance). The ideal
+    transformer is always at the parent end here: a transformer the scenario lists from
+    child to parent (``reversed_line[j]``, its ratio ``τ·e^{jφ}`` at the child) is turned
+    round exactly, ``tap = 1/τ``, ``shift_deg = −φ`` and ``z = τ²·z_π``.
 
     **Shunts** are lumped at the buses: ``g_sh_pu[k] + j·b_sh_pu[k]`` is the admittance to
     ground at bus k, drawing ``P = g·|V_k|²`` and ``Q = −b·|V_k|²`` (capacitive ``b > 0``

@@ -112,9 +112,10 @@ def assets(draw, T: int) -> Asset:
     )
 
 
-def transformers() -> st.SearchStrategy[Transformer]:
-    return st.builds(Transformer, tap_ratio=finite(0.5, 2.0), shift_deg=finite(-360.0, 360.0),
-                     g_mag_us=finite(0.0), b_mag_us=finite(None, 0.0))
+TRANSFORMERS = st.builds(Transformer, tap_ratio=finite(0.5, 2.0), shift_deg=finite(-360.0, 360.0),
+                         g_mag_us=finite(0.0), b_mag_us=finite(None, 0.0))
+NO_SHUNT = st.just((0.0, 0.0))
+SHUNTS = NO_SHUNT | st.tuples(finite(0.0), finite())
 
 
 @st.composite
@@ -122,10 +123,12 @@ def scenarios(draw) -> Scenario:
     T = draw(st.integers(1, 4))
     n = draw(st.integers(1, 6))
     bus_ids = draw(st.lists(ident, min_size=n, max_size=n, unique=True))
+    physics = draw(st.booleans())  # shunts and transformers in this scenario (drawn element by element)
+    shunts = SHUNTS if physics else NO_SHUNT
     buses = []
     for b in bus_ids:
         lim = draw(st.none() | st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True).map(sorted))
-        shunt = draw(st.just((0.0, 0.0)) | st.tuples(finite(0.0), finite()))
+        shunt = draw(shunts)
         buses.append(Bus(b, draw(text), *(lim or (None, None)), *shunt))
     lines = []
     for k in range(1, n):  # a random tree: bus k hangs off an earlier bus
@@ -133,11 +136,12 @@ def scenarios(draw) -> Scenario:
         ends = (parent, bus_ids[k]) if draw(st.booleans()) else (bus_ids[k], parent)
         r = draw(finite(0.0))
         x = draw(finite(0.0, exclude_min=(r == 0.0)))
-        shunt = draw(st.just((0.0, 0.0)) | st.tuples(finite(0.0), finite()))
+        shunt = draw(shunts)
         lines.append(Line(f"L{k}", *ends, r_ohm=r, x_ohm=x,
                           rating_kva=draw(st.none() | finite(0.0, exclude_min=True)),
                           rating_a=draw(st.none() | finite(0.0, exclude_min=True)), name=draw(text),
-                          g_shunt_us=shunt[0], b_shunt_us=shunt[1], transformer=draw(st.none() | transformers())))
+                          g_shunt_us=shunt[0], b_shunt_us=shunt[1],
+                          transformer=draw(st.none() | TRANSFORMERS) if physics else None))
     v_min, v_max = sorted(draw(st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True)))
     feeder = Feeder(
         base_kv=draw(finite(0.0, exclude_min=True)), base_kva=draw(finite(0.0, exclude_min=True)),

@@ -200,15 +200,19 @@ def test_edgeworth_game_has_no_pure_equilibrium_on_the_grid():
     book = edgeworth_book()
     s1, s2 = book.agents.index("S1"), book.agents.index("S2")
     grid = np.linspace(0.0, 1.5, 21)  # asks 4, 4.3, …, 10
-    nash = []
-    for m1, m2 in itertools.product(grid, grid):
-        u1 = _payoff(book, "pay_as_bid", s1, {s1: m1, s2: m2})
-        u2 = _payoff(book, "pay_as_bid", s2, {s1: m1, s2: m2})
-        best1 = max(_payoff(book, "pay_as_bid", s1, {s1: d, s2: m2}) for d in grid)
-        best2 = max(_payoff(book, "pay_as_bid", s2, {s1: m1, s2: d}) for d in grid)
-        if best1 <= u1 + 1e-9 and best2 <= u2 + 1e-9:
-            nash.append((m1, m2))
+    # the payoff tables u[i, j] of each seller when S1 marks up grid[i] and S2 grid[j], every profile cleared once
+    u1 = np.empty((grid.size, grid.size))
+    u2 = np.empty((grid.size, grid.size))
+    for (i, m1), (j, m2) in itertools.product(enumerate(grid), enumerate(grid)):
+        u1[i, j] = _payoff(book, "pay_as_bid", s1, {s1: m1, s2: m2})
+        u2[i, j] = _payoff(book, "pay_as_bid", s2, {s1: m1, s2: m2})
+    best1 = u1.max(axis=0)  # S1's best reply to each markup of S2
+    best2 = u2.max(axis=1)  # S2's best reply to each markup of S1
+    nash = [(grid[i], grid[j]) for i, j in itertools.product(range(grid.size), range(grid.size))
+            if best1[j] <= u1[i, j] + 1e-9 and best2[i] <= u2[i, j] + 1e-9]
     assert nash == []
+    # the table is an Edgeworth game: at equal asks the winner (S1, ties) earns more than the loser
+    assert u1[10, 10] > u2[10, 10]
 
 
 def test_edgeworth_cycle_is_reported():

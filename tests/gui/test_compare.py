@@ -21,7 +21,7 @@ def test_compare_shows_the_five_days_on_one_scale_and_a_click_switches(teaching,
     m = result.mechanisms.set_index("mechanism")
     # the chapter's example: the same two trades under every mechanism but trade reduction's, worth
     # (12 − 5) + (10 − 7) = 10 ¢ at the true values; VCG pays 2 ¢ more than it collects
-    assert panel.value("vcg", "welfare") == fmt_number(m.loc["vcg", "welfare"], 0) == "10"
+    assert panel.value("vcg", "welfare") == fmt_number(m.loc["vcg", "welfare"], 2) == "10.00"
     assert panel.value("vcg", "platform_surplus") == "−2.00 deficit"
     assert panel.value("uniform", "platform_surplus") == "0 (balanced)"
     assert panel.value("welfare", "efficiency") == "100.0"

@@ -61,10 +61,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from core.errors import ClearingError
 from core.network.topology import Radial, radial
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, ClearingError, _parameter_entries, grid_prices
+from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, _parameter_entries, grid_prices
 
 # Clarabel's iterative refinement costs 60 % of the solve here and changes the DLMPs by < 1e-6 EUR/kWh. A solve
 # that stalls at the last digits ("almost solved") is kept: the exactness gap and the DLMP decomposition, which
@@ -171,7 +172,7 @@ class BranchFlowProblem:
         from core.pricing import NetworkSolution
 
         if cancelled is not None and cancelled():
-            from core.properties import Cancelled
+            from core.errors import Cancelled
 
             raise Cancelled
         t0 = time.perf_counter()

@@ -103,8 +103,8 @@ def cmd_import(args, out) -> int:
 
 
 def cmd_clear(args, out) -> int:
+    from core.errors import ClearingError
     from core.market import MarketSettings, clear
-    from core.welfare import ClearingError
 
     s = load_project(args.file)
     try:

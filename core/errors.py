@@ -1,4 +1,5 @@
-"""Errors raised by core for bad input.
+"""Core's exceptions, one of each kind: bad input (:class:`ScenarioError`), an optimisation that cannot be solved
+(:class:`ClearingError`) and a computation its caller stopped (:class:`Cancelled`).
 
 A :class:`ScenarioError` always says *where*: the file (when there is one), the
 field (a dotted path such as ``prosumers[3].asset.efficiency``) and the row (the
@@ -79,3 +80,17 @@ class ScenarioError(ValueError):
         head = f"{self.file}:\n" if self.file else ""
         lines = [f"  - {p.describe()}" for p in self.problems]
         return head + "\n".join(lines)
+
+
+class ClearingError(RuntimeError):
+    """The optimisation could not be solved: infeasible, unbounded or a solver failure.
+
+    ``status`` is the solver's word for it (cvxpy's status, or ``"solver_error"``)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Cancelled(Exception):  # a control-flow signal, not an error
+    """The caller asked a long computation to stop (its ``cancelled()`` callback returned True)."""

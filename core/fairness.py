@@ -111,9 +111,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.errors import ClearingError
 from core.prosumer import FleetModel, check_trade_plan, internal_kw, meter_kw, trade_bounds
 from core.scenario.model import STORAGE_KINDS, Prosumer, Scenario
-from core.welfare import SOLVER, ClearingError, WelfareSolution, grid_prices, outside_option, solve_welfare
+from core.welfare import SOLVER, WelfareSolution, grid_prices, outside_option, solve_welfare
 
 FAIRNESS_RULES: tuple[str, ...] = ("efficiency", "proportional", "maxmin")
 RULE_LABELS = {
@@ -673,7 +674,7 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
 
     ``efficient`` and ``outside``: the welfare clearing (grid at the tariffs, whole horizon)
     and the outside options when already computed; otherwise they are computed here.
-    Raises :class:`~core.welfare.ClearingError` when a solve fails.
+    Raises :class:`~core.errors.ClearingError` when a solve fails.
     """
     _check_rule(rule)
     t0 = time.perf_counter()

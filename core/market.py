@@ -42,12 +42,12 @@ import pandas as pd
 
 from core.auction_day import AuctionDay, book_at, clear_day, no_trade_interval, state_at
 from core.bids import Fleet, fleet_arrays
+from core.errors import Cancelled, ClearingError
 from core.mechanisms import MECHANISMS, OrderBook, supply_demand_curves
 from core.outcome import DayOutcome, from_auction, from_dispatch, value_day
 from core.properties import Audit, audit, compare_mechanisms
 from core.scenario.model import Scenario
 from core.welfare import (
-    ClearingError,
     PriceResponse,
     PriceTrace,
     WelfareProblem,
@@ -472,7 +472,6 @@ def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: 
         _network_envy(s, result, ctx.sol)
         timings["envy"] = time.perf_counter() - t0
     if "properties audit" in todo and not stop():
-        from core.properties import Cancelled
 
         t0 = time.perf_counter()
         truth = result.book
@@ -865,7 +864,6 @@ def compare_days(s: Scenario, settings: MarketSettings, period: int, cancelled=N
     and the same quantities for ``period`` alone. ``known``: a (result, day) already
     cleared that way. ``None`` when cancelled.
     """
-    from core.properties import Cancelled
 
     days = _compare_days(s, settings.k, cancelled, known)
     if days is None:
@@ -1024,6 +1022,7 @@ __all__ = [
     "MECHANISM_NAMES",
     "NETWORK_CHOICES",
     "NETWORK_LABELS",
+    "Cancelled",
     "ClearingError",
     "Curves",
     "MarketResult",

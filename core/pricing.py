@@ -39,10 +39,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.errors import ClearingError
 from core.network.topology import Radial, radial
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, ClearingError, _parameter_entries, grid_prices
+from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, _parameter_entries, grid_prices
 
 NETWORK_MODELS = ("none", "lindistflow", "dc")
 DECOMPOSITION_TOL = 1e-5  # currency/kWh: the parts must add up to the DLMP within this
@@ -291,7 +292,7 @@ class LinDistFlowProblem:
         iterations = 0
         for iterations in range(1, (1 if self.model == "dc" else max_iter) + 1):  # noqa: B007 (reported below)
             if cancelled is not None and cancelled():
-                from core.properties import Cancelled
+                from core.errors import Cancelled
 
                 raise Cancelled
             self._solve_once()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.errors import Cancelled
 from core.mechanisms import MECHANISMS, AuctionOutcome, OrderBook, efficient_allocation
 
 SHADES: tuple[float, ...] = (-0.3, -0.15, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75)
@@ -96,10 +97,6 @@ class Audit:
             "incentive_compatible": self.max_ic_gain <= 1e-6,
             "ic_agents_searched": self.ic_agents_searched,
         }
-
-
-class Cancelled(Exception):
-    """The caller asked the audit to stop."""
 
 
 def _vcg_utility_under_lie(truth: OrderBook, lie: OrderBook, agent: int, w_without: float) -> float:

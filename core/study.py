@@ -108,11 +108,10 @@ import numpy as np
 import pandas as pd
 
 from core import __version__
-from core.errors import Problem, ScenarioError
+from core.errors import ClearingError, Problem, ScenarioError
 from core.market import FAIRNESS_CHOICES, MECHANISM_NAMES, NETWORK_CHOICES, MarketResult, MarketSettings, clear
 from core.scenario.io import dumps_project, load_project
 from core.scenario.model import Asset, Prosumer, Scenario, TimeHorizon
-from core.welfare import ClearingError
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "feeder-market-study"

@@ -35,18 +35,11 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
+from core.errors import ClearingError
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
 
 SOLVER = "CLARABEL"
-
-
-class ClearingError(RuntimeError):
-    """The optimisation could not be solved: infeasible, unbounded or a solver failure."""
-
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 def grid_prices(s: Scenario, periods: tuple[int, ...], grid: str = "tariffs") -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ stages, progress, failures — on a private thread pool (tests use it to
 intercept the computation).
 
 A failure (a :class:`~core.errors.ScenarioError`, a
-:class:`~core.welfare.ClearingError`, a ``ValueError``, anything) becomes one
+:class:`~core.errors.ClearingError`, a ``ValueError``, anything) becomes one
 readable line in :attr:`MarketRunner.failed`; the traceback goes to the log,
 never in front of the user.
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ScenarioError
-from core.welfare import ClearingError
+from core.errors import ClearingError, ScenarioError
 
 
 def describe_failure(err: BaseException) -> str:

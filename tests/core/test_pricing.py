@@ -96,7 +96,7 @@ def test_dc_model_sees_congestion_but_no_voltage_or_loss():
 
 
 def test_infeasible_network_is_reported_with_a_reason():
-    from core.welfare import ClearingError
+    from core.errors import ClearingError
 
     # 20 kW of fixed load behind a 6 kVA line with a 10 kW local unit: impossible
     with pytest.raises(ClearingError, match=r"infeasible.*line ratings"):

@@ -16,9 +16,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 import gui.compute
-from core.errors import ScenarioError
+from core.errors import ClearingError, ScenarioError
 from core.market import MarketSettings
-from core.welfare import ClearingError
 from gui.compute import describe_failure
 from gui.market_panels import BAD
 from tests.gui.waiting import TIMEOUT_MS, result_where

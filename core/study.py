@@ -109,7 +109,15 @@ import pandas as pd
 
 from core import __version__
 from core.errors import ClearingError, Problem, ScenarioError
-from core.market import FAIRNESS_CHOICES, MECHANISM_NAMES, NETWORK_CHOICES, MarketResult, MarketSettings, clear
+from core.market import (
+    CACHE,
+    FAIRNESS_CHOICES,
+    MECHANISM_NAMES,
+    NETWORK_CHOICES,
+    MarketResult,
+    MarketSettings,
+    clear,
+)
 from core.scenario.io import dumps_project, load_project
 from core.scenario.model import Asset, Prosumer, Scenario, TimeHorizon
 
@@ -1229,36 +1237,18 @@ def _empty_row(point: StudyPoint) -> dict[str, Any]:
     return row
 
 
-def _forget_warm_starts() -> None:
-    """Drop the solver state that :mod:`core.market`'s compiled welfare problems keep between solves.
-
-    cvxpy warm-starts Clarabel by updating the previous solve's solver object,
-    so a re-solve depends (in the last digits) on what was solved before in the
-    same process. A study's row must not depend on which points a worker ran
-    before it: with the solver state dropped, a re-solve gives exactly what a
-    freshly compiled problem gives, and the compiled problem is still re-used.
-    """
-    import core.market as market
-
-    for entry in list(getattr(market, "_CACHE", {}).values()):
-        solver_cache = getattr(getattr(entry[0], "problem", None), "_solver_cache", None)
-        if isinstance(solver_cache, dict):
-            solver_cache.clear()
-    # outside options solved for an earlier point's agents would carry that solve's last digits
-    getattr(market, "_ALONE", {}).clear()
-
-
 def run_point(base: Scenario, point: StudyPoint, options: PointOptions) -> dict[str, Any]:
     """Build the point's scenario, clear its market and return its row; never raises for a failed point.
 
     ``status``: ``ok``; ``infeasible`` when the clearing is proven infeasible
     (a :class:`ClearingError` with an infeasible status); ``error`` with the
     error's message for anything else. The row does not depend on what was
-    computed before in the same process (:func:`_forget_warm_starts`).
+    computed before in the same process: every solve is cold, and the outside options solved for earlier points
+    are forgotten (:meth:`~core.market.ClearingCache.forget_solutions`), the compiled problems kept.
     """
     t0 = time.perf_counter()
     row = _empty_row(point)
-    _forget_warm_starts()
+    CACHE.forget_solutions()
     try:
         settings = point.settings(options)
         truth, declared = build_variant(base, point, options)

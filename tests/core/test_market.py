@@ -339,31 +339,37 @@ def test_envy_under_dlmps_is_flagged_as_location(projects_dir):
 
 
 def test_moving_the_period_reuses_the_network_clearing(projects_dir):
-    import core.market
+    from core.market import ClearingCache
     from core.scenario import load_project
 
-    core.market._NETWORK_CACHE.clear()  # earlier tests may have cleared this very scenario
+    cache = ClearingCache()  # its own: earlier tests may have cleared this very scenario in the process's cache
     s = load_project(projects_dir / "ieee33-constrained.json")
-    first = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
-    again = clear(s, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))
+    first = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False), cache=cache)
+    again = clear(s, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False), cache=cache)
     assert not first.timings_s["network_reused"] and again.timings_s["network_reused"]
     assert again.summary["largest_dlmp_component"] == "congestion"
     pd_ = __import__("pandas")
     pd_.testing.assert_frame_equal(first.buses, again.buses)
     # an edit is a new scenario: solved again
     edited = s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9))
-    third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False))
+    third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False),
+                  cache=cache)
     assert not third.timings_s["network_reused"]
+    # a reset cache forgets the day
+    cache.reset()
+    fourth = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False),
+                   cache=cache)
+    assert not fourth.timings_s["network_reused"]
 
 
 def test_moving_the_period_reuses_the_solved_day(projects_dir):
-    import core.market
+    from core.market import ClearingCache
     from core.scenario import load_project
 
-    core.market._DAY_CACHE.clear()
+    cache = ClearingCache()
     s = load_project(projects_dir / "ieee33-community.json")
-    first = clear(s, MarketSettings(period=0, audit=False, tatonnement=False, fairness_audit=False))
-    moved = clear(s, MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False))
+    first = clear(s, MarketSettings(period=0, audit=False, tatonnement=False, fairness_audit=False), cache=cache)
+    moved = clear(s, MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False), cache=cache)
     assert not first.timings_s.get("day_reused") and moved.timings_s["day_reused"]
     # the same day, seen at noon: its price and its curves, not the midnight ones
     assert moved.summary["price_per_kwh"] == pytest.approx(first.periods.price_per_kwh[12])

@@ -98,31 +98,36 @@ def test_compare_rules_takes_an_allocation_it_already_has():
 
 
 def test_an_edit_solves_only_the_changed_agents_outside_option(monkeypatch, projects_dir):
-    import core.market as market
+    import core.market.cache as cache_module
+    from core.market import ClearingCache
     from core.scenario.io import load_project
     from core.welfare import outside_option
 
     s = load_project(projects_dir / "ieee33-community.json")
-    market._ALONE.clear()
-    first = market._outside_option(s)
+    cache = ClearingCache()
+    first = cache.outside_option(s)
     assert first == pytest.approx(outside_option(s), rel=1e-6, abs=1e-6)  # a fresh solve of everyone
     i = next(k for k, p in enumerate(s.prosumers) if sum(p.demand_kw) > 0)
     p = s.prosumers[i]
     edited = s.with_prosumer(i, replace(p, demand_kw=tuple(1.5 * d for d in p.demand_kw)))
     solved = []
-    real = market.outside_option
+    real = cache_module.outside_option
 
     def counting(scenario, *args, **kwargs):
         solved.append([q.id for q in scenario.prosumers])
         return real(scenario, *args, **kwargs)
 
-    monkeypatch.setattr(market, "outside_option", counting)
-    again = market._outside_option(edited)
+    monkeypatch.setattr(cache_module, "outside_option", counting)
+    again = cache.outside_option(edited)
     assert solved == [[p.id]]  # one small problem: the edited agent alone
     fresh = outside_option(edited)
     assert again == pytest.approx(fresh, rel=1e-6, abs=1e-6)
     assert again[i] != pytest.approx(first[i], rel=1e-3)  # more demand: its bill at the tariffs changed
     # the same project again: nothing to solve
     solved.clear()
-    assert market._outside_option(edited) == pytest.approx(again, abs=0)
+    assert cache.outside_option(edited) == pytest.approx(again, abs=0)
     assert solved == []
+    # forgetting the solutions solves everyone again
+    cache.forget_solutions()
+    cache.outside_option(edited)
+    assert solved == [[q.id for q in edited.prosumers]]

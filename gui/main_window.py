@@ -31,7 +31,6 @@ from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
 from gui.compare_panel import ComparePanel
-from gui.compute import MarketRunner, NashRunner
 from gui.document import ProjectDocument
 from gui.fairness_panel import FairnessPanel
 from gui.feeder_view import FeederView
@@ -54,6 +53,8 @@ from gui.presenting import (
     write_excel,
 )
 from gui.studies_panel import StudiesPanel
+from gui.workers.market import MarketRunner
+from gui.workers.nash import NashRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = ROOT / "projects"

@@ -3,7 +3,7 @@
 The players are the N largest sellers of the chosen period's truthful order
 book; each marks up its asks (and may withhold kWh) under the current
 mechanism — the welfare clearing is played as its price-taking twin, the
-uniform-price auction. :class:`gui.compute.NashRunner` runs
+uniform-price auction. :class:`gui.workers.nash.NashRunner` runs
 :func:`core.strategy.nash_search` and then :func:`core.strategy.existence_check`
 on a worker; this panel shows the best-response path (the price and every
 player's markup per step), the verdict, the per-player table and the
@@ -38,11 +38,12 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import AUCTIONS, MECHANISM_LABELS, MarketResult
+from core.nash_run import NashOutcome, NashRequest
 from gui.charts import CategoryTicks, StatLine, series_colour, side_column
-from gui.compute import NashOutcome, NashRequest, NashRunner
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import BAD, GOOD, axis_label, dashed, hline, make_plot, period_label, set_line_label
 from gui.presenting import muted
+from gui.workers.nash import NashRunner
 
 CONVERGED = "#1b7f3b"
 NO_EQUILIBRIUM = "#b00020"

@@ -6,7 +6,7 @@ bid shading, k, the reported period — each maybe for several Monte Carlo
 draws. This panel builds the study from the dashboard's current project
 (:func:`core.study.spec_for_scenario`: the same TOML a user would write, so it
 can be saved and re-run with ``feeder-market study``), runs
-:func:`core.study.run_study` on a worker (:class:`gui.compute_studies.StudyRunner`),
+:func:`core.study.run_study` on a worker (:class:`gui.workers.studies.StudyRunner`),
 and shows the rows as they come in:
 
 * **Lines** — a metric against an axis, one line per value of another, the
@@ -81,9 +81,9 @@ from core.study import (
     write_results,
 )
 from gui.charts import CategoryTicks, series_colour, side_column
-from gui.compute_studies import StudyRequest, StudyRunner
 from gui.frame_model import SORT_ROLE, FrameSortProxy, column_decimals, fmt_number, fmt_sig, header_with_unit
 from gui.market_panels import BAD, SHORT_MECHANISM, axis_label, dashed, make_plot, style_plot_item
+from gui.workers.studies import StudyRequest, StudyRunner
 
 REFRESH_MS = 500  # plots follow a running study this often
 INFEASIBLE = QColor(255, 236, 190)

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
-import gui.compute
+import gui.workers.jobs
 from gui.fairness_panel import envy_view
 from gui.frame_model import fmt_sig
 from gui.power_panels import hhi_text
@@ -207,14 +207,14 @@ def test_market_power_of_the_teaching_auction(teaching, qtbot):
 def nash_calls(monkeypatch):
     """Wrap the search the Nash runner calls; record the thread of each call."""
     calls: list[threading.Thread] = []
-    real = gui.compute.nash_search
+    real = gui.workers.jobs.nash_search
 
     def wrapped(book, **kwargs):
         calls.append(threading.current_thread())
         assert threading.current_thread() is not threading.main_thread()
         return real(book, **kwargs)
 
-    monkeypatch.setattr(gui.compute, "nash_search", wrapped)
+    monkeypatch.setattr(gui.workers.jobs, "nash_search", wrapped)
     return calls
 
 
@@ -250,7 +250,7 @@ def test_the_nash_search_runs_off_the_gui_thread_and_finds_price_9(teaching, qtb
 
 
 def test_cancelling_a_running_search_stops_it(teaching, qtbot, monkeypatch):
-    real = gui.compute.nash_search
+    real = gui.workers.jobs.nash_search
     running = threading.Event()
     seen = {}
 
@@ -260,7 +260,7 @@ def test_cancelling_a_running_search_stops_it(teaching, qtbot, monkeypatch):
         seen["stopped"] = stop.wait(20)  # until Cancel is pressed
         return real(book, **kwargs)
 
-    monkeypatch.setattr(gui.compute, "nash_search", slow)
+    monkeypatch.setattr(gui.workers.jobs, "nash_search", slow)
     panel = teaching.nash
     runner = teaching.nash_runner
     panel.find()
@@ -273,7 +273,7 @@ def test_cancelling_a_running_search_stops_it(teaching, qtbot, monkeypatch):
     assert outcome.result.cancelled and not outcome.result.converged
     assert outcome.existence is None and "cancelled" in outcome.existence_note
     assert "Cancelled" in panel.verdict.text()
-    assert not runner.is_busy() and runner.pool.waitForDone(5000)
+    assert not runner.is_busy() and runner._threads.wait(5000)
     assert panel.find_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 

@@ -15,10 +15,10 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
-import gui.compute
+import gui.workers.jobs
 from core.errors import ClearingError, ScenarioError
 from core.market import MarketSettings
-from gui.compute import describe_failure
+from gui.failures import describe_failure
 from gui.market_panels import BAD
 from tests.gui.waiting import TIMEOUT_MS, result_where
 
@@ -27,13 +27,13 @@ from tests.gui.waiting import TIMEOUT_MS, result_where
 def clear_calls(monkeypatch):
     """Wrap the clearing the runner calls; record the thread of each call."""
     calls: list[threading.Thread] = []
-    real = gui.compute.clear
+    real = gui.workers.jobs.clear
 
     def wrapped(*args, **kwargs):
         calls.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gui.compute, "clear", wrapped)
+    monkeypatch.setattr(gui.workers.jobs, "clear", wrapped)
     return calls
 
 
@@ -127,7 +127,7 @@ def test_editing_a_prosumer_clears_the_market_again(teaching, qtbot):
 
 
 def test_a_newer_request_supersedes_one_still_running(teaching, qtbot, monkeypatch):
-    real = gui.compute.clear
+    real = gui.workers.jobs.clear
     release = threading.Event()
     first_running = threading.Event()
     seen: dict[str, bool] = {}
@@ -139,7 +139,7 @@ def test_a_newer_request_supersedes_one_still_running(teaching, qtbot, monkeypat
             seen["cancelled"] = cancelled()
         return real(scenario, settings, progress=progress, cancelled=cancelled)
 
-    monkeypatch.setattr(gui.compute, "clear", slow_first)
+    monkeypatch.setattr(gui.workers.jobs, "clear", slow_first)
     shown = []
     teaching.runner.finished.connect(lambda r: shown.append(r.settings.mechanism))
     teaching.market_controls.set_mechanism("pay_as_bid")
@@ -188,7 +188,7 @@ def test_a_failure_is_one_line_in_the_status_bar_and_keeps_the_last_result(teach
     def broken(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(gui.compute, "clear", broken)
+    monkeypatch.setattr(gui.workers.jobs, "clear", broken)
     with qtbot.waitSignal(teaching.runner.failed, timeout=TIMEOUT_MS) as blocker:
         teaching.market_controls.k.setValue(0.3)
     message = blocker.args[0]
@@ -297,7 +297,7 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
 def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(teaching, qtbot, monkeypatch):
     """The first stage (prices, curves, agents) is on screen while the audit and the rules are computed; the
     panels waiting for them are greyed and keep their numbers; a newer request drops the older diagnostics."""
-    real = gui.compute.clear
+    real = gui.workers.jobs.clear
     hold = threading.Event()
     held: list[str] = []
 
@@ -308,7 +308,7 @@ def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(tea
                 hold.wait(10)  # the complete VCG result waits until the test lets it go
             yield stage
 
-    monkeypatch.setattr(gui.compute, "clear", held_diagnostics)
+    monkeypatch.setattr(gui.workers.jobs, "clear", held_diagnostics)
     before = _choose(teaching, qtbot, "uniform")
     assert teaching.properties.isEnabled()
     previews, finals = [], []

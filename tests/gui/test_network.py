@@ -140,15 +140,15 @@ def test_choosing_an_auction_disables_the_network_selector(constrained, qtbot):
 
 
 def test_lines_are_coloured_by_loading_and_follow_the_period_slider(constrained, qtbot, monkeypatch):
-    import gui.compute
+    import gui.workers.jobs
 
     result = constrained.market_result
     feeder = constrained.feeder
     into_23 = result.lines[(result.lines.to_bus == "23") & (result.lines.period == 13)].iloc[0]
     assert into_23.line == "L22" and into_23.loading_pct == pytest.approx(100.0, abs=0.01)
     calls = []
-    real = gui.compute.clear
-    monkeypatch.setattr(gui.compute, "clear", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = gui.workers.jobs.clear
+    monkeypatch.setattr(gui.workers.jobs, "clear", lambda *a, **k: calls.append(1) or real(*a, **k))
     constrained.market_controls.period.setValue(13)
     # at once, from the result on screen (the new clearing has not even started)
     assert calls == [] and constrained.market_result is result

@@ -10,7 +10,7 @@ import pytest
 
 from core.market import MarketSettings
 from core.scenario.generate import teaching_5bus
-from gui.compute import MarketRunner
+from gui.workers.market import MarketRunner
 
 TIMEOUT_MS = 60000
 TEACH = teaching_5bus()
@@ -100,7 +100,7 @@ def test_the_worker_ends_when_the_dashboard_dies(tmp_path):
         "    app = QApplication([])\n"
         "    from core.market import MarketSettings\n"
         "    from core.scenario.generate import teaching_5bus\n"
-        "    from gui.compute import MarketRunner\n"
+        "    from gui.workers.market import MarketRunner\n"
         "    r = MarketRunner()\n"
         "    r.finished.connect(lambda _r: (print(r._proc.process.pid, flush=True), os.kill(os.getpid(), 9)))\n"
         "    r.request(teaching_5bus(), MarketSettings(mechanism='uniform', audit=False))\n"
@@ -126,8 +126,9 @@ def test_the_worker_ends_when_the_dashboard_dies(tmp_path):
 
 
 def test_the_nash_search_runs_in_its_process_finds_9_and_cancels(qtbot, projects_dir):
+    from core.nash_run import NashRequest
     from core.scenario.io import load_project
-    from gui.compute import NashRequest, NashRunner
+    from gui.workers.nash import NashRunner
 
     runner = NashRunner()  # the default: a process
     try:

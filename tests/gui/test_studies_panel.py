@@ -4,7 +4,7 @@ asks 5, 7, 9 ¢/kWh; the PV seller S1 has 1 kW, the peak demand is 3 kW).
 Each study the panel runs is checked against an independent path: the same study written as a TOML file,
 parsed by ``core.study.parse_spec`` and run by ``core.study.run_study`` directly.
 
-The panel's default run ("in this computer") goes to a worker process (:mod:`gui.study_process`), one for the
+The panel's default run ("in this computer") goes to a worker process (:mod:`gui.workers.studies`), one for the
 whole application: the tests share it (spawning one costs about a second), except the one that kills it.
 """
 

@@ -54,7 +54,6 @@ conditions they must satisfy).
 from __future__ import annotations
 
 import time
-import warnings
 
 import cvxpy as cp
 import numpy as np
@@ -63,16 +62,16 @@ import scipy.sparse.linalg as spla
 
 from core.errors import ClearingError
 from core.network.topology import Radial, radial
+from core.numerics import DECOMPOSITION_TOL, solve
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, _parameter_entries, grid_prices
+from core.welfare import DPP_MAX_PARAMETER_ENTRIES, _parameter_entries, grid_prices
 
 # Clarabel's iterative refinement costs 60 % of the solve here and changes the DLMPs by < 1e-6 EUR/kWh. A solve
 # that stalls at the last digits ("almost solved") is kept: the exactness gap and the DLMP decomposition, which
 # checks the duals against the optimality conditions, say whether it is good
 SOLVER_OPTIONS: dict = {"iterative_refinement_enable": False}
 EXACT_GAP = 1e-5  # relative: a relaxation this close to P² + Q² = w·ℓ on every line is exact (solver accuracy)
-DECOMPOSITION_TOL = 1e-5  # currency/kWh (relative to the largest DLMP): the parts must add up within this
 
 
 def _matrices(net: Radial):
@@ -176,20 +175,13 @@ class BranchFlowProblem:
 
             raise Cancelled
         t0 = time.perf_counter()
-        try:
-            # the SciPy canonicalisation backend: cvxpy's default one fails on this model's parameter products
-            with warnings.catch_warnings():  # "almost solved" is judged by the checks below
-                warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=SOLVER, warm_start=False, canon_backend=cp.SCIPY_CANON_BACKEND,
-                                   ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
-                                   **SOLVER_OPTIONS)
-        except cp.error.SolverError as err:
-            raise ClearingError("solver_error", f"the exact (SOCP) network clearing: solver failed ({err})") from None
-        if self.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            from core.pricing import _infeasible_reason
+        from core.pricing import _infeasible_reason
 
-            raise ClearingError(self.problem.status, _infeasible_reason(self.problem.status, self.scenario, self.net,
-                                                                        self.periods))
+        # the SciPy canonicalisation backend: cvxpy's default one fails on this model's parameter products
+        solve(self.problem, "the exact (SOCP) network clearing",
+              reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
+              warm_start=False, canon_backend=cp.SCIPY_CANON_BACKEND,
+              ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES, **SOLVER_OPTIONS)
         elapsed = time.perf_counter() - t0
         net, fleet, s = self.net, self.fleet, self.scenario
         T, n, base = len(self.periods), net.n, net.base_kva
@@ -305,6 +297,6 @@ def clear_network_socp(scenario: Scenario, periods: tuple[int, ...] | None = Non
     sol = bf.solve(cancelled)
     top = float(np.max(np.abs(sol.dlmp))) if sol.dlmp.size else 0.0
     if sol.decomposition_error > DECOMPOSITION_TOL * max(1.0, top) and sol.checks["exactness_gap"] <= EXACT_GAP:
-        raise AssertionError(f"SOCP DLMP decomposition does not add up (largest gap {sol.decomposition_error:.3g} "
-                             "per kWh)")
+        raise ClearingError("decomposition", f"the exact (SOCP) DLMPs' parts do not add up to the bus balance's dual "
+                            f"(largest gap {sol.decomposition_error:.3g} per kWh): a numerical failure")
     return sol

@@ -471,6 +471,9 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
     if not getattr(args, "command", None):
         build_parser().print_help(out)
         return 2
+    from core import logs
+
+    logs.configure()  # warnings (an inaccurate solve, a failed point) to standard error
     try:
         return args.run(args, out)
     except ScenarioError as err:

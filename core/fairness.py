@@ -112,9 +112,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import ClearingError
+from core.numerics import solve
 from core.prosumer import FleetModel, check_trade_plan, internal_kw, meter_kw, trade_bounds
 from core.scenario.model import STORAGE_KINDS, Prosumer, Scenario
-from core.welfare import SOLVER, WelfareSolution, grid_prices, outside_option, solve_welfare
+from core.welfare import WelfareSolution, grid_prices, outside_option, solve_welfare
 
 FAIRNESS_RULES: tuple[str, ...] = ("efficiency", "proportional", "maxmin")
 RULE_LABELS = {
@@ -297,10 +298,8 @@ def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
                           - a.cost_a_per_kw2h * cp.square(P) - lin)
     prob = cp.Problem(cp.Maximize(obj), cons)
     try:
-        prob.solve(solver=SOLVER)
-    except cp.error.SolverError:
-        return -np.inf
-    if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        solve(prob, "a prosumer's best bundle")
+    except ClearingError:
         return -np.inf
     return float(prob.value)
 
@@ -504,12 +503,7 @@ class _Redispatch:
 
     def solve(self, objective, extra: list, what: str) -> cp.Problem:
         prob = cp.Problem(cp.Maximize(objective), [*self.constraints, *extra])
-        try:
-            prob.solve(solver=SOLVER, ignore_dpp=True)
-        except cp.error.SolverError as err:
-            raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
-        if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            raise ClearingError(prob.status, f"{what} is {prob.status}")
+        solve(prob, what, ignore_dpp=True)
         return prob
 
     def gains(self) -> np.ndarray:

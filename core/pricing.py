@@ -41,12 +41,12 @@ import scipy.sparse as sp
 
 from core.errors import ClearingError
 from core.network.topology import Radial, radial
+from core.numerics import DECOMPOSITION_TOL, solve
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-from core.welfare import DPP_MAX_PARAMETER_ENTRIES, SOLVER, _parameter_entries, grid_prices
+from core.welfare import DPP_MAX_PARAMETER_ENTRIES, _parameter_entries, grid_prices
 
 NETWORK_MODELS = ("none", "lindistflow", "dc")
-DECOMPOSITION_TOL = 1e-5  # currency/kWh: the parts must add up to the DLMP within this
 
 
 @dataclass
@@ -261,20 +261,12 @@ class LinDistFlowProblem:
         self.buy.value, self.sell.value = grid_prices(s, self.periods, self.grid)
 
     def _solve_once(self) -> None:
-        import warnings
 
-        try:
-            # compiled once and re-solved with new numbers (DPP) unless the problem is large
-            with warnings.catch_warnings():  # "almost solved" is judged by the decomposition check below
-                warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=SOLVER, warm_start=False,
-                                   ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
-                                   **SOLVER_OPTIONS)
-        except cp.error.SolverError as err:
-            raise ClearingError("solver_error", f"the network-constrained clearing: solver failed ({err})") from None
-        if self.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            raise ClearingError(self.problem.status, _infeasible_reason(self.problem.status, self.scenario,
-                                                                        self.net, self.periods))
+        # compiled once and re-solved with new numbers (DPP) unless the problem is large
+        solve(self.problem, "the network-constrained clearing",
+              reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
+              warm_start=False, ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
+              **SOLVER_OPTIONS)
 
     def _factors(self, p_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The loss factors ∂Loss/∂p and the constant of the loss linearised at injections ``p_hat``."""
@@ -335,7 +327,8 @@ class LinDistFlowProblem:
         # stationarity of the last linearised problem in p: the parts add up to the bus balance's dual
         err = float(np.max(np.abs(parts - dlmp))) if parts.size else 0.0
         if err > DECOMPOSITION_TOL * max(1.0, float(np.max(np.abs(dlmp)))):
-            raise AssertionError(f"DLMP decomposition does not add up (largest gap {err:.3g} per kWh)")
+            raise ClearingError("decomposition", f"the DLMPs' parts do not add up to the bus balance's dual (largest "
+                                f"gap {err:.3g} per kWh): a numerical failure")
         q = np.asarray(fleet.q.value, dtype=float).reshape(len(fleet.ids), T)
         bus_of = np.array([net.index[pr.bus] for pr in s.prosumers], dtype=int)
         payment = -(q * dlmp[bus_of]).sum(axis=1) * step if len(bus_of) else np.zeros(0)

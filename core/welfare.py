@@ -35,11 +35,10 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from core.errors import ClearingError
+from core.numerics import SOLVER  # noqa: F401 - re-exported: the project's solver
+from core.numerics import solve as _solve_checked
 from core.prosumer import FleetModel
 from core.scenario.model import Scenario
-
-SOLVER = "CLARABEL"
 
 
 def grid_prices(s: Scenario, periods: tuple[int, ...], grid: str = "tariffs") -> tuple[np.ndarray, np.ndarray]:
@@ -66,14 +65,8 @@ def _parameter_entries(problem: cp.Problem) -> int:
 
 def _solve(problem: cp.Problem, what: str) -> float:
     dpp = _parameter_entries(problem) <= DPP_MAX_PARAMETER_ENTRIES
-    try:
-        # cold starts: the same problem gives the same digits whatever this process solved before
-        value = problem.solve(solver=SOLVER, ignore_dpp=not dpp, warm_start=False)
-    except cp.error.SolverError as err:
-        raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise ClearingError(problem.status, f"{what} is {problem.status}")
-    return value
+    # cold starts: the same problem gives the same digits whatever this process solved before
+    return _solve_checked(problem, what, ignore_dpp=not dpp, warm_start=False)
 
 
 @dataclass

@@ -52,6 +52,7 @@ def run_gui(path: Path | None = None) -> int:
     QApplication.setOrganizationName("FeederMarket")
     QApplication.setApplicationName("Feeder Market")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    configure_log_file()
     app.setWindowIcon(app_icon())
     window = MainWindow()
     if path is not None:
@@ -60,6 +61,16 @@ def run_gui(path: Path | None = None) -> int:
     window.feeder.fit()
     settle_garbage_collector()
     return app.exec()
+
+
+def configure_log_file() -> Path | None:
+    """The dashboard logs to ``feeder-market.log`` in the user's data folder (shown in Help → About)."""
+    from PySide6.QtCore import QStandardPaths
+
+    from core import logs
+
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return logs.configure(Path(folder) / "feeder-market.log" if folder else None)
 
 
 def settle_garbage_collector() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import logging
 import time
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core import __version__
+from core import __version__, logs
 from core.errors import ScenarioError
-from core.market import MECHANISM_LABELS
+from core.market import MECHANISM_LABELS, Diagnostic
 from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
@@ -60,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = ROOT / "projects"
 RESOURCES_DIR = ROOT / "resources"
 MAX_RECENT = 8
+log = logging.getLogger(__name__)
 BOTTOM_DOCKS_PX = 280  # the height of the bottom docks (prosumers, the market's tables and panels) at first
 AUTOSAVE_MS = 60_000  # a modified project is written to the recovery file this often
 PRESENTATION_FONT_SCALE = 1.4
@@ -509,12 +512,16 @@ class MainWindow(QMainWindow):
         for panel in self.market_panels:
             self._set_updating(panel, False)
         self.market_controls.set_solved(self.runner.last_seconds)
+        caveat = result.summary.get("solver_warning")
+        if caveat:  # an optimum the solver itself called inaccurate: said, not hidden (core.numerics)
+            self.statusBar().showMessage(f"⚠ {caveat.splitlines()[0]}", 20000)
+            log.warning("market result with a solver warning: %s", caveat)
 
     def _waiting_panels(self, result) -> list:
         """The panels whose numbers come from a diagnostic still pending in ``result``."""
-        needs = {"properties audit": self.properties, "price iteration": self.iteration,
-                 "decentralised check": self.iteration, "fairness comparison": self.fairness,
-                 "envy audit": self.fairness, "mechanism comparison": self.compare}
+        needs = {Diagnostic.AUDIT: self.properties, Diagnostic.PRICE_ITERATION: self.iteration,
+                 Diagnostic.DECENTRALISED_CHECK: self.iteration, Diagnostic.FAIRNESS_COMPARISON: self.fairness,
+                 Diagnostic.ENVY_AUDIT: self.fairness, Diagnostic.MECHANISM_COMPARISON: self.compare}
         return list(dict.fromkeys(needs[d] for d in result.pending if d in needs))
 
     @staticmethod
@@ -885,7 +892,9 @@ class MainWindow(QMainWindow):
             f"<h3>Feeder Market {__version__}</h3>"
             "<p>A dashboard for peer-to-peer and transactive energy markets on radial distribution feeders: "
             "draw a feeder and its prosumers, choose a clearing mechanism or a fairness rule, and see "
-            "prices, flows and market power.</p>",
+            "prices, flows and market power.</p>"
+            + (f"<p>Log file (attach it to a report of a failure):<br><code>{html.escape(str(logs.log_file()))}</code>"
+               "</p>" if logs.log_file() is not None else ""),
         )
 
     # --- exporting -------------------------------------------------------------------------------

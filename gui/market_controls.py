@@ -29,6 +29,9 @@ from core.market import (
     NETWORK_CHOICES,
     NETWORK_LABELS,
     MarketSettings,
+    default_grid,
+    fairness_refusal,
+    network_refusal,
 )
 from core.scenario import Scenario
 from gui.presenting import muted
@@ -402,7 +405,7 @@ class MarketControls(QWidget):
     # --- internals --------------------------------------------------------------------------
     def _sync(self) -> None:
         mech = self.mechanism.currentData()
-        welfare = mech == "welfare"
+        welfare = network_refusal(mech) is None  # only the welfare clearing takes a network (core's rule)
         self.k.setEnabled(mech == "uniform")
         self.k_label.setEnabled(mech == "uniform")
         if not welfare and self.network.currentData() != "none":
@@ -436,15 +439,18 @@ class MarketControls(QWidget):
         self.clock.setText(f"{label}  ({t + 1}/{self._periods})")
 
     def _sync_fairness(self, mech: str, welfare: bool, copper: bool) -> None:
-        """The fairness rule needs the welfare clearing on the copper plate with the tariffs as outside option."""
-        tariffs = self.grid.currentData() == "tariffs" or (self.grid.currentData() == "auto" and copper)
+        """The fairness rule needs the welfare clearing on the copper plate with the tariffs as outside option
+        (core's rule, :func:`core.market.fairness_refusal`; the tips say it in the dashboard's words)."""
+        network = self.network.currentData() if welfare else "none"
+        grid = self.grid.currentData()
         why = None
-        if not welfare:
-            why = FAIRNESS_AUCTION_TIP.format(mech=MECHANISM_LABELS.get(mech, mech).lower())
-        elif not copper:
-            why = FAIRNESS_NETWORK_TIP
-        elif not tariffs:
-            why = FAIRNESS_WHOLESALE_TIP
+        if fairness_refusal(mech, network, default_grid(network) if grid == "auto" else grid) is not None:
+            if network_refusal(mech) is not None:
+                why = FAIRNESS_AUCTION_TIP.format(mech=MECHANISM_LABELS.get(mech, mech).lower())
+            elif not copper:
+                why = FAIRNESS_NETWORK_TIP
+            else:
+                why = FAIRNESS_WHOLESALE_TIP
         if why is not None and self.fairness.currentData() != "efficiency":
             self.fairness.blockSignals(True)  # forced, not chosen: no second clearing for it
             self.fairness.setCurrentIndex(self.fairness.findData("efficiency"))

@@ -11,10 +11,9 @@ from core.market.cache import ClearingCache
 from core.market.day import Context, SolvedDay, no_trade, period_view, price_columns, valued
 from core.market.result import MarketResult
 from core.market.settings import MarketSettings
+from core.numerics import DLMP_NOISE_PER_KWH
 from core.outcome import from_dispatch
 from core.scenario.model import Scenario
-
-NOISE_PER_KWH = 1e-9  # DLMP parts below this are solver noise, not a binding limit
 
 
 def _clear_socp(s: Scenario, settings: MarketSettings, cancelled, cache: ClearingCache) -> tuple[object, dict]:
@@ -106,7 +105,7 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
     )
     parts = {"energy": sol.energy, "loss": sol.loss, "congestion": sol.congestion, "voltage": sol.voltage}
     local = {k: float(np.max(np.abs(v[:, period]))) for k, v in parts.items() if k != "energy"}
-    largest = max(local, key=local.get) if max(local.values(), default=0.0) > NOISE_PER_KWH else "none"
+    largest = max(local, key=local.get) if max(local.values(), default=0.0) > DLMP_NOISE_PER_KWH else "none"
     summary = {
         **val.summary,
         "network": settings.network,
@@ -121,7 +120,7 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
         "max_loading_pct": float(periods.max_loading_pct[period]),
         "decomposition_error_per_kwh": sol.decomposition_error,
         "solve_time_s": sol.solve_time_s,
-        "status": "optimal",
+        "status": "optimal",  # the solver's word: clear_stages marks an inaccurate solve (core.numerics)
     }
     summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
     result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,

@@ -17,6 +17,7 @@ from core.market.day import Context, SolvedDay, at_period, market_power_of, snap
 from core.market.network import network_envy
 from core.market.result import DIAGNOSTICS, Diagnostic, MarketResult
 from core.market.settings import AUDIT_ALL_AGENTS, AUDIT_MAX_AGENTS, MarketSettings
+from core.numerics import INACCURATE, collect_warnings
 from core.properties import audit, compare_mechanisms
 from core.scenario.model import Scenario
 from core.welfare import decentralised_gap, tatonnement
@@ -64,12 +65,16 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     day_key = replace(settings, period=None) if truth is None and settings.network == "none" else None
     ctx = None
     hit = cache.day(day_key, scenario) if day_key is not None else None
-    if hit is not None:
-        result, day = at_period(scenario, hit[0], hit[1], period), hit[1]  # the day is solved: views change
-    elif settings.mechanism == "welfare":
-        result, ctx, day = clear_welfare(scenario, settings, period, progress, cancelled, truth, cache=cache)
-    else:
-        result, day = clear_auction(scenario, settings, period, truth, cache=cache)
+    with collect_warnings() as solver_warnings:
+        if hit is not None:
+            result, day = at_period(scenario, hit[0], hit[1], period), hit[1]  # the day is solved: views change
+        elif settings.mechanism == "welfare":
+            result, ctx, day = clear_welfare(scenario, settings, period, progress, cancelled, truth, cache=cache)
+        else:
+            result, day = clear_auction(scenario, settings, period, truth, cache=cache)
+    if solver_warnings:
+        result.summary["status"] = INACCURATE
+        _note(result, solver_warnings)
     if settings.market_power and result.book is not None and result.market_power is None:
         t0 = time.perf_counter()
         result.market_power, result.market_power_summary = market_power_of(settings, result.book)
@@ -81,7 +86,9 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
         for k, item in enumerate(todo):  # each diagnostic shown as soon as it is done
             if stop():
                 return
-            _diagnose(scenario, settings, result, ctx, (item,), progress, stop, day, cache)
+            with collect_warnings() as solver_warnings:
+                _diagnose(scenario, settings, result, ctx, (item,), progress, stop, day, cache)
+            _note(result, solver_warnings, item)
             if stop():
                 return
             result.pending = todo[k + 1:]
@@ -90,6 +97,15 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
     if day_key is not None and hit is None:
         cache.keep_day(day_key, scenario, snapshot(result), day)
     yield result
+
+
+def _note(result: MarketResult, texts: list[str], diagnostic: Diagnostic | None = None) -> None:
+    """Attach the solver's warnings to ``summary["solver_warning"]`` (one line per warning, the diagnostic named)."""
+    if not texts:
+        return
+    lines = [t if diagnostic is None else f"{diagnostic}: {t}" for t in texts]
+    known = result.summary.get("solver_warning")
+    result.summary["solver_warning"] = "\n".join([known, *lines] if known else lines)
 
 
 def _wanted(s: Scenario, settings: MarketSettings, ctx: Context | None,

@@ -1,0 +1,93 @@
+"""The numerics policy: named tolerances, one way to solve and judge a convex problem, and what an inaccurate
+solve leaves behind (a warning on the result, a line in the log).
+
+Tolerances are *named* so a reader knows what a number is for, and changed in one place:
+
+* :data:`KWH_TOL` — an energy balance closes (kWh per period);
+* :data:`TRADE_TOL` — a period with no trade (kW, relative to the largest trade of the day);
+* :data:`PRICE_TOL` — two prices are the same (currency/kWh, relative to the price);
+* :data:`DLMP_NOISE_PER_KWH` — a DLMP part below this is solver noise, not a binding limit;
+* :data:`DECOMPOSITION_TOL` — DLMP parts add up to the bus balance's dual (relative to the largest DLMP).
+
+:func:`solve` runs cvxpy with the project's solver, turns a solver failure or an infeasible/unbounded status into a
+:class:`~core.errors.ClearingError` naming what was being solved, and accepts "optimal_inaccurate" only *with a
+warning*: the text is logged and kept by :func:`collect_warnings` so that the market attaches it to its result
+(``summary["solver_warning"]``) and the dashboard shows it. cvxpy's own "Solution may be inaccurate" warning is
+replaced by that message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import warnings
+from collections.abc import Iterator
+
+from core.errors import ClearingError
+
+log = logging.getLogger(__name__)
+
+SOLVER = "CLARABEL"
+
+KWH_TOL = 1e-6
+TRADE_TOL = 1e-7
+PRICE_TOL = 1e-9
+DLMP_NOISE_PER_KWH = 1e-9
+DECOMPOSITION_TOL = 1e-5
+
+INACCURATE = "optimal_inaccurate"
+
+_collected: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("solver_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Collect the solver warnings raised inside the block (on this thread) into the list it yields."""
+    bucket: list[str] = []
+    token = _collected.set(bucket)
+    try:
+        yield bucket
+    finally:
+        _collected.reset(token)
+
+
+def warn(text: str) -> None:
+    """Record a numerical warning: logged, and kept by the innermost :func:`collect_warnings` block."""
+    log.warning(text)
+    bucket = _collected.get()
+    if bucket is not None and text not in bucket:
+        bucket.append(text)
+
+
+def check_status(status: str | None, what: str, reason: str | None = None) -> None:
+    """Raise :class:`ClearingError` unless ``status`` is optimal; an inaccurate optimum is accepted with a warning.
+
+    ``reason``: the message for an infeasible or unbounded problem (default: "``what`` is ``status``")."""
+    if status == "optimal":
+        return
+    if status == INACCURATE:
+        warn(f"{what}: the solver reported an inaccurate solution (its tolerances were not all met); "
+             "the numbers shown may be off in their last digits")
+        return
+    raise ClearingError(status or "solver_error", reason or f"{what} is {status}")
+
+
+def solve(problem, what: str, reason=None, **options) -> float:
+    """Solve ``problem`` (a ``cvxpy.Problem``) with :data:`SOLVER` and judge its status (:func:`check_status`).
+
+    ``reason(status)``: the message for an infeasible or unbounded problem. ``options`` go to ``problem.solve``
+    (``warm_start``, ``ignore_dpp``, ``canon_backend``, solver settings). Returns the optimal value."""
+    import cvxpy as cp
+
+    options.setdefault("solver", SOLVER)
+    try:
+        with warnings.catch_warnings():  # cvxpy's "may be inaccurate": said by check_status in this project's words
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            value = problem.solve(**options)
+    except cp.error.SolverError as err:
+        raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
+    status = problem.status
+    check_status(status, what, reason(status) if reason is not None and status not in ("optimal", INACCURATE)
+                 else None)
+    return value

@@ -1,0 +1,80 @@
+"""The numerics policy: an inaccurate optimum is accepted with a warning that reaches the result; a failed solve is a
+ClearingError naming what was solved; the log goes to a file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cvxpy as cp
+import pytest
+
+from core import numerics
+from core.errors import ClearingError
+from core.market import MarketSettings, clear
+from core.scenario.generate import teaching_5bus as teaching_scenario
+
+
+def test_an_inaccurate_optimum_is_kept_with_a_warning():
+    with numerics.collect_warnings() as said:
+        numerics.check_status("optimal", "the welfare clearing")
+        assert said == []
+        numerics.check_status("optimal_inaccurate", "the welfare clearing")
+    assert len(said) == 1 and said[0].startswith("the welfare clearing: the solver reported an inaccurate solution")
+    numerics.check_status("optimal_inaccurate", "outside any block")  # logged only, nothing raised
+
+
+@pytest.mark.parametrize("status", ["infeasible", "unbounded", "infeasible_inaccurate", None])
+def test_anything_else_is_a_clearing_error_that_says_what(status):
+    with pytest.raises(ClearingError, match="the welfare clearing is") as err:
+        numerics.check_status(status, "the welfare clearing")
+    assert err.value.status == (status or "solver_error")
+
+
+def test_an_infeasible_problem_is_a_clearing_error_with_its_reason():
+    x = cp.Variable()
+    problem = cp.Problem(cp.Minimize(x), [x >= 1, x <= 0])
+    with pytest.raises(ClearingError, match="x cannot be both ≥ 1 and ≤ 0") as err:
+        numerics.solve(problem, "a toy", reason=lambda status: "x cannot be both ≥ 1 and ≤ 0")
+    assert err.value.status == "infeasible"
+    y = cp.Variable()
+    assert numerics.solve(cp.Problem(cp.Minimize((y - 2) ** 2)), "a parabola") == pytest.approx(0.0, abs=1e-8)
+
+
+def test_the_market_result_carries_the_solvers_warning(monkeypatch):
+    import core.welfare as welfare
+
+    real = welfare._solve_checked
+
+    def inaccurate(problem, what, **kwargs):  # the solver says "optimal_inaccurate" for the welfare clearing
+        value = real(problem, what, **kwargs)
+        if what == "the welfare-maximising clearing":
+            numerics.check_status("optimal_inaccurate", what)
+        return value
+
+    monkeypatch.setattr(welfare, "_solve_checked", inaccurate)
+    from core.market import ClearingCache
+
+    r = clear(teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False),
+              cache=ClearingCache())
+    assert r.summary["status"] == "optimal_inaccurate"
+    assert "the welfare-maximising clearing: the solver reported an inaccurate solution" in r.summary["solver_warning"]
+    monkeypatch.setattr(welfare, "_solve_checked", real)
+    clean = clear(teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False),
+                  cache=ClearingCache())
+    assert clean.summary["status"] == "optimal" and "solver_warning" not in clean.summary
+
+
+def test_the_log_goes_to_its_file(tmp_path):
+    log = tmp_path / "logs" / "feeder-market.log"
+    code = (
+        "import logging, sys; from pathlib import Path; from core import logs, numerics\n"
+        f"assert logs.configure(Path({str(log)!r})) == Path({str(log)!r})\n"
+        "assert logs.configure(None) == logs.log_file()  # once per process\n"
+        "numerics.check_status('optimal_inaccurate', 'a test solve')\n"
+        "logging.getLogger('core.study').info('a point failed')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(numerics.__file__).rsplit("/core/", 1)[0])
+    text = log.read_text(encoding="utf-8")
+    assert "WARNING" in text and "a test solve: the solver reported an inaccurate solution" in text
+    assert "INFO" in text and "a point failed" in text

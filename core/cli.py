@@ -15,18 +15,25 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the commands that print tables: --help and validate start fast
+    import pandas as pd
 
 from core import __version__
 from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, describe_roles, period_totals
 
+# the Nash search's defaults: core.nash_run.NashRequest's (kept here as numbers so that --help imports no solver)
+NASH_DEFAULTS = {"players": 3, "m_max": 1.0, "max_rounds": 50, "k": 0.5}
+
 COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
 
 
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
+    import pandas as pd
+
     if fmt == "csv":
         df.to_csv(out, index=False, float_format="%.6g")
     elif fmt == "json":
@@ -267,25 +274,28 @@ def cmd_flow(args, out) -> int:
 
 
 def cmd_nash(args, out) -> int:
-    from core.auction_day import order_book
-    from core.mechanisms import MECHANISMS
-    from core.strategy import existence_check, largest_sellers, nash_search
+    from core.nash_run import NashRequest, run_nash
 
     s = load_project(args.file)
     if not 0 <= args.period < s.periods:
         sys.stderr.write(f"error: period {args.period} is outside the horizon (0…{s.periods - 1})\n")
         return 2
-    book = order_book(s, args.period, args.mechanism if args.mechanism in MECHANISMS else "uniform")
-    players = largest_sellers(book, args.players)
-    if not players:
-        sys.stderr.write(f"error: {args.file}: nobody sells in period {args.period}\n")
-        return 1
+    # the same search as the dashboard's Nash panel (core.nash_run), with the same defaults
+    request = NashRequest(s, args.period, args.mechanism, players=args.players, withhold=args.withhold,
+                          m_max=args.m_max, max_rounds=args.max_rounds, k=args.k)
     try:
-        res = nash_search(book, mechanism=args.mechanism, players=players, withhold=args.withhold,
-                          m_max=args.m_max, max_rounds=args.max_rounds)
-    except (KeyError, ValueError) as err:
+        outcome = run_nash(request, existence=args.existence)
+    except ValueError as err:
+        if "no prosumer offers energy" in str(err):
+            sys.stderr.write(f"error: {args.file}: nobody sells in period {args.period}\n")
+            return 1
         sys.stderr.write(f"error: {err}\n")
         return 2
+    except KeyError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    res = outcome.result
+    players = res.last_profile  # one (markup, withheld) per strategic seller
     if args.format == "json":
         payload = {
             "file": str(args.file), "period": args.period, "mechanism": args.mechanism,
@@ -307,8 +317,8 @@ def cmd_nash(args, out) -> int:
                   f"welfare lost {res.welfare_lost:.6g} {cur}; largest deviation gain {res.max_deviation_gain:.3g}\n")
     out.write("\n")
     _print_frame(res.table, args.format, out)
-    if args.existence:
-        check = existence_check(res.game)
+    if outcome.existence is not None:
+        check = outcome.existence
         out.write(f"\nDebreu–Glicksberg–Fan: {check.verdict}\n")
         _print_frame(check.players, "table", out)
     return 0
@@ -371,6 +381,8 @@ def cmd_study(args, out) -> int:
     table = pivot(run.table, args.metric)
     if not table.empty:
         out.write(f"\nmean {args.metric} of the ok points:\n")
+        import pandas as pd
+
         with pd.option_context("display.max_rows", 60, "display.max_columns", 20, "display.width", 200):
             out.write(table.to_string(float_format=lambda v: f"{v:,.4g}") + "\n")
     out.write(f"\nwrote {args.output} (one row per point; the spec and version are in its metadata)\n")
@@ -431,10 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--mechanism", default="uniform", help="uniform (default), pay_as_bid, vcg or trade_reduction")
     p.add_argument("--period", type=int, default=0)
-    p.add_argument("--players", type=int, default=5, help="the N largest sellers play strategically (default 5)")
+    p.add_argument("--players", type=int, default=NASH_DEFAULTS["players"],
+                   help=f"the N largest sellers play strategically (default {NASH_DEFAULTS['players']}, as in the "
+                   "dashboard)")
     p.add_argument("--withhold", action="store_true", help="players may also withhold capacity")
-    p.add_argument("--m-max", type=float, default=1.0, help="largest markup on cost (default 1.0 = +100 %%)")
-    p.add_argument("--max-rounds", type=int, default=50)
+    p.add_argument("--m-max", type=float, default=NASH_DEFAULTS["m_max"],
+                   help=f"largest markup on cost (default {NASH_DEFAULTS['m_max']:g} = +100 %%)")
+    p.add_argument("--max-rounds", type=int, default=NASH_DEFAULTS["max_rounds"])
+    p.add_argument("--k", type=float, default=NASH_DEFAULTS["k"], help="k of the uniform price (default 0.5)")
     p.add_argument("--existence", action="store_true", help="check the Debreu–Glicksberg–Fan conditions")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_nash)

@@ -123,4 +123,18 @@ def run_nash(req: NashRequest, progress: Callable[[float, str], None] | None = N
     return NashOutcome(req, result, checked, note, time.perf_counter() - t0)
 
 
-__all__ = ["NashOutcome", "NashRequest", "run_nash"]
+def nash_search(book, **kwargs):
+    """:func:`core.strategy.nash_search` (the dashboard reaches the strategy module through this one)."""
+    from core import strategy
+
+    return strategy.nash_search(book, **kwargs)
+
+
+def existence_check(game, **kwargs):
+    """:func:`core.strategy.existence_check`."""
+    from core import strategy
+
+    return strategy.existence_check(game, **kwargs)
+
+
+__all__ = ["NashOutcome", "NashRequest", "existence_check", "nash_search", "run_nash"]

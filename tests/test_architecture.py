@@ -45,7 +45,12 @@ def fake_project(tmp_path: Path, offending_module: str | None) -> Path:
     (root / "gui" / "app.py").write_text("import PySide6.QtWidgets\n\nimport core.scenario.model\n")
     if offending_module is not None:
         (root / "core" / "scenario" / "view.py").write_text(offending_module)
-    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    # the real first contract (the fake has none of the modules the other contracts name)
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    marker = "[[tool.importlinter.contracts]]"
+    first = text.index(marker)
+    second = text.find(marker, first + len(marker))
+    (root / "pyproject.toml").write_text(text if second < 0 else text[:second], encoding="utf-8")
     return root
 
 
@@ -70,6 +75,34 @@ def test_the_contract_catches_core_importing_the_gui_side(tmp_path, source, forb
     assert "BROKEN" in result.stdout
     assert f"core is not allowed to import {forbidden}" in result.stdout
     assert "core.scenario.view" in result.stdout
+
+
+# --- the layers and the gui's entry modules: a copy of the real packages with one bad import ---------
+
+
+@pytest.mark.parametrize(
+    ("where", "source", "contract"),
+    [
+        ("core/scenario/view.py", "from core.market import clear\n", "core's layers"),  # data imports a market
+        ("core/welfare_view.py", "import core.study\n", None),  # not in a layer: free (a control for the next)
+        ("core/mechanisms_extra.py", "import core.fairness\n", None),
+        ("gui/peek.py", "from core.welfare import outside_option\n", "gui reaches core only through"),
+        ("gui/peek.py", "from core.market.cache import CACHE\n", "gui reaches core only through"),
+    ],
+    ids=["scenario-imports-market", "free-module", "free-module-2", "gui-welfare", "gui-market-internals"],
+)
+def test_the_layer_and_entry_contracts_catch_a_wrong_import(tmp_path, where, source, contract):
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "gui", root / "gui", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    (root / where).write_text(source, encoding="utf-8")
+    result = lint_imports(root)
+    if contract is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        return
+    assert result.returncode != 0 and "BROKEN" in result.stdout
+    assert contract in result.stdout.split("Broken contracts", 1)[1], result.stdout
 
 
 # --- a second, independent check: read every core module's imports ---------

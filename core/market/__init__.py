@@ -50,6 +50,17 @@ from core.market.settings import (
 )
 from core.market.stages import clear, clear_stages
 
+
+def preload() -> None:
+    """Import now what the clearing and its diagnostics import on first use (fairness, market power, the network
+    models, the Nash search): a worker thread that imports a module holds the GIL while it compiles, freezing the
+    window that started it."""
+    import core.branch_flow
+    import core.fairness
+    import core.market_power
+    import core.pricing
+    import core.strategy  # noqa: F401
+
 __all__ = [
     "AUCTIONS",
     "CACHE",
@@ -75,5 +86,6 @@ __all__ = [
     "fairness_refusal",
     "iteration_refusal",
     "network_refusal",
+    "preload",
     "with_settings",
 ]

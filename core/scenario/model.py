@@ -27,9 +27,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx is imported where a graph is built: validating a file needs only a walk
+    import networkx as nx
 
 from core.errors import Problem, ScenarioError
 
@@ -161,6 +162,8 @@ class Feeder:
 
     def graph(self) -> nx.Graph:
         """The feeder as an undirected networkx graph (bus ids as nodes, line ids on edges)."""
+        import networkx as nx
+
         g = nx.Graph()
         g.add_nodes_from(b.id for b in self.buses)
         for ln in self.lines:
@@ -550,6 +553,8 @@ def _validate_transformer(c: _Checker, t: Transformer, fld: str, i: int, lid: st
 
 def _validate_tree(c: _Checker, f: Feeder) -> None:
     """A radial feeder: connected, no loops, no parallel lines, rooted at the substation."""
+    import networkx as nx
+
     g = nx.MultiGraph()
     g.add_nodes_from(b.id for b in f.buses)
     for i, ln in enumerate(f.lines):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from core.scenario.model import STORAGE_KINDS, Scenario
 
@@ -36,6 +39,8 @@ def period_totals(s: Scenario) -> pd.DataFrame:
     non-storage DER (what could reach the meters); ``storage_discharge_kw`` the
     same for batteries and EVs discharging at full power.
     """
+    import pandas as pd  # only here: the command line's validate and --help never import pandas
+
     T = s.periods
     demand = np.zeros(T)
     demand_q = np.zeros(T)

@@ -8,14 +8,13 @@ thread (``process=False``) can replace it.
 
 from __future__ import annotations
 
-# imported here, not by a worker on first use: an import (compiling the module) holds the GIL
-import core.fairness
-import core.market_power
-import core.pricing
-import core.strategy
 from core import market as _market
+from core import nash_run
 from core.errors import Cancelled
 from core.nash_run import run_nash
+
+# imported here, not by a worker on first use: an import (compiling the module) holds the GIL
+_market.preload()
 
 
 def clear(scenario, settings, progress=None, cancelled=None):
@@ -57,13 +56,13 @@ def clear_job(request, progress, cancelled, partial):
 
 
 def nash_search(book, **kwargs):
-    """The Nash runner's search: :func:`core.strategy.nash_search`."""
-    return core.strategy.nash_search(book, **kwargs)
+    """The Nash runner's search: :func:`core.strategy.nash_search` (through :mod:`core.nash_run`)."""
+    return nash_run.nash_search(book, **kwargs)
 
 
 def existence_check(game, **kwargs):
     """The Debreu–Glicksberg–Fan check after the search: :func:`core.strategy.existence_check`."""
-    return core.strategy.existence_check(game, **kwargs)
+    return nash_run.existence_check(game, **kwargs)
 
 
 def nash_job(request, progress, cancelled, partial):

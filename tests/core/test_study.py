@@ -222,7 +222,7 @@ def test_an_interrupted_study_resumes_without_recomputing(tmp_path, monkeypatch)
     out = tmp_path / "results.parquet"
     calls = []
     real = study.run_point
-    monkeypatch.setattr(study, "run_point", lambda *a: calls.append(a[1].point_id) or real(*a))
+    monkeypatch.setattr(study.run, "run_point", lambda *a: calls.append(a[1].point_id) or real(*a))
     first = run_study(spec, out, workers=0, cancelled=lambda: len(calls) >= 3)
     assert first.cancelled and first.computed == 3 and len(calls) == 3
     assert len(read_results(out)[0]) == 3  # the finished points are on disk

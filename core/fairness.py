@@ -126,6 +126,10 @@ RULE_LABELS = {
 LEXICOGRAPHIC_ROUNDS = 5  # rounds of the lexicographic max-min before the tie-break
 REGULARISER = 1e-6  # ε = REGULARISER·max(1, mean |U*|) in ln(U + ε)
 
+# the log objective's optimum only sets floors on the gains (minus a tolerance); the tie-break then finds the
+# allocation with an accurate linear/quadratic solve, so an "inaccurate" exponential-cone answer is not shown as such
+FLOORS_REFINED = "its gains only set the floors of the tie-break, which is solved again accurately"
+
 
 # ---------------------------------------------------------------------------
 # inequality indices
@@ -501,9 +505,9 @@ class _Redispatch:
         net = -cp.sum(f.q, axis=0)
         self.welfare = f.value - f.cost - step * cp.sum(cp.maximum(cp.multiply(buy, net), cp.multiply(sell, net)))
 
-    def solve(self, objective, extra: list, what: str) -> cp.Problem:
+    def solve(self, objective, extra: list, what: str, refined: str | None = None) -> cp.Problem:
         prob = cp.Problem(cp.Maximize(objective), [*self.constraints, *extra])
-        solve(prob, what, ignore_dpp=True)
+        solve(prob, what, refined=refined, ignore_dpp=True)
         return prob
 
     def gains(self) -> np.ndarray:
@@ -571,7 +575,8 @@ def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSo
         if rule == "proportional":
             eps = REGULARISER * scale + max(0.0, -float(np.min(u_eff, initial=0.0)))
             w = np.full(n, max(float(u_eff.sum()) / max(n, 1), 1e-3 * scale))
-            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U + eps))), extra, "the proportionally fair allocation")
+            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U + eps))), extra, "the proportionally fair allocation",
+                     refined=FLOORS_REFINED)
             floors = np.asarray(U.value, dtype=float) - tol
             extras["regulariser"] = eps
         else:
@@ -735,7 +740,8 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
             # ln((U_i + ε)/w_i) = ln(U_i + ε) − ln w_i: the same optimum, with the cones holding
             # numbers near 1 (w_i: the efficient gain, at least 1e-3 of the mean)
             w = np.maximum(np.abs(u_eff[S]), 1e-3 * scale)
-            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U[S] + eps))), [], "the proportionally fair dispatch")
+            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U[S] + eps))), [], "the proportionally fair dispatch",
+                     refined=FLOORS_REFINED)
             level = rd.gains()[S]
             floors = level - tol
         else:

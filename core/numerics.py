@@ -60,11 +60,16 @@ def warn(text: str) -> None:
         bucket.append(text)
 
 
-def check_status(status: str | None, what: str, reason: str | None = None) -> None:
+def check_status(status: str | None, what: str, reason: str | None = None, refined: str | None = None) -> None:
     """Raise :class:`ClearingError` unless ``status`` is optimal; an inaccurate optimum is accepted with a warning.
 
-    ``reason``: the message for an infeasible or unbounded problem (default: "``what`` is ``status``")."""
+    ``reason``: the message for an infeasible or unbounded problem (default: "``what`` is ``status``").
+    ``refined``: why an inaccurate optimum does not reach the numbers shown (a later solve refines it): then it is
+    only logged, not shown."""
     if status == "optimal":
+        return
+    if status == INACCURATE and refined:
+        log.info("%s: the solver reported an inaccurate solution; %s", what, refined)
         return
     if status == INACCURATE:
         warn(f"{what}: the solver reported an inaccurate solution (its tolerances were not all met); "
@@ -73,11 +78,12 @@ def check_status(status: str | None, what: str, reason: str | None = None) -> No
     raise ClearingError(status or "solver_error", reason or f"{what} is {status}")
 
 
-def solve(problem, what: str, reason=None, **options) -> float:
+def solve(problem, what: str, reason=None, refined: str | None = None, **options) -> float:
     """Solve ``problem`` (a ``cvxpy.Problem``) with :data:`SOLVER` and judge its status (:func:`check_status`).
 
     ``reason(status)``: the message for an infeasible or unbounded problem. ``options`` go to ``problem.solve``
-    (``warm_start``, ``ignore_dpp``, ``canon_backend``, solver settings). Returns the optimal value."""
+    (``warm_start``, ``ignore_dpp``, ``canon_backend``, solver settings); ``refined``: as in :func:`check_status`.
+    Returns the optimal value."""
     import cvxpy as cp
 
     options.setdefault("solver", SOLVER)
@@ -89,5 +95,5 @@ def solve(problem, what: str, reason=None, **options) -> float:
         raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
     status = problem.status
     check_status(status, what, reason(status) if reason is not None and status not in ("optimal", INACCURATE)
-                 else None)
+                 else None, refined)
     return value

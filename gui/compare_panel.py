@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import MECHANISM_LABELS, MarketResult
+from core.market import MECHANISM_LABELS, Diagnostic, MarketResult
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import BAD, SELECTED, SHORT_MECHANISM, axis_label, make_plot, period_label
 from gui.presenting import muted
@@ -78,6 +78,8 @@ PERIOD_ROWS = ("period_welfare", "period_traded_kwh", "period_price_per_kwh", "p
 
 class ComparePanel(QWidget):
     """Every mechanism's day on the common metrics (module text)."""
+
+    NEEDS = (Diagnostic.MECHANISM_COMPARISON,)  # the diagnostics its numbers come from
 
     mechanism_chosen = Signal(str)
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import FAIRNESS_LABELS, NETWORK_LABELS, MarketResult
+from core.market import FAIRNESS_LABELS, NETWORK_LABELS, Diagnostic, MarketResult
 from gui.charts import CategoryTicks, StatGrid, index_at, side_column
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import SELECTED, _note, axis_label, make_plot
@@ -282,6 +282,8 @@ class FairnessPanel(QWidget):
     tariffs), in the scenario's currency over the whole horizon, so the panel
     does not change with the period slider.
     """
+
+    NEEDS = (Diagnostic.FAIRNESS_COMPARISON, Diagnostic.ENVY_AUDIT)  # the diagnostics its numbers come from
 
     NO_FAIRNESS = ("Fairness rules share the welfare clearing's gain: choose the welfare-maximising mechanism "
                    "(Market dock), on the copper plate with the tariffs as the outside option, to compare "

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from core import __version__, logs
 from core.errors import ScenarioError
-from core.market import MECHANISM_LABELS, Diagnostic
+from core.market import MECHANISM_LABELS
 from core.scenario import Scenario
 from core.scenario.generate import BUNDLED, DEFAULT_PROJECT
 from core.scenario.summary import counts
@@ -519,9 +519,7 @@ class MainWindow(QMainWindow):
 
     def _waiting_panels(self, result) -> list:
         """The panels whose numbers come from a diagnostic still pending in ``result``."""
-        needs = {Diagnostic.AUDIT: self.properties, Diagnostic.PRICE_ITERATION: self.iteration,
-                 Diagnostic.DECENTRALISED_CHECK: self.iteration, Diagnostic.FAIRNESS_COMPARISON: self.fairness,
-                 Diagnostic.ENVY_AUDIT: self.fairness, Diagnostic.MECHANISM_COMPARISON: self.compare}
+        needs = {d: panel for panel in self.market_panels for d in getattr(panel, "NEEDS", ())}  # each panel says
         return list(dict.fromkeys(needs[d] for d in result.pending if d in needs))
 
     @staticmethod

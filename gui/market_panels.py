@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import MECHANISM_LABELS, MarketResult
+from core.market import MECHANISM_LABELS, Diagnostic, MarketResult
 from gui.frame_model import DataFrameModel, FrameSortProxy, fmt_number, fmt_sig, header_with_unit
 from gui.presenting import muted
 
@@ -378,6 +378,8 @@ PROPERTY_COLUMNS = ("efficiency", "ir", "bb", "max_ic_gain")
 
 class PropertiesPanel(QWidget):
     """The mechanisms compared on the chosen period's bids: who has which of IR, BB, efficiency, IC."""
+
+    NEEDS = (Diagnostic.AUDIT,)  # the diagnostics its numbers come from
 
     EXPLANATION = (
         "<b>Myerson–Satterthwaite</b>: no mechanism can guarantee efficiency, individual rationality, "
@@ -750,6 +752,8 @@ def _small(x: float) -> str:
 
 class PriceIterationPanel(QWidget):
     """The tâtonnement of the chosen period: price and excess supply per round, against the planner's λ."""
+
+    NEEDS = (Diagnostic.PRICE_ITERATION, Diagnostic.DECENTRALISED_CHECK)  # the diagnostics its numbers come from
 
     def __init__(self, parent=None):
         super().__init__(parent)

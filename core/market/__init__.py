@@ -32,7 +32,7 @@ from __future__ import annotations
 from core.errors import Cancelled, ClearingError
 from core.market.cache import CACHE, ClearingCache
 from core.market.compare import COMPARE_COLUMNS, compare_days
-from core.market.result import DIAGNOSTICS, Curves, Diagnostic, MarketResult
+from core.market.result import DIAGNOSTICS, SUMMARY_KEYS, Curves, Diagnostic, MarketResult
 from core.market.settings import (
     AUCTIONS,
     FAIRNESS_CHOICES,
@@ -72,6 +72,7 @@ __all__ = [
     "MECHANISM_NAMES",
     "NETWORK_CHOICES",
     "NETWORK_LABELS",
+    "SUMMARY_KEYS",
     "Cancelled",
     "ClearingCache",
     "ClearingError",

@@ -91,3 +91,68 @@ class Diagnostic(StrEnum):
 
 
 DIAGNOSTICS: tuple[Diagnostic, ...] = tuple(Diagnostic)
+
+
+# Every headline number a result's ``summary`` may hold: name → what it is (units in the name). The summary is a
+# dict for the panels' and the exports' sake; this table is its schema (tests check every clearing against it).
+SUMMARY_KEYS: dict[str, str] = {
+    # the day, valued on one scale (core.outcome), whatever the mechanism
+    "mechanism": "the mechanism that cleared",
+    "step_h": "hours per period",
+    "welfare": "value − cost − net grid cost over the day, with the true curves (currency)",
+    "declared_gains": "the gains the bids declared (currency)",
+    "traded_kwh": "energy traded between prosumers over the day",
+    "grid_import_kwh": "energy bought from the grid over the day",
+    "grid_export_kwh": "energy sold to the grid over the day",
+    "platform_surplus": "what buyers paid minus what sellers received (currency; negative: a deficit)",
+    "value": "the value of the energy used (currency)",
+    "cost": "the cost of the energy produced (currency)",
+    "grid_cost": "the net cost of the grid (currency)",
+    "outside_welfare": "the welfare with everyone trading with the grid alone (currency)",
+    "gain_over_outside": "welfare − outside_welfare (currency)",
+    "worst_off_gain": "the smallest gain of a prosumer over its outside option (currency)",
+    "ir_violations": "prosumers worse off than with the grid alone",
+    "storage_burn_kwh": "energy a storage charged and discharged at once (a lossy idle)",
+    # the price
+    "price_rule": "how the price shown was chosen",
+    "mean_price_per_kwh": "the mean of the periods' prices",
+    "price_per_kwh": "the chosen period's price (None: nothing traded)",
+    "price_lo_per_kwh": "the lowest price that clears the chosen period",
+    "price_hi_per_kwh": "the highest price that clears the chosen period",
+    "period_traded_kwh": "energy traded in the chosen period",
+    "notes": "what the auction did to the chosen period's bids",
+    "bilateral_loss_kwh": "losses of the chosen period's bilateral pairs (AC marginal loss factors)",
+    # the solve
+    "solve_time_s": "seconds the clearing took",
+    "status": "the solver's word: optimal or optimal_inaccurate (core.numerics)",
+    "solver_warning": "what the solver said was inaccurate, one line each",
+    # the network
+    "network": "the network model",
+    "network_model": "the network model in words, with its distance from the AC physics",
+    "network_note": "why the exact model fell back to another",
+    "fallback": "the model used when the exact one was not exact",
+    "dlmp_min_per_kwh": "the lowest DLMP of the chosen period",
+    "dlmp_max_per_kwh": "the highest DLMP of the chosen period",
+    "largest_dlmp_component": "the DLMP part that differs most between buses (loss, congestion, voltage or none)",
+    "loss_kwh": "network losses over the day",
+    "v_min_pu": "the lowest voltage of the chosen period",
+    "max_loading_pct": "the most loaded line's loading in the chosen period",
+    "decomposition_error_per_kwh": "how far the DLMP parts are from adding up to the bus balance's dual",
+    "exactness_gap": "the SOCP relaxation's largest relative gap |P² + Q² − v·ℓ|",
+    "ac_rounds": "rounds of the AC voltage correction",
+    "ac_max_voltage_gap_pu": "the largest gap between the model's and the AC power flow's voltages",
+    "ac_max_limit_violation_pu": "the largest voltage-limit violation in the AC power flow",
+    "ac_loss_kwh": "losses in the AC power flow over the day",
+    "ac_v_min_pu": "the lowest voltage in the AC power flow",
+    # diagnostics
+    "max_trade_gap_kw": "decentralised check: the largest gap between an agent alone at λ and the planner",
+    "max_imbalance_kw": "decentralised check: the largest imbalance of the agents alone at λ",
+    "tatonnement_iterations": "rounds of the price iteration",
+    "tatonnement_converged": "whether the price iteration converged",
+    "tatonnement_max_price_gap": "how far the iteration ends from the prices that clear",
+    "fairness_rule": "the fairness rule of the allocation",
+    "price_of_fairness": "the share of welfare the fairness rule gives up",
+    "jain": "Jain's index of the gains",
+    "envious_pairs": "pairs of prosumers where one prefers the other's bundle",
+    "envious_pairs_by_location_only": "envious pairs whose envy is only the DLMP difference between their buses",
+}

@@ -78,3 +78,12 @@ def test_the_log_goes_to_its_file(tmp_path):
     text = log.read_text(encoding="utf-8")
     assert "WARNING" in text and "a test solve: the solver reported an inaccurate solution" in text
     assert "INFO" in text and "a point failed" in text
+
+
+def test_an_inaccurate_step_that_a_later_solve_refines_is_logged_not_shown():
+    with numerics.collect_warnings() as said:
+        numerics.check_status("optimal_inaccurate", "the proportionally fair allocation",
+                              refined="its gains only set the floors of the tie-break")
+    assert said == []
+    with pytest.raises(ClearingError):  # refined or not, an infeasible problem is an error
+        numerics.check_status("infeasible", "the proportionally fair allocation", refined="…")

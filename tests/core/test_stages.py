@@ -131,3 +131,26 @@ def test_an_edit_solves_only_the_changed_agents_outside_option(monkeypatch, proj
     cache.forget_solutions()
     cache.outside_option(edited)
     assert solved == [[q.id for q in edited.prosumers]]
+
+
+@pytest.mark.parametrize(("project", "changes"), [
+    ("teaching-5bus.json", {"mechanism": "welfare"}),
+    ("teaching-5bus.json", {"mechanism": "uniform"}),
+    ("teaching-5bus.json", {"mechanism": "vcg"}),
+    ("teaching-5bus.json", {"fairness": "maxmin"}),
+    ("ieee33-constrained.json", {"network": "ac", "audit": False, "compare": False}),
+    ("ieee33-constrained.json", {"network": "socp", "audit": False, "compare": False}),
+])
+def test_every_headline_number_is_in_the_summary_schema(projects_dir, project, changes):
+    """One schema for the summary whatever the branch (core.market.SUMMARY_KEYS): a key a clearing writes that the
+    schema does not know is a key a panel or an export cannot explain."""
+    from core.market import SUMMARY_KEYS, ClearingCache
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / project)
+    r = clear(s, MarketSettings(period=min(19, s.periods - 1), **changes), cache=ClearingCache())
+    unknown = sorted(set(r.summary) - set(SUMMARY_KEYS))
+    assert unknown == []
+    # the day's scale is the same under every mechanism
+    assert {"welfare", "traded_kwh", "gain_over_outside", "ir_violations", "status"} <= set(r.summary)
+    assert r.summary["status"] in ("optimal", "optimal_inaccurate")

@@ -51,9 +51,11 @@ def random_book(n: int, seed: int) -> OrderBook:
     h = n // 2
     n_agents = max(n // 10, 1)
     return OrderBook(
-        buy_price=rng.uniform(0.0, 100.0, h), buy_qty=rng.uniform(0.1, 10.0, h),
+        buy_price=rng.uniform(0.0, 100.0, h),
+        buy_qty=rng.uniform(0.1, 10.0, h),
         buy_agent=rng.integers(0, n_agents, h),
-        sell_price=rng.uniform(0.0, 100.0, n - h), sell_qty=rng.uniform(0.1, 10.0, n - h),
+        sell_price=rng.uniform(0.0, 100.0, n - h),
+        sell_qty=rng.uniform(0.1, 10.0, n - h),
         sell_agent=rng.integers(0, n_agents, n - h),
         agents=tuple(f"agent{i}" for i in range(n_agents)),
     )
@@ -74,8 +76,10 @@ def ms(seconds: float) -> str:
 
 def bench_sizes(repeats: int, seed: int) -> None:
     print(f"uniform_price clearing time, best of {repeats} (ms)")
-    head = (f"{'blocks':>9} | {'uniform_price':>13} | {'fills bucketed':>14} | {'fills full sort':>15} | "
-            f"{'numpy floor':>11} | {'floor/ours':>10} | {'cleared kWh':>12} | {'price':>8}")
+    head = (
+        f"{'blocks':>9} | {'uniform_price':>13} | {'fills bucketed':>14} | {'fills full sort':>15} | "
+        f"{'numpy floor':>11} | {'floor/ours':>10} | {'cleared kWh':>12} | {'price':>8}"
+    )
     print(head)
     print("-" * len(head))
     for n in SIZES:
@@ -86,8 +90,10 @@ def bench_sizes(repeats: int, seed: int) -> None:
         t_full, _ = best_of(lambda args=args: mech._fills(*args, nbins=1), repeats)
         t_floor, q_floor = best_of(lambda args=args: sort_and_match_floor(*args), repeats)
         assert abs(q_floor - out.traded_qty) <= 1e-9 * q_floor, (q_floor, out.traded_qty)
-        print(f"{n:>9} | {ms(t_ours):>13} | {ms(t_bucket):>14} | {ms(t_full):>15} | {ms(t_floor):>11} | "
-              f"{t_floor / t_ours:>10.2f} | {out.traded_qty:>12.1f} | {out.price:>8.4f}")
+        print(
+            f"{n:>9} | {ms(t_ours):>13} | {ms(t_bucket):>14} | {ms(t_full):>15} | {ms(t_floor):>11} | "
+            f"{t_floor / t_ours:>10.2f} | {out.traded_qty:>12.1f} | {out.price:>8.4f}"
+        )
 
 
 def unit_book(n: int, seed: int):
@@ -100,8 +106,15 @@ def unit_book(n: int, seed: int):
     bm = pm.BidManager()
     for i in range(n):
         bm.add_bid(1.0, float(prices[i]), i, i < h)
-    book = OrderBook(prices[:h], np.ones(h), np.arange(h), prices[h:], np.ones(n - h), np.arange(h, n),
-                     tuple(f"u{i}" for i in range(n)))
+    book = OrderBook(
+        prices[:h],
+        np.ones(h),
+        np.arange(h),
+        prices[h:],
+        np.ones(n - h),
+        np.arange(h, n),
+        tuple(f"u{i}" for i in range(n)),
+    )
     return book, bm.get_df()
 
 
@@ -124,8 +137,10 @@ def bench_pymarket(repeats: int, seed: int) -> None:
 
     print()
     print("against pymarket (1 kWh blocks, distinct prices)")
-    head = (f"{'blocks':>7} | {'mechanism':<28} | {'kWh ours':>8} | {'kWh pm':>8} | {'price(s) ours':>17} | "
-            f"{'price(s) pymarket':>17} | {'ours ms':>9} | {'pymarket ms':>11} | {'pm/ours':>8}")
+    head = (
+        f"{'blocks':>7} | {'mechanism':<28} | {'kWh ours':>8} | {'kWh pm':>8} | {'price(s) ours':>17} | "
+        f"{'price(s) pymarket':>17} | {'ours ms':>9} | {'pymarket ms':>11} | {'pm/ours':>8}"
+    )
     print(head)
     print("-" * len(head))
     with warnings.catch_warnings():
@@ -136,17 +151,21 @@ def bench_pymarket(repeats: int, seed: int) -> None:
 
             t_ours, out = best_of(lambda book=book: uniform_price(book, k=0.5, interval="marginal_pair"), repeats)
             t_pm, (q_pm, p_pm) = best_of(lambda df=df: pm_uniform(df), pm_repeats)
-            print(f"{n:>7} | {'uniform (midpoint a_k, b_k)':<28} | {out.traded_qty:>8.0f} | {q_pm:>8.0f} | "
-                  f"{out.price:>17.4f} | {p_pm:>17.4f} | {ms(t_ours):>9} | {ms(t_pm):>11} | {t_pm / t_ours:>8.0f}")
+            print(
+                f"{n:>7} | {'uniform (midpoint a_k, b_k)':<28} | {out.traded_qty:>8.0f} | {q_pm:>8.0f} | "
+                f"{out.price:>17.4f} | {p_pm:>17.4f} | {ms(t_ours):>9} | {ms(t_pm):>11} | {t_pm / t_ours:>8.0f}"
+            )
 
             t_ours, out = best_of(lambda book=book: trade_reduction(book, variant="pure"), repeats)
             t_pm, (q_pm, pb, ps) = best_of(lambda df=df: pm_huang(df), pm_repeats)
             fills = out.buy_fill > 0
             ours_b = float(out.agent_payment[book.buy_agent[fills]][0]) if fills.any() else float("nan")
             ours_s = float(-out.agent_payment[book.sell_agent[out.sell_fill > 0]][0]) if fills.any() else float("nan")
-            print(f"{n:>7} | {'trade reduction / Huang':<28} | {out.traded_qty:>8.0f} | {q_pm:>8.0f} | "
-                  f"{ours_b:>8.3f}/{ours_s:<8.3f} | {pb:>8.3f}/{ps:<8.3f} | {ms(t_ours):>9} | {ms(t_pm):>11} | "
-                  f"{t_pm / t_ours:>8.0f}")
+            print(
+                f"{n:>7} | {'trade reduction / Huang':<28} | {out.traded_qty:>8.0f} | {q_pm:>8.0f} | "
+                f"{ours_b:>8.3f}/{ours_s:<8.3f} | {pb:>8.3f}/{ps:<8.3f} | {ms(t_ours):>9} | {ms(t_pm):>11} | "
+                f"{t_pm / t_ours:>8.0f}"
+            )
     print("price(s) of trade reduction: buyers pay / sellers receive per kWh")
 
 

@@ -62,8 +62,10 @@ def main(argv=None) -> None:
     ap.add_argument("--mechanisms", default="uniform,pay_as_bid,vcg,trade_reduction")
     args = ap.parse_args(argv)
     mechanisms = [m.strip() for m in args.mechanisms.split(",") if m.strip()]
-    print(f"{'project':<22} {'mechanism':<16} {'cold day':>9} {'day':>9} {'per-period':>11} "
-          f"{'storage sold (day / per-period / held) kWh':>44} {'traded kWh':>11}")
+    print(
+        f"{'project':<22} {'mechanism':<16} {'cold day':>9} {'day':>9} {'per-period':>11} "
+        f"{'storage sold (day / per-period / held) kWh':>44} {'traded kWh':>11}"
+    )
     for name in ("ieee33-community", "synthetic-1000bus"):
         s = load_project(PROJECTS / f"{name}.json")
         for mech in mechanisms:
@@ -77,12 +79,15 @@ def main(argv=None) -> None:
             old, (fleet, outs) = best_of(lambda s=s, mech=mech: independent_periods(s, mech), reps)
             st = fleet.storage
             sold_day = float(day.sold_kwh[st].sum())
-            sold_old = float(sum(np.bincount(b.sell_agent, weights=o.sell_fill, minlength=fleet.n)[st].sum()
-                                 for b, o in outs))
+            sold_old = float(
+                sum(np.bincount(b.sell_agent, weights=o.sell_fill, minlength=fleet.n)[st].sum() for b, o in outs)
+            )
             held = float(np.nansum(fleet.energy_kwh[st]))
             traded = float(day.bought_kwh.sum())
-            print(f"{name:<22} {mech:<16} {cold * 1e3:>7.0f}ms {warm * 1e3:>7.0f}ms {old * 1e3:>9.0f}ms "
-                  f"{sold_day:>16,.0f} / {sold_old:>10,.0f} / {held:>9,.0f}      {traded:>11,.0f}")
+            print(
+                f"{name:<22} {mech:<16} {cold * 1e3:>7.0f}ms {warm * 1e3:>7.0f}ms {old * 1e3:>9.0f}ms "
+                f"{sold_day:>16,.0f} / {sold_old:>10,.0f} / {held:>9,.0f}      {traded:>11,.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,7 @@ def edited(s, i: int):
     """``s`` with one prosumer's demand scaled (a different factor for each ``i``)."""
     j = next(k for k, p in enumerate(s.prosumers) if max(p.demand_kw) > 0)
     p = s.prosumers[j]
-    return s.with_prosumer(j, dataclasses.replace(p, demand_kw=tuple(d * (1.0 + 0.01 * (i + 1))
-                                                                     for d in p.demand_kw)))
+    return s.with_prosumer(j, dataclasses.replace(p, demand_kw=tuple(d * (1.0 + 0.01 * (i + 1)) for d in p.demand_kw)))
 
 
 def cleared(s, period: int):
@@ -235,8 +234,9 @@ def main() -> None:
         r19, r13 = cleared(constrained, 19), cleared(constrained, 13)
         big = scenarios.get("synthetic-1000bus")
         for label, module in modules:
-            for path in grab(app, module, label, args.grab, constrained, r19, r13, big,
-                             results.get("synthetic-1000bus")):
+            for path in grab(
+                app, module, label, args.grab, constrained, r19, r13, big, results.get("synthetic-1000bus")
+            ):
                 print(f"  saved {path}")
 
 

@@ -109,9 +109,15 @@ def bench(app: QApplication, window, project: Path, repeats: int, diagnostics: b
     if not diagnostics:
         controls.audit.setChecked(False)
         controls.iterate.setChecked(False)
-    wait_for(app, lambda: window.market_result is not None and not window.runner.is_busy()
-             and window.market_result.scenario_name == window.doc.scenario.name
-             and (diagnostics or not window.market_result.settings.audit))
+    wait_for(
+        app,
+        lambda: (
+            window.market_result is not None
+            and not window.runner.is_busy()
+            and window.market_result.scenario_name == window.doc.scenario.name
+            and (diagnostics or not window.market_result.settings.audit)
+        ),
+    )
     first_s = time.perf_counter() - t0
     settings = window.market_controls.settings()
 
@@ -147,8 +153,16 @@ def bench(app: QApplication, window, project: Path, repeats: int, diagnostics: b
         "first_s": first_s,
         "market": statistics.median(market),
         "complete": statistics.median(complete),
-        "diagnostics": ", ".join(n for n, on in (("audit", settings.audit), ("iteration", settings.tatonnement),
-                                                 ("fairness", settings.fairness_audit)) if on) or "none",
+        "diagnostics": ", ".join(
+            n
+            for n, on in (
+                ("audit", settings.audit),
+                ("iteration", settings.tatonnement),
+                ("fairness", settings.fairness_audit),
+            )
+            if on
+        )
+        or "none",
         "stall": max(stalls),
         "stall_median": statistics.median(stalls),
         "buses": len(window.doc.scenario.feeder.buses),
@@ -186,15 +200,19 @@ def main() -> None:
 
     print()
     print(f"edit-to-updated-panels latency, median of {args.repeats}; longest GUI-thread stall ({PROBE_MS} ms probe)")
-    head = (f"{'project':<20}{'buses':>6}{'prosumers':>10}  {'diagnostics':<26}{'market ms':>10}{'complete ms':>12}"
-            f"{'stall ms':>10}  target")
+    head = (
+        f"{'project':<20}{'buses':>6}{'prosumers':>10}  {'diagnostics':<26}{'market ms':>10}{'complete ms':>12}"
+        f"{'stall ms':>10}  target"
+    )
     print(head)
     print("-" * (len(head) + 22))
     for name, r in rows:
         what, ok = TARGETS.get(name, ("—", lambda _r: True))
         verdict = f"{what}: {'met' if ok(r) else 'MISSED'}"
-        print(f"{name:<20}{r['buses']:>6}{r['prosumers']:>10}  {r['diagnostics']:<26}{r['market']:>10.0f}"
-              f"{r['complete']:>12.0f}{r['stall']:>10.0f}  {verdict}")
+        print(
+            f"{name:<20}{r['buses']:>6}{r['prosumers']:>10}  {r['diagnostics']:<26}{r['market']:>10.0f}"
+            f"{r['complete']:>12.0f}{r['stall']:>10.0f}  {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ def run(name, path, periods, repeat=3):
         sol2 = clear_network(s2, periods)
         times.append(time.perf_counter() - t1)
     return {
-        "case": name, "buses": sol.net.n, "periods": len(sol.periods), "first_s": first,
-        "resolve_s_best": min(times), "loss_factor_iterations": sol2.iterations,
+        "case": name,
+        "buses": sol.net.n,
+        "periods": len(sol.periods),
+        "first_s": first,
+        "resolve_s_best": min(times),
+        "loss_factor_iterations": sol2.iterations,
         "max_decomposition_error": sol2.decomposition_error,
     }
 

@@ -26,8 +26,12 @@ from core.market import MarketSettings, clear
 from core.scenario import load_project
 
 PROJECTS = Path(__file__).resolve().parent.parent / "projects"
-TARGETS = {("ieee33-community", "lindistflow"): "< 60 ms", ("ieee33-community", "socp"): "< 250 ms",
-           ("synthetic-1000bus", "lindistflow"): "< 3 s", ("synthetic-1000bus", "socp"): "< 10 s"}
+TARGETS = {
+    ("ieee33-community", "lindistflow"): "< 60 ms",
+    ("ieee33-community", "socp"): "< 250 ms",
+    ("synthetic-1000bus", "lindistflow"): "< 3 s",
+    ("synthetic-1000bus", "socp"): "< 10 s",
+}
 
 
 def edit(s, k: int):
@@ -38,8 +42,16 @@ def edit(s, k: int):
 
 def day(name: str, network: str, repeats: int) -> tuple[float, float, dict]:
     s = load_project(PROJECTS / f"{name}.json")
-    st = MarketSettings(network=network, period=19, audit=False, tatonnement=False, decentralised_check=False,
-                        fairness_audit=False, compare=False, market_power=False)
+    st = MarketSettings(
+        network=network,
+        period=19,
+        audit=False,
+        tatonnement=False,
+        decentralised_check=False,
+        fairness_audit=False,
+        compare=False,
+        market_power=False,
+    )
     t0 = time.perf_counter()
     clear(s, st)
     first = time.perf_counter() - t0
@@ -67,8 +79,18 @@ def pandapower_reference() -> tuple[float, float]:
             t0 = time.perf_counter()
             pp.runopp(net, delta=1e-10)
             times.append(time.perf_counter() - t0)
-    r = clear(s, MarketSettings(network="socp", audit=False, tatonnement=False, decentralised_check=False,
-                                fairness_audit=False, compare=False, market_power=False))
+    r = clear(
+        s,
+        MarketSettings(
+            network="socp",
+            audit=False,
+            tatonnement=False,
+            decentralised_check=False,
+            fairness_audit=False,
+            compare=False,
+            market_power=False,
+        ),
+    )
     b = r.buses.set_index("bus")
     ours = np.array([b.loc[str(k), "dlmp_per_kwh"] for k in range(len(net.bus))]) * 1000.0
     return statistics.median(times), float(np.max(np.abs(ours - net.res_bus.lam_p.to_numpy())))
@@ -80,15 +102,19 @@ def main(argv=None) -> None:
     ap.add_argument("--skip-big", action="store_true", help="leave out the 1,000-bus feeder")
     args = ap.parse_args(argv)
     opf, gap = pandapower_reference()
-    print(f"pandapower runopp, ONE period of case33bw + 2 generators: {opf * 1e3:,.0f} ms; "
-          f"our exact DLMPs vs its lam_p: max {gap:.4f} EUR/MWh")
+    print(
+        f"pandapower runopp, ONE period of case33bw + 2 generators: {opf * 1e3:,.0f} ms; "
+        f"our exact DLMPs vs its lam_p: max {gap:.4f} EUR/MWh"
+    )
     print(f"{'project':<20} {'model':<12} {'first':>9} {'after an edit':>14} {'target':>9}  model says")
     names = ["ieee33-community"] + ([] if args.skip_big else ["synthetic-1000bus"])
     for name in names:
         for network in ("lindistflow", "socp"):
             first, median, summary = day(name, network, args.repeats if name.startswith("ieee") else 2)
-            print(f"{name:<20} {network:<12} {first * 1e3:>7,.0f}ms {median * 1e3:>12,.0f}ms "
-                  f"{TARGETS[(name, network)]:>9}  {summary.get('network_model', '')}")
+            print(
+                f"{name:<20} {network:<12} {first * 1e3:>7,.0f}ms {median * 1e3:>12,.0f}ms "
+                f"{TARGETS[(name, network)]:>9}  {summary.get('network_model', '')}"
+            )
 
 
 if __name__ == "__main__":

@@ -84,8 +84,11 @@ def bench(name: str, s, t: int, ppn, pp_index: dict[str, int], repeat: int) -> d
     rows = [pp_index[b] for b in net.bus_ids]
     vm = ppn.res_bus.vm_pu.loc[rows].to_numpy()
     va = ppn.res_bus.va_degree.loc[rows].to_numpy()
-    pp_loss_mw = sum(float(ppn[f"res_{e}"][c].sum()) for e, c in (("line", "pl_mw"), ("trafo", "pl_mw"),
-                                                                  ("shunt", "p_mw")) if len(ppn[e]))
+    pp_loss_mw = sum(
+        float(ppn[f"res_{e}"][c].sum())
+        for e, c in (("line", "pl_mw"), ("trafo", "pl_mw"), ("shunt", "p_mw"))
+        if len(ppn[e])
+    )
     t_ac = best_ms(lambda: ac_power_flow(net, p, q), repeat)
     t_cold = best_ms(cold, repeat)
     return {
@@ -114,8 +117,12 @@ def with_transformers(s):
     for k, ln in enumerate(s.feeder.lines):
         if k % 10 == 5:
             tap = 1.0 + 0.0125 * (1 if k % 20 == 5 else -1)
-            ln = replace(ln, transformer=Transformer(tap_ratio=tap, shift_deg=150.0 if k % 40 == 5 else 0.0,
-                                                     g_mag_us=9.9, b_mag_us=-12.1))
+            ln = replace(
+                ln,
+                transformer=Transformer(
+                    tap_ratio=tap, shift_deg=150.0 if k % 40 == 5 else 0.0, g_mag_us=9.9, b_mag_us=-12.1
+                ),
+            )
         elif k % 2:
             ln = replace(ln, b_shunt_us=80.0)
         lines.append(ln)

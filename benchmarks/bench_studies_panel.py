@@ -64,8 +64,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="runs per row: the median points/s, the longest stall")
-    ap.add_argument("--views", nargs="*", default=[], choices=["heat", "histogram"],
-                    help="also these views of the Plot tab")
+    ap.add_argument(
+        "--views", nargs="*", default=[], choices=["heat", "histogram"], help="also these views of the Plot tab"
+    )
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once the panel is built")
     args = ap.parse_args()
 
@@ -151,8 +152,11 @@ def main() -> None:
     panel.tabs.setCurrentIndex(0)
     t0 = time.perf_counter()
     cold_rate, cold_stall, cold_no_gc, _cold_gc = run_once(24)
-    print(f"first (cold) run, 24 points: {time.perf_counter() - t0:.2f} s ({cold_rate:.1f} points/s), "
-          f"longest stall {cold_stall:.0f} ms ({cold_no_gc:.0f} ms without full GCs)", flush=True)
+    print(
+        f"first (cold) run, 24 points: {time.perf_counter() - t0:.2f} s ({cold_rate:.1f} points/s), "
+        f"longest stall {cold_stall:.0f} ms ({cold_no_gc:.0f} ms without full GCs)",
+        flush=True,
+    )
 
     shown = [("Plot (lines)", 0, "lines"), ("Table", 1, "lines")]
     shown += [(f"Plot ({view})", 0, view) for view in args.views]
@@ -167,26 +171,44 @@ def main() -> None:
             runs = [run_once(n_points) for _ in range(args.repeats)]
             rate = statistics.median(r[0] for r in runs)
             stalls = [r[1] for r in runs]
-            rows.append((name, tab, rate, max(stalls), statistics.median(stalls), max(r[2] for r in runs),
-                         max(r[3] for r in runs)))
-            print(f"  {name}, {tab}: {rate:.1f} points/s, stalls {[round(s) for s in stalls]} ms "
-                  f"(without full GCs {[round(r[2]) for r in runs]} ms)", flush=True)
+            rows.append(
+                (
+                    name,
+                    tab,
+                    rate,
+                    max(stalls),
+                    statistics.median(stalls),
+                    max(r[2] for r in runs),
+                    max(r[3] for r in runs),
+                )
+            )
+            print(
+                f"  {name}, {tab}: {rate:.1f} points/s, stalls {[round(s) for s in stalls]} ms "
+                f"(without full GCs {[round(r[2]) for r in runs]} ms)",
+                flush=True,
+            )
     probe.timer.stop()
     panel.shutdown()
     panel.close()
     app.processEvents()
 
     print()
-    print(f"Studies panel, ieee33-community, in this computer{' (gc.freeze())' if args.gc_freeze else ''}; median "
-          f"points/s and longest GUI-thread stall ({PROBE_MS} ms probe) over {args.repeats} runs")
-    head = (f"{'study':<22}{'tab in front':<19}{'points/s':>9}{'stall ms':>10}{'median':>8}{'full GC ms':>12}"
-            f"{'stall w/o GC':>14}  target < {TARGET_MS:.0f} ms")
+    print(
+        f"Studies panel, ieee33-community, in this computer{' (gc.freeze())' if args.gc_freeze else ''}; median "
+        f"points/s and longest GUI-thread stall ({PROBE_MS} ms probe) over {args.repeats} runs"
+    )
+    head = (
+        f"{'study':<22}{'tab in front':<19}{'points/s':>9}{'stall ms':>10}{'median':>8}{'full GC ms':>12}"
+        f"{'stall w/o GC':>14}  target < {TARGET_MS:.0f} ms"
+    )
     print(head)
     print("-" * len(head))
     for name, tab, rate, stall, median, no_gc, full_gc in rows:
         gc_text = f"{full_gc:.0f}" if full_gc else "–"
-        print(f"{name:<22}{tab:<19}{rate:>9.1f}{stall:>10.0f}{median:>8.0f}{gc_text:>12}{no_gc:>14.0f}  "
-              f"{'met' if stall < TARGET_MS else 'MISSED'}")
+        print(
+            f"{name:<22}{tab:<19}{rate:>9.1f}{stall:>10.0f}{median:>8.0f}{gc_text:>12}{no_gc:>14.0f}  "
+            f"{'met' if stall < TARGET_MS else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

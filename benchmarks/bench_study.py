@@ -78,7 +78,7 @@ def _warm_done(_: int) -> bool:
 def _half(job: tuple[str, int]) -> pd.DataFrame:
     """Every other point of the spec, in this process (the control without Dask)."""
     spec = _SPEC["spec"]
-    return run_study(spec, workers=0, points=spec.points[job[1]::2]).table
+    return run_study(spec, workers=0, points=spec.points[job[1] :: 2]).table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(SPEC.format(mechanism=args.mechanism, draws=max(1, args.points // 10)), encoding="utf-8")
         spec = load_spec(path)
     n = len(spec.points)
-    print(f"{n} points: {spec.base_file.name}, mechanism {args.mechanism}, audit off; "
-          f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f} "
-          "(other work on the machine skews every row)", flush=True)
+    print(
+        f"{n} points: {spec.base_file.name}, mechanism {args.mechanism}, audit off; "
+        f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f} "
+        "(other work on the machine skews every row)",
+        flush=True,
+    )
 
     rows, tables = [], {}
     t0 = time.perf_counter()
@@ -105,9 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     t_here = time.perf_counter() - t0
     tables["in-process"] = here.table
     work = float(here.table.wall_time_s.sum())
-    rows.append({"run": "in-process", "processes": 1, "batch": "", "startup_s": 0.0, "run_s": t_here,
-                 "points_per_s": n / t_here, "speedup": 1.0, "ms_per_point": 1e3 * work / n,
-                 "overhead_ms_per_point": 0.0})
+    rows.append(
+        {
+            "run": "in-process",
+            "processes": 1,
+            "batch": "",
+            "startup_s": 0.0,
+            "run_s": t_here,
+            "points_per_s": n / t_here,
+            "speedup": 1.0,
+            "ms_per_point": 1e3 * work / n,
+            "overhead_ms_per_point": 0.0,
+        }
+    )
     print(f"  in-process: {t_here:.1f} s", flush=True)
 
     ctx = multiprocessing.get_context("spawn")
@@ -120,9 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         t_two = time.perf_counter() - t1
     tables["2 processes"] = pd.concat(halves).sort_values("point").reset_index(drop=True)
     inside = float(tables["2 processes"].wall_time_s.sum())
-    rows.append({"run": "2 plain processes (control)", "processes": 2, "batch": "", "startup_s": startup,
-                 "run_s": t_two, "points_per_s": n / t_two, "speedup": t_here / t_two, "ms_per_point": 1e3 * inside / n,
-                 "overhead_ms_per_point": 1e3 * (2 * t_two - t_here) / n})
+    rows.append(
+        {
+            "run": "2 plain processes (control)",
+            "processes": 2,
+            "batch": "",
+            "startup_s": startup,
+            "run_s": t_two,
+            "points_per_s": n / t_two,
+            "speedup": t_here / t_two,
+            "ms_per_point": 1e3 * inside / n,
+            "overhead_ms_per_point": 1e3 * (2 * t_two - t_here) / n,
+        }
+    )
     print(f"  2 plain processes: {t_two:.1f} s", flush=True)
     for w in args.workers:
         for b in [None if b == "auto" else int(b) for b in args.batch]:
@@ -141,9 +164,19 @@ def main(argv: list[str] | None = None) -> int:
             name = f"LocalCluster, {w} worker{'s' if w > 1 else ''}"
             tables[f"{name} {b}"] = run.table
             inside = float(run.table.wall_time_s.sum())
-            rows.append({"run": name, "processes": w, "batch": "auto" if b is None else b, "startup_s": startup,
-                         "run_s": t_run, "points_per_s": n / t_run, "speedup": t_here / t_run,
-                         "ms_per_point": 1e3 * inside / n, "overhead_ms_per_point": 1e3 * (t_run * w - t_here) / n})
+            rows.append(
+                {
+                    "run": name,
+                    "processes": w,
+                    "batch": "auto" if b is None else b,
+                    "startup_s": startup,
+                    "run_s": t_run,
+                    "points_per_s": n / t_run,
+                    "speedup": t_here / t_run,
+                    "ms_per_point": 1e3 * inside / n,
+                    "overhead_ms_per_point": 1e3 * (t_run * w - t_here) / n,
+                }
+            )
             print(f"  {name}: start-up {startup:.1f} s, run {t_run:.1f} s", flush=True)
 
     ref = tables["in-process"].drop(columns=list(TIMING_COLUMNS))

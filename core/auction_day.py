@@ -86,15 +86,37 @@ def _storage_values(fleet: Fleet, forecast: tuple[np.ndarray, np.ndarray]) -> St
     buy, sell = forecast
     penalty = PENALTY_FACTOR * float(np.max(fleet.retail, initial=0.0))
     common = (fleet.step_h, tuple(np.round(buy, 12)), tuple(np.round(sell, 12)), penalty)
-    keys = [(common, fleet.energy_kwh[i], fleet.e0_kwh[i], fleet.p_min_kw[i], tuple(fleet.p_max_kw[i]), fleet.eta[i],
-             fleet.c_a[i], fleet.c_b[i]) for i in tr]
+    keys = [
+        (
+            common,
+            fleet.energy_kwh[i],
+            fleet.e0_kwh[i],
+            fleet.p_min_kw[i],
+            tuple(fleet.p_max_kw[i]),
+            fleet.eta[i],
+            fleet.c_a[i],
+            fleet.c_b[i],
+        )
+        for i in tr
+    ]
     with _VALUES_LOCK:
         known = [_VALUES.get(k) for k in keys]
     missing = np.array([j for j, v in enumerate(known) if v is None], dtype=int)
     if missing.size:
         rows = tr[missing]
-        new = storage_values(fleet.energy_kwh[rows], fleet.e0_kwh[rows], fleet.p_min_kw[rows], fleet.p_max_kw[rows],
-                             fleet.eta[rows], fleet.c_a[rows], fleet.c_b[rows], buy, sell, fleet.step_h, penalty)
+        new = storage_values(
+            fleet.energy_kwh[rows],
+            fleet.e0_kwh[rows],
+            fleet.p_min_kw[rows],
+            fleet.p_max_kw[rows],
+            fleet.eta[rows],
+            fleet.c_a[rows],
+            fleet.c_b[rows],
+            buy,
+            sell,
+            fleet.step_h,
+            penalty,
+        )
         with _VALUES_LOCK:
             if len(_VALUES) + missing.size > VALUES_CACHE_MAX:
                 _VALUES.clear()
@@ -102,8 +124,10 @@ def _storage_values(fleet: Fleet, forecast: tuple[np.ndarray, np.ndarray]) -> St
                 known[k] = (new.grid[j], new.values[j])
                 _VALUES[keys[k]] = known[k]
     width = max(g.size for g, _ in known)
-    pad = lambda a, axis: np.concatenate([a, np.repeat(a.take([-1], axis=axis), width - a.shape[axis], axis=axis)],  # noqa: E731
-                                         axis=axis)
+
+    def pad(a, axis):
+        return np.concatenate([a, np.repeat(a.take([-1], axis=axis), width - a.shape[axis], axis=axis)], axis=axis)
+
     return StorageValues(np.stack([pad(g, 0) for g, _ in known]), np.stack([pad(v, 1) for _, v in known]))
 
 
@@ -115,8 +139,21 @@ def _fingerprint(fleet: Fleet) -> bytes:
     import hashlib
 
     h = hashlib.blake2b(digest_size=16)
-    for a in (fleet.demand_kw, fleet.f_max_kw, fleet.f_a, fleet.f_b, fleet.has_der, fleet.storage, fleet.eta,
-              fleet.c_a, fleet.c_b, fleet.p_min_kw, fleet.p_max_kw, fleet.retail, fleet.feed_in):
+    for a in (
+        fleet.demand_kw,
+        fleet.f_max_kw,
+        fleet.f_a,
+        fleet.f_b,
+        fleet.has_der,
+        fleet.storage,
+        fleet.eta,
+        fleet.c_a,
+        fleet.c_b,
+        fleet.p_min_kw,
+        fleet.p_max_kw,
+        fleet.retail,
+        fleet.feed_in,
+    ):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(repr(fleet.step_h).encode())
     return h.digest()
@@ -151,8 +188,15 @@ def expected_prices(fleet: Fleet) -> tuple[np.ndarray, np.ndarray]:
         keep = ~(fleet.storage[dev.agent] & ((dev.device == OUT) | (dev.device == CHARGE)))
         b = within_band(net_bids(dev.take(keep), fleet.n), fleet.retail[t], fleet.feed_in[t])
         is_buy = b.is_buy
-        book = OrderBook(b.price[is_buy], b.qty[is_buy], b.agent[is_buy], b.price[~is_buy], b.qty[~is_buy],
-                         b.agent[~is_buy], fleet.ids)
+        book = OrderBook(
+            b.price[is_buy],
+            b.qty[is_buy],
+            b.agent[is_buy],
+            b.price[~is_buy],
+            b.qty[~is_buy],
+            b.agent[~is_buy],
+            fleet.ids,
+        )
         o = MECHANISMS["uniform"](book)
         if o.price is not None:
             buy[t] = sell[t] = o.price
@@ -175,8 +219,15 @@ def _forecast(fleet: Fleet, forecast) -> tuple[np.ndarray, np.ndarray]:
     return f, f.copy()
 
 
-def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, until: int | None = None,
-              forecast=None, declared: Scenario | None = None, grid: str = "tariffs") -> AuctionDay:
+def clear_day(
+    scenario: Scenario,
+    mechanism: str = "uniform",
+    k: float = 0.5,
+    until: int | None = None,
+    forecast=None,
+    declared: Scenario | None = None,
+    grid: str = "tariffs",
+) -> AuctionDay:
     """Clear ``scenario``'s periods ``0…until`` (default: all) in time order with ``mechanism`` (module text).
 
     ``forecast``: the prices storages plan against: one per period, or (buy, sell); default
@@ -196,8 +247,7 @@ def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, un
     said_values = _storage_values(said, fc) if said is not None else None
     n = fleet.n
     z = lambda: np.zeros((n, T))  # noqa: E731
-    day = AuctionDay(mechanism, k, fleet, [], [], z(), z(), z(), z(), z(), z(), z(), z(), np.full((n, T), np.nan),
-                     fc)
+    day = AuctionDay(mechanism, k, fleet, [], [], z(), z(), z(), z(), z(), z(), z(), z(), np.full((n, T), np.nan), fc)
     state = State.initial(fleet)
     for t in range(last + 1):
         bids: PeriodBids = period_bids(fleet, t, state, values, said, said_values)
@@ -220,8 +270,9 @@ def clear_day(scenario: Scenario, mechanism: str = "uniform", k: float = 0.5, un
     return day
 
 
-def order_book(scenario: Scenario, t: int, mechanism: str = "uniform", k: float = 0.5,
-               grid: str = "tariffs") -> OrderBook:
+def order_book(
+    scenario: Scenario, t: int, mechanism: str = "uniform", k: float = 0.5, grid: str = "tariffs"
+) -> OrderBook:
     """Period ``t``'s order book as ``mechanism``'s day reaches it (the earlier periods cleared first)."""
     return clear_day(scenario, mechanism, k, until=t, grid=grid).books[t]
 

@@ -116,8 +116,7 @@ class Fleet:
         """Flexible-load value per hour ``b·f − a·f²`` (rows: prosumers)."""
         f = np.asarray(f_kw, dtype=float)
         shape = (-1,) + (1,) * (f.ndim - 1)
-        return np.where(self.has_flex.reshape(shape), self.f_b.reshape(shape) * f - self.f_a.reshape(shape) * f**2,
-                        0.0)
+        return np.where(self.has_flex.reshape(shape), self.f_b.reshape(shape) * f - self.f_a.reshape(shape) * f**2, 0.0)
 
 
 def fleet_arrays(s: Scenario, grid: str = "tariffs") -> Fleet:
@@ -154,8 +153,28 @@ def fleet_arrays(s: Scenario, grid: str = "tariffs") -> Fleet:
         if p.bids:
             explicit[i] = p.bids
     buy, sell = grid_prices(s, tuple(range(T)), grid)
-    return Fleet(tuple(p.id for p in P), float(s.horizon.step_h), demand, has_flex, f_max, f_a, f_b, has_der,
-                 storage, energy, e0, eta, c_a, c_b, p_min, p_max, ramp, buy, sell, explicit)
+    return Fleet(
+        tuple(p.id for p in P),
+        float(s.horizon.step_h),
+        demand,
+        has_flex,
+        f_max,
+        f_a,
+        f_b,
+        has_der,
+        storage,
+        energy,
+        e0,
+        eta,
+        c_a,
+        c_b,
+        p_min,
+        p_max,
+        ramp,
+        buy,
+        sell,
+        explicit,
+    )
 
 
 @dataclass
@@ -170,8 +189,9 @@ class Blocks:
 
     @staticmethod
     def concat(parts: list[Blocks]) -> Blocks:
-        return Blocks(*(np.concatenate([getattr(b, k) for b in parts]) for k in
-                        ("agent", "is_buy", "price", "qty", "device")))
+        return Blocks(
+            *(np.concatenate([getattr(b, k) for b in parts]) for k in ("agent", "is_buy", "price", "qty", "device"))
+        )
 
     def take(self, keep: np.ndarray) -> Blocks:
         return Blocks(self.agent[keep], self.is_buy[keep], self.price[keep], self.qty[keep], self.device[keep])
@@ -219,7 +239,7 @@ def der_range(fleet: Fleet, t: int, state: State) -> tuple[np.ndarray, np.ndarra
     lim = np.isfinite(fleet.ramp_kw) & fleet.has_der
     if K > 0 and lim.any():
         k = np.arange(1, K + 1)
-        later = fleet.p_max_kw[lim, t + 1:] + fleet.ramp_kw[lim, None] * k[None, :]
+        later = fleet.p_max_kw[lim, t + 1 :] + fleet.ramp_kw[lim, None] * k[None, :]
         hi[lim] = np.minimum(hi[lim], later.min(axis=1))
     lo = np.minimum(lo, hi)  # a ramp cannot keep output above what is available (a cloud)
     tr = fleet.tracked
@@ -229,8 +249,10 @@ def der_range(fleet: Fleet, t: int, state: State) -> tuple[np.ndarray, np.ndarra
         rows = np.flatnonzero(tr)
         soc = state.soc_kwh[rows]
         # what it holds, also for the discharging its ramp forces next: Σ_{k=0…K} max(0, p − k·R) ≤ e/Δt
-        e_hi = np.minimum(_ramped_inverse(np.clip(soc / dt, 0.0, None), fleet.ramp_kw[rows],
-                                          fleet.periods - 1 - t), _reach(fleet, t, soc, rows))
+        e_hi = np.minimum(
+            _ramped_inverse(np.clip(soc / dt, 0.0, None), fleet.ramp_kw[rows], fleet.periods - 1 - t),
+            _reach(fleet, t, soc, rows),
+        )
         e_lo = -np.minimum((fleet.energy_kwh[rows] - soc) / dt, _room(fleet, t, soc, rows))
         e_lo = np.minimum(e_lo, 0.0)
         e_hi = np.maximum(e_hi, e_lo)
@@ -320,8 +342,11 @@ def device_blocks(fleet: Fleet, t: int, state: State, values=None) -> Blocks:
         if span.any():
             # equal blocks, a plain DER's also split where its marginal cost (b + 2a·p)/η crosses a tariff
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                cross = np.where((a[:, None] > 0) & ~storage[:, None],
-                                 (eta[:, None] * tariffs[None, :] - b[:, None]) / (2 * a[:, None]), o_lo[:, None])
+                cross = np.where(
+                    (a[:, None] > 0) & ~storage[:, None],
+                    (eta[:, None] * tariffs[None, :] - b[:, None]) / (2 * a[:, None]),
+                    o_lo[:, None],
+                )
             p = _edges(o_lo[span], o_hi[span], cross[span])
             p1, p2 = p[:, :-1], p[:, 1:]
             cost = dt * (a[span, None] * (p2**2 - p1**2) + wear_b[span, None] * (p2 - p1))
@@ -364,13 +389,18 @@ def _edges(lo: np.ndarray, hi: np.ndarray, cuts: np.ndarray) -> np.ndarray:
 
 def explicit_blocks(fleet: Fleet, t: int) -> Blocks:
     """The explicit bids and asks that apply in period ``t`` (a block for every period, or for ``t``)."""
-    rows = [(i, b.side == "buy", b.price_per_kwh, b.quantity_kwh) for i, bids in fleet.explicit.items()
-            for b in bids if b.period is None or b.period == t]
+    rows = [
+        (i, b.side == "buy", b.price_per_kwh, b.quantity_kwh)
+        for i, bids in fleet.explicit.items()
+        for b in bids
+        if b.period is None or b.period == t
+    ]
     if not rows:
         return _rows([], True, [], [], EXPLICIT)
     a, s, p, q = (np.array(x) for x in zip(*rows, strict=True))
-    return Blocks(a.astype(np.int64), s.astype(bool), p.astype(float), q.astype(float),
-                  np.full(a.size, EXPLICIT, dtype=np.int64))
+    return Blocks(
+        a.astype(np.int64), s.astype(bool), p.astype(float), q.astype(float), np.full(a.size, EXPLICIT, dtype=np.int64)
+    )
 
 
 def net_bids(blocks: Blocks, n: int) -> Blocks:
@@ -424,8 +454,9 @@ class PeriodBids:
     warnings: list[str]
 
 
-def period_bids(fleet: Fleet, t: int, state: State, values=None, declared: Fleet | None = None,
-                declared_values=None) -> PeriodBids:
+def period_bids(
+    fleet: Fleet, t: int, state: State, values=None, declared: Fleet | None = None, declared_values=None
+) -> PeriodBids:
     """The order book of period ``t`` (module text): device blocks, or explicit bids where a prosumer has them,
     netted per prosumer and kept within the tariff band.
 
@@ -453,8 +484,9 @@ def period_bids(fleet: Fleet, t: int, state: State, values=None, declared: Fleet
     else:
         netted = within_band(net_bids(src, n), fleet.retail[t], fleet.feed_in[t])
     b = netted.is_buy
-    book = OrderBook(netted.price[b], netted.qty[b], netted.agent[b], netted.price[~b], netted.qty[~b],
-                     netted.agent[~b], fleet.ids)
+    book = OrderBook(
+        netted.price[b], netted.qty[b], netted.agent[b], netted.price[~b], netted.qty[~b], netted.agent[~b], fleet.ids
+    )
     return PeriodBids(book, truth, warnings)
 
 
@@ -464,8 +496,10 @@ def _explicit_warnings(fleet: Fleet, t: int, before: Blocks, after: Blocks) -> l
     for buy, verb, what in ((False, "offers", "deliver"), (True, "bids for", "take")):
         had, has = before.totals(n, buy), after.totals(n, buy)
         for i in np.flatnonzero(had > has + 1e-9):
-            out.append(f"period {t}: {fleet.ids[i]} {verb} {had[i]:.4g} kWh but can {what} only {has[i]:.4g} kWh "
-                       "at its meter now: its bids are cut to that")
+            out.append(
+                f"period {t}: {fleet.ids[i]} {verb} {had[i]:.4g} kWh but can {what} only {has[i]:.4g} kWh "
+                "at its meter now: its bids are cut to that"
+            )
     return out
 
 
@@ -475,17 +509,25 @@ def _band_warnings(fleet: Fleet, t: int, blocks: Blocks) -> list[str]:
     for i, buy, price in zip(blocks.agent, blocks.is_buy, blocks.price, strict=True):
         who = fleet.ids[i]
         if buy and price > retail:
-            out.append(f"period {t}: {who} bids {price:g} per kWh, above the retail tariff {retail:g}: it bids "
-                       f"{retail:g} (it can buy from the grid at {retail:g})")
+            out.append(
+                f"period {t}: {who} bids {price:g} per kWh, above the retail tariff {retail:g}: it bids "
+                f"{retail:g} (it can buy from the grid at {retail:g})"
+            )
         elif not buy and price < feed_in:
-            out.append(f"period {t}: {who} asks {price:g} per kWh, below the feed-in tariff {feed_in:g}: it asks "
-                       f"{feed_in:g} (it can sell to the grid at {feed_in:g})")
+            out.append(
+                f"period {t}: {who} asks {price:g} per kWh, below the feed-in tariff {feed_in:g}: it asks "
+                f"{feed_in:g} (it can sell to the grid at {feed_in:g})"
+            )
         elif buy and price < feed_in:
-            out.append(f"period {t}: {who}'s bid of {price:g} per kWh is below the feed-in tariff {feed_in:g}: "
-                       "no seller takes less than the grid pays, so it is left out")
+            out.append(
+                f"period {t}: {who}'s bid of {price:g} per kWh is below the feed-in tariff {feed_in:g}: "
+                "no seller takes less than the grid pays, so it is left out"
+            )
         elif not buy and price > retail:
-            out.append(f"period {t}: {who}'s ask of {price:g} per kWh is above the retail tariff {retail:g}: "
-                       "no buyer pays more than the grid charges, so it is left out")
+            out.append(
+                f"period {t}: {who}'s ask of {price:g} per kWh is above the retail tariff {retail:g}: "
+                "no buyer pays more than the grid charges, so it is left out"
+            )
     return out
 
 
@@ -508,13 +550,15 @@ def settle(fleet: Fleet, t: int, truth: Blocks, bought_kwh: np.ndarray, sold_kwh
     idx = np.arange(n)
     big = truth.totals(n, True) + truth.totals(n, False) + np.abs(net) + 1.0
     gets, owes = net > TINY_KWH, net < -TINY_KWH
-    rows = Blocks.concat([
-        truth,
-        _rows(idx[gets], False, -np.inf, net[gets], EXPLICIT),  # energy it bought arrives whatever happens
-        _rows(idx[owes], True, np.inf, -net[owes], EXPLICIT),  # energy it sold must be delivered
-        _rows(idx, False, fleet.retail[t], big, -1),  # the grid sells at retail …
-        _rows(idx, True, fleet.feed_in[t], big, -2),  # … and buys at feed-in
-    ])
+    rows = Blocks.concat(
+        [
+            truth,
+            _rows(idx[gets], False, -np.inf, net[gets], EXPLICIT),  # energy it bought arrives whatever happens
+            _rows(idx[owes], True, np.inf, -net[owes], EXPLICIT),  # energy it sold must be delivered
+            _rows(idx, False, fleet.retail[t], big, -1),  # the grid sells at retail …
+            _rows(idx, True, fleet.feed_in[t], big, -2),  # … and buys at feed-in
+        ]
+    )
     fill = fills_by_group(rows.agent, rows.is_buy, rows.price, rows.qty, n)
 
     def done(device: int) -> np.ndarray:
@@ -525,8 +569,9 @@ def settle(fleet: Fleet, t: int, truth: Blocks, bought_kwh: np.ndarray, sold_kwh
     out_e, in_e = done(OUT), done(CHARGE)
     p_out = np.where(fleet.has_der, out_e / (fleet.eta * dt), 0.0)
     charge = np.where(fleet.storage, in_e * fleet.eta / dt, 0.0)
-    return Settlement(np.clip(g, 0.0, None), np.clip(-g, 0.0, None), p_out - charge, charge, done(FLEX) / dt,
-                      done(DEMAND))
+    return Settlement(
+        np.clip(g, 0.0, None), np.clip(-g, 0.0, None), p_out - charge, charge, done(FLEX) / dt, done(DEMAND)
+    )
 
 
 def advance(fleet: Fleet, state: State, settled: Settlement) -> State:

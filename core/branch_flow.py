@@ -132,8 +132,9 @@ class BranchFlowProblem:
             z2 = r**2 + x**2
             self.ohm = V == W - 2 * (cp.multiply(r, P) + cp.multiply(x, Q)) + cp.multiply(z2, L)
             flat = lambda e: cp.reshape(e, (1, n1 * T), order="C")  # noqa: E731
-            self.cone = cp.SOC(cp.reshape(W + L, (n1 * T,), order="C"),
-                               cp.vstack([flat(2 * P), flat(2 * Q), flat(W - L)]), axis=0)
+            self.cone = cp.SOC(
+                cp.reshape(W + L, (n1 * T,), order="C"), cp.vstack([flat(2 * P), flat(2 * Q), flat(W - L)]), axis=0
+            )
             cons += [self.balance, self.root, self.reactive, self.ohm, self.cone]
             vmin, vmax = net.v_min_pu[1:, None] ** 2, net.v_max_pu[1:, None] ** 2
             self.v_low = V >= vmin * np.ones((1, T))
@@ -178,10 +179,15 @@ class BranchFlowProblem:
         from core.pricing import _infeasible_reason
 
         # the SciPy canonicalisation backend: cvxpy's default one fails on this model's parameter products
-        solve(self.problem, "the exact (SOCP) network clearing",
-              reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
-              warm_start=False, canon_backend=cp.SCIPY_CANON_BACKEND,
-              ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES, **SOLVER_OPTIONS)
+        solve(
+            self.problem,
+            "the exact (SOCP) network clearing",
+            reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
+            warm_start=False,
+            canon_backend=cp.SCIPY_CANON_BACKEND,
+            ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
+            **SOLVER_OPTIONS,
+        )
         elapsed = time.perf_counter() - t0
         net, fleet, s = self.net, self.fleet, self.scenario
         T, n, base = len(self.periods), net.n, net.base_kva
@@ -221,14 +227,36 @@ class BranchFlowProblem:
         g_exp = np.asarray(self.g_exp.value).reshape(T)
         net_import = g_imp - g_exp
         sol = NetworkSolution(
-            model="socp", net=net, periods=self.periods, ids=list(fleet.ids), trade_kw=q, der_kw=fleet.der_kw(),
-            flexible_kw=fleet.flexible_kw(), cost=fleet.per_agent_cost(s), value=fleet.per_agent_value(s),
-            payment=payment, injection_kw=p_kw, dlmp=dlmp, energy=energy, loss=parts["loss"],
-            congestion=parts["congestion"], voltage=parts["voltage"], v_pu=np.sqrt(np.clip(v, 0.0, None)),
-            flow_kw=base * flow_p, flow_kvar=base * flow_q, loading_pct=loading, loss_kw=loss_kw,
-            grid_import_kw=np.clip(net_import, 0, None), grid_export_kw=np.clip(-net_import, 0, None),
-            welfare=float(self.problem.value), iterations=1, decomposition_error=err, solve_time_s=elapsed,
-            charge_kw=fleet.charge_kw(), line_loss_kw=base * net.r_pu[:, None] * ell, exactness_gap=gap,
+            model="socp",
+            net=net,
+            periods=self.periods,
+            ids=list(fleet.ids),
+            trade_kw=q,
+            der_kw=fleet.der_kw(),
+            flexible_kw=fleet.flexible_kw(),
+            cost=fleet.per_agent_cost(s),
+            value=fleet.per_agent_value(s),
+            payment=payment,
+            injection_kw=p_kw,
+            dlmp=dlmp,
+            energy=energy,
+            loss=parts["loss"],
+            congestion=parts["congestion"],
+            voltage=parts["voltage"],
+            v_pu=np.sqrt(np.clip(v, 0.0, None)),
+            flow_kw=base * flow_p,
+            flow_kvar=base * flow_q,
+            loading_pct=loading,
+            loss_kw=loss_kw,
+            grid_import_kw=np.clip(net_import, 0, None),
+            grid_export_kw=np.clip(-net_import, 0, None),
+            welfare=float(self.problem.value),
+            iterations=1,
+            decomposition_error=err,
+            solve_time_s=elapsed,
+            charge_kw=fleet.charge_kw(),
+            line_loss_kw=base * net.r_pu[:, None] * ell,
+            exactness_gap=gap,
         )
         sol.checks.update(exactness_gap=float(np.max(np.abs(gap))) if gap.size else 0.0)
         return sol
@@ -245,7 +273,8 @@ class BranchFlowProblem:
         tau2 = net.tap[1:] ** 2
         z2 = r**2 + x**2
         nu = np.asarray(self.v_high.dual_value, dtype=float).reshape(n1, T) - np.asarray(
-            self.v_low.dual_value, dtype=float).reshape(n1, T)
+            self.v_low.dual_value, dtype=float
+        ).reshape(n1, T)
         mu = np.zeros((n1, T))
         if self.rating is not None:
             mu[self.rated] = np.asarray(self.rating.dual_value, dtype=float).reshape(self.rated.size, T)
@@ -257,12 +286,22 @@ class BranchFlowProblem:
         one = np.ones((T, n1))
         # (row block, column block, rows, columns, values per period) of J: rows bal, rea, ohm, pq; cols P, Q, ℓ, v
         entries = [
-            (0, 0, j, j, base * dt * one), (0, 0, par[kid], kid, -base * dt * one[:, kid]),
-            (0, 2, j, j, -base * dt * r * one), (0, 3, j, j, -base * dt * g * one),
-            (1, 1, j, j, one), (1, 1, par[kid], kid, -one[:, kid]), (1, 2, j, j, -x * one), (1, 3, j, j, b * one),
-            (2, 0, j, j, 2 * r * one), (2, 1, j, j, 2 * x * one), (2, 2, j, j, -z2 * one), (2, 3, j, j, one),
+            (0, 0, j, j, base * dt * one),
+            (0, 0, par[kid], kid, -base * dt * one[:, kid]),
+            (0, 2, j, j, -base * dt * r * one),
+            (0, 3, j, j, -base * dt * g * one),
+            (1, 1, j, j, one),
+            (1, 1, par[kid], kid, -one[:, kid]),
+            (1, 2, j, j, -x * one),
+            (1, 3, j, j, b * one),
+            (2, 0, j, j, 2 * r * one),
+            (2, 1, j, j, 2 * x * one),
+            (2, 2, j, j, -z2 * one),
+            (2, 3, j, j, one),
             (2, 3, kid, par[kid], -(1.0 / tau2[kid]) * one[:, kid]),
-            (3, 0, j, j, 2 * Pt), (3, 1, j, j, 2 * Qt), (3, 2, j, j, -Wt),
+            (3, 0, j, j, 2 * Pt),
+            (3, 1, j, j, 2 * Qt),
+            (3, 2, j, j, -Wt),
             (3, 3, kid, par[kid], -Lt[:, kid] / tau2[kid]),
         ]
         size = 4 * n1
@@ -274,8 +313,8 @@ class BranchFlowProblem:
         rhs = np.zeros((T, 3, size))
         root = self.root_child > 0
         rhs[:, 0, :n1][:, root] = (lam[:, None] * base * dt) * np.ones((T, int(root.sum())))
-        rhs[:, 1, 3 * n1:] = nu.T
-        rhs[:, 2, 2 * n1:3 * n1] = mu.T  # ℓ ≤ I^max²
+        rhs[:, 1, 3 * n1 :] = nu.T
+        rhs[:, 2, 2 * n1 : 3 * n1] = mu.T  # ℓ ≤ I^max²
         sol = spla.splu(JT).solve(np.ascontiguousarray(rhs.transpose(0, 2, 1).reshape(T * size, 3)))
         w = sol.reshape(T, size, 3)[:, :n1, :]  # the DLMP rows
         parts["loss"][1:] = (w[:, :, 0] - lam[:, None]).T
@@ -287,8 +326,13 @@ class BranchFlowProblem:
         return total
 
 
-def clear_network_socp(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                       cancelled=None, problem: BranchFlowProblem | None = None):
+def clear_network_socp(
+    scenario: Scenario,
+    periods: tuple[int, ...] | None = None,
+    grid: str = "wholesale",
+    cancelled=None,
+    problem: BranchFlowProblem | None = None,
+):
     """The welfare clearing on the exact branch-flow model (module text): a :class:`~core.pricing.NetworkSolution`
     with ``model="socp"``, its DLMPs decomposed, and ``checks["exactness_gap"]``."""
     bf = problem if problem is not None else BranchFlowProblem(scenario, grid, periods)
@@ -297,6 +341,9 @@ def clear_network_socp(scenario: Scenario, periods: tuple[int, ...] | None = Non
     sol = bf.solve(cancelled)
     top = float(np.max(np.abs(sol.dlmp))) if sol.dlmp.size else 0.0
     if sol.decomposition_error > DECOMPOSITION_TOL * max(1.0, top) and sol.checks["exactness_gap"] <= EXACT_GAP:
-        raise ClearingError("decomposition", f"the exact (SOCP) DLMPs' parts do not add up to the bus balance's dual "
-                            f"(largest gap {sol.decomposition_error:.3g} per kWh): a numerical failure")
+        raise ClearingError(
+            "decomposition",
+            f"the exact (SOCP) DLMPs' parts do not add up to the bus balance's dual "
+            f"(largest gap {sol.decomposition_error:.3g} per kWh): a numerical failure",
+        )
     return sol

@@ -115,12 +115,20 @@ def cmd_clear(args, out) -> int:
 
     s = load_project(args.file)
     try:
-        settings = MarketSettings(mechanism=args.mechanism, period=args.period, k=args.k, grid=args.grid,
-                                  network=args.network, fairness=args.fairness,
-                                  fairness_transfers=not args.no_transfers, lexicographic=args.lexicographic,
-                                  fairness_audit=not args.no_audit,
-                                  audit=not args.no_audit, tatonnement=not args.no_audit,
-                                  compare=not args.no_audit)
+        settings = MarketSettings(
+            mechanism=args.mechanism,
+            period=args.period,
+            k=args.k,
+            grid=args.grid,
+            network=args.network,
+            fairness=args.fairness,
+            fairness_transfers=not args.no_transfers,
+            lexicographic=args.lexicographic,
+            fairness_audit=not args.no_audit,
+            audit=not args.no_audit,
+            tatonnement=not args.no_audit,
+            compare=not args.no_audit,
+        )
     except ValueError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
@@ -131,9 +139,16 @@ def cmd_clear(args, out) -> int:
         return 1
     if args.format == "json":
         payload = {
-            "file": str(args.file), "scenario": s.name, "currency": s.currency,
-            "settings": {"mechanism": settings.mechanism, "period": result.period, "k": settings.k,
-                         "grid": settings.grid_prices, "network": settings.network},
+            "file": str(args.file),
+            "scenario": s.name,
+            "currency": s.currency,
+            "settings": {
+                "mechanism": settings.mechanism,
+                "period": result.period,
+                "k": settings.k,
+                "grid": settings.grid_prices,
+                "network": settings.network,
+            },
             "summary": result.summary,
             "warnings": list(result.warnings),
             "periods": json.loads(result.periods.to_json(orient="records", double_precision=10)),
@@ -150,8 +165,9 @@ def cmd_clear(args, out) -> int:
             }
         if result.market_power is not None:
             payload["market_power"] = {
-                "summary": {k: (list(v) if isinstance(v, (list, tuple)) else v)
-                            for k, v in result.market_power_summary.items()},
+                "summary": {
+                    k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in result.market_power_summary.items()
+                },
                 "sellers": json.loads(result.market_power.to_json(orient="records", double_precision=10)),
             }
         if result.buses is not None:
@@ -165,8 +181,10 @@ def cmd_clear(args, out) -> int:
         _print_frame(result.agents, "csv", out)
         return 0
     cur = s.currency
-    out.write(f"{s.name}: {settings.mechanism} clearing, period {result.period} "
-              f"({s.horizon.labels()[result.period]}), prices in {cur}/kWh\n\n")
+    out.write(
+        f"{s.name}: {settings.mechanism} clearing, period {result.period} "
+        f"({s.horizon.labels()[result.period]}), prices in {cur}/kWh\n\n"
+    )
     width = max(len(k) for k in result.summary)
     for key, value in result.summary.items():
         text = f"{value:,.6g}" if isinstance(value, float) else str(value)
@@ -178,9 +196,11 @@ def cmd_clear(args, out) -> int:
     out.write("\nper agent (over the cleared periods):\n")
     _print_frame(result.agents, "table", out)
     if result.mechanisms is not None:
-        out.write(f"\nevery mechanism on the copper plate at the tariffs (welfare = value − cost − net grid cost, "
-                  f"{cur}; efficiency: share of the welfare clearing's gain over the grid alone; the period "
-                  f"columns are period {result.period}):\n")
+        out.write(
+            f"\nevery mechanism on the copper plate at the tariffs (welfare = value − cost − net grid cost, "
+            f"{cur}; efficiency: share of the welfare clearing's gain over the grid alone; the period "
+            f"columns are period {result.period}):\n"
+        )
         _print_frame(result.mechanisms, "table", out)
     if result.buses is not None:
         t = result.period
@@ -190,23 +210,30 @@ def cmd_clear(args, out) -> int:
         _print_frame(result.lines[result.lines.period == t].drop(columns="period"), "table", out)
     if result.fairness_comparison is not None:
         f = result.fairness_summary
-        out.write(f"\nfairness (utility = gain over the outside option, {cur}): rule {f['rule']}; "
-                  f"{f['supported_by']}\n")
+        out.write(
+            f"\nfairness (utility = gain over the outside option, {cur}): rule {f['rule']}; {f['supported_by']}\n"
+        )
         out.write(f"envy: {f['envious_pairs']} envious pair(s), largest {f['max_envy']:.4g} {cur}\n")
         _print_frame(result.fairness_comparison, "table", out)
     elif result.fairness_summary is not None:
         f = result.fairness_summary
-        out.write(f"\nenvy under DLMPs: {f['envious_pairs']} envious pair(s), {f['location_pairs']} of them only "
-                  f"from location; largest {f['max_envy']:.4g} {cur}\n")
+        out.write(
+            f"\nenvy under DLMPs: {f['envious_pairs']} envious pair(s), {f['location_pairs']} of them only "
+            f"from location; largest {f['max_envy']:.4g} {cur}\n"
+        )
     if args.market_power and result.market_power is not None:
         m = result.market_power_summary
-        out.write(f"\nmarket power in period {result.period}: HHI {m['hhi']:.4f} ({m['hhi_points']:,.0f} points, "
-                  f"{m['band']}), demand elasticity {m['elasticity']:.3g}; pivotal: "
-                  f"{', '.join(m['pivotal']) if m['pivotal'] else 'none'}\n")
+        out.write(
+            f"\nmarket power in period {result.period}: HHI {m['hhi']:.4f} ({m['hhi_points']:,.0f} points, "
+            f"{m['band']}), demand elasticity {m['elasticity']:.3g}; pivotal: "
+            f"{', '.join(m['pivotal']) if m['pivotal'] else 'none'}\n"
+        )
         _print_frame(result.market_power, "table", out)
     if result.comparison is not None:
-        out.write(f"\nmechanism properties in period {result.period} "
-                  "(Myerson–Satterthwaite: no mechanism guarantees all four):\n")
+        out.write(
+            f"\nmechanism properties in period {result.period} "
+            "(Myerson–Satterthwaite: no mechanism guarantees all four):\n"
+        )
         _print_frame(result.comparison, "table", out)
     return 0
 
@@ -231,14 +258,23 @@ def cmd_flow(args, out) -> int:
     buses, lines = res.bus_frame(), res.line_frame()
     k_min = int(buses.v_pu.idxmin())
     summary = {
-        "total_loss_kw": res.total_loss_kw, "grid_p_kw": res.grid_p_kw, "grid_q_kvar": res.grid_q_kvar,
-        "v_min_pu": res.v_min_pu, "v_min_bus": str(buses.bus[k_min]), "v_max_pu": res.v_max_pu,
+        "total_loss_kw": res.total_loss_kw,
+        "grid_p_kw": res.grid_p_kw,
+        "grid_q_kvar": res.grid_q_kvar,
+        "v_min_pu": res.v_min_pu,
+        "v_min_bus": str(buses.bus[k_min]),
+        "v_max_pu": res.v_max_pu,
         "max_loading_pct": float(lines.loading_pct.max()) if lines.loading_pct.notna().any() else None,
     }
     if args.format == "json":
         payload = {
-            "file": str(args.file), "scenario": s.name, "model": res.model, "period": args.period,
-            "time": s.horizon.labels()[args.period], "converged": res.converged, "iterations": res.iterations,
+            "file": str(args.file),
+            "scenario": s.name,
+            "model": res.model,
+            "period": args.period,
+            "time": s.horizon.labels()[args.period],
+            "converged": res.converged,
+            "iterations": res.iterations,
             **summary,
             "buses": json.loads(buses.to_json(orient="records", double_precision=10)),
             "lines": json.loads(lines.to_json(orient="records", double_precision=10)),
@@ -262,8 +298,9 @@ def cmd_flow(args, out) -> int:
         f"highest loading {'unrated' if loading is None else f'{loading:,.1f} %'}\n"
     )
     if res.model == "dc":
-        out.write("note: the DC model keeps every voltage at the set-point and has no losses: "
-                  "its blind spot on a feeder\n")
+        out.write(
+            "note: the DC model keeps every voltage at the set-point and has no losses: its blind spot on a feeder\n"
+        )
     fine = {"v_pu": "{:.5f}".format, "angle_deg": "{:.4f}".format}  # voltages need more than 3 decimals
     out.write("\nbuses:\n")
     out.write(buses.to_string(index=False, formatters=fine, float_format=lambda v: f"{v:,.3f}") + "\n")
@@ -281,8 +318,16 @@ def cmd_nash(args, out) -> int:
         sys.stderr.write(f"error: period {args.period} is outside the horizon (0…{s.periods - 1})\n")
         return 2
     # the same search as the dashboard's Nash panel (core.nash_run), with the same defaults
-    request = NashRequest(s, args.period, args.mechanism, players=args.players, withhold=args.withhold,
-                          m_max=args.m_max, max_rounds=args.max_rounds, k=args.k)
+    request = NashRequest(
+        s,
+        args.period,
+        args.mechanism,
+        players=args.players,
+        withhold=args.withhold,
+        m_max=args.m_max,
+        max_rounds=args.max_rounds,
+        k=args.k,
+    )
     try:
         outcome = run_nash(request, existence=args.existence)
     except ValueError as err:
@@ -298,9 +343,16 @@ def cmd_nash(args, out) -> int:
     players = res.last_profile  # one (markup, withheld) per strategic seller
     if args.format == "json":
         payload = {
-            "file": str(args.file), "period": args.period, "mechanism": args.mechanism,
-            "converged": res.converged, "cycling": res.cycling, "rounds": res.rounds, "message": res.message,
-            "price": res.price, "price_truthful": res.price_truthful, "welfare_lost": res.welfare_lost,
+            "file": str(args.file),
+            "period": args.period,
+            "mechanism": args.mechanism,
+            "converged": res.converged,
+            "cycling": res.cycling,
+            "rounds": res.rounds,
+            "message": res.message,
+            "price": res.price,
+            "price_truthful": res.price_truthful,
+            "welfare_lost": res.welfare_lost,
             "max_deviation_gain": res.max_deviation_gain,
             "players": json.loads(res.table.to_json(orient="records", double_precision=10)),
             "path": json.loads(res.path_frame().to_json(orient="records", double_precision=10)),
@@ -308,13 +360,17 @@ def cmd_nash(args, out) -> int:
         out.write(json.dumps(payload, indent=2) + "\n")
         return 0
     cur = s.currency
-    out.write(f"{s.name}: bidding game under {args.mechanism}, period {args.period}, "
-              f"{len(players)} strategic seller(s), markups up to {args.m_max:g}"
-              f"{', withholding allowed' if args.withhold else ''}\n")
+    out.write(
+        f"{s.name}: bidding game under {args.mechanism}, period {args.period}, "
+        f"{len(players)} strategic seller(s), markups up to {args.m_max:g}"
+        f"{', withholding allowed' if args.withhold else ''}\n"
+    )
     out.write(f"{res.message}\n")
     if res.converged:
-        out.write(f"equilibrium price {res.price:.6g} {cur}/kWh (truthful {res.price_truthful:.6g}); "
-                  f"welfare lost {res.welfare_lost:.6g} {cur}; largest deviation gain {res.max_deviation_gain:.3g}\n")
+        out.write(
+            f"equilibrium price {res.price:.6g} {cur}/kWh (truthful {res.price_truthful:.6g}); "
+            f"welfare lost {res.welfare_lost:.6g} {cur}; largest deviation gain {res.max_deviation_gain:.3g}\n"
+        )
     out.write("\n")
     _print_frame(res.table, args.format, out)
     if outcome.existence is not None:
@@ -349,17 +405,22 @@ def cmd_study(args, out) -> int:
     except SpecError as err:
         sys.stderr.write(f"error: {err.report() if len(err.problems) > 1 else err}\n")
         return 2
-    bar = tqdm(total=len(spec.points), unit="point", desc="study", file=sys.stderr, leave=False,
-               disable=args.quiet)
+    bar = tqdm(total=len(spec.points), unit="point", desc="study", file=sys.stderr, leave=False, disable=args.quiet)
     try:
-        run = run_study(spec, args.output, scheduler=args.scheduler, workers=args.workers,
-                        progress=lambda done, total: bar.update(done - bar.n))
+        run = run_study(
+            spec,
+            args.output,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            progress=lambda done, total: bar.update(done - bar.n),
+        )
     except StudyError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"\ninterrupted: the finished points are saved in {args.output}; "
-                         "run the same command again to resume\n")
+        sys.stderr.write(
+            f"\ninterrupted: the finished points are saved in {args.output}; run the same command again to resume\n"
+        )
         return 130
     except OSError as err:  # an unreachable scheduler
         sys.stderr.write(f"error: {err}\n")
@@ -367,17 +428,22 @@ def cmd_study(args, out) -> int:
     finally:
         bar.close()
     where = "in this process" if run.workers == 0 else f"on {run.workers} worker{'s' if run.workers != 1 else ''}"
-    out.write(f"{spec.name}: {len(run.table)} of {run.total} points ({run.computed} computed {where}, "
-              f"{run.reused} reused from {args.output}) in {run.elapsed_s:,.1f} s\n")
+    out.write(
+        f"{spec.name}: {len(run.table)} of {run.total} points ({run.computed} computed {where}, "
+        f"{run.reused} reused from {args.output}) in {run.elapsed_s:,.1f} s\n"
+    )
     if spec.skipped_combinations:
-        out.write(f"({spec.skipped_combinations} combination(s) left out: network models and fairness rules apply "
-                  "to the welfare clearing only, fairness rules to the copper plate at the tariffs only)\n")
+        out.write(
+            f"({spec.skipped_combinations} combination(s) left out: network models and fairness rules apply "
+            "to the welfare clearing only, fairness rules to the copper plate at the tariffs only)\n"
+        )
     counts = status_counts(run.table)
     out.write("status: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
     failed = run.table[run.table.status == "error"]
     if len(failed):
-        sys.stderr.write(f"warning: {len(failed)} point(s) failed, e.g. point {failed.point.iloc[0]}: "
-                         f"{failed.message.iloc[0]}\n")
+        sys.stderr.write(
+            f"warning: {len(failed)} point(s) failed, e.g. point {failed.point.iloc[0]}: {failed.message.iloc[0]}\n"
+        )
     table = pivot(run.table, args.metric)
     if not table.empty:
         out.write(f"\nmean {args.metric} of the ok points:\n")
@@ -420,22 +486,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("clear", help="clear the market of a project and print prices, trades and properties")
     p.add_argument("file", type=Path)
-    p.add_argument("--mechanism", default="welfare",
-                   help="welfare (default), uniform, pay_as_bid, vcg or trade_reduction")
+    p.add_argument(
+        "--mechanism", default="welfare", help="welfare (default), uniform, pay_as_bid, vcg or trade_reduction"
+    )
     p.add_argument("--period", type=int, default=None, help="period to show and audit (0-based; default 0)")
     p.add_argument("--k", type=float, default=0.5, help="k of k-pricing for the uniform auction (default 0.5)")
-    p.add_argument("--grid", choices=("tariffs", "wholesale"), default=None,
-                   help="the outside option: retail/feed-in tariffs (default without a network) or the "
-                        "wholesale price at the substation (default with one)")
-    p.add_argument("--network", default="none",
-                   help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc")
+    p.add_argument(
+        "--grid",
+        choices=("tariffs", "wholesale"),
+        default=None,
+        help="the outside option: retail/feed-in tariffs (default without a network) or the "
+        "wholesale price at the substation (default with one)",
+    )
+    p.add_argument(
+        "--network", default="none", help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc"
+    )
     p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
     p.add_argument("--fairness", default="efficiency", help="efficiency (default), proportional or maxmin")
-    p.add_argument("--no-transfers", action="store_true",
-                   help="fairness without lump-sum transfers: every kWh at the market price")
+    p.add_argument(
+        "--no-transfers", action="store_true", help="fairness without lump-sum transfers: every kWh at the market price"
+    )
     p.add_argument("--lexicographic", action="store_true", help="lexicographic max-min")
-    p.add_argument("--market-power", action="store_true",
-                   help="also print shares, HHI, Lerner (observed and Cournot) and pivotal sellers")
+    p.add_argument(
+        "--market-power",
+        action="store_true",
+        help="also print shares, HHI, Lerner (observed and Cournot) and pivotal sellers",
+    )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_clear)
 
@@ -443,36 +519,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--mechanism", default="uniform", help="uniform (default), pay_as_bid, vcg or trade_reduction")
     p.add_argument("--period", type=int, default=0)
-    p.add_argument("--players", type=int, default=NASH_DEFAULTS["players"],
-                   help=f"the N largest sellers play strategically (default {NASH_DEFAULTS['players']}, as in the "
-                   "dashboard)")
+    p.add_argument(
+        "--players",
+        type=int,
+        default=NASH_DEFAULTS["players"],
+        help=f"the N largest sellers play strategically (default {NASH_DEFAULTS['players']}, as in the dashboard)",
+    )
     p.add_argument("--withhold", action="store_true", help="players may also withhold capacity")
-    p.add_argument("--m-max", type=float, default=NASH_DEFAULTS["m_max"],
-                   help=f"largest markup on cost (default {NASH_DEFAULTS['m_max']:g} = +100 %%)")
+    p.add_argument(
+        "--m-max",
+        type=float,
+        default=NASH_DEFAULTS["m_max"],
+        help=f"largest markup on cost (default {NASH_DEFAULTS['m_max']:g} = +100 %%)",
+    )
     p.add_argument("--max-rounds", type=int, default=NASH_DEFAULTS["max_rounds"])
     p.add_argument("--k", type=float, default=NASH_DEFAULTS["k"], help="k of the uniform price (default 0.5)")
     p.add_argument("--existence", action="store_true", help="check the Debreu–Glicksberg–Fan conditions")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_nash)
 
-    p = sub.add_parser("flow", help="power flow of a project in one period: voltages, line flows, losses",
-                       description="Injections are the prosumers' demand and PV/wind output as given in the file.")
+    p = sub.add_parser(
+        "flow",
+        help="power flow of a project in one period: voltages, line flows, losses",
+        description="Injections are the prosumers' demand and PV/wind output as given in the file.",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("--model", default="ac", help="ac (exact, default), lindistflow or dc")
     p.add_argument("--period", type=int, default=0, help="period (0-based; default 0)")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table (default), csv (the bus table, a blank line, the line table) or json")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default), csv (the bus table, a blank line, the line table) or json",
+    )
     p.set_defaults(run=cmd_flow)
 
-    p = sub.add_parser("study", help="run a scenario study (sweeps, Monte Carlo) locally or on a Dask cluster",
-                       description="Clear the market of a base project at every point of a TOML study spec and "
-                       "write one summary row per point to a Parquet file. An interrupted study resumes from the "
-                       "file. `feeder-market study --example` prints a commented spec to start from.")
+    p = sub.add_parser(
+        "study",
+        help="run a scenario study (sweeps, Monte Carlo) locally or on a Dask cluster",
+        description="Clear the market of a base project at every point of a TOML study spec and "
+        "write one summary row per point to a Parquet file. An interrupted study resumes from the "
+        "file. `feeder-market study --example` prints a commented spec to start from.",
+    )
     p.add_argument("spec", type=Path, nargs="?", help="the study spec (TOML)")
     p.add_argument("-o", "--output", type=Path, help="the results file (.parquet)")
     p.add_argument("--scheduler", default=None, help="run on an existing Dask cluster, e.g. tcp://HOST:8786")
-    p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: this machine's cores; 0: in this process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: this machine's cores; 0: in this process)",
+    )
     p.add_argument("--metric", default="welfare", help="the metric of the summary pivot (default welfare)")
     p.add_argument("--example", action="store_true", help="print a commented example spec and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -189,8 +189,7 @@ def _slice(p: Prosumer, periods: Sequence[int]) -> Prosumer:
     flexible = p.flexible
     if flexible is not None:
         flexible = replace(flexible, d_max_kw=tuple(flexible.d_max_kw[t] for t in cols))
-    return replace(p, demand_kw=tuple(p.demand_kw[t] for t in cols), asset=asset, flexible=flexible,
-                   demand_kvar=None)
+    return replace(p, demand_kw=tuple(p.demand_kw[t] for t in cols), asset=asset, flexible=flexible, demand_kvar=None)
 
 
 def _der_cost(p: Prosumer, disp: np.ndarray, step_h: float) -> np.ndarray:
@@ -256,8 +255,11 @@ def _best_der_and_flex(p: Prosumer, Q: np.ndarray, tol: float) -> tuple[np.ndarr
     ok = np.all(lo <= hi + tol / eta, axis=1)
     hi = np.maximum(hi, lo)
     # (wear slope, meter slope, branch): storage meters η·p discharging and p/η charging
-    branches = [(cb, eta, 0.0, np.inf), (-cb, 1.0 / eta, -np.inf, 0.0)] if a.kind in STORAGE_KINDS \
+    branches = (
+        [(cb, eta, 0.0, np.inf), (-cb, 1.0 / eta, -np.inf, 0.0)]
+        if a.kind in STORAGE_KINDS
         else [(cb, eta, -np.inf, np.inf)]
+    )
     best_p = lo.copy()
     best_g = np.full(Q.shape, -np.inf)
     for b_lin, k, b_lo, b_hi in branches:
@@ -298,8 +300,9 @@ def _coupled_der_and_flex(p: Prosumer, q: np.ndarray, step_h: float) -> float:
         stored = a.soc_init_pu * a.energy_kwh - step_h * cp.cumsum(P)
         cons += [stored >= 0, stored <= a.energy_kwh, stored[T - 1] >= a.soc_init_pu * a.energy_kwh]
     lin = max(a.cost_b_per_kwh, 0.0) * (P + 2 * C) if storage else a.cost_b_per_kwh * P
-    obj = step_h * cp.sum(fl.value_b_per_kwh * F - fl.value_a_per_kw2h * cp.square(F)
-                          - a.cost_a_per_kw2h * cp.square(P) - lin)
+    obj = step_h * cp.sum(
+        fl.value_b_per_kwh * F - fl.value_a_per_kw2h * cp.square(F) - a.cost_a_per_kw2h * cp.square(P) - lin
+    )
     prob = cp.Problem(cp.Maximize(obj), cons)
     try:
         solve(prob, "a prosumer's best bundle")
@@ -345,8 +348,9 @@ def _bundle_values(p: Prosumer, Q: np.ndarray, step_h: float, tol: float) -> np.
     return out
 
 
-def bundle_value(prosumer: Prosumer, trade_kw, step_h: float = 1.0, periods: Sequence[int] | None = None,
-                 tol_kw: float = 1e-6) -> float:
+def bundle_value(
+    prosumer: Prosumer, trade_kw, step_h: float = 1.0, periods: Sequence[int] | None = None, tol_kw: float = 1e-6
+) -> float:
     """``V_i(q)``: agent i's best value − cost of delivering the net trade ``q`` with its own resources.
 
     ``q_t = η·p_t − d_t − f_t`` (kW, positive: a sale), over ``periods`` (default: all).
@@ -428,17 +432,19 @@ class FairAllocation:
     def table(self) -> pd.DataFrame:
         """One row per agent: its gain, outside option, surplus, payment, transfer and energy traded."""
         step = self.step_h
-        return pd.DataFrame({
-            "agent": self.ids,
-            "gain": self.utility,
-            "outside_option": self.outside_option,
-            "surplus": self.surplus,
-            "payment": self.payment,
-            "transfer": self.transfer,
-            "sold_kwh": np.clip(self.trade_kw, 0, None).sum(axis=1) * step,
-            "bought_kwh": np.clip(-self.trade_kw, 0, None).sum(axis=1) * step,
-            "fixed": [i in set(self.fixed_agents) for i in self.ids],
-        })
+        return pd.DataFrame(
+            {
+                "agent": self.ids,
+                "gain": self.utility,
+                "outside_option": self.outside_option,
+                "surplus": self.surplus,
+                "payment": self.payment,
+                "transfer": self.transfer,
+                "sold_kwh": np.clip(self.trade_kw, 0, None).sum(axis=1) * step,
+                "bought_kwh": np.clip(-self.trade_kw, 0, None).sum(axis=1) * step,
+                "fixed": [i in set(self.fixed_agents) for i in self.ids],
+            }
+        )
 
 
 def _grid_bill(s: Scenario, periods: tuple[int, ...], trade_kw: np.ndarray, step_h: float) -> float:
@@ -478,8 +484,9 @@ class _Redispatch:
             # (√a·P)² rather than a·P²: the cones then hold numbers of the size of the costs
             per_der = cp.sum(cp.square(cp.multiply(sqrt_a, f.P)) + cp.multiply(Bp, f.P), axis=1)
             if storage.any():  # wear on discharge + charge (FleetModel.throughput, storage rows only)
-                MSD = sp.csr_matrix((np.ones(len(f.storage)), (f.storage, np.arange(len(f.storage)))),
-                                    shape=(nD, len(f.storage)))
+                MSD = sp.csr_matrix(
+                    (np.ones(len(f.storage)), (f.storage, np.arange(len(f.storage)))), shape=(nD, len(f.storage))
+                )
                 per_der = per_der + MSD @ cp.sum(cp.multiply(Bs[f.storage], f.throughput), axis=1)
             M = sp.csr_matrix((np.ones(nD), (f.der, np.arange(nD))), shape=(nA, nD))
             cost_expr = step * (M @ per_der)
@@ -534,8 +541,17 @@ def band_floor(s: Scenario, trade_kw: np.ndarray, step_h: float) -> np.ndarray:
     return -step_h * np.maximum(q * buy[None, :], q * sell[None, :]).sum(axis=1)
 
 
-def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSolution, u0: np.ndarray,
-                     u_eff: np.ndarray, common: dict, t0: float, rounds: int) -> FairAllocation:
+def _band_allocation(
+    s: Scenario,
+    rule: str,
+    lexicographic: bool,
+    sol: WelfareSolution,
+    u0: np.ndarray,
+    u_eff: np.ndarray,
+    common: dict,
+    t0: float,
+    rounds: int,
+) -> FairAllocation:
     """Transfers limited by the tariff band: the rule chooses the dispatch and the payments together.
 
     Variables: the dispatch (the welfare clearing's feasible set) and a payment
@@ -563,9 +579,20 @@ def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSo
     # at feed-in, the direction taken from the trade (or, for an agent that does not trade, from what
     # it can do) — which is never looser than the band; re-solved while a direction flips.
     lo_hi = [trade_bounds(p, len(f.periods)) for p in s.prosumers]
-    direction = np.array([[1.0 if (sol.trade_kw[i, t] > 1e-9 or (abs(sol.trade_kw[i, t]) <= 1e-9
-                                                                  and lo_hi[i][0][t] >= 0 and lo_hi[i][1][t] > 0))
-                           else -1.0 for t in range(len(f.periods))] for i in range(n)]).reshape(n, len(f.periods))
+    direction = np.array(
+        [
+            [
+                1.0
+                if (
+                    sol.trade_kw[i, t] > 1e-9
+                    or (abs(sol.trade_kw[i, t]) <= 1e-9 and lo_hi[i][0][t] >= 0 and lo_hi[i][1][t] > 0)
+                )
+                else -1.0
+                for t in range(len(f.periods))
+            ]
+            for i in range(n)
+        ]
+    ).reshape(n, len(f.periods))
     scale = max(1.0, float(np.mean(np.abs(u_eff))))
     tol = 1e-6 * scale
     extras: dict = {}
@@ -575,8 +602,12 @@ def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSo
         if rule == "proportional":
             eps = REGULARISER * scale + max(0.0, -float(np.min(u_eff, initial=0.0)))
             w = np.full(n, max(float(u_eff.sum()) / max(n, 1), 1e-3 * scale))
-            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U + eps))), extra, "the proportionally fair allocation",
-                     refined=FLOORS_REFINED)
+            rd.solve(
+                cp.sum(cp.log(cp.multiply(1.0 / w, U + eps))),
+                extra,
+                "the proportionally fair allocation",
+                refined=FLOORS_REFINED,
+            )
             floors = np.asarray(U.value, dtype=float) - tol
             extras["regulariser"] = eps
         else:
@@ -628,17 +659,30 @@ def _band_allocation(s: Scenario, rule: str, lexicographic: bool, sol: WelfareSo
         utility = utility + give
         surplus = float(payment.sum()) - bill_val
     market_payment = -(trade * sol.price_per_kwh[None, :]).sum(axis=1) * step
-    what = "proportionally fair" if rule == "proportional" else (
-        "lexicographic max-min" if lexicographic else "max-min")
+    what = (
+        "proportionally fair" if rule == "proportional" else ("lexicographic max-min" if lexicographic else "max-min")
+    )
     return FairAllocation(
-        rule=rule, transfers=True, lexicographic=lexicographic, **common,
-        trade_kw=trade, der_kw=f.der_kw(), flexible_kw=f.flexible_kw(), value=value, cost=cost,
-        payment=payment, transfer=market_payment - payment, utility=utility, welfare_gain=float(utility.sum()),
-        platform_surplus=surplus, budget_balanced=abs(surplus) <= _budget_tol(payment),
+        rule=rule,
+        transfers=True,
+        lexicographic=lexicographic,
+        **common,
+        trade_kw=trade,
+        der_kw=f.der_kw(),
+        flexible_kw=f.flexible_kw(),
+        value=value,
+        cost=cost,
+        payment=payment,
+        transfer=market_payment - payment,
+        utility=utility,
+        welfare_gain=float(utility.sum()),
+        platform_surplus=surplus,
+        budget_balanced=abs(surplus) <= _budget_tol(payment),
         supported_by=f"Personal prices within the tariff band [feed-in, retail] with a {what} dispatch: equal "
-                     "gains would pay some participants more per kWh than the tariffs allow, so the rule also "
-                     "re-dispatches; budget balanced.",
-        solve_time_s=time.perf_counter() - t0, extras=extras,
+        "gains would pay some participants more per kWh than the tariffs allow, so the rule also "
+        "re-dispatches; budget balanced.",
+        solve_time_s=time.perf_counter() - t0,
+        extras=extras,
     )
 
 
@@ -652,9 +696,16 @@ def _check_rule(rule: str) -> None:
         raise ValueError(f"unknown fairness rule {rule!r}: choose one of {', '.join(FAIRNESS_RULES)}")
 
 
-def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = False, lexicographic: bool = False, *,
-             efficient: WelfareSolution | None = None, outside: np.ndarray | None = None,
-             rounds: int = LEXICOGRAPHIC_ROUNDS) -> FairAllocation:
+def allocate(
+    scenario: Scenario,
+    rule: str = "efficiency",
+    transfers: bool = False,
+    lexicographic: bool = False,
+    *,
+    efficient: WelfareSolution | None = None,
+    outside: np.ndarray | None = None,
+    rounds: int = LEXICOGRAPHIC_ROUNDS,
+) -> FairAllocation:
     """The allocation a fairness rule chooses ("Market Design II: Fairness Objectives").
 
     Gains ``U_i = value_i − cost_i − payment_i − U_i^0`` over the outside option
@@ -687,18 +738,28 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
     n = len(sol.ids)
     u_eff = sol.value - sol.cost - sol.payment - u0
     bill_eff = _grid_bill(s, sol.periods, sol.trade_kw, step)
-    common = dict(ids=list(sol.ids), periods=tuple(sol.periods), step_h=step, price_per_kwh=lam,
-                  outside_option=u0)
+    common = dict(ids=list(sol.ids), periods=tuple(sol.periods), step_h=step, price_per_kwh=lam, outside_option=u0)
 
     if rule == "efficiency" or n == 0:
         surplus = float(sol.payment.sum()) - bill_eff
         return FairAllocation(
-            rule=rule, transfers=transfers, lexicographic=lexicographic, **common,
-            trade_kw=sol.trade_kw, der_kw=sol.der_kw, flexible_kw=sol.flexible_kw, value=sol.value, cost=sol.cost,
-            payment=sol.payment, transfer=np.zeros(n), utility=u_eff, welfare_gain=float(u_eff.sum()),
-            platform_surplus=surplus, budget_balanced=abs(surplus) <= _budget_tol(sol.payment),
+            rule=rule,
+            transfers=transfers,
+            lexicographic=lexicographic,
+            **common,
+            trade_kw=sol.trade_kw,
+            der_kw=sol.der_kw,
+            flexible_kw=sol.flexible_kw,
+            value=sol.value,
+            cost=sol.cost,
+            payment=sol.payment,
+            transfer=np.zeros(n),
+            utility=u_eff,
+            welfare_gain=float(u_eff.sum()),
+            platform_surplus=surplus,
+            budget_balanced=abs(surplus) <= _budget_tol(sol.payment),
             supported_by="Uniform price λ*_t per period (the balance constraint's shadow price): "
-                         "competitive and budget balanced.",
+            "competitive and budget balanced.",
             solve_time_s=time.perf_counter() - t0,
         )
 
@@ -712,12 +773,23 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
         utility = sol.value - sol.cost - payment - u0
         surplus = float(payment.sum()) - bill_eff
         return FairAllocation(
-            rule=rule, transfers=True, lexicographic=lexicographic, **common,
-            trade_kw=sol.trade_kw, der_kw=sol.der_kw, flexible_kw=sol.flexible_kw, value=sol.value, cost=sol.cost,
-            payment=payment, transfer=tau, utility=utility, welfare_gain=float(utility.sum()),
-            platform_surplus=surplus, budget_balanced=abs(surplus) <= _budget_tol(payment),
+            rule=rule,
+            transfers=True,
+            lexicographic=lexicographic,
+            **common,
+            trade_kw=sol.trade_kw,
+            der_kw=sol.der_kw,
+            flexible_kw=sol.flexible_kw,
+            value=sol.value,
+            cost=sol.cost,
+            payment=payment,
+            transfer=tau,
+            utility=utility,
+            welfare_gain=float(utility.sum()),
+            platform_surplus=surplus,
+            budget_balanced=abs(surplus) <= _budget_tol(payment),
             supported_by=f"Uniform price λ*_t plus a lump-sum redistribution τ_i = G/n − U*_i "
-                         f"(G = {G:.6g}, Σ τ = 0) within the tariff band: equal gains, budget balanced.",
+            f"(G = {G:.6g}, Σ τ = 0) within the tariff band: equal gains, budget balanced.",
             solve_time_s=time.perf_counter() - t0,
         )
 
@@ -740,8 +812,12 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
             # ln((U_i + ε)/w_i) = ln(U_i + ε) − ln w_i: the same optimum, with the cones holding
             # numbers near 1 (w_i: the efficient gain, at least 1e-3 of the mean)
             w = np.maximum(np.abs(u_eff[S]), 1e-3 * scale)
-            rd.solve(cp.sum(cp.log(cp.multiply(1.0 / w, U[S] + eps))), [], "the proportionally fair dispatch",
-                     refined=FLOORS_REFINED)
+            rd.solve(
+                cp.sum(cp.log(cp.multiply(1.0 / w, U[S] + eps))),
+                [],
+                "the proportionally fair dispatch",
+                refined=FLOORS_REFINED,
+            )
             level = rd.gains()[S]
             floors = level - tol
         else:
@@ -761,17 +837,36 @@ def allocate(scenario: Scenario, rule: str = "efficiency", transfers: bool = Fal
     utility = value - cost - payment - u0
     surplus = float(payment.sum()) - _grid_bill(s, sol.periods, q, step)
     balanced = abs(surplus) <= _budget_tol(payment)
-    what = "proportionally fair" if rule == "proportional" else (
-        "lexicographic max-min" if lexicographic else "max-min")
+    what = (
+        "proportionally fair" if rule == "proportional" else ("lexicographic max-min" if lexicographic else "max-min")
+    )
     return FairAllocation(
-        rule=rule, transfers=False, lexicographic=lexicographic, **common,
-        trade_kw=q, der_kw=P, flexible_kw=F, value=value, cost=cost, payment=payment, transfer=np.zeros(n),
-        utility=utility, welfare_gain=float(utility.sum()), platform_surplus=surplus, budget_balanced=balanced,
+        rule=rule,
+        transfers=False,
+        lexicographic=lexicographic,
+        **common,
+        trade_kw=q,
+        der_kw=P,
+        flexible_kw=F,
+        value=value,
+        cost=cost,
+        payment=payment,
+        transfer=np.zeros(n),
+        utility=utility,
+        welfare_gain=float(utility.sum()),
+        platform_surplus=surplus,
+        budget_balanced=balanced,
         supported_by=f"Uniform price λ*_t for every kWh, no side payments, with a centrally chosen {what} dispatch; "
-                     + ("the platform's budget balances." if balanced else
-                        f"the platform runs a {'surplus' if surplus > 0 else 'deficit'} of {abs(surplus):.6g} "
-                        f"against the grid's bill: not budget balanced."),
-        fixed_agents=fixed, regulariser=eps, solve_time_s=time.perf_counter() - t0, extras=extras,
+        + (
+            "the platform's budget balances."
+            if balanced
+            else f"the platform runs a {'surplus' if surplus > 0 else 'deficit'} of {abs(surplus):.6g} "
+            f"against the grid's bill: not budget balanced."
+        ),
+        fixed_agents=fixed,
+        regulariser=eps,
+        solve_time_s=time.perf_counter() - t0,
+        extras=extras,
     )
 
 
@@ -844,8 +939,9 @@ def _bus_price_matrix(s: Scenario, bus_prices, periods: tuple[int, ...]) -> np.n
     """Price per agent's bus and period (agents × periods) from a mapping bus → prices, a DataFrame or an array."""
     T = len(periods)
     if isinstance(bus_prices, pd.DataFrame):
-        table = {str(k): np.asarray(v, dtype=float) for k, v in zip(bus_prices.index, bus_prices.to_numpy(),
-                                                                    strict=True)}
+        table = {
+            str(k): np.asarray(v, dtype=float) for k, v in zip(bus_prices.index, bus_prices.to_numpy(), strict=True)
+        }
     elif isinstance(bus_prices, Mapping):
         table = {str(k): np.atleast_1d(np.asarray(v, dtype=float)) for k, v in bus_prices.items()}
     else:
@@ -926,9 +1022,12 @@ def envy(scenario: Scenario, allocation, bus_prices=None, tol: float | None = No
     return EnvyReport(
         envy=pd.DataFrame(np.where(envious, E, 0.0), index=ids, columns=ids),
         deliverable=pd.DataFrame(deliverable, index=ids, columns=ids),
-        location_only=loc, envious_pairs=int(envious.sum()),
+        location_only=loc,
+        envious_pairs=int(envious.sum()),
         max_envy=float(E.max(initial=0.0)) if envious.any() else 0.0,
-        worst_pair=worst, location_pairs=loc_pairs, tol=tol,
+        worst_pair=worst,
+        location_pairs=loc_pairs,
+        tol=tol,
     )
 
 
@@ -944,9 +1043,16 @@ def price_of_fairness(w_efficient: float, w_rule: float) -> float:
     return (w_efficient - w_rule) / w_efficient
 
 
-def compare_rules(scenario: Scenario, transfers: bool = False, lexicographic: bool = False, bus_prices=None,
-                  *, efficient: WelfareSolution | None = None, outside: np.ndarray | None = None,
-                  known: dict[str, FairAllocation] | None = None) -> pd.DataFrame:
+def compare_rules(
+    scenario: Scenario,
+    transfers: bool = False,
+    lexicographic: bool = False,
+    bus_prices=None,
+    *,
+    efficient: WelfareSolution | None = None,
+    outside: np.ndarray | None = None,
+    known: dict[str, FairAllocation] | None = None,
+) -> pd.DataFrame:
     """One row per rule of :data:`FAIRNESS_RULES`: what fairness costs and what it buys ("Market Design II").
 
     Columns: ``welfare_gain`` (``W = Σ_i U_i``), ``price_of_fairness``
@@ -969,17 +1075,19 @@ def compare_rules(scenario: Scenario, transfers: bool = False, lexicographic: bo
         elapsed = time.perf_counter() - t0 + earlier
         if rule == "efficiency":
             w_eff = a.welfare_gain
-        rows.append({
-            "rule": rule,
-            "welfare_gain": a.welfare_gain,
-            "price_of_fairness": price_of_fairness(w_eff, a.welfare_gain),
-            "jain": jain(a.utility),
-            "gini": gini(a.utility),
-            "worst_off": a.worst_off,
-            "envious_pairs": e.envious_pairs,
-            "max_envy": e.max_envy,
-            "platform_surplus": a.platform_surplus,
-            "budget_balanced": a.budget_balanced,
-            "solve_time_s": elapsed,
-        })
+        rows.append(
+            {
+                "rule": rule,
+                "welfare_gain": a.welfare_gain,
+                "price_of_fairness": price_of_fairness(w_eff, a.welfare_gain),
+                "jain": jain(a.utility),
+                "gini": gini(a.utility),
+                "worst_off": a.worst_off,
+                "envious_pairs": e.envious_pairs,
+                "max_envy": e.max_envy,
+                "platform_surplus": a.platform_surplus,
+                "budget_balanced": a.budget_balanced,
+                "solve_time_s": elapsed,
+            }
+        )
     return pd.DataFrame(rows).set_index("rule")

@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import IO
 
 
-def write_atomic(path: str | os.PathLike[str], write: Callable[[IO], None], mode: str = "w",
-                 encoding: str | None = "utf-8", newline: str | None = "\n") -> Path:
+def write_atomic(
+    path: str | os.PathLike[str],
+    write: Callable[[IO], None],
+    mode: str = "w",
+    encoding: str | None = "utf-8",
+    newline: str | None = "\n",
+) -> Path:
     """Call ``write(fh)`` on a temporary file beside ``path``, flush it to disk, then rename it over ``path``.
 
     On any failure the temporary file is removed and ``path`` is left as it

@@ -24,8 +24,9 @@ def configure(path: Path | None = None, level: int = logging.INFO) -> Path | Non
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=1,
-                                                                            encoding="utf-8")
+            handler: logging.Handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=MAX_BYTES, backupCount=1, encoding="utf-8"
+            )
         except OSError:  # a read-only home: log to standard error rather than not start
             handler, path = logging.StreamHandler(), None
             level = max(level, logging.WARNING)

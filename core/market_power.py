@@ -81,8 +81,10 @@ def _checked_shares(s) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"hhi: shares must be one-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1 + 1e-9) or arr.sum() > 1 + 1e-9:
-        raise ValueError("hhi: shares must be fractions in [0, 1] summing to at most 1 "
-                         f"(for percentages divide by 100), got {arr.tolist()}")
+        raise ValueError(
+            "hhi: shares must be fractions in [0, 1] summing to at most 1 "
+            f"(for percentages divide by 100), got {arr.tolist()}"
+        )
     return arr
 
 
@@ -218,8 +220,13 @@ class MarketPowerReport(NamedTuple):
     summary: dict
 
 
-def market_power_report(book: OrderBook, outcome: AuctionOutcome, truth: OrderBook | None = None,
-                        elasticity: float | None = None, band: float = 0.05) -> MarketPowerReport:
+def market_power_report(
+    book: OrderBook,
+    outcome: AuctionOutcome,
+    truth: OrderBook | None = None,
+    elasticity: float | None = None,
+    band: float = 0.05,
+) -> MarketPowerReport:
     """Concentration and market power of each seller of ``book`` cleared as ``outcome`` ("Strategic Behavior").
 
     Sellers are the agents with at least one ask. Per seller:
@@ -243,8 +250,10 @@ def market_power_report(book: OrderBook, outcome: AuctionOutcome, truth: OrderBo
     was cleared from.
     """
     if outcome.sell_fill.shape != book.sell_price.shape or outcome.buy_fill.shape != book.buy_price.shape:
-        raise ValueError("market_power_report: the outcome was not cleared from this book "
-                         f"({book.n_buy}/{book.n_sell} blocks vs {outcome.buy_fill.size}/{outcome.sell_fill.size})")
+        raise ValueError(
+            "market_power_report: the outcome was not cleared from this book "
+            f"({book.n_buy}/{book.n_sell} blocks vs {outcome.buy_fill.size}/{outcome.sell_fill.size})"
+        )
     truth = book if truth is None else truth
     if truth.sell_price.shape != book.sell_price.shape:
         raise ValueError("market_power_report: truth and book must have the same blocks")
@@ -280,19 +289,23 @@ def market_power_report(book: OrderBook, outcome: AuctionOutcome, truth: OrderBo
     else:
         eps = -abs(float(elasticity))
     rsi = residual_supply_index(capacity, traded)
-    frame = pd.DataFrame({
-        "agent": [book.agents[int(c)] for c in codes],
-        "capacity_kwh": capacity,
-        "sold_kwh": sold,
-        "share": s,
-        "capacity_share": cs,
-        "marginal_cost": mc,
-        "price": price,
-        "lerner_observed": np.atleast_1d(lerner_observed(price, mc)),
-        "lerner_cournot": np.atleast_1d(lerner_cournot(s, eps)) if np.isfinite(eps) else np.full(codes.size, np.nan),
-        "rsi": rsi,
-        "pivotal": rsi < 1.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "agent": [book.agents[int(c)] for c in codes],
+            "capacity_kwh": capacity,
+            "sold_kwh": sold,
+            "share": s,
+            "capacity_share": cs,
+            "marginal_cost": mc,
+            "price": price,
+            "lerner_observed": np.atleast_1d(lerner_observed(price, mc)),
+            "lerner_cournot": np.atleast_1d(lerner_cournot(s, eps))
+            if np.isfinite(eps)
+            else np.full(codes.size, np.nan),
+            "rsi": rsi,
+            "pivotal": rsi < 1.0,
+        }
+    )
     h = hhi(s) if np.all(np.isfinite(s)) else float("nan")
     summary = {
         "hhi": h,

@@ -94,8 +94,9 @@ def _float_array(value, field: str, side: str, problems: list[Problem]) -> np.nd
         problems.append(Problem(field=field, message=f"{side} side: {field} must be numbers"))
         return None
     if arr.ndim != 1:
-        problems.append(Problem(field=field, message=f"{side} side: {field} must be one-dimensional, "
-                                                     f"got shape {arr.shape}"))
+        problems.append(
+            Problem(field=field, message=f"{side} side: {field} must be one-dimensional, got shape {arr.shape}")
+        )
         return None
     return arr
 
@@ -115,12 +116,25 @@ def _code_array(value, field: str, side: str, problems: list[Problem]) -> np.nda
     return raw.astype(np.int64)
 
 
-def _list_bad(problems: list[Problem], bad: np.ndarray, field: str, what: str, values: np.ndarray,
-              side: str, names: Callable[[int], str | None]) -> None:
+def _list_bad(
+    problems: list[Problem],
+    bad: np.ndarray,
+    field: str,
+    what: str,
+    values: np.ndarray,
+    side: str,
+    names: Callable[[int], str | None],
+) -> None:
     for i in bad[:_MAX_LISTED]:
         i = int(i)
-        problems.append(Problem(field=f"{field}[{i}]", message=f"{side} block {i}: {what}, got {values[i].item()!r}",
-                                row=i, row_id=names(i)))
+        problems.append(
+            Problem(
+                field=f"{field}[{i}]",
+                message=f"{side} block {i}: {what}, got {values[i].item()!r}",
+                row=i,
+                row_id=names(i),
+            )
+        )
     if bad.size > _MAX_LISTED:
         problems.append(Problem(field=field, message=f"{side} side: {bad.size - _MAX_LISTED} more blocks where {what}"))
 
@@ -155,11 +169,20 @@ class OrderBook:
         seen: dict[str, int] = {}
         for i, name in enumerate(agents):
             if not isinstance(name, str) or not name:
-                problems.append(Problem(field=f"agents[{i}]", message=f"agent {i}: a name must be non-empty text, "
-                                                                      f"got {name!r}", row=i))
+                problems.append(
+                    Problem(
+                        field=f"agents[{i}]", message=f"agent {i}: a name must be non-empty text, got {name!r}", row=i
+                    )
+                )
             elif name in seen:
-                problems.append(Problem(field=f"agents[{i}]", message=f"agent {i}: duplicates agent {seen[name]} "
-                                                                      f"('{name}')", row=i, row_id=name))
+                problems.append(
+                    Problem(
+                        field=f"agents[{i}]",
+                        message=f"agent {i}: duplicates agent {seen[name]} ('{name}')",
+                        row=i,
+                        row_id=name,
+                    )
+                )
             else:
                 seen[name] = i
         object.__setattr__(self, "agents", agents)
@@ -172,22 +195,49 @@ class OrderBook:
             if price is None or qty is None or code is None:
                 continue
             if not (price.size == qty.size == code.size):
-                problems.append(Problem(field=f"{side}_price", message=(
-                    f"{side} side: {side}_price, {side}_qty and {side}_agent must have equal lengths, "
-                    f"got {price.size}, {qty.size} and {code.size}")))
+                problems.append(
+                    Problem(
+                        field=f"{side}_price",
+                        message=(
+                            f"{side} side: {side}_price, {side}_qty and {side}_agent must have equal lengths, "
+                            f"got {price.size}, {qty.size} and {code.size}"
+                        ),
+                    )
+                )
                 continue
             bad_code = np.flatnonzero((code < 0) | (code >= n_agents))
-            _list_bad(problems, bad_code, f"{side}_agent", f"the agent code must be in 0…{n_agents - 1}", code,
-                      side, lambda i: None)
+            _list_bad(
+                problems,
+                bad_code,
+                f"{side}_agent",
+                f"the agent code must be in 0…{n_agents - 1}",
+                code,
+                side,
+                lambda i: None,
+            )
 
             def name(i: int, code=code) -> str | None:
                 c = int(code[i])
                 return agents[c] if 0 <= c < n_agents and isinstance(agents[c], str) else None
 
-            _list_bad(problems, np.flatnonzero(~np.isfinite(price)), f"{side}_price",
-                      "the price must be a finite number", price, side, name)
-            _list_bad(problems, np.flatnonzero(~(np.isfinite(qty) & (qty > 0))), f"{side}_qty",
-                      "the quantity must be a positive finite number of kWh", qty, side, name)
+            _list_bad(
+                problems,
+                np.flatnonzero(~np.isfinite(price)),
+                f"{side}_price",
+                "the price must be a finite number",
+                price,
+                side,
+                name,
+            )
+            _list_bad(
+                problems,
+                np.flatnonzero(~(np.isfinite(qty) & (qty > 0))),
+                f"{side}_qty",
+                "the quantity must be a positive finite number of kWh",
+                qty,
+                side,
+                name,
+            )
             object.__setattr__(self, f"{side}_price", _frozen(price))
             object.__setattr__(self, f"{side}_qty", _frozen(qty))
             object.__setattr__(self, f"{side}_agent", _frozen(code))
@@ -196,8 +246,9 @@ class OrderBook:
 
     # --- construction -----------------------------------------------------
     @classmethod
-    def from_blocks(cls, buys: Sequence[tuple[str, float, float]],
-                    sells: Sequence[tuple[str, float, float]]) -> OrderBook:
+    def from_blocks(
+        cls, buys: Sequence[tuple[str, float, float]], sells: Sequence[tuple[str, float, float]]
+    ) -> OrderBook:
         """A book from ``(agent, price_per_kwh, qty_kwh)`` tuples; agents are numbered in order of appearance."""
         codes: dict[str, int] = {}
         cols: dict[str, tuple[list[float], list[float], list[int]]] = {}
@@ -210,18 +261,33 @@ class OrderBook:
                 try:
                     agent, price, qty = blk
                 except (TypeError, ValueError):
-                    problems.append(Problem(field=f"{side}[{i}]", row=i, message=(
-                        f"{side} block {i}: must be (agent, price, qty), got {blk!r}")))
+                    problems.append(
+                        Problem(
+                            field=f"{side}[{i}]",
+                            row=i,
+                            message=(f"{side} block {i}: must be (agent, price, qty), got {blk!r}"),
+                        )
+                    )
                     continue
                 ok = True
                 if not isinstance(agent, str) or not agent:
-                    problems.append(Problem(field=f"{side}[{i}].agent", row=i, message=(
-                        f"{side} block {i}: the agent must be a non-empty name, got {agent!r}")))
+                    problems.append(
+                        Problem(
+                            field=f"{side}[{i}].agent",
+                            row=i,
+                            message=(f"{side} block {i}: the agent must be a non-empty name, got {agent!r}"),
+                        )
+                    )
                     ok = False
                 for what, v in (("price", price), ("qty", qty)):
                     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                        problems.append(Problem(field=f"{side}_{what}[{i}]", row=i, message=(
-                            f"{side} block {i}: the {what} must be a number, got {v!r}")))
+                        problems.append(
+                            Problem(
+                                field=f"{side}_{what}[{i}]",
+                                row=i,
+                                message=(f"{side} block {i}: the {what} must be a number, got {v!r}"),
+                            )
+                        )
                         ok = False
                 if ok:
                     agent_codes.append(codes.setdefault(agent, len(codes)))
@@ -255,16 +321,21 @@ class OrderBook:
             agents.append(p.id)
             for k, b in enumerate(p.bids):
                 if b.side not in ("buy", "sell"):
-                    raise ScenarioError(Problem(field=f"bids[{k}].side", row_id=p.id,
-                                                message=f"must be 'buy' or 'sell', got {b.side!r}"))
+                    raise ScenarioError(
+                        Problem(
+                            field=f"bids[{k}].side", row_id=p.id, message=f"must be 'buy' or 'sell', got {b.side!r}"
+                        )
+                    )
                 if period is None or b.period is None or b.period == period:
                     (buys if b.side == "buy" else sells).append((p.id, b.price_per_kwh, b.quantity_kwh))
         code = {a: i for i, a in enumerate(agents)}
 
         def cols(blocks):
-            return (np.array([b[1] for b in blocks], dtype=np.float64),
-                    np.array([b[2] for b in blocks], dtype=np.float64),
-                    np.array([code[b[0]] for b in blocks], dtype=np.int64))
+            return (
+                np.array([b[1] for b in blocks], dtype=np.float64),
+                np.array([b[2] for b in blocks], dtype=np.float64),
+                np.array([code[b[0]] for b in blocks], dtype=np.int64),
+            )
 
         bp, bq, ba = cols(buys)
         sp, sq, sa = cols(sells)
@@ -276,8 +347,15 @@ class OrderBook:
             raise ValueError(f"agent code must be in 0…{len(self.agents) - 1}, got {code!r}")
         kb = self.buy_agent != code
         ks = self.sell_agent != code
-        return OrderBook(self.buy_price[kb], self.buy_qty[kb], self.buy_agent[kb],
-                         self.sell_price[ks], self.sell_qty[ks], self.sell_agent[ks], self.agents)
+        return OrderBook(
+            self.buy_price[kb],
+            self.buy_qty[kb],
+            self.buy_agent[kb],
+            self.sell_price[ks],
+            self.sell_qty[ks],
+            self.sell_agent[ks],
+            self.agents,
+        )
 
     @property
     def n_buy(self) -> int:
@@ -398,8 +476,13 @@ def _fills(bp: np.ndarray, bq: np.ndarray, sp: np.ndarray, sq: np.ndarray, nbins
     pre_s = float(lo_s[j])  # asks in bins below j
     wb = np.flatnonzero(gb == j)
     ws = np.flatnonzero(gs == j)
-    fb, fs = _cross(np.concatenate(([np.inf], bp[wb])), np.concatenate(([pre_d], bq[wb])),
-                    np.concatenate(([-np.inf], sp[ws])), np.concatenate(([pre_s], sq[ws])), tol)
+    fb, fs = _cross(
+        np.concatenate(([np.inf], bp[wb])),
+        np.concatenate(([pre_d], bq[wb])),
+        np.concatenate(([-np.inf], sp[ws])),
+        np.concatenate(([pre_s], sq[ws])),
+        tol,
+    )
     bf = np.where(gb > j, bq, 0.0)
     sf = np.where(gs < j, sq, 0.0)
     bf[wb] = fb[1:]
@@ -407,8 +490,9 @@ def _fills(bp: np.ndarray, bq: np.ndarray, sp: np.ndarray, sq: np.ndarray, nbins
     return bf, sf
 
 
-def fills_by_group(group: np.ndarray, is_buy: np.ndarray, price: np.ndarray, qty: np.ndarray,
-                   n_groups: int) -> np.ndarray:
+def fills_by_group(
+    group: np.ndarray, is_buy: np.ndarray, price: np.ndarray, qty: np.ndarray, n_groups: int
+) -> np.ndarray:
     """The efficient allocation of many small books at once: every group's bids against its own asks.
 
     Blocks are rows (``group``, ``is_buy``, ``price``, ``qty``); within each group the
@@ -524,11 +608,20 @@ def _marginal(book: OrderBook, bf: np.ndarray, sf: np.ndarray) -> Marginal:
         walrasian = (lo, hi)
         pair = (ask, bid)
     return Marginal(
-        traded_qty=traded, welfare=welfare,
-        buy_block=kb, sell_block=ks, next_buy_block=nb, next_sell_block=ns,
-        bid_price=bid, ask_price=ask, next_bid_price=nbid, next_ask_price=nask,
-        buy_partial=kb is not None and kb == nb, sell_partial=ks is not None and ks == ns,
-        walrasian=walrasian, marginal_pair=pair,
+        traded_qty=traded,
+        welfare=welfare,
+        buy_block=kb,
+        sell_block=ks,
+        next_buy_block=nb,
+        next_sell_block=ns,
+        bid_price=bid,
+        ask_price=ask,
+        next_bid_price=nbid,
+        next_ask_price=nask,
+        buy_partial=kb is not None and kb == nb,
+        sell_partial=ks is not None and ks == ns,
+        walrasian=walrasian,
+        marginal_pair=pair,
     )
 
 
@@ -588,31 +681,44 @@ class AuctionOutcome:
         cost for a seller). Individual rationality is ``declared_surplus ≥ 0``.
         """
         if book.buy_price.shape != self.buy_fill.shape or book.sell_price.shape != self.sell_fill.shape:
-            raise ValueError("agent_frame: the book is not the one this outcome was cleared from "
-                             f"({book.n_buy}/{book.n_sell} blocks vs {self.buy_fill.size}/{self.sell_fill.size})")
+            raise ValueError(
+                "agent_frame: the book is not the one this outcome was cleared from "
+                f"({book.n_buy}/{book.n_sell} blocks vs {self.buy_fill.size}/{self.sell_fill.size})"
+            )
         n = len(book.agents)
         value = np.bincount(book.buy_agent, weights=book.buy_price * self.buy_fill, minlength=n)
         cost = np.bincount(book.sell_agent, weights=book.sell_price * self.sell_fill, minlength=n)
-        return pd.DataFrame({
-            "agent": list(book.agents),
-            "bought_kwh": self.agent_bought,
-            "sold_kwh": self.agent_sold,
-            "payment": self.agent_payment,
-            "declared_value": value,
-            "declared_cost": cost,
-            "declared_surplus": value - cost - self.agent_payment,
-        })
+        return pd.DataFrame(
+            {
+                "agent": list(book.agents),
+                "bought_kwh": self.agent_bought,
+                "sold_kwh": self.agent_sold,
+                "payment": self.agent_payment,
+                "declared_value": value,
+                "declared_cost": cost,
+                "declared_surplus": value - cost - self.agent_payment,
+            }
+        )
 
 
 def _money(book: OrderBook, buyer_pays: np.ndarray, seller_gets: np.ndarray) -> np.ndarray:
     """Per-agent payment from per-block money: ``Σ buyer_pays − Σ seller_gets`` over the agent's blocks."""
     n = len(book.agents)
-    return (np.bincount(book.buy_agent, weights=buyer_pays, minlength=n)
-            - np.bincount(book.sell_agent, weights=seller_gets, minlength=n))
+    return np.bincount(book.buy_agent, weights=buyer_pays, minlength=n) - np.bincount(
+        book.sell_agent, weights=seller_gets, minlength=n
+    )
 
 
-def _outcome(book: OrderBook, mechanism: str, price: float | None, interval: tuple[float, float] | None,
-             bf: np.ndarray, sf: np.ndarray, payment: np.ndarray, notes: str) -> AuctionOutcome:
+def _outcome(
+    book: OrderBook,
+    mechanism: str,
+    price: float | None,
+    interval: tuple[float, float] | None,
+    bf: np.ndarray,
+    sf: np.ndarray,
+    payment: np.ndarray,
+    notes: str,
+) -> AuctionOutcome:
     """Assemble an outcome from per-block fills and per-agent payments."""
     n = len(book.agents)
     return AuctionOutcome(
@@ -634,8 +740,10 @@ def _outcome(book: OrderBook, mechanism: str, price: float | None, interval: tup
 def _no_trade_note(book: OrderBook) -> str:
     if book.n_buy == 0 or book.n_sell == 0:
         return f"nothing clears: no {'buy' if book.n_buy == 0 else 'sell'} blocks"
-    return (f"nothing clears: the highest bid {float(book.buy_price.max()):g} is below "
-            f"the lowest ask {float(book.sell_price.min()):g}")
+    return (
+        f"nothing clears: the highest bid {float(book.buy_price.max()):g} is below "
+        f"the lowest ask {float(book.sell_price.min()):g}"
+    )
 
 
 def _no_trade(book: OrderBook, mechanism: str) -> AuctionOutcome:
@@ -694,9 +802,16 @@ def pay_as_bid(book: OrderBook) -> AuctionOutcome:
     if m.walrasian is None:
         return _no_trade(book, "pay_as_bid")
     payment = _money(book, book.buy_price * bf, book.sell_price * sf)
-    return _outcome(book, "pay_as_bid", None, m.walrasian, bf, sf, payment,
-                    f"{m.traded_qty:g} kWh, each block at its own price; the platform keeps the spread "
-                    f"{m.welfare:g}")
+    return _outcome(
+        book,
+        "pay_as_bid",
+        None,
+        m.walrasian,
+        bf,
+        sf,
+        payment,
+        f"{m.traded_qty:g} kWh, each block at its own price; the platform keeps the spread {m.welfare:g}",
+    )
 
 
 def vcg(book: OrderBook) -> AuctionOutcome:
@@ -717,10 +832,8 @@ def vcg(book: OrderBook) -> AuctionOutcome:
     n = len(book.agents)
     bp, bq, ba = book.buy_price, book.buy_qty, book.buy_agent
     sp, sq, sa = book.sell_price, book.sell_qty, book.sell_agent
-    value = (np.bincount(ba, weights=bp * bf, minlength=n)
-             - np.bincount(sa, weights=sp * sf, minlength=n))
-    trading = np.flatnonzero((np.bincount(ba, weights=bf, minlength=n)
-                              + np.bincount(sa, weights=sf, minlength=n)) > 0)
+    value = np.bincount(ba, weights=bp * bf, minlength=n) - np.bincount(sa, weights=sp * sf, minlength=n)
+    trading = np.flatnonzero((np.bincount(ba, weights=bf, minlength=n) + np.bincount(sa, weights=sf, minlength=n)) > 0)
     payment = np.zeros(n)
     for i in trading:
         kb, ks = ba != i, sa != i
@@ -728,8 +841,9 @@ def vcg(book: OrderBook) -> AuctionOutcome:
         w_minus_i = float(bp[kb] @ fb - sp[ks] @ fs)
         payment[i] = w_minus_i - (m.welfare - value[i])
     surplus = float(payment.sum())
-    note = (f"{m.traded_qty:g} kWh; Clarke pivot payments; platform surplus {surplus:g}"
-            + (f" (a deficit of {-surplus:g}: VCG is not budget balanced)" if surplus < 0 else ""))
+    note = f"{m.traded_qty:g} kWh; Clarke pivot payments; platform surplus {surplus:g}" + (
+        f" (a deficit of {-surplus:g}: VCG is not budget balanced)" if surplus < 0 else ""
+    )
     return _outcome(book, "vcg", None, m.walrasian, bf, sf, payment, note)
 
 
@@ -768,10 +882,18 @@ def trade_reduction(book: OrderBook, variant: str = "mcafee") -> AuctionOutcome:
         else:
             p0 = 0.5 * m.next_bid_price + 0.5 * m.next_ask_price
             if ask_k <= p0 <= bid_k:
-                return _outcome(book, "trade_reduction", p0, m.walrasian, bf, sf, _money(book, p0 * bf, p0 * sf),
-                                f"p0 = ({m.next_bid_price:g} + {m.next_ask_price:g})/2 = {p0:g} lies in "
-                                f"[a_k, b_k] = [{ask_k:g}, {bid_k:g}]: all {m.traded_qty:g} kWh of the "
-                                "efficient allocation trade at p0")
+                return _outcome(
+                    book,
+                    "trade_reduction",
+                    p0,
+                    m.walrasian,
+                    bf,
+                    sf,
+                    _money(book, p0 * bf, p0 * sf),
+                    f"p0 = ({m.next_bid_price:g} + {m.next_ask_price:g})/2 = {p0:g} lies in "
+                    f"[a_k, b_k] = [{ask_k:g}, {bid_k:g}]: all {m.traded_qty:g} kWh of the "
+                    "efficient allocation trade at p0",
+                )
             reason = f"p0 = {p0:g} lies outside [a_k, b_k] = [{ask_k:g}, {bid_k:g}]"
 
     rb, rs = bf.copy(), sf.copy()
@@ -787,9 +909,11 @@ def trade_reduction(book: OrderBook, variant: str = "mcafee") -> AuctionOutcome:
         rs *= tb / ts
         rationed = f"; sellers rationed pro rata to {tb / ts:.4g} of their accepted kWh"
     ba, sa = book.agents[book.buy_agent[m.buy_block]], book.agents[book.sell_agent[m.sell_block]]
-    note = (f"{reason}: marginal buy block {m.buy_block} ({ba}, bid {bid_k:g}) and sell block "
-            f"{m.sell_block} ({sa}, ask {ask_k:g}) dropped; {traded:g} kWh trade, buyers pay b_k = {bid_k:g} "
-            f"and sellers receive a_k = {ask_k:g} per kWh{rationed}")
+    note = (
+        f"{reason}: marginal buy block {m.buy_block} ({ba}, bid {bid_k:g}) and sell block "
+        f"{m.sell_block} ({sa}, ask {ask_k:g}) dropped; {traded:g} kWh trade, buyers pay b_k = {bid_k:g} "
+        f"and sellers receive a_k = {ask_k:g} per kWh{rationed}"
+    )
     return _outcome(book, "trade_reduction", None, m.walrasian, rb, rs, _money(book, bid_k * rb, ask_k * rs), note)
 
 
@@ -821,8 +945,15 @@ def bilateral_matches(book: OrderBook, outcome: AuctionOutcome) -> pd.DataFrame:
         i, j = bi[ib], si[js]
         q = min(b_left, s_left)
         if q > 1e-12:
-            rows.append((book.agents[int(book.sell_agent[j])], book.agents[int(book.buy_agent[i])], float(q),
-                         float(book.buy_price[i]), float(book.sell_price[j])))
+            rows.append(
+                (
+                    book.agents[int(book.sell_agent[j])],
+                    book.agents[int(book.buy_agent[i])],
+                    float(q),
+                    float(book.buy_price[i]),
+                    float(book.sell_price[j]),
+                )
+            )
         b_left -= q
         s_left -= q
         if b_left <= 1e-12:

@@ -83,9 +83,14 @@ def _never() -> bool:
     return False
 
 
-def run_nash(req: NashRequest, progress: Callable[[float, str], None] | None = None,
-             cancelled: Callable[[], bool] | None = None, search=None, check=None,
-             existence: bool = True) -> NashOutcome:
+def run_nash(
+    req: NashRequest,
+    progress: Callable[[float, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    search=None,
+    check=None,
+    existence: bool = True,
+) -> NashOutcome:
     """Search ``req``'s bidding game, then (``existence``, unless cancelled) check the existence conditions.
 
     ``progress(fraction, text)`` and ``cancelled()`` are optional. ``search``/``check``:
@@ -106,9 +111,17 @@ def run_nash(req: NashRequest, progress: Callable[[float, str], None] | None = N
         raise ValueError("no prosumer offers energy in this period: there is no bidding game to play")
     kw = {"k": req.k} if req.mechanism == "uniform" else {}
     share = SEARCH_SHARE if existence else 1.0
-    result = search(book, mechanism=req.mechanism, players=players, withhold=req.withhold, m_max=req.m_max,
-                    max_rounds=req.max_rounds, progress=lambda f, text: progress(share * f, text),
-                    cancelled=cancelled, **kw)
+    result = search(
+        book,
+        mechanism=req.mechanism,
+        players=players,
+        withhold=req.withhold,
+        m_max=req.m_max,
+        max_rounds=req.max_rounds,
+        progress=lambda f, text: progress(share * f, text),
+        cancelled=cancelled,
+        **kw,
+    )
     checked, note = None, ""
     if not existence:
         note = "not checked: not asked for"

@@ -72,8 +72,10 @@ def check_status(status: str | None, what: str, reason: str | None = None, refin
         log.info("%s: the solver reported an inaccurate solution; %s", what, refined)
         return
     if status == INACCURATE:
-        warn(f"{what}: the solver reported an inaccurate solution (its tolerances were not all met); "
-             "the numbers shown may be off in their last digits")
+        warn(
+            f"{what}: the solver reported an inaccurate solution (its tolerances were not all met); "
+            "the numbers shown may be off in their last digits"
+        )
         return
     raise ClearingError(status or "solver_error", reason or f"{what} is {status}")
 
@@ -94,6 +96,7 @@ def solve(problem, what: str, reason=None, refined: str | None = None, **options
     except cp.error.SolverError as err:
         raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
     status = problem.status
-    check_status(status, what, reason(status) if reason is not None and status not in ("optimal", INACCURATE)
-                 else None, refined)
+    check_status(
+        status, what, reason(status) if reason is not None and status not in ("optimal", INACCURATE) else None, refined
+    )
     return value

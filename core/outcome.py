@@ -81,15 +81,39 @@ def from_auction(day, grid_buy: np.ndarray, grid_sell: np.ndarray) -> DayOutcome
     T = day.bought_kwh.shape[1]
     declared = np.array([o.declared_welfare for o in day.outcomes] + [0.0] * (T - len(day.outcomes)))
     return DayOutcome(
-        day.mechanism, day.fleet.ids, day.fleet.step_h, day.bought_kwh, day.sold_kwh, day.grid_import_kwh,
-        day.grid_export_kwh, day.der_kw, day.charge_kw, day.flexible_kw, day.soc_kwh, day.payment, gp,
-        np.zeros(T), day.grid_import_kwh.sum(axis=0), day.grid_export_kwh.sum(axis=0), declared,
+        day.mechanism,
+        day.fleet.ids,
+        day.fleet.step_h,
+        day.bought_kwh,
+        day.sold_kwh,
+        day.grid_import_kwh,
+        day.grid_export_kwh,
+        day.der_kw,
+        day.charge_kw,
+        day.flexible_kw,
+        day.soc_kwh,
+        day.payment,
+        gp,
+        np.zeros(T),
+        day.grid_import_kwh.sum(axis=0),
+        day.grid_export_kwh.sum(axis=0),
+        declared,
     )
 
 
-def from_dispatch(mechanism: str, fleet: Fleet, trade_kw: np.ndarray, der_kw: np.ndarray, charge_kw, flexible_kw,
-                  price_kwh: np.ndarray, grid_import_kw: np.ndarray, grid_export_kw: np.ndarray,
-                  grid_buy: np.ndarray, grid_sell: np.ndarray) -> DayOutcome:
+def from_dispatch(
+    mechanism: str,
+    fleet: Fleet,
+    trade_kw: np.ndarray,
+    der_kw: np.ndarray,
+    charge_kw,
+    flexible_kw,
+    price_kwh: np.ndarray,
+    grid_import_kw: np.ndarray,
+    grid_export_kw: np.ndarray,
+    grid_buy: np.ndarray,
+    grid_sell: np.ndarray,
+) -> DayOutcome:
     """A clearing that trades every kWh with the platform at ``price_kwh`` (prosumers × periods: λ_t or the
     bus's DLMP) and settles the community's net with the grid at ``grid_buy``/``grid_sell``. ``fleet`` holds the
     curves the clearing optimised (what was declared): its objective per period is the declared gains."""
@@ -111,12 +135,32 @@ def from_dispatch(mechanism: str, fleet: Fleet, trade_kw: np.ndarray, der_kw: np
     charge_ = np.zeros((n, T)) if charge_kw is None else np.asarray(charge_kw, dtype=float)
     bill = grid_buy * g_imp - grid_sell * g_exp
     # the objective, period by period: value − cost at the declared curves − the grid's bill
-    declared = dt * (fleet.value(np.asarray(flexible_kw, dtype=float)).sum(axis=0)
-                     - fleet.cost(np.asarray(der_kw, dtype=float), charge_).sum(axis=0)) - bill
+    declared = (
+        dt
+        * (
+            fleet.value(np.asarray(flexible_kw, dtype=float)).sum(axis=0)
+            - fleet.cost(np.asarray(der_kw, dtype=float), charge_).sum(axis=0)
+        )
+        - bill
+    )
     return DayOutcome(
-        mechanism, fleet.ids, dt, bought * (1.0 - buy_share), sold * (1.0 - sell_share), bought * buy_share,
-        sold * sell_share, np.asarray(der_kw, dtype=float), charge, np.asarray(flexible_kw, dtype=float), soc,
-        -q * np.asarray(price_kwh, dtype=float) * dt, np.zeros((n, T)), bill, g_imp, g_exp, declared,
+        mechanism,
+        fleet.ids,
+        dt,
+        bought * (1.0 - buy_share),
+        sold * (1.0 - sell_share),
+        bought * buy_share,
+        sold * sell_share,
+        np.asarray(der_kw, dtype=float),
+        charge,
+        np.asarray(flexible_kw, dtype=float),
+        soc,
+        -q * np.asarray(price_kwh, dtype=float) * dt,
+        np.zeros((n, T)),
+        bill,
+        g_imp,
+        g_exp,
+        declared,
     )
 
 
@@ -136,8 +180,9 @@ class Valuation:
     summary: dict
 
 
-def value_day(fleet: Fleet, outcome: DayOutcome, outside: np.ndarray, meta: pd.DataFrame,
-              labels: list[str]) -> Valuation:
+def value_day(
+    fleet: Fleet, outcome: DayOutcome, outside: np.ndarray, meta: pd.DataFrame, labels: list[str]
+) -> Valuation:
     """Frames and headline numbers of ``outcome`` valued with ``fleet``'s true functions (module text).
 
     ``outside``: each prosumer's outside option over the day; ``meta``: agent, bus, role, der columns.
@@ -147,40 +192,66 @@ def value_day(fleet: Fleet, outcome: DayOutcome, outside: np.ndarray, meta: pd.D
     o = outcome
     surplus_t = value - cost - o.payment - o.grid_payment
     soc = o.soc_kwh
-    ap = pd.DataFrame({
-        "agent": np.repeat(np.asarray(o.ids, dtype=object), T),
-        "period": np.tile(np.arange(T), n),
-        "bought_kwh": o.bought_kwh.ravel(), "sold_kwh": o.sold_kwh.ravel(),
-        "grid_import_kwh": o.grid_import_kwh.ravel(), "grid_export_kwh": o.grid_export_kwh.ravel(),
-        "der_kw": o.der_kw.ravel(), "flexible_kw": o.flexible_kw.ravel(), "soc_kwh": soc.ravel(),
-        "payment": o.payment.ravel(), "grid_payment": o.grid_payment.ravel(),
-        "value": value.ravel(), "cost": cost.ravel(), "surplus": surplus_t.ravel(),
-    })
+    ap = pd.DataFrame(
+        {
+            "agent": np.repeat(np.asarray(o.ids, dtype=object), T),
+            "period": np.tile(np.arange(T), n),
+            "bought_kwh": o.bought_kwh.ravel(),
+            "sold_kwh": o.sold_kwh.ravel(),
+            "grid_import_kwh": o.grid_import_kwh.ravel(),
+            "grid_export_kwh": o.grid_export_kwh.ravel(),
+            "der_kw": o.der_kw.ravel(),
+            "flexible_kw": o.flexible_kw.ravel(),
+            "soc_kwh": soc.ravel(),
+            "payment": o.payment.ravel(),
+            "grid_payment": o.grid_payment.ravel(),
+            "value": value.ravel(),
+            "cost": cost.ravel(),
+            "surplus": surplus_t.ravel(),
+        }
+    )
     surplus = surplus_t.sum(axis=1)
     gain = surplus - outside
     with np.errstate(invalid="ignore"):
-        soc_min = np.where(np.isfinite(soc).any(axis=1), np.nanmin(np.where(np.isfinite(soc), soc, np.inf), axis=1),
-                           np.nan)
-        soc_max = np.where(np.isfinite(soc).any(axis=1), np.nanmax(np.where(np.isfinite(soc), soc, -np.inf),
-                                                                  axis=1), np.nan)
+        soc_min = np.where(
+            np.isfinite(soc).any(axis=1), np.nanmin(np.where(np.isfinite(soc), soc, np.inf), axis=1), np.nan
+        )
+        soc_max = np.where(
+            np.isfinite(soc).any(axis=1), np.nanmax(np.where(np.isfinite(soc), soc, -np.inf), axis=1), np.nan
+        )
     agents = meta.assign(
-        bought_kwh=o.bought_kwh.sum(axis=1), sold_kwh=o.sold_kwh.sum(axis=1),
-        grid_import_kwh=o.grid_import_kwh.sum(axis=1), grid_export_kwh=o.grid_export_kwh.sum(axis=1),
-        payment=o.payment.sum(axis=1), grid_payment=o.grid_payment.sum(axis=1),
-        value=value.sum(axis=1), cost=cost.sum(axis=1), surplus=surplus, outside_option=outside,
-        gain_over_outside=gain, ir_ok=gain >= -IR_TOL * (1.0 + np.abs(outside)),
-        soc_min_kwh=soc_min, soc_max_kwh=soc_max,
+        bought_kwh=o.bought_kwh.sum(axis=1),
+        sold_kwh=o.sold_kwh.sum(axis=1),
+        grid_import_kwh=o.grid_import_kwh.sum(axis=1),
+        grid_export_kwh=o.grid_export_kwh.sum(axis=1),
+        payment=o.payment.sum(axis=1),
+        grid_payment=o.grid_payment.sum(axis=1),
+        value=value.sum(axis=1),
+        cost=cost.sum(axis=1),
+        surplus=surplus,
+        outside_option=outside,
+        gain_over_outside=gain,
+        ir_ok=gain >= -IR_TOL * (1.0 + np.abs(outside)),
+        soc_min_kwh=soc_min,
+        soc_max_kwh=soc_max,
     )
     grid_cost_t = o.grid_payment.sum(axis=0) + o.platform_grid_bill
     welfare_t = value.sum(axis=0) - cost.sum(axis=0) - grid_cost_t
     platform_t = o.payment.sum(axis=0) - o.platform_grid_bill
-    periods = pd.DataFrame({
-        "period": np.arange(T), "time": labels,
-        "traded_kwh": o.traded_kwh,
-        "bought_kwh": o.bought_kwh.sum(axis=0), "sold_kwh": o.sold_kwh.sum(axis=0),
-        "grid_import_kwh": o.community_import_kwh, "grid_export_kwh": o.community_export_kwh,
-        "welfare": welfare_t, "platform_surplus": platform_t, "declared_gains": o.declared_gains,
-    })
+    periods = pd.DataFrame(
+        {
+            "period": np.arange(T),
+            "time": labels,
+            "traded_kwh": o.traded_kwh,
+            "bought_kwh": o.bought_kwh.sum(axis=0),
+            "sold_kwh": o.sold_kwh.sum(axis=0),
+            "grid_import_kwh": o.community_import_kwh,
+            "grid_export_kwh": o.community_export_kwh,
+            "welfare": welfare_t,
+            "platform_surplus": platform_t,
+            "declared_gains": o.declared_gains,
+        }
+    )
     W0 = float(np.sum(outside))
     W = float(welfare_t.sum())
     summary = {
@@ -192,7 +263,9 @@ def value_day(fleet: Fleet, outcome: DayOutcome, outside: np.ndarray, meta: pd.D
         "grid_import_kwh": float(o.community_import_kwh.sum()),
         "grid_export_kwh": float(o.community_export_kwh.sum()),
         "platform_surplus": float(platform_t.sum()),
-        "value": float(value.sum()), "cost": float(cost.sum()), "grid_cost": float(grid_cost_t.sum()),
+        "value": float(value.sum()),
+        "cost": float(cost.sum()),
+        "grid_cost": float(grid_cost_t.sum()),
         "outside_welfare": W0,
         "gain_over_outside": W - W0,
         "worst_off_gain": float(gain.min()) if n else 0.0,

@@ -99,19 +99,21 @@ class NetworkSolution:
         n = self.net
         cols = range(self.dlmp.shape[1]) if t_index is None else [t_index]
         T = len(cols)
-        pick = (lambda a: a[:, list(cols)].T.ravel())  # noqa: E731 (period-major, then bus)
-        frame = pd.DataFrame({
-            "bus": np.tile(np.asarray(n.bus_ids, dtype=object), T),
-            "depth": np.tile(n.depth, T),
-            "electrical_distance_pu": np.tile(n.electrical_distance_pu, T),
-            "v_pu": pick(self.v_pu),
-            "dlmp_per_kwh": pick(self.dlmp),
-            "energy_per_kwh": pick(self.energy),
-            "loss_per_kwh": pick(self.loss),
-            "congestion_per_kwh": pick(self.congestion),
-            "voltage_per_kwh": pick(self.voltage),
-            "injection_kw": pick(self.injection_kw),
-        })
+        pick = lambda a: a[:, list(cols)].T.ravel()  # noqa: E731 (period-major, then bus)
+        frame = pd.DataFrame(
+            {
+                "bus": np.tile(np.asarray(n.bus_ids, dtype=object), T),
+                "depth": np.tile(n.depth, T),
+                "electrical_distance_pu": np.tile(n.electrical_distance_pu, T),
+                "v_pu": pick(self.v_pu),
+                "dlmp_per_kwh": pick(self.dlmp),
+                "energy_per_kwh": pick(self.energy),
+                "loss_per_kwh": pick(self.loss),
+                "congestion_per_kwh": pick(self.congestion),
+                "voltage_per_kwh": pick(self.voltage),
+                "injection_kw": pick(self.injection_kw),
+            }
+        )
         if t_index is None:
             frame["period"] = np.repeat(np.arange(T), n.n)
         return frame
@@ -123,20 +125,22 @@ class NetworkSolution:
         j = np.arange(1, n.n)
         cols = list(range(self.dlmp.shape[1])) if t_index is None else [t_index]
         T = len(cols)
-        pick = (lambda a: a[j][:, cols].T.ravel())  # noqa: E731
+        pick = lambda a: a[j][:, cols].T.ravel()  # noqa: E731
         if self.line_loss_kw is not None:
             loss = self.line_loss_kw
         else:
             loss = n.r_pu[:, None] * (self.flow_kw**2 + self.flow_kvar**2) / (n.v0_pu**2 * n.base_kva)
-        frame = pd.DataFrame({
-            "line": np.tile(np.asarray([n.line_ids[k] for k in j], dtype=object), T),
-            "from_bus": np.tile(np.asarray([n.bus_ids[n.parent[k]] for k in j], dtype=object), T),
-            "to_bus": np.tile(np.asarray([n.bus_ids[k] for k in j], dtype=object), T),
-            "p_kw": pick(self.flow_kw),
-            "q_kvar": pick(self.flow_kvar),
-            "loading_pct": pick(self.loading_pct),
-            "loss_kw": pick(loss),
-        })
+        frame = pd.DataFrame(
+            {
+                "line": np.tile(np.asarray([n.line_ids[k] for k in j], dtype=object), T),
+                "from_bus": np.tile(np.asarray([n.bus_ids[n.parent[k]] for k in j], dtype=object), T),
+                "to_bus": np.tile(np.asarray([n.bus_ids[k] for k in j], dtype=object), T),
+                "p_kw": pick(self.flow_kw),
+                "q_kvar": pick(self.flow_kvar),
+                "loading_pct": pick(self.loading_pct),
+                "loss_kw": pick(loss),
+            }
+        )
         if self.exactness_gap is not None:
             frame["exactness_gap"] = pick(self.exactness_gap)
         if t_index is None:
@@ -173,8 +177,13 @@ class LinDistFlowProblem:
     that moves little converges in one solve).
     """
 
-    def __init__(self, scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                 model: str = "lindistflow"):
+    def __init__(
+        self,
+        scenario: Scenario,
+        periods: tuple[int, ...] | None = None,
+        grid: str = "wholesale",
+        model: str = "lindistflow",
+    ):
         if model not in ("lindistflow", "dc"):
             raise ValueError(f"network model must be 'lindistflow' or 'dc' for clearing, got {model!r}")
         s = scenario
@@ -208,8 +217,10 @@ class LinDistFlowProblem:
         # v = v0² − 2A(rF + xQ)/base, without forming the dense products on a 1,000-bus feeder)
         n1 = nB - 1
         has_parent = net.parent[1:] >= 1
-        kids = sp.csr_matrix((np.ones(int(has_parent.sum())),
-                              (net.parent[1:][has_parent] - 1, np.flatnonzero(has_parent))), shape=(n1, n1))
+        kids = sp.csr_matrix(
+            (np.ones(int(has_parent.sum())), (net.parent[1:][has_parent] - 1, np.flatnonzero(has_parent))),
+            shape=(n1, n1),
+        )
         self.F = F = cp.Variable((n1, T), name="flow_kw") if n1 else None
         rated = np.flatnonzero(np.isfinite(net.rating_pu))
         self.rated = rated = rated[rated > 0]
@@ -226,11 +237,15 @@ class LinDistFlowProblem:
                 cons += [self.line_up, self.line_dn]
             if model != "dc":
                 self.v = v = cp.Variable((n1, T), name="v_squared")
-                up = sp.csr_matrix((np.ones(int(has_parent.sum())),
-                                    (np.flatnonzero(has_parent), net.parent[1:][has_parent] - 1)), shape=(n1, n1))
+                up = sp.csr_matrix(
+                    (np.ones(int(has_parent.sum())), (np.flatnonzero(has_parent), net.parent[1:][has_parent] - 1)),
+                    shape=(n1, n1),
+                )
                 root_child = (~has_parent).astype(float)[:, None]
-                cons.append((sp.identity(n1, format="csr") - up) @ v
-                            == v0sq * root_child - 2.0 * (cp.multiply(r[1:], F) + cp.multiply(x[1:], self.qf)) / base)
+                cons.append(
+                    (sp.identity(n1, format="csr") - up) @ v
+                    == v0sq * root_child - 2.0 * (cp.multiply(r[1:], F) + cp.multiply(x[1:], self.qf)) / base
+                )
                 self.v_lo = step * (self.vmin2 - v) <= 0
                 self.v_hi = step * (v - self.vmax2) <= 0
                 cons += [self.v_lo, self.v_hi]
@@ -252,8 +267,11 @@ class LinDistFlowProblem:
             self.qf.value = Qf[1:]
         if self.fmax is not None:
             s_max = net.rating_pu[self.rated, None] * base
-            self.fmax.value = np.repeat(s_max, T, axis=1) if self.model == "dc" else np.sqrt(
-                np.clip(s_max**2 - Qf[self.rated] ** 2, 0.0, None))
+            self.fmax.value = (
+                np.repeat(s_max, T, axis=1)
+                if self.model == "dc"
+                else np.sqrt(np.clip(s_max**2 - Qf[self.rated] ** 2, 0.0, None))
+            )
         if self.vmin2 is not None:
             corr = np.zeros((net.n, T)) if v_correction_pu is None else np.asarray(v_correction_pu)
             self.vmin2.value = np.clip(net.v_min_pu[1:, None] + corr[1:], 0.0, None) ** 2 * np.ones((1, T))
@@ -263,10 +281,14 @@ class LinDistFlowProblem:
     def _solve_once(self) -> None:
 
         # compiled once and re-solved with new numbers (DPP) unless the problem is large
-        solve(self.problem, "the network-constrained clearing",
-              reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
-              warm_start=False, ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
-              **SOLVER_OPTIONS)
+        solve(
+            self.problem,
+            "the network-constrained clearing",
+            reason=lambda status: _infeasible_reason(status, self.scenario, self.net, self.periods),
+            warm_start=False,
+            ignore_dpp=_parameter_entries(self.problem) > DPP_MAX_PARAMETER_ENTRIES,
+            **SOLVER_OPTIONS,
+        )
 
     def _factors(self, p_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The loss factors ∂Loss/∂p and the constant of the loss linearised at injections ``p_hat``."""
@@ -315,7 +337,8 @@ class LinDistFlowProblem:
         if rated.size:
             mu = np.zeros((nB, T))
             mu[rated] = np.asarray(self.line_up.dual_value).reshape(rated.size, T) - np.asarray(
-                self.line_dn.dual_value).reshape(rated.size, T)
+                self.line_dn.dual_value
+            ).reshape(rated.size, T)
             congestion = np.asarray(A @ mu)
         voltage = np.zeros((nB, T))
         if model != "dc" and self.v_lo is not None:
@@ -327,14 +350,18 @@ class LinDistFlowProblem:
         # stationarity of the last linearised problem in p: the parts add up to the bus balance's dual
         err = float(np.max(np.abs(parts - dlmp))) if parts.size else 0.0
         if err > DECOMPOSITION_TOL * max(1.0, float(np.max(np.abs(dlmp)))):
-            raise ClearingError("decomposition", f"the DLMPs' parts do not add up to the bus balance's dual (largest "
-                                f"gap {err:.3g} per kWh): a numerical failure")
+            raise ClearingError(
+                "decomposition",
+                f"the DLMPs' parts do not add up to the bus balance's dual (largest "
+                f"gap {err:.3g} per kWh): a numerical failure",
+            )
         q = np.asarray(fleet.q.value, dtype=float).reshape(len(fleet.ids), T)
         bus_of = np.array([net.index[pr.bus] for pr in s.prosumers], dtype=int)
         payment = -(q * dlmp[bus_of]).sum(axis=1) * step if len(bus_of) else np.zeros(0)
         f_val = -(At @ p_hat)
-        v_val = np.sqrt(np.clip(v0sq - 2.0 * (A @ (net.r_pu[:, None] * f_val + net.x_pu[:, None] * Qf)) / base, 0,
-                                None))
+        v_val = np.sqrt(
+            np.clip(v0sq - 2.0 * (A @ (net.r_pu[:, None] * f_val + net.x_pu[:, None] * Qf)) / base, 0, None)
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             loading = 100.0 * np.hypot(f_val, Qf) / (net.rating_pu[:, None] * base)
         loading[0] = np.nan
@@ -345,21 +372,49 @@ class LinDistFlowProblem:
             loss_kw = np.zeros(T)
         net_import = np.asarray(self.g_imp.value).reshape(T) - np.asarray(self.g_exp.value).reshape(T)
         return NetworkSolution(
-            model=model, net=net, periods=self.periods, ids=list(fleet.ids), trade_kw=q, der_kw=fleet.der_kw(),
+            model=model,
+            net=net,
+            periods=self.periods,
+            ids=list(fleet.ids),
+            trade_kw=q,
+            der_kw=fleet.der_kw(),
             charge_kw=fleet.charge_kw(),
-            flexible_kw=fleet.flexible_kw(), cost=fleet.per_agent_cost(s), value=fleet.per_agent_value(s),
-            payment=payment, injection_kw=p_hat, dlmp=dlmp, energy=energy, loss=loss, congestion=congestion,
-            voltage=voltage, v_pu=v_val, flow_kw=f_val, flow_kvar=Qf, loading_pct=loading, loss_kw=loss_kw,
+            flexible_kw=fleet.flexible_kw(),
+            cost=fleet.per_agent_cost(s),
+            value=fleet.per_agent_value(s),
+            payment=payment,
+            injection_kw=p_hat,
+            dlmp=dlmp,
+            energy=energy,
+            loss=loss,
+            congestion=congestion,
+            voltage=voltage,
+            v_pu=v_val,
+            flow_kw=f_val,
+            flow_kvar=Qf,
+            loading_pct=loading,
+            loss_kw=loss_kw,
             # at one grid price importing and exporting at once costs nothing: report the net
-            grid_import_kw=np.clip(net_import, 0, None), grid_export_kw=np.clip(-net_import, 0, None),
-            welfare=float(self.problem.value), iterations=iterations, decomposition_error=err, solve_time_s=elapsed,
+            grid_import_kw=np.clip(net_import, 0, None),
+            grid_export_kw=np.clip(-net_import, 0, None),
+            welfare=float(self.problem.value),
+            iterations=iterations,
+            decomposition_error=err,
+            solve_time_s=elapsed,
         )
 
 
-def clear_network(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                  model: str = "lindistflow", max_iter: int = 6, tol_kw: float = 1e-3,
-                  v_correction_pu: np.ndarray | None = None, cancelled=None,
-                  problem: LinDistFlowProblem | None = None) -> NetworkSolution:
+def clear_network(
+    scenario: Scenario,
+    periods: tuple[int, ...] | None = None,
+    grid: str = "wholesale",
+    model: str = "lindistflow",
+    max_iter: int = 6,
+    tol_kw: float = 1e-3,
+    v_correction_pu: np.ndarray | None = None,
+    cancelled=None,
+    problem: LinDistFlowProblem | None = None,
+) -> NetworkSolution:
     """The welfare clearing with the feeder's constraints, and its DLMPs decomposed (module text).
 
     ``v_correction_pu`` (buses × periods) is added to the voltage limits the
@@ -386,9 +441,15 @@ def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
     )
 
 
-def clear_network_ac(scenario: Scenario, periods: tuple[int, ...] | None = None, grid: str = "wholesale",
-                     rounds: int = 3, tol_pu: float = 1e-4, cancelled=None,
-                     problem: LinDistFlowProblem | None = None) -> tuple[NetworkSolution, dict]:
+def clear_network_ac(
+    scenario: Scenario,
+    periods: tuple[int, ...] | None = None,
+    grid: str = "wholesale",
+    rounds: int = 3,
+    tol_pu: float = 1e-4,
+    cancelled=None,
+    problem: LinDistFlowProblem | None = None,
+) -> tuple[NetworkSolution, dict]:
     """LinDistFlow clearing corrected by the exact AC power flow until the AC voltages keep the limits.
 
     Each round runs the AC power flow (:mod:`core.network.powerflow`) at the

@@ -114,9 +114,16 @@ def _vcg_utility_under_lie(truth: OrderBook, lie: OrderBook, agent: int, w_witho
     return v_true - payment
 
 
-def audit(truth: OrderBook, mechanism: str | Callable[[OrderBook], AuctionOutcome], shades=SHADES,
-          agents: list[int] | None = None, max_agents: int | None = None, cancelled=None, progress=None,
-          **kwargs) -> Audit:
+def audit(
+    truth: OrderBook,
+    mechanism: str | Callable[[OrderBook], AuctionOutcome],
+    shades=SHADES,
+    agents: list[int] | None = None,
+    max_agents: int | None = None,
+    cancelled=None,
+    progress=None,
+    **kwargs,
+) -> Audit:
     """IR, BB, efficiency and measured IC of ``mechanism`` when ``truth`` holds the true values.
 
     ``agents`` restricts the IC search (default: every agent with a block);
@@ -129,8 +136,9 @@ def audit(truth: OrderBook, mechanism: str | Callable[[OrderBook], AuctionOutcom
     out = fn(truth, **kwargs)
     u = true_utility(truth, out)
     n = len(truth.agents)
-    volume = (np.bincount(truth.buy_agent, weights=truth.buy_qty, minlength=n)
-              + np.bincount(truth.sell_agent, weights=truth.sell_qty, minlength=n))
+    volume = np.bincount(truth.buy_agent, weights=truth.buy_qty, minlength=n) + np.bincount(
+        truth.sell_agent, weights=truth.sell_qty, minlength=n
+    )
     search = [i for i in range(n) if volume[i] > 0] if agents is None else list(agents)
     if max_agents is not None and len(search) > max_agents:
         search = sorted(search, key=lambda i: -volume[i])[:max_agents]
@@ -151,21 +159,36 @@ def audit(truth: OrderBook, mechanism: str | Callable[[OrderBook], AuctionOutcom
                 gain[i], best[i] = g, s
         if progress is not None:
             progress((k + 1) / max(len(search), 1))
-    frame = pd.DataFrame({
-        "agent": list(truth.agents),
-        "utility": u,
-        "ir_ok": u >= -TOL,
-        "best_shade": best,
-        "ic_gain": gain,
-    })
+    frame = pd.DataFrame(
+        {
+            "agent": list(truth.agents),
+            "utility": u,
+            "ir_ok": u >= -TOL,
+            "best_shade": best,
+            "ic_gain": gain,
+        }
+    )
     value = float(out.buy_fill @ truth.buy_price - out.sell_fill @ truth.sell_price)
-    return Audit(name, frame, float(out.platform_surplus), value, optimal_welfare(truth), float(out.traded_qty),
-                 ic_agents_searched=len(search))
+    return Audit(
+        name,
+        frame,
+        float(out.platform_surplus),
+        value,
+        optimal_welfare(truth),
+        float(out.traded_qty),
+        ic_agents_searched=len(search),
+    )
 
 
-def compare_mechanisms(truth: OrderBook, mechanisms=("uniform", "pay_as_bid", "vcg", "trade_reduction"),
-                       shades=SHADES, max_agents: int | None = None, cancelled=None, progress=None,
-                       **kwargs) -> pd.DataFrame:
+def compare_mechanisms(
+    truth: OrderBook,
+    mechanisms=("uniform", "pay_as_bid", "vcg", "trade_reduction"),
+    shades=SHADES,
+    max_agents: int | None = None,
+    cancelled=None,
+    progress=None,
+    **kwargs,
+) -> pd.DataFrame:
     """One row per mechanism: traded kWh, welfare, efficiency, platform surplus, IR, BB, IC gain.
 
     On any book with a real trade it reproduces Myerson–Satterthwaite: VCG is
@@ -176,6 +199,7 @@ def compare_mechanisms(truth: OrderBook, mechanisms=("uniform", "pay_as_bid", "v
     for k, m in enumerate(mechanisms):
         extra = {"k": kwargs["k"]} if m == "uniform" and "k" in kwargs else {}
         sub = None if progress is None else (lambda f, k=k: progress((k + f) / len(mechanisms)))
-        rows.append(audit(truth, m, shades=shades, max_agents=max_agents, cancelled=cancelled, progress=sub,
-                          **extra).summary())
+        rows.append(
+            audit(truth, m, shades=shades, max_agents=max_agents, cancelled=cancelled, progress=sub, **extra).summary()
+        )
     return pd.DataFrame(rows)

@@ -133,8 +133,16 @@ def check_trade_plan(p: Prosumer, q, flexible_kw=None, step_h: float = 1.0, tol:
         f = np.asarray(flexible_kw, dtype=float)
         fmax = np.asarray(p.flexible.d_max_kw, dtype=float)
         for t in np.flatnonzero((f < -tol) | (f > fmax + tol)):
-            out.append(Violation(p.id, int(t), "flexible load", float(max(-f[t], f[t] - fmax[t])), "kW",
-                                 f"flexible consumption {f[t]:g} kW outside [0, {fmax[t]:g}] kW"))
+            out.append(
+                Violation(
+                    p.id,
+                    int(t),
+                    "flexible load",
+                    float(max(-f[t], f[t] - fmax[t])),
+                    "kW",
+                    f"flexible consumption {f[t]:g} kW outside [0, {fmax[t]:g}] kW",
+                )
+            )
         lo_f = hi_f = f
     else:
         f = None
@@ -145,30 +153,68 @@ def check_trade_plan(p: Prosumer, q, flexible_kw=None, step_h: float = 1.0, tol:
     lo = m_min - d - lo_f
     hi = eta * _availability(p, T) - d - hi_f
     for t in np.flatnonzero(q < lo - tol):
-        out.append(Violation(p.id, int(t), "trade lower bound", float(lo[t] - q[t]), "kW",
-                             f"buys {-q[t]:g} kW in period {t}, more than its {-lo[t]:g} kW of demand "
-                             f"(q ≥ m(p_min) − d − f^max)"))
+        out.append(
+            Violation(
+                p.id,
+                int(t),
+                "trade lower bound",
+                float(lo[t] - q[t]),
+                "kW",
+                f"buys {-q[t]:g} kW in period {t}, more than its {-lo[t]:g} kW of demand (q ≥ m(p_min) − d − f^max)",
+            )
+        )
     for t in np.flatnonzero(q > hi + tol):
-        out.append(Violation(p.id, int(t), "trade upper bound", float(q[t] - hi[t]), "kW",
-                             f"sells {q[t]:g} kW in period {t}, more than η·P^max − d = {hi[t]:g} kW"))
+        out.append(
+            Violation(
+                p.id,
+                int(t),
+                "trade upper bound",
+                float(q[t] - hi[t]),
+                "kW",
+                f"sells {q[t]:g} kW in period {t}, more than η·P^max − d = {hi[t]:g} kW",
+            )
+        )
     a = p.asset
     if a is not None:
         disp = dispatch_from_trade(p, q, f)
         if a.ramp_kw_per_period is not None and T > 1:
             dp = np.diff(disp)
             for t in np.flatnonzero(np.abs(dp) > a.ramp_kw_per_period + tol):
-                out.append(Violation(
-                    p.id, int(t + 1), "ramp", float(abs(dp[t]) - a.ramp_kw_per_period), "kW",
-                    f"DER output changes by {dp[t]:+g} kW from period {t} to {t + 1}, beyond the ramp limit "
-                    f"R = {a.ramp_kw_per_period:g} kW (|Δq + Δd| ≤ η·R = {eta * a.ramp_kw_per_period:g} kW)"))
+                out.append(
+                    Violation(
+                        p.id,
+                        int(t + 1),
+                        "ramp",
+                        float(abs(dp[t]) - a.ramp_kw_per_period),
+                        "kW",
+                        f"DER output changes by {dp[t]:+g} kW from period {t} to {t + 1}, beyond the ramp limit "
+                        f"R = {a.ramp_kw_per_period:g} kW (|Δq + Δd| ≤ η·R = {eta * a.ramp_kw_per_period:g} kW)",
+                    )
+                )
         if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
             e = a.soc_init_pu * a.energy_kwh - step_h * np.cumsum(disp)
             for t in np.flatnonzero(e < -tol):
-                out.append(Violation(p.id, int(t), "storage empty", float(-e[t]), "kWh",
-                                     f"storage would hold {e[t]:g} kWh after period {t}"))
+                out.append(
+                    Violation(
+                        p.id,
+                        int(t),
+                        "storage empty",
+                        float(-e[t]),
+                        "kWh",
+                        f"storage would hold {e[t]:g} kWh after period {t}",
+                    )
+                )
             for t in np.flatnonzero(e > a.energy_kwh + tol):
-                out.append(Violation(p.id, int(t), "storage full", float(e[t] - a.energy_kwh), "kWh",
-                                     f"storage would hold {e[t]:g} kWh after period {t}, above {a.energy_kwh:g} kWh"))
+                out.append(
+                    Violation(
+                        p.id,
+                        int(t),
+                        "storage full",
+                        float(e[t] - a.energy_kwh),
+                        "kWh",
+                        f"storage would hold {e[t]:g} kWh after period {t}, above {a.energy_kwh:g} kWh",
+                    )
+                )
     return out
 
 
@@ -182,11 +228,18 @@ def _signature(s: Scenario, periods: tuple[int, ...]) -> tuple:
     rows = []
     for p in s.prosumers:
         a = p.asset
-        rows.append((
-            None if a is None else (a.kind in STORAGE_KINDS, a.ramp_kw_per_period is not None,
-                                    a.kind in STORAGE_KINDS and a.energy_kwh is not None),
-            p.flexible is not None,
-        ))
+        rows.append(
+            (
+                None
+                if a is None
+                else (
+                    a.kind in STORAGE_KINDS,
+                    a.ramp_kw_per_period is not None,
+                    a.kind in STORAGE_KINDS and a.energy_kwh is not None,
+                ),
+                p.flexible is not None,
+            )
+        )
     return (len(s.prosumers), periods, float(s.horizon.step_h), tuple(rows))
 
 
@@ -230,8 +283,9 @@ class FleetModel:
             self.eta = cp.Parameter((nD, 1), nonneg=True, name="efficiency")
             self.sqrt_a = cp.Parameter((nD, 1), nonneg=True, name="sqrt_cost_a")
             self.b = cp.Parameter((nD, 1), name="cost_b")
-            self.b_storage = cp.Parameter((len(self.storage), 1), nonneg=True, name="storage_cost_b") \
-                if self.storage else None
+            self.b_storage = (
+                cp.Parameter((len(self.storage), 1), nonneg=True, name="storage_cost_b") if self.storage else None
+            )
             M = sp.csr_matrix((np.ones(nD), (self.der, np.arange(nD))), shape=(nA, nD))
             q = q + M @ cp.multiply(self.eta, self.P)
             self.constraints += [self.P >= self.p_lo, self.P <= self.p_hi]
@@ -247,8 +301,7 @@ class FleetModel:
                 self.loss_coef = cp.Parameter((nS, 1), nonpos=True, name="charge_loss")
                 Ps = self.P[self.storage]
                 self.constraints += [self.charge >= 0, Ps + self.charge >= 0]
-                MS = sp.csr_matrix((np.ones(nS), ([self.der[k] for k in self.storage], np.arange(nS))),
-                                   shape=(nA, nS))
+                MS = sp.csr_matrix((np.ones(nS), ([self.der[k] for k in self.storage], np.arange(nS))), shape=(nA, nS))
                 q = q + MS @ cp.multiply(self.loss_coef, self.charge)
                 self.throughput = Ps + 2 * self.charge  # discharge + charge, kW
                 cost = cost + cp.sum(cp.multiply(self.b_storage, self.throughput))
@@ -290,8 +343,9 @@ class FleetModel:
         """Load the numbers of ``s`` into the Parameters (same structure required)."""
         cols = list(self.periods)
         prosumers = s.prosumers
-        self.demand.value = np.array([[p.demand_kw[t] for t in cols] for p in prosumers]).reshape(len(prosumers),
-                                                                                                  self.T)
+        self.demand.value = np.array([[p.demand_kw[t] for t in cols] for p in prosumers]).reshape(
+            len(prosumers), self.T
+        )
         if self.der:
             assets = [prosumers[i].asset for i in self.der]
             hi = np.array([[a.p_max_at(t) for t in cols] for a in assets])
@@ -342,14 +396,16 @@ class FleetModel:
         theta = np.zeros((nD, T))
         if self.soc_low is not None:
             nu = np.asarray(self.soc_low.dual_value, dtype=float).reshape(len(self.energy), T) - np.asarray(
-                self.soc_high.dual_value, dtype=float).reshape(len(self.energy), T)
+                self.soc_high.dual_value, dtype=float
+            ).reshape(len(self.energy), T)
             mu = np.cumsum(nu[:, ::-1], axis=1)[:, ::-1]
             if self.soc_end is not None:
                 mu = mu + np.asarray(self.soc_end.dual_value, dtype=float).reshape(len(self.energy), 1)
             theta[self.energy] -= mu
         if self.ramp_up is not None:
             rho = np.asarray(self.ramp_up.dual_value, dtype=float).reshape(len(self.ramped), T - 1) - np.asarray(
-                self.ramp_down.dual_value, dtype=float).reshape(len(self.ramped), T - 1)
+                self.ramp_down.dual_value, dtype=float
+            ).reshape(len(self.ramped), T - 1)
             r = np.zeros((len(self.ramped), T))
             r[:, 1:] += rho  # P_t appears in dP_t with +1 …
             r[:, :-1] -= rho  # … and in dP_{t+1} with −1

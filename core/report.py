@@ -36,12 +36,47 @@ border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9em; } .note { 
 
 
 # unit suffixes of column and summary names, longest first ("{cur}" is the project's currency)
-_UNITS = (("_per_kwh", "{cur}/kWh"), ("_kwh", "kWh"), ("_kvar", "kvar"), ("_kw", "kW"), ("_pu", "p.u."),
-          ("_pct", "%"), ("_s", "s"))
-_MONEY = {"welfare", "payment", "value", "cost", "surplus", "platform_surplus", "outside_option", "gain_over_outside",
-          "welfare_gain", "worst_off", "max_envy", "utility", "utility_efficient", "transfer", "max_ic_gain"}
-_WORDS = {"p2p": "P2P", "ir": "IR", "ok": "OK", "dlmp": "DLMP", "hhi": "HHI", "rsi": "RSI", "pu": "p.u.",
-          "v": "V", "id": "id", "der": "DER", "cournot": "Cournot", "ac": "AC", "dc": "DC"}
+_UNITS = (
+    ("_per_kwh", "{cur}/kWh"),
+    ("_kwh", "kWh"),
+    ("_kvar", "kvar"),
+    ("_kw", "kW"),
+    ("_pu", "p.u."),
+    ("_pct", "%"),
+    ("_s", "s"),
+)
+_MONEY = {
+    "welfare",
+    "payment",
+    "value",
+    "cost",
+    "surplus",
+    "platform_surplus",
+    "outside_option",
+    "gain_over_outside",
+    "welfare_gain",
+    "worst_off",
+    "max_envy",
+    "utility",
+    "utility_efficient",
+    "transfer",
+    "max_ic_gain",
+}
+_WORDS = {
+    "p2p": "P2P",
+    "ir": "IR",
+    "ok": "OK",
+    "dlmp": "DLMP",
+    "hhi": "HHI",
+    "rsi": "RSI",
+    "pu": "p.u.",
+    "v": "V",
+    "id": "id",
+    "der": "DER",
+    "cournot": "Cournot",
+    "ac": "AC",
+    "dc": "DC",
+}
 # summary entries the settings table already shows, or too technical for a headline
 _NOT_HEADLINES = {"mechanism", "network", "decomposition_error_per_kwh", "status", "fairness_rule"}
 NOISE = 1e-9  # figures below this are a solver's last digits: shown as 0
@@ -106,8 +141,9 @@ def frame_html(df: pd.DataFrame, max_rows: int = 200, currency: str | None = Non
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
-def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None,
-               title: str | None = None) -> str:
+def build_html(
+    scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None, title: str | None = None
+) -> str:
     """The report as one HTML document. ``figures``: caption → PNG bytes, embedded in order."""
     s, st = scenario, result.settings
     c = counts(s)
@@ -123,16 +159,21 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
         f" · period {t} ({escape(when)}) of {s.periods}</p>",
         f"<p>{escape(s.description)}</p>",
         "<h2>Scenario and settings</h2>",
-        frame_html(pd.DataFrame([
-            ("Feeder", f"{c['buses']} buses, {c['lines']} lines, {s.feeder.base_kv:g} kV"),
-            ("Participants", describe_roles(c)),
-            ("Horizon", f"{s.periods} × {s.horizon.step_h:g} h"),
-            ("Mechanism", MECHANISM_LABELS.get(st.mechanism, st.mechanism)),
-            ("Network model", st.network),
-            ("Outside option", st.grid_prices),
-            ("Fairness rule", st.fairness),
-            ("k (uniform price)", f"{st.k:g}"),
-        ], columns=["", "value"])),
+        frame_html(
+            pd.DataFrame(
+                [
+                    ("Feeder", f"{c['buses']} buses, {c['lines']} lines, {s.feeder.base_kv:g} kV"),
+                    ("Participants", describe_roles(c)),
+                    ("Horizon", f"{s.periods} × {s.horizon.step_h:g} h"),
+                    ("Mechanism", MECHANISM_LABELS.get(st.mechanism, st.mechanism)),
+                    ("Network model", st.network),
+                    ("Outside option", st.grid_prices),
+                    ("Fairness rule", st.fairness),
+                    ("k (uniform price)", f"{st.k:g}"),
+                ],
+                columns=["", "value"],
+            )
+        ),
         "<h2>Headline numbers</h2><div>",
     ]
     for key, value in result.summary.items():
@@ -143,8 +184,10 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
     parts.append(f"</div><p class='note'>Prices in {cur}/kWh, money in {cur}, energy in kWh.</p>")
     for caption, png in (figures or {}).items():
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<figure><img alt='{escape(caption)}' src='data:image/png;base64,{data}'>"
-                     f"<figcaption>{escape(caption)}</figcaption></figure>")
+        parts.append(
+            f"<figure><img alt='{escape(caption)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{escape(caption)}</figcaption></figure>"
+        )
     sections = [
         ("Per period", result.periods),
         ("Per participant", result.agents),
@@ -162,8 +205,13 @@ def build_html(scenario: Scenario, result: MarketResult, figures: dict[str, byte
     return "\n".join(parts)
 
 
-def write_report(path: str | Path, scenario: Scenario, result: MarketResult, figures: dict[str, bytes] | None = None,
-                 title: str | None = None) -> Path:
+def write_report(
+    path: str | Path,
+    scenario: Scenario,
+    result: MarketResult,
+    figures: dict[str, bytes] | None = None,
+    title: str | None = None,
+) -> Path:
     """Write :func:`build_html` to ``path`` (atomically: a temporary file, then a rename)."""
     from core.files import write_atomic
 

@@ -107,8 +107,9 @@ class StorageValues:
         return ((1.0 - w) * v0 + w * v1).reshape(e.shape)
 
 
-def storage_values(energy_kwh, e0_kwh, p_min_kw, p_max_kw, efficiency, cost_a, cost_b, buy, sell,
-                   step_h: float, penalty_per_kwh: float) -> StorageValues:
+def storage_values(
+    energy_kwh, e0_kwh, p_min_kw, p_max_kw, efficiency, cost_a, cost_b, buy, sell, step_h: float, penalty_per_kwh: float
+) -> StorageValues:
     """Backward induction of the module text for ``S`` storages, each on its own grid.
 
     ``energy_kwh``, ``e0_kwh``, ``p_min_kw`` (≤ 0), ``efficiency``, ``cost_a``, ``cost_b``: shape ``(S,)``;
@@ -119,19 +120,43 @@ def storage_values(energy_kwh, e0_kwh, p_min_kw, p_max_kw, efficiency, cost_a, c
     S = E.size
     pmax = np.asarray(p_max_kw, dtype=float).reshape(S, -1)
     T = pmax.shape[1]
-    grids = [charge_grid(E[s], e0_kwh[s], max(float(pmax[s].max(initial=0.0)), abs(float(p_min_kw[s])), 1e-9),
-                         step_h) for s in range(S)]
+    grids = [
+        charge_grid(E[s], e0_kwh[s], max(float(pmax[s].max(initial=0.0)), abs(float(p_min_kw[s])), 1e-9), step_h)
+        for s in range(S)
+    ]
     K = max(g.size for g in grids)
     grid = np.stack([np.concatenate([g, np.full(K - g.size, g[-1])]) for g in grids])
     values = np.zeros((S, T + 1, K))
     for s in range(S):
-        values[s] = _backward(grid[s], float(e0_kwh[s]), float(p_min_kw[s]), pmax[s], float(efficiency[s]),
-                              float(cost_a[s]), float(cost_b[s]), buy, sell, step_h, penalty_per_kwh)
+        values[s] = _backward(
+            grid[s],
+            float(e0_kwh[s]),
+            float(p_min_kw[s]),
+            pmax[s],
+            float(efficiency[s]),
+            float(cost_a[s]),
+            float(cost_b[s]),
+            buy,
+            sell,
+            step_h,
+            penalty_per_kwh,
+        )
     return StorageValues(grid, values)
 
 
-def _backward(e: np.ndarray, e0: float, pmin: float, pmax: np.ndarray, eta: float, a: float, b: float, buy, sell,
-              step_h: float, penalty: float) -> np.ndarray:
+def _backward(
+    e: np.ndarray,
+    e0: float,
+    pmin: float,
+    pmax: np.ndarray,
+    eta: float,
+    a: float,
+    b: float,
+    buy,
+    sell,
+    step_h: float,
+    penalty: float,
+) -> np.ndarray:
     """``V_t`` on the grid ``e`` of one storage, ``t = T…0``."""
     T = pmax.size
     out = np.zeros((T + 1, e.size))

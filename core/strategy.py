@@ -172,8 +172,9 @@ class CournotResult:
         return bool(t.loc[t.status == "interior", "identity_holds"].all())
 
 
-def _cournot_result(game: CournotGame, q: np.ndarray, method: str, iterations: int = 0,
-                    converged: bool = True, tol: float = 1e-9) -> CournotResult:
+def _cournot_result(
+    game: CournotGame, q: np.ndarray, method: str, iterations: int = 0, converged: bool = True, tol: float = 1e-9
+) -> CournotResult:
     q = np.asarray(q, dtype=np.float64)
     total = float(q.sum())
     price = game.a - game.b * total
@@ -193,18 +194,20 @@ def _cournot_result(game: CournotGame, q: np.ndarray, method: str, iterations: i
             status.append("at capacity")
         else:
             status.append("interior")
-    table = pd.DataFrame({
-        "firm": list(game.names),
-        "cost": costs,
-        "capacity": np.array(caps) if caps is not None else np.full(game.n, np.inf),
-        "q": q,
-        "share": share,
-        "profit": profits,
-        "lerner": lern,
-        "lerner_cournot": lc,
-        "identity_holds": np.isclose(lern, lc, rtol=tol, atol=tol),
-        "status": status,
-    })
+    table = pd.DataFrame(
+        {
+            "firm": list(game.names),
+            "cost": costs,
+            "capacity": np.array(caps) if caps is not None else np.full(game.n, np.inf),
+            "q": q,
+            "share": share,
+            "profit": profits,
+            "lerner": lern,
+            "lerner_cournot": lc,
+            "identity_holds": np.isclose(lern, lc, rtol=tol, atol=tol),
+            "status": status,
+        }
+    )
     return CournotResult(game, q, total, float(price), profits, float(eps), table, method, iterations, converged)
 
 
@@ -241,14 +244,22 @@ def cournot_interior(a: float, b: float, costs: Sequence[float], names: Sequence
     bad = np.flatnonzero(q <= 0)
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{game.names[i]}: cost {c[i]:g} ≥ the interior price {price:g}, so it would produce "
-                         f"{q[i]:g}; the equilibrium is not interior (use cournot_equilibrium)")
+        raise ValueError(
+            f"{game.names[i]}: cost {c[i]:g} ≥ the interior price {price:g}, so it would produce "
+            f"{q[i]:g}; the equilibrium is not interior (use cournot_equilibrium)"
+        )
     return _cournot_result(game, q, "closed form (interior)")
 
 
-def cournot_equilibrium(a: float, b: float, costs: Sequence[float], capacities: Sequence[float] | None = None,
-                        names: Sequence[str] | None = None, tol: float = 1e-12,
-                        max_iter: int = 100_000) -> CournotResult:
+def cournot_equilibrium(
+    a: float,
+    b: float,
+    costs: Sequence[float],
+    capacities: Sequence[float] | None = None,
+    names: Sequence[str] | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 100_000,
+) -> CournotResult:
     """Cournot equilibrium by best-response iteration, with capacities and corners ("Strategic Behavior").
 
     Firms respond in turn (Gauss–Seidel): ``q_i ← clip((a − c_i − b·Q_{−i})/(2b), 0, k_i)``
@@ -259,8 +270,9 @@ def cournot_equilibrium(a: float, b: float, costs: Sequence[float], capacities: 
     converges to the unique equilibrium (simultaneous responses would oscillate
     for ``n ≥ 3``).
     """
-    game = CournotGame(a, b, tuple(costs), None if capacities is None else tuple(capacities),
-                       None if names is None else tuple(names))
+    game = CournotGame(
+        a, b, tuple(costs), None if capacities is None else tuple(capacities), None if names is None else tuple(names)
+    )
     q = np.zeros(game.n)
     up = np.array([game.upper(i) for i in range(game.n)])
     c = np.array(game.costs)
@@ -353,9 +365,21 @@ class BiddingGame:
     e.g. ``k=0.5``). Profiles are arrays of shape ``(n_players, 2)``: ``[m, w]``.
     """
 
-    def __init__(self, truth: OrderBook, mechanism: str = "uniform", players=None, *, buyers: bool = False,
-                 markups=21, m_max: float = 1.0, withhold=False, w_max: float = 0.5, refine: int = 2,
-                 refine_points: int = 9, **mechanism_kwargs) -> None:
+    def __init__(
+        self,
+        truth: OrderBook,
+        mechanism: str = "uniform",
+        players=None,
+        *,
+        buyers: bool = False,
+        markups=21,
+        m_max: float = 1.0,
+        withhold=False,
+        w_max: float = 0.5,
+        refine: int = 2,
+        refine_points: int = 9,
+        **mechanism_kwargs,
+    ) -> None:
         if mechanism not in MECHANISMS:
             raise ValueError(f"mechanism must be one of {sorted(MECHANISMS)}, got {mechanism!r}")
         m_max, w_max = _num(m_max, "m_max"), _num(w_max, "w_max")
@@ -476,8 +500,9 @@ class BiddingGame:
             bp[b_on] = bp[b_on] - x[k, 0] * np.abs(bp[b_on])
             bq[b_on] = bq[b_on] * (1.0 - x[k, 1])
         keep_b, keep_s = np.flatnonzero(bq > 0), np.flatnonzero(sq > 0)
-        book = OrderBook(bp[keep_b], bq[keep_b], t.buy_agent[keep_b], sp[keep_s], sq[keep_s], t.sell_agent[keep_s],
-                         t.agents)
+        book = OrderBook(
+            bp[keep_b], bq[keep_b], t.buy_agent[keep_b], sp[keep_s], sq[keep_s], t.sell_agent[keep_s], t.agents
+        )
         return book, keep_b, keep_s
 
     def play(self, profile) -> Play:
@@ -665,11 +690,25 @@ def _as_tuple(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple((float(m), float(w)) for m, w in x)
 
 
-def nash_search(book, mechanism: str = "uniform", players=None, markups=21, withhold=False, max_rounds: int = 50,
-                tol: float = 1e-6, progress: Callable[[float, str], None] | None = None,
-                cancelled: Callable[[], bool] | None = None, *, start=None, buyers: bool = False,
-                m_max: float = 1.0, w_max: float = 0.5, refine: int = 2, refine_points: int = 9,
-                **mechanism_kwargs) -> NashResult:
+def nash_search(
+    book,
+    mechanism: str = "uniform",
+    players=None,
+    markups=21,
+    withhold=False,
+    max_rounds: int = 50,
+    tol: float = 1e-6,
+    progress: Callable[[float, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    *,
+    start=None,
+    buyers: bool = False,
+    m_max: float = 1.0,
+    w_max: float = 0.5,
+    refine: int = 2,
+    refine_points: int = 9,
+    **mechanism_kwargs,
+) -> NashResult:
     """Search a pure Nash equilibrium of the bidding game by best-response dynamics ("Strategic Behavior").
 
     ``book`` is the truthful :class:`~core.mechanisms.OrderBook` (or a ready
@@ -689,9 +728,23 @@ def nash_search(book, mechanism: str = "uniform", players=None, markups=21, with
     and the true welfare ``Σ v·x − Σ c·y`` is compared with truthful bidding.
     ``progress(fraction, text)`` is called after every best response.
     """
-    game = book if isinstance(book, BiddingGame) else BiddingGame(
-        book, mechanism, players, buyers=buyers, markups=markups, m_max=m_max, withhold=withhold, w_max=w_max,
-        refine=refine, refine_points=refine_points, **mechanism_kwargs)
+    game = (
+        book
+        if isinstance(book, BiddingGame)
+        else BiddingGame(
+            book,
+            mechanism,
+            players,
+            buyers=buyers,
+            markups=markups,
+            m_max=m_max,
+            withhold=withhold,
+            w_max=w_max,
+            refine=refine,
+            refine_points=refine_points,
+            **mechanism_kwargs,
+        )
+    )
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or max_rounds < 1:
         raise ValueError(f"max_rounds must be a whole number ≥ 1, got {max_rounds!r}")
     tol = _num(tol, "tol")
@@ -746,36 +799,61 @@ def nash_search(book, mechanism: str = "uniform", players=None, markups=21, with
             s, val, cur = game.best_response(i, x)
             gain[i], dev[i] = val - cur, s
             report(0.9 + 0.1 * (i + 1) / n, f"checking deviations: {game.players[i].name}")
-    table = pd.DataFrame({
-        "agent": list(game.player_names),
-        "side": [p.side for p in game.players],
-        "markup": x[:, 0],
-        "withheld": x[:, 1],
-        "sold_kwh": at.outcome.agent_sold[game._codes],
-        "bought_kwh": at.outcome.agent_bought[game._codes],
-        "profit": at.payoffs,
-        "truthful_profit": truthful.payoffs,
-        "best_deviation_gain": gain,
-        "best_deviation_markup": dev[:, 0],
-        "best_deviation_withheld": dev[:, 1],
-    })
+    table = pd.DataFrame(
+        {
+            "agent": list(game.player_names),
+            "side": [p.side for p in game.players],
+            "markup": x[:, 0],
+            "withheld": x[:, 1],
+            "sold_kwh": at.outcome.agent_sold[game._codes],
+            "bought_kwh": at.outcome.agent_bought[game._codes],
+            "profit": at.payoffs,
+            "truthful_profit": truthful.payoffs,
+            "best_deviation_gain": gain,
+            "best_deviation_markup": dev[:, 0],
+            "best_deviation_withheld": dev[:, 1],
+        }
+    )
     if stopped:
         converged = cycling = False
-    common = dict(game=game, converged=converged, cycling=cycling, cancelled=stopped, rounds=rounds,
-                  path=tuple(path), last_profile=_as_tuple(x), table=table, welfare_truthful=truthful.welfare,
-                  welfare_optimal=welfare_optimal, price_truthful=truthful.price, cycle_rounds=cycle_rounds, tol=tol)
+    common = dict(
+        game=game,
+        converged=converged,
+        cycling=cycling,
+        cancelled=stopped,
+        rounds=rounds,
+        path=tuple(path),
+        last_profile=_as_tuple(x),
+        table=table,
+        welfare_truthful=truthful.welfare,
+        welfare_optimal=welfare_optimal,
+        price_truthful=truthful.price,
+        cycle_rounds=cycle_rounds,
+        tol=tol,
+    )
     if converged:
-        msg = (f"converged after {rounds} rounds: price {at.price:.6g}, true welfare {at.welfare:.6g} vs "
-               f"{truthful.welfare:.6g} truthful (lost {truthful.welfare - at.welfare:.6g}); largest deviation "
-               f"gain {np.nanmax(gain) if n else 0.0:.3g} (tol {tol:g})")
+        msg = (
+            f"converged after {rounds} rounds: price {at.price:.6g}, true welfare {at.welfare:.6g} vs "
+            f"{truthful.welfare:.6g} truthful (lost {truthful.welfare - at.welfare:.6g}); largest deviation "
+            f"gain {np.nanmax(gain) if n else 0.0:.3g} (tol {tol:g})"
+        )
         report(1.0, msg)
-        return NashResult(**common, equilibrium=_as_tuple(x), price=at.price, profits=at.payoffs.copy(),
-                          welfare_equilibrium=at.welfare, welfare_lost=truthful.welfare - at.welfare, message=msg)
+        return NashResult(
+            **common,
+            equilibrium=_as_tuple(x),
+            price=at.price,
+            profits=at.payoffs.copy(),
+            welfare_equilibrium=at.welfare,
+            welfare_lost=truthful.welfare - at.welfare,
+            message=msg,
+        )
     if stopped:
         msg = f"cancelled in round {rounds}: no equilibrium reported"
     elif cycling:
-        msg = (f"no pure equilibrium found: best responses cycle (the profile after round {rounds} repeats the one "
-               f"after round {rounds - cycle_rounds}, a cycle of {cycle_rounds} rounds)")
+        msg = (
+            f"no pure equilibrium found: best responses cycle (the profile after round {rounds} repeats the one "
+            f"after round {rounds - cycle_rounds}, a cycle of {cycle_rounds} rounds)"
+        )
     else:
         msg = f"no pure equilibrium found: best responses had not settled after {rounds} rounds"
     report(1.0, msg)
@@ -827,8 +905,14 @@ def _qc_violation(f: np.ndarray) -> tuple[float, int]:
     return float(max(dip[k], 0.0)), k + 1
 
 
-def existence_check(game, contexts: Sequence | None = None, jump_tol: float = 1e-3, qc_tol: float = 1e-9,
-                    bisections: int = 40, max_cells: int = 3) -> ExistenceCheck:
+def existence_check(
+    game,
+    contexts: Sequence | None = None,
+    jump_tol: float = 1e-3,
+    qc_tol: float = 1e-9,
+    bisections: int = 40,
+    max_cells: int = 3,
+) -> ExistenceCheck:
     """Check the Debreu–Glicksberg–Fan conditions of ``game`` numerically ("Strategic Behavior", conditions 1–3).
 
     ``game`` is a :class:`BiddingGame` or a :class:`CournotGame` (anything with
@@ -917,9 +1001,21 @@ def existence_check(game, contexts: Sequence | None = None, jump_tol: float = 1e
             failing_cont.append(name)
         if not quasi:
             failing_qc.append(name)
-        rows.append({"player": name, "nonempty": nonempty, "compact": compact, "convex": convex,
-                     "continuous": continuous, "max_step_rel": max_step, "jump_rel": jump, "jump_at": jump_at,
-                     "quasi_concave": quasi, "qc_violation_rel": qc_v, "qc_at": qc_at})
+        rows.append(
+            {
+                "player": name,
+                "nonempty": nonempty,
+                "compact": compact,
+                "convex": convex,
+                "continuous": continuous,
+                "max_step_rel": max_step,
+                "jump_rel": jump,
+                "jump_at": jump_at,
+                "quasi_concave": quasi,
+                "qc_violation_rel": qc_v,
+                "qc_at": qc_at,
+            }
+        )
     frame = pd.DataFrame(rows)
     sets_ok = bool(frame[["nonempty", "compact", "convex"]].all().all()) if len(frame) else True
     holds = sets_ok and not failing_cont and not failing_qc
@@ -941,5 +1037,10 @@ def existence_check(game, contexts: Sequence | None = None, jump_tol: float = 1e
         f"{len(contexts)} context profiles: a failure disproves the condition, a pass is evidence on those lines",
         "an equilibrium of the grid game need not be one of the continuous game, nor conversely",
     )
-    return ExistenceCheck(frame, pd.DataFrame(samples, columns=["player", "context", "coordinate", "value", "payoff"]),
-                          holds, verdict, notes)
+    return ExistenceCheck(
+        frame,
+        pd.DataFrame(samples, columns=["player", "context", "coordinate", "value", "payoff"]),
+        holds,
+        verdict,
+        notes,
+    )

@@ -114,8 +114,9 @@ class WelfareProblem:
         # balance in kWh per period, so that its dual is a price per kWh
         self.balance = f.step_h * (cp.sum(f.q, axis=0) + self.g_imp - self.g_exp) == 0
         grid_cost = f.step_h * (self.buy @ self.g_imp - self.sell @ self.g_exp)
-        self.problem = cp.Problem(cp.Maximize(f.value - f.cost - grid_cost),
-                                  [*f.constraints, self.balance, self.g_imp >= 0, self.g_exp >= 0])
+        self.problem = cp.Problem(
+            cp.Maximize(f.value - f.cost - grid_cost), [*f.constraints, self.balance, self.g_imp >= 0, self.g_exp >= 0]
+        )
         self.update(scenario)
 
     def fits(self, scenario: Scenario, periods=None, grid: str = "tariffs") -> bool:
@@ -139,13 +140,24 @@ class WelfareProblem:
         q = np.asarray(f.q.value, dtype=float).reshape(len(f.ids), f.T)
         step = s.horizon.step_h
         return WelfareSolution(
-            periods=f.periods, ids=list(f.ids), price_per_kwh=lam, trade_kw=q,
-            der_kw=f.der_kw(), flexible_kw=f.flexible_kw(),
+            periods=f.periods,
+            ids=list(f.ids),
+            price_per_kwh=lam,
+            trade_kw=q,
+            der_kw=f.der_kw(),
+            flexible_kw=f.flexible_kw(),
             grid_import_kw=np.clip(np.asarray(self.g_imp.value).reshape(f.T), 0.0, None),
             grid_export_kw=np.clip(np.asarray(self.g_exp.value).reshape(f.T), 0.0, None),
-            welfare=float(welfare), cost=f.per_agent_cost(s), value=f.per_agent_value(s),
-            payment=-(q * lam[None, :]).sum(axis=1) * step, step_h=step, solve_time_s=elapsed,
-            status=self.problem.status, price_lo_per_kwh=lo, price_hi_per_kwh=hi, charge_kw=f.charge_kw(),
+            welfare=float(welfare),
+            cost=f.per_agent_cost(s),
+            value=f.per_agent_value(s),
+            payment=-(q * lam[None, :]).sum(axis=1) * step,
+            step_h=step,
+            solve_time_s=elapsed,
+            status=self.problem.status,
+            price_lo_per_kwh=lo,
+            price_hi_per_kwh=hi,
+            charge_kw=f.charge_kw(),
             extras={"dual_price_per_kwh": dual, "storage_burn_kwh": f.storage_burn_kwh()},
         )
 
@@ -304,8 +316,9 @@ def outside_option(scenario: Scenario, periods=None, response: PriceResponse | N
     return (response or PriceResponse(scenario, periods)).solve(sell, buy)[1]
 
 
-def decentralised_gap(solution: WelfareSolution, scenario: Scenario,
-                      response: PriceResponse | None = None) -> dict[str, float]:
+def decentralised_gap(
+    solution: WelfareSolution, scenario: Scenario, response: PriceResponse | None = None
+) -> dict[str, float]:
     """How far the agents' own answers at λ are from the planner's (chapter: they coincide).
 
     ``max_trade_gap_kw``: the largest |q_i(λ) − q*_i| over agents and periods;
@@ -340,8 +353,17 @@ class PriceTrace:
         return self.prices[-1]
 
 
-def tatonnement(scenario: Scenario, periods=None, grid: str = "tariffs", tol: float = 1e-4, max_iter: int = 200,
-                start=None, progress=None, cancelled=None, response: PriceResponse | None = None) -> PriceTrace:
+def tatonnement(
+    scenario: Scenario,
+    periods=None,
+    grid: str = "tariffs",
+    tol: float = 1e-4,
+    max_iter: int = 200,
+    start=None,
+    progress=None,
+    cancelled=None,
+    response: PriceResponse | None = None,
+) -> PriceTrace:
     """Projected dual ascent on λ (see the module text); stops when no price moves more than ``tol``.
 
     ``progress(k, max_iter)`` is called each round; ``cancelled()`` returning

@@ -16,8 +16,21 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePol
 from gui.presenting import muted
 
 # a colour per series (matplotlib's tab10, readable on white)
-PALETTE = tuple(QColor(c) for c in ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                                    "#7f7f7f", "#bcbd22", "#17becf"))
+PALETTE = tuple(
+    QColor(c)
+    for c in (
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+    )
+)
 
 
 def series_colour(i: int) -> QColor:
@@ -148,8 +161,10 @@ class StatLine(QLabel):
         self.values[key] = f"{value} {unit}".strip() + (f" {note}" if note else "")
         unit_html = f"&nbsp;{escape(unit)}" if unit else ""
         note_html = f" <span style='color:#666'>{escape(note)}</span>" if note else ""
-        self._html[key] = (f"<nobr><span style='color:#555'>{escape(self.captions[key])}</span> "
-                           f"<b>{escape(value)}</b>{unit_html}</nobr>{note_html}")
+        self._html[key] = (
+            f"<nobr><span style='color:#555'>{escape(self.captions[key])}</span> "
+            f"<b>{escape(value)}</b>{unit_html}</nobr>{note_html}"
+        )
         self._render()
 
     def show_only(self, keys) -> None:
@@ -186,5 +201,13 @@ def index_at(plot: pg.PlotWidget, scene_pos, n: int, axis: int = 0) -> int | Non
     return i if 0 <= i < n else None
 
 
-__all__ = ["PALETTE", "CategoryTicks", "StatGrid", "StatLine", "index_at", "nice_stride",
-           "series_colour", "side_column"]
+__all__ = [
+    "PALETTE",
+    "CategoryTicks",
+    "StatGrid",
+    "StatLine",
+    "index_at",
+    "nice_stride",
+    "series_colour",
+    "side_column",
+]

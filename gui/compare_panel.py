@@ -44,36 +44,73 @@ BAR_CHOSEN = QColor(226, 110, 30)
 
 # metric → (label with its unit, decimals, tooltip); {cur}: the currency, {when}: the period's clock time
 METRICS: dict[str, tuple[str, int, str]] = {
-    "welfare": ("Welfare ({cur})", 2, "Σ true value − Σ true cost − net grid cost over the day, {cur}: the prosumers' "
-                "own curves, not their bids; money between prosumers and the platform cancels. The welfare "
-                "clearing's is the most any mechanism reaches."),
-    "efficiency": ("Efficiency (%)", 1, "(W − W⁰)/(W* − W⁰): the share of what the welfare clearing adds to "
-                   "everyone trading with the grid alone (W⁰) that this mechanism adds"),
-    "gain_over_outside": ("Gain over grid alone ({cur})", 1, "W − W⁰, {cur}: what the market adds to "
-                          "everyone trading with the grid alone"),
-    "platform_surplus": ("Platform surplus ({cur})", 2, "What the platform keeps over the day, {cur}: Σ payments "
-                         "in − out (the welfare clearing: minus its grid bill); negative: a deficit someone must "
-                         "fund"),
+    "welfare": (
+        "Welfare ({cur})",
+        2,
+        "Σ true value − Σ true cost − net grid cost over the day, {cur}: the prosumers' "
+        "own curves, not their bids; money between prosumers and the platform cancels. The welfare "
+        "clearing's is the most any mechanism reaches.",
+    ),
+    "efficiency": (
+        "Efficiency (%)",
+        1,
+        "(W − W⁰)/(W* − W⁰): the share of what the welfare clearing adds to "
+        "everyone trading with the grid alone (W⁰) that this mechanism adds",
+    ),
+    "gain_over_outside": (
+        "Gain over grid alone ({cur})",
+        1,
+        "W − W⁰, {cur}: what the market adds to everyone trading with the grid alone",
+    ),
+    "platform_surplus": (
+        "Platform surplus ({cur})",
+        2,
+        "What the platform keeps over the day, {cur}: Σ payments "
+        "in − out (the welfare clearing: minus its grid bill); negative: a deficit someone must "
+        "fund",
+    ),
     "traded_kwh": ("Traded P2P (kWh)", 0, "Energy traded between prosumers (peer to peer) over the day, kWh"),
     "grid_import_kwh": ("Grid import (kWh)", 0, "Energy from the grid over the day, kWh"),
     "grid_export_kwh": ("Grid export (kWh)", 0, "Energy to the grid over the day, kWh"),
-    "worst_off_gain": ("Worst-off gain ({cur})", 2, "The smallest gain of a prosumer over trading with the grid "
-                       "alone over the day, {cur}"),
-    "ir_violations": ("Worse off than grid (IR)", 0, "How many prosumers end the day worse off than trading "
-                      "with the grid alone at the tariffs: individual rationality judged against the outside option"),
-    "max_ic_gain": ("Gain from lying at {when} (IC, {cur})", 2, "The best gain a prosumer finds by shading its "
-                    "bid or ask at {when} (measured), {cur}; 0: nobody gains by lying. The welfare clearing has no "
-                    "bids to misreport."),
+    "worst_off_gain": (
+        "Worst-off gain ({cur})",
+        2,
+        "The smallest gain of a prosumer over trading with the grid alone over the day, {cur}",
+    ),
+    "ir_violations": (
+        "Worse off than grid (IR)",
+        0,
+        "How many prosumers end the day worse off than trading "
+        "with the grid alone at the tariffs: individual rationality judged against the outside option",
+    ),
+    "max_ic_gain": (
+        "Gain from lying at {when} (IC, {cur})",
+        2,
+        "The best gain a prosumer finds by shading its "
+        "bid or ask at {when} (measured), {cur}; 0: nobody gains by lying. The welfare clearing has no "
+        "bids to misreport.",
+    ),
     "period_welfare": ("Welfare at {when} ({cur})", 1, "Welfare in {when} alone, {cur}"),
     "period_traded_kwh": ("Traded P2P at {when} (kWh)", 1, "Energy traded between prosumers at {when}, kWh"),
-    "period_price_per_kwh": ("Price at {when} ({cur}/kWh)", 4, "The clearing price at {when} (–: no single "
-                             "price, or nothing traded)"),
+    "period_price_per_kwh": (
+        "Price at {when} ({cur}/kWh)",
+        4,
+        "The clearing price at {when} (–: no single price, or nothing traded)",
+    ),
     "period_platform_surplus": ("Platform surplus at {when} ({cur})", 2, "What the platform keeps at {when}, {cur}"),
 }
-DAY_ROWS = ("welfare", "efficiency", "gain_over_outside", "platform_surplus", "traded_kwh", "grid_import_kwh",
-            "grid_export_kwh", "worst_off_gain", "ir_violations")
-PERIOD_ROWS = ("period_welfare", "period_traded_kwh", "period_price_per_kwh", "period_platform_surplus",
-               "max_ic_gain")
+DAY_ROWS = (
+    "welfare",
+    "efficiency",
+    "gain_over_outside",
+    "platform_surplus",
+    "traded_kwh",
+    "grid_import_kwh",
+    "grid_export_kwh",
+    "worst_off_gain",
+    "ir_violations",
+)
+PERIOD_ROWS = ("period_welfare", "period_traded_kwh", "period_price_per_kwh", "period_platform_surplus", "max_ic_gain")
 
 
 class ComparePanel(QWidget):
@@ -126,13 +163,16 @@ class ComparePanel(QWidget):
         item.getViewBox().invertY(True)
         axis_label(self.plot, "bottom", "Efficiency (%)")
         self.plot.setToolTip("Efficiency: the share of the welfare clearing's gain over the grid alone, %")
-        self.note = QLabel("Welfare: value − cost − net grid cost at the true curves. Click a column to show "
-                           "that mechanism.", self)
+        self.note = QLabel(
+            "Welfare: value − cost − net grid cost at the true curves. Click a column to show that mechanism.", self
+        )
         self.note.setWordWrap(True)
-        self.note.setToolTip("One scale for every mechanism: welfare is value − cost − net grid cost with the "
-                             "prosumers' true curves (not their bids); the auctions clear the day period by period "
-                             "from the state the earlier periods left; the welfare clearing's welfare is the most "
-                             "any of them reaches.")
+        self.note.setToolTip(
+            "One scale for every mechanism: welfare is value − cost − net grid cost with the "
+            "prosumers' true curves (not their bids); the auctions clear the day period by period "
+            "from the state the earlier periods left; the welfare clearing's welfare is the most "
+            "any of them reaches."
+        )
         muted(self.note, "#555")
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
@@ -168,8 +208,11 @@ class ComparePanel(QWidget):
         if self._table.empty:
             self.model.set_frame(pd.DataFrame())
             self.bars.setOpts(x0=[], y=[], width=[], brushes=[])
-            why = ("not compared: tick <i>Compare</i> in the Market dock" if not r.settings.compare
-                   else "comparing the mechanisms…")
+            why = (
+                "not compared: tick <i>Compare</i> in the Market dock"
+                if not r.settings.compare
+                else "comparing the mechanisms…"
+            )
             self.title.setText(f"<b>Compare mechanisms</b> · {why}")
             return
         t = self._table
@@ -183,9 +226,10 @@ class ComparePanel(QWidget):
         chosen = r.settings.mechanism
         if chosen in headers:
             headers[chosen] = "▸ " + headers[chosen]
-        tips = {"metric": "Click a mechanism's column header to show it in the dashboard",
-                **{m: f"{MECHANISM_LABELS.get(m, m)} — click the header to show it in the dashboard"
-                   for m in t.mechanism}}
+        tips = {
+            "metric": "Click a mechanism's column header to show it in the dashboard",
+            **{m: f"{MECHANISM_LABELS.get(m, m)} — click the header to show it in the dashboard" for m in t.mechanism},
+        }
         self._tips = [METRICS[k][2].format(**fill) for k in self._rows]
         self.model.bold_row = None
         self.model.set_frame(frame, headers, tips)
@@ -198,8 +242,13 @@ class ComparePanel(QWidget):
         eff = 100.0 * t.efficiency.to_numpy(float)
         y = np.arange(len(t), dtype=float)
         ok = np.isfinite(eff)
-        self.bars.setOpts(x0=np.zeros(int(ok.sum())), y=y[ok], width=eff[ok], height=0.6,
-                          brushes=[pg.mkBrush(BAR_CHOSEN if m == chosen else BAR) for m in t.mechanism[ok]])
+        self.bars.setOpts(
+            x0=np.zeros(int(ok.sum())),
+            y=y[ok],
+            width=eff[ok],
+            height=0.6,
+            brushes=[pg.mkBrush(BAR_CHOSEN if m == chosen else BAR) for m in t.mechanism[ok]],
+        )
         left = self.plot.getPlotItem().getAxis("left")
         names = [SHORT_MECHANISM.get(m, m) for m in t.mechanism]
         left.setTicks([[(float(i), n) for i, n in enumerate(names)], []])

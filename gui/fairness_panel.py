@@ -46,9 +46,10 @@ RULE = QColor(232, 125, 30)  # the chosen rule's gains
 NOISE = 1e-6  # a price of fairness, Gini or gain this small (relative) is the solver's rounding: shown as 0
 ENVY_LIMIT = 200  # above this many agents the heat map shows the envious agents only, or block maxima
 
-ENVY_CMAP = pg.ColorMap([0.0, 0.004, 0.35, 0.7, 1.0],
-                        [QColor(255, 255, 255), QColor(255, 236, 150), QColor(250, 170, 60), QColor(220, 70, 30),
-                         QColor(120, 0, 30)])
+ENVY_CMAP = pg.ColorMap(
+    [0.0, 0.004, 0.35, 0.7, 1.0],
+    [QColor(255, 255, 255), QColor(255, 236, 150), QColor(250, 170, 60), QColor(220, 70, 30), QColor(120, 0, 30)],
+)
 
 SHORT_RULE = {"efficiency": "efficient", "proportional": "proportional", "maxmin": "max-min"}
 
@@ -110,8 +111,8 @@ def envy_view(envy: pd.DataFrame, limit: int = ENVY_LIMIT) -> EnvyView:
     padded = np.zeros((nr * b, nc * b))
     padded[: E.shape[0], : E.shape[1]] = E
     M = padded.reshape(nr, b, nc, b).max(axis=(1, 3))
-    rg = [ids[k * b: (k + 1) * b] for k in range(nr)]
-    cg = [cols[k * b: (k + 1) * b] for k in range(nc)]
+    rg = [ids[k * b : (k + 1) * b] for k in range(nr)]
+    cg = [cols[k * b : (k + 1) * b] for k in range(nc)]
     name = lambda g: g[0] if len(g) == 1 else f"{g[0]}…{g[-1]}"  # noqa: E731
     return EnvyView(M, [name(g) for g in rg], [name(g) for g in cg], rg, cg, "blocks", n)
 
@@ -138,8 +139,9 @@ class EnvyHeatMap(QWidget):
         vb.setMouseEnabled(x=True, y=True)
         self.image = pg.ImageItem()
         item.addItem(self.image)
-        self.bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=ENVY_CMAP, interactive=False, width=12,
-                                   colorMapMenu=False)
+        self.bar = pg.ColorBarItem(
+            values=(0.0, 1.0), colorMap=ENVY_CMAP, interactive=False, width=12, colorMapMenu=False
+        )
         self.bar.setImageItem(self.image, insert_in=item)
         self.bar.axis.setTextPen(pg.mkPen("#222"))
         self.border = pg.QtWidgets.QGraphicsRectItem()
@@ -196,13 +198,20 @@ class EnvyHeatMap(QWidget):
         if v.mode == "full":
             what = f"{n} × {n} participants"
         elif v.mode == "envious":
-            what = (f"only the {M.shape[0]} participants who envy and the {M.shape[1]} envied "
-                    f"(of {n:,}; the others are envy-free)")
+            what = (
+                f"only the {M.shape[0]} participants who envy and the {M.shape[1]} envied "
+                f"(of {n:,}; the others are envy-free)"
+            )
         else:
             b = len(v.row_groups[0])
             what = f"{n:,} participants in blocks of {b}: each cell the largest envy in its block"
-        state = "no envy — every participant prefers its own bundle" if envious == 0 else (
-            f"{envious:,} envious pair{'s' if envious != 1 else ''}, the largest {fmt_sig(top)} {escape(currency)}")
+        state = (
+            "no envy — every participant prefers its own bundle"
+            if envious == 0
+            else (
+                f"{envious:,} envious pair{'s' if envious != 1 else ''}, the largest {fmt_sig(top)} {escape(currency)}"
+            )
+        )
         self.caption.setText(f"<b>Envy</b> · {what} · {state}" + (f" · {escape(note)}" if note else ""))
         self.hover.setText("Hover a cell: who envies whom, by how much")
 
@@ -219,8 +228,10 @@ class EnvyHeatMap(QWidget):
             rg, cg = v.row_groups[i], v.col_groups[j]
             if x <= 0:
                 return f"no one in {v.rows[i]} envies anyone in {v.cols[j]}"
-            return f"participants {v.rows[i]} envy participants {v.cols[j]} by up to {fmt_sig(x)} {cur} " \
-                   f"({len(rg)} × {len(cg)} block)"
+            return (
+                f"participants {v.rows[i]} envy participants {v.cols[j]} by up to {fmt_sig(x)} {cur} "
+                f"({len(rg)} × {len(cg)} block)"
+            )
         a, b = v.rows[i], v.cols[j]
         if a == b:
             return f"{a}: its own bundle (no envy by definition)"
@@ -249,15 +260,21 @@ class EnvyHeatMap(QWidget):
 
 STAT_KEYS = [
     ("welfare_gain", "Total welfare gain", "W = Σ_i U_i: the participants' gains over their outside options added up"),
-    ("price_of_fairness", "Price of fairness",
-     "PoF = (W_efficient − W_rule)/W_efficient: the share of the efficient gain the rule gives up"),
+    (
+        "price_of_fairness",
+        "Price of fairness",
+        "PoF = (W_efficient − W_rule)/W_efficient: the share of the efficient gain the rule gives up",
+    ),
     ("jain", "Jain's index", "(Σ U)²/(n·Σ U²): 1 when every gain is equal, 1/n when one participant gets it all"),
     ("gini", "Gini", "The Gini coefficient of the gains: 0 when every gain is equal, towards 1 as one takes all"),
     ("worst_off", "Worst-off", "min_i U_i: the smallest gain over the outside option"),
     ("envy", "Envious pairs", "Ordered pairs (i, j) where i would rather have j's bundle and payment than its own"),
-    ("location", "Location-only pairs",
-     "Envious pairs whose envy disappears once j's bundle is priced at i's own bus's DLMPs: envy of a better "
-     "location, not of a better deal"),
+    (
+        "location",
+        "Location-only pairs",
+        "Envious pairs whose envy disappears once j's bundle is priced at i's own bus's DLMPs: envy of a better "
+        "location, not of a better deal",
+    ),
 ]
 
 COMPARISON_TIPS = {
@@ -285,10 +302,12 @@ class FairnessPanel(QWidget):
 
     NEEDS = (Diagnostic.FAIRNESS_COMPARISON, Diagnostic.ENVY_AUDIT)  # the diagnostics its numbers come from
 
-    NO_FAIRNESS = ("Fairness rules share the welfare clearing's gain: choose the welfare-maximising mechanism "
-                   "(Market dock), on the copper plate with the tariffs as the outside option, to compare "
-                   "efficiency, proportional fairness and max-min, and to audit envy.\n\n"
-                   "An auction has its own allocation, so there is no fairness rule to apply.")
+    NO_FAIRNESS = (
+        "Fairness rules share the welfare clearing's gain: choose the welfare-maximising mechanism "
+        "(Market dock), on the copper plate with the tariffs as the outside option, to compare "
+        "efficiency, proportional fairness and max-min, and to audit envy.\n\n"
+        "An auction has its own allocation, so there is no fairness rule to apply."
+    )
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -319,8 +338,9 @@ class FairnessPanel(QWidget):
         self.plot.setMinimumSize(140, 60)
         item = self.plot.getPlotItem()
         item.getViewBox().setMouseEnabled(x=True, y=False)
-        self.eff_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.4, brush=pg.mkBrush(EFFICIENT),
-                                        pen=pg.mkPen(None))
+        self.eff_bars = pg.BarGraphItem(
+            x=[0.0], height=[0.0], width=0.4, brush=pg.mkBrush(EFFICIENT), pen=pg.mkPen(None)
+        )
         self.rule_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.4, brush=pg.mkBrush(RULE), pen=pg.mkPen(None))
         item.addItem(self.eff_bars)
         item.addItem(self.rule_bars)
@@ -328,8 +348,9 @@ class FairnessPanel(QWidget):
         self.rule_line.setZValue(5)
         self.zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#666", width=1))
         item.addItem(self.zero)
-        self.hover_band = pg.LinearRegionItem(values=(0, 1), movable=False, brush=pg.mkBrush(255, 200, 40, 70),
-                                              pen=pg.mkPen(None))
+        self.hover_band = pg.LinearRegionItem(
+            values=(0, 1), movable=False, brush=pg.mkBrush(255, 200, 40, 70), pen=pg.mkPen(None)
+        )
         self.hover_band.setZValue(-20)
         self.hover_band.setVisible(False)
         item.addItem(self.hover_band)
@@ -422,8 +443,12 @@ class FairnessPanel(QWidget):
         n = len(result.envy) if result.envy is not None else len(result.fairness)
         pairs = n * (n - 1)
         if result.envy is not None:
-            self.stats.set("envy", f"{int(fs.get('envious_pairs', 0)):,}", "",
-                           f"of {pairs:,} · max {fmt_sig(clean(fs.get('max_envy', 0.0)), 4)} {cur}")
+            self.stats.set(
+                "envy",
+                f"{int(fs.get('envious_pairs', 0)):,}",
+                "",
+                f"of {pairs:,} · max {fmt_sig(clean(fs.get('max_envy', 0.0)), 4)} {cur}",
+            )
         if result.fairness is None:  # the network clearing: the envy audit under DLMPs only
             self._network(result, fs)
             return
@@ -438,9 +463,12 @@ class FairnessPanel(QWidget):
         self.title.setText(
             f"<b>Fairness</b> · {escape(rule_label(rule))}{' · lexicographic' if lex else ''} · {regime} · "
             f"{n} participants · gains over the outside option, {escape(cur)} over {periods} "
-            f"period{'s' if periods != 1 else ''}")
-        self.title.setToolTip("A participant's gain U_i is its surplus minus its outside option — what it would "
-                              "earn trading with the grid alone at the tariffs — over the whole horizon.")
+            f"period{'s' if periods != 1 else ''}"
+        )
+        self.title.setToolTip(
+            "A participant's gain U_i is its surplus minus its outside option — what it would "
+            "earn trading with the grid alone at the tariffs — over the whole horizon."
+        )
         G = float(fs.get("welfare_gain", np.nan))
         self.stats.show_only(["welfare_gain", "price_of_fairness", "jain", "gini", "worst_off", "envy"])
         self.stats.set("welfare_gain", fmt_number(G, 2), cur)
@@ -454,8 +482,10 @@ class FairnessPanel(QWidget):
             budget = f"<b>Budget</b>: balanced ✓ (platform surplus {fmt_number(surplus, 2)} {escape(cur)})"
         else:
             word = "deficit" if surplus < 0 else "surplus"
-            budget = (f"<b>Budget</b>: <span style='color:#b00020'>not balanced ✗</span> (platform {word} "
-                      f"{fmt_number(abs(surplus), 2)} {escape(cur)})")
+            budget = (
+                f"<b>Budget</b>: <span style='color:#b00020'>not balanced ✗</span> (platform {word} "
+                f"{fmt_number(abs(surplus), 2)} {escape(cur)})"
+            )
         self.support.setText(f"<b>Supported by</b>: {escape(str(fs.get('supported_by', '–')))}<br><br>{budget}")
         self._draw_bars(result, rule)
         self._fill_table(result, rule)
@@ -466,9 +496,11 @@ class FairnessPanel(QWidget):
         if s.mechanism != "welfare":
             return self.NO_FAIRNESS
         if s.grid_prices != "tariffs":
-            return ("Fairness rules measure each participant's gain over its outside option at the tariffs: "
-                    "with the wholesale price as the outside option they are not computed. Choose the tariffs "
-                    "(or “Automatic” on the copper plate) in the Market dock.")
+            return (
+                "Fairness rules measure each participant's gain over its outside option at the tariffs: "
+                "with the wholesale price as the outside option they are not computed. Choose the tariffs "
+                "(or “Automatic” on the copper plate) in the Market dock."
+            )
         return "This result carries no fairness audit."
 
     def _network(self, result: MarketResult, fs: dict) -> None:
@@ -476,16 +508,20 @@ class FairnessPanel(QWidget):
         self.title.setText(
             f"<b>Fairness</b> · the efficient clearing with DLMPs "
             f"({escape(NETWORK_LABELS.get(result.settings.network, result.settings.network))}) · "
-            "envy audit only (the fairness rules need the copper plate)")
+            "envy audit only (the fairness rules need the copper plate)"
+        )
         self.stats.show_only(["envy", "location"])
         self.stats.set("location", f"{int(fs.get('location_pairs', 0)):,}", "", "(envy of a better bus)")
         worst = fs.get("worst_pair")
         self.support.setText(
             "Each participant pays its own bus's DLMP, so a participant may prefer a neighbour's deal only because "
             "the neighbour's bus is cheaper: those pairs are <i>location-only</i>."
-            + (f" Largest envy: {escape(worst[0])} envies {escape(worst[1])}." if worst else ""))
-        self.bars_note.setText("Fairness rules (proportional, max-min) are computed on the copper plate with the "
-                               "tariffs as the outside option. Choose Network “None” to compare them.")
+            + (f" Largest envy: {escape(worst[0])} envies {escape(worst[1])}." if worst else "")
+        )
+        self.bars_note.setText(
+            "Fairness rules (proportional, max-min) are computed on the copper plate with the "
+            "tariffs as the outside option. Choose Network “None” to compare them."
+        )
         self.bars_stack.setCurrentWidget(self.bars_note)
         self.model.set_frame(pd.DataFrame())
         self.tabs.setTabEnabled(2, False)
@@ -527,8 +563,12 @@ class FairnessPanel(QWidget):
         if same:
             legend = swatch.format(c=EFFICIENT.name(), m="■", t="gain over the outside option (the rule is efficiency)")
         else:
-            legend = ("gain over the outside option: " + swatch.format(c=EFFICIENT.name(), m="■", t="efficient")
-                      + " &nbsp; " + swatch.format(c=RULE.name(), m="━" if many else "■", t=f"under {name}"))
+            legend = (
+                "gain over the outside option: "
+                + swatch.format(c=EFFICIENT.name(), m="■", t="efficient")
+                + " &nbsp; "
+                + swatch.format(c=RULE.name(), m="━" if many else "■", t=f"under {name}")
+            )
         self.legend.setText(legend)
         axis_label(self.plot, "left", f"Gain ({result.currency})")
         lo = min(0.0, float(np.nanmin(np.r_[eff, u], initial=0.0)))
@@ -550,45 +590,73 @@ class FairnessPanel(QWidget):
             return
         cmp = cmp.reset_index(drop=True) if "rule" in cmp else cmp.reset_index()
         scale = float(np.nanmax(np.abs(cmp.welfare_gain.to_numpy(float)), initial=1.0))
-        frame = pd.DataFrame({
-            "rule": [SHORT_RULE.get(r, r).capitalize() for r in cmp.rule],
-            "welfare_gain": cmp.welfare_gain.to_numpy(float),
-            "price_of_fairness": [100.0 * clean(v) for v in cmp.price_of_fairness],
-            "jain": [clean(v) for v in cmp.jain],
-            "gini": [clean(v) for v in cmp.gini],
-            "worst_off": [clean(v, scale / max(len(result.fairness), 1)) for v in cmp.worst_off],
-            "envious_pairs": cmp.envious_pairs.to_numpy(int),
-            "max_envy": cmp.max_envy.to_numpy(float),
-            "platform_surplus": [clean(v, scale) for v in cmp.platform_surplus],
-            "budget_balanced": cmp.budget_balanced.to_numpy(bool),
-            "solve_time_s": cmp.solve_time_s.to_numpy(float),
-        })
+        frame = pd.DataFrame(
+            {
+                "rule": [SHORT_RULE.get(r, r).capitalize() for r in cmp.rule],
+                "welfare_gain": cmp.welfare_gain.to_numpy(float),
+                "price_of_fairness": [100.0 * clean(v) for v in cmp.price_of_fairness],
+                "jain": [clean(v) for v in cmp.jain],
+                "gini": [clean(v) for v in cmp.gini],
+                "worst_off": [clean(v, scale / max(len(result.fairness), 1)) for v in cmp.worst_off],
+                "envious_pairs": cmp.envious_pairs.to_numpy(int),
+                "max_envy": cmp.max_envy.to_numpy(float),
+                "platform_surplus": [clean(v, scale) for v in cmp.platform_surplus],
+                "budget_balanced": cmp.budget_balanced.to_numpy(bool),
+                "solve_time_s": cmp.solve_time_s.to_numpy(float),
+            }
+        )
         self._frame = frame
         headers = {
-            "rule": "Rule", "welfare_gain": f"Welfare\ngain ({cur})", "price_of_fairness": "Price of\nfairness (%)",
-            "jain": "Jain's\nindex", "gini": "Gini", "worst_off": f"Worst-off\n({cur})",
+            "rule": "Rule",
+            "welfare_gain": f"Welfare\ngain ({cur})",
+            "price_of_fairness": "Price of\nfairness (%)",
+            "jain": "Jain's\nindex",
+            "gini": "Gini",
+            "worst_off": f"Worst-off\n({cur})",
             "envious_pairs": "Envious\npairs",
-            "max_envy": f"Max envy\n({cur})", "platform_surplus": f"Platform\nsurplus ({cur})",
-            "budget_balanced": "Budget\nbalanced", "solve_time_s": "Time\n(s)",
+            "max_envy": f"Max envy\n({cur})",
+            "platform_surplus": f"Platform\nsurplus ({cur})",
+            "budget_balanced": "Budget\nbalanced",
+            "solve_time_s": "Time\n(s)",
         }
         tips = {k: v.format(cur=cur) for k, v in COMPARISON_TIPS.items()}
         rows = [i for i, r in enumerate(cmp.rule) if r == rule]
         self.model.bold_row = rows[0] if rows else None
-        self.model.set_frame(frame, headers, tips, decimals={
-            "welfare_gain": 2, "price_of_fairness": 2, "jain": 3, "gini": 3, "worst_off": 2,
-            "platform_surplus": 2, "solve_time_s": 3})
+        self.model.set_frame(
+            frame,
+            headers,
+            tips,
+            decimals={
+                "welfare_gain": 2,
+                "price_of_fairness": 2,
+                "jain": 3,
+                "gini": 3,
+                "worst_off": 2,
+                "platform_surplus": 2,
+                "solve_time_s": 3,
+            },
+        )
         self.table.resizeColumnsToContents()
         transfers = result.settings.fairness_transfers
-        self.table_note.setText("Every rule on the same scenario, " + (
-            "with lump-sum transfers (within the tariff band)." if transfers else
-            "without transfers (every kWh at the market price)."))
+        self.table_note.setText(
+            "Every rule on the same scenario, "
+            + (
+                "with lump-sum transfers (within the tariff band)."
+                if transfers
+                else "without transfers (every kWh at the market price)."
+            )
+        )
         self.table_note.setToolTip(
             "Efficiency = max Σ U_i; proportional = max Σ ln U_i; max-min = max min U_i (U_i: participant i's gain "
-            "over its outside option). " + (
+            "over its outside option). "
+            + (
                 "With transfers the rules split the total gain equally as far as the tariff band allows; where "
-                "equal gains do not fit, they also re-dispatch, and fairness has a price." if transfers else
-                "Without transfers the rules can only move dispatch and, with the grid absorbing imbalances, give "
-                "back the efficient gains."))
+                "equal gains do not fit, they also re-dispatch, and fairness has a price."
+                if transfers
+                else "Without transfers the rules can only move dispatch and, with the grid absorbing imbalances, give "
+                "back the efficient gains."
+            )
+        )
 
     # --- reading back what is drawn (tests, reports) --------------------------------------------
     def drawn_gains(self) -> tuple[list[str], np.ndarray, np.ndarray]:

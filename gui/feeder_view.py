@@ -145,10 +145,26 @@ class FeederInk:
     substation: QColor
 
 
-LIGHT_INK = FeederInk(QColor(252, 252, 250), LINE_PEN, QColor(60, 60, 60), QColor(40, 40, 40), QColor(90, 90, 90),
-                      QColor(255, 255, 255, 235), QColor(200, 200, 200), QColor(50, 50, 60))
-DARK_INK = FeederInk(QColor(30, 32, 36), QColor(150, 160, 175), QColor(205, 208, 214), QColor(220, 222, 226),
-                     QColor(165, 168, 174), QColor(44, 47, 53, 235), QColor(90, 94, 102), QColor(120, 126, 138))
+LIGHT_INK = FeederInk(
+    QColor(252, 252, 250),
+    LINE_PEN,
+    QColor(60, 60, 60),
+    QColor(40, 40, 40),
+    QColor(90, 90, 90),
+    QColor(255, 255, 255, 235),
+    QColor(200, 200, 200),
+    QColor(50, 50, 60),
+)
+DARK_INK = FeederInk(
+    QColor(30, 32, 36),
+    QColor(150, 160, 175),
+    QColor(205, 208, 214),
+    QColor(220, 222, 226),
+    QColor(165, 168, 174),
+    QColor(44, 47, 53, 235),
+    QColor(90, 94, 102),
+    QColor(120, 126, 138),
+)
 
 
 class _Shared:
@@ -211,9 +227,13 @@ def prosumers_by_bus(scenario: Scenario) -> dict[str, list]:
 
 def all_bus_limits(feeder) -> dict[str, tuple[float, float]]:
     """:func:`gui.network_panels.bus_limits` of every bus, in one pass (it looks one bus up in the list)."""
-    return {b.id: bus_limits(SimpleNamespace(feeder=SimpleNamespace(buses=(b,), v_min_pu=feeder.v_min_pu,
-                                                                    v_max_pu=feeder.v_max_pu)), b.id)
-            for b in feeder.buses}
+    return {
+        b.id: bus_limits(
+            SimpleNamespace(feeder=SimpleNamespace(buses=(b,), v_min_pu=feeder.v_min_pu, v_max_pu=feeder.v_max_pu)),
+            b.id,
+        )
+        for b in feeder.buses
+    }
 
 
 def scale_colours(scale: ColourScale, values) -> list[QColor]:
@@ -347,12 +367,23 @@ class _ResultView:
             self.bus_ids = [str(b) for b in buses.bus]
             d = price_decimals(buses.dlmp_per_kwh)
             unit = f"{escape(result.currency)}/kWh"
-            cols = [buses[c].to_numpy(float) for c in ("dlmp_per_kwh", "energy_per_kwh", "loss_per_kwh",
-                                                        "congestion_per_kwh", "voltage_per_kwh", "v_pu")]
+            cols = [
+                buses[c].to_numpy(float)
+                for c in (
+                    "dlmp_per_kwh",
+                    "energy_per_kwh",
+                    "loss_per_kwh",
+                    "congestion_per_kwh",
+                    "voltage_per_kwh",
+                    "v_pu",
+                )
+            ]
             for bus_id, dlmp, energy, loss, congestion, voltage, v in zip(self.bus_ids, *cols, strict=True):
-                tip = (f"<br><b>DLMP {fmt_number(dlmp, d)} {unit}</b> (energy {fmt_number(energy, d)}, loss "
-                       f"{fmt_number(loss, d)}, congestion {fmt_number(congestion, d)}, voltage "
-                       f"{fmt_number(voltage, d)})")
+                tip = (
+                    f"<br><b>DLMP {fmt_number(dlmp, d)} {unit}</b> (energy {fmt_number(energy, d)}, loss "
+                    f"{fmt_number(loss, d)}, congestion {fmt_number(congestion, d)}, voltage "
+                    f"{fmt_number(voltage, d)})"
+                )
                 if voltages:
                     v_min, v_max = limits.get(bus_id, self.v_range)
                     alert = voltage_outside(float(v), v_min, v_max)
@@ -360,7 +391,9 @@ class _ResultView:
                         self.alerts.add(bus_id)
                     tip += f"<br>V {fmt_number(v, 4)} p.u." + (
                         f" <span style='color:{LIMIT.name()}'><b>⚠ outside {v_min:g}–{v_max:g}</b></span>"
-                        if alert else "")
+                        if alert
+                        else ""
+                    )
                 self.bus_tips[bus_id] = tip
         self.line_scale = LOADING_SCALE if network and lines is not None and len(lines) else None
         if self.line_scale is not None:
@@ -372,15 +405,26 @@ class _ResultView:
                 load, p, q, loss = (float(c[i]) for c in cols)
                 width = AT_LIMIT_WIDTH if load >= LOADING_AT_LIMIT_PCT else LOADED_WIDTH
                 self.line_styles[ids[i]] = (OVERLOADED if load > LOADING_OVER_PCT else colour, width)
-                state = (" <b style='color:#c00000'>⚠ overloaded</b>" if load > LOADING_OVER_PCT else
-                         " <b style='color:#c00000'>at its rating</b>" if load >= LOADING_AT_LIMIT_PCT else "")
-                self.line_tips[ids[i]] = (f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P "
-                                          f"{fmt_number(p, 1)} kW, Q {fmt_number(q, 1)} kvar, losses "
-                                          f"{fmt_number(loss, 2)} kW")
+                state = (
+                    " <b style='color:#c00000'>⚠ overloaded</b>"
+                    if load > LOADING_OVER_PCT
+                    else " <b style='color:#c00000'>at its rating</b>"
+                    if load >= LOADING_AT_LIMIT_PCT
+                    else ""
+                )
+                self.line_tips[ids[i]] = (
+                    f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P "
+                    f"{fmt_number(p, 1)} kW, Q {fmt_number(q, 1)} kvar, losses "
+                    f"{fmt_number(loss, 2)} kW"
+                )
 
     def is_for(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]) -> bool:
-        return (self.result is result and self.period == t and self.limits is limits
-                and self.v_range == (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu))
+        return (
+            self.result is result
+            and self.period == t
+            and self.limits is limits
+            and self.v_range == (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu)
+        )
 
     def colours(self, mode: str) -> tuple[ColourScale | None, dict[str, QColor]]:
         """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it."""
@@ -395,16 +439,18 @@ class _ResultView:
                 scale, column = voltage_scale(day, *self.v_range), "v_pu"
             colours = {}
             if scale is not None:
-                colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)),
-                                   strict=True))
+                colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)), strict=True))
             self._colours[mode] = (scale, colours)
         return self._colours[mode]
 
 
 def _topology(s: Scenario) -> tuple:
     """What the items and the layout are made from: the substation, the buses in order, the lines."""
-    return (s.feeder.substation.bus, tuple(b.id for b in s.feeder.buses),
-            tuple((ln.id, ln.from_bus, ln.to_bus) for ln in s.feeder.lines))
+    return (
+        s.feeder.substation.bus,
+        tuple(b.id for b in s.feeder.buses),
+        tuple((ln.id, ln.from_bus, ln.to_bus) for ln in s.feeder.lines),
+    )
 
 
 class FeederView(QGraphicsView):
@@ -465,8 +511,10 @@ class FeederView(QGraphicsView):
         self.colour_by = QComboBox(self.colour_box)
         for key, label in COLOUR_MODES:
             self.colour_by.addItem(label, key)
-        self.colour_by.setToolTip("What the bus colours show: the prosumers a bus hosts, or — with a market "
-                                  "cleared on a network model — its DLMP or its voltage in the chosen period")
+        self.colour_by.setToolTip(
+            "What the bus colours show: the prosumers a bus hosts, or — with a market "
+            "cleared on a network model — its DLMP or its voltage in the chosen period"
+        )
         box.addWidget(caption)
         box.addWidget(self.colour_by)
         self.colour_box.setFixedWidth(int(LEGEND_W))
@@ -550,9 +598,10 @@ class FeederView(QGraphicsView):
             self._tips.clear()
             for ln in s.feeder.lines:
                 rating = ln.rating_kva_at(s.feeder.base_kv)
-                self._tips[f"line:{ln.id}"] = (f"<b>Line {ln.id}</b> {ln.from_bus} → {ln.to_bus}<br>R {ln.r_ohm:g} Ω, "
-                                              f"X {ln.x_ohm:g} Ω" + (f"<br>rating {rating:,.0f} kVA" if rating
-                                                                      else "<br>unrated"))
+                self._tips[f"line:{ln.id}"] = (
+                    f"<b>Line {ln.id}</b> {ln.from_bus} → {ln.to_bus}<br>R {ln.r_ohm:g} Ω, "
+                    f"X {ln.x_ohm:g} Ω" + (f"<br>rating {rating:,.0f} kVA" if rating else "<br>unrated")
+                )
         by_bus = prosumers_by_bus(s)
         names = {b.id: b.name for b in s.feeder.buses}
         substation = s.feeder.substation.bus
@@ -704,8 +753,9 @@ class FeederView(QGraphicsView):
                     self.lines[ln.id].set_ends(up, down)
         if self._unpainted:
             self._mark_selection()
-        rect = self._drawing_rect().adjusted(-self.MARGIN_PX - self._legend_room(), -self.MARGIN_PX,
-                                             self.MARGIN_PX, self.MARGIN_PX)
+        rect = self._drawing_rect().adjusted(
+            -self.MARGIN_PX - self._legend_room(), -self.MARGIN_PX, self.MARGIN_PX, self.MARGIN_PX
+        )
         self.setSceneRect(rect)
         self._update_lod()
 
@@ -716,8 +766,11 @@ class FeederView(QGraphicsView):
         if self.buses:
             xs = [item.x() for item in self.buses.values()]
             ys = [item.y() for item in self.buses.values()]
-            rect = rect.united(QRectF(QPointF(min(xs), min(ys)), QPointF(max(xs), max(ys))).adjusted(
-                -BUS_PX / 2 - 8, -BUS_PX / 2 - 8, BUS_PX / 2 + 8, BUS_PX / 2 + 8))
+            rect = rect.united(
+                QRectF(QPointF(min(xs), min(ys)), QPointF(max(xs), max(ys))).adjusted(
+                    -BUS_PX / 2 - 8, -BUS_PX / 2 - 8, BUS_PX / 2 + 8, BUS_PX / 2 + 8
+                )
+            )
             for item in self.buses.values():
                 if item.substation:
                     r = SUBSTATION_PX / 2 + 8
@@ -728,7 +781,8 @@ class FeederView(QGraphicsView):
         box, edge = self.ink.box, self.ink.box_edge
         self.colour_box.setStyleSheet(
             f"#colourBox {{ background: rgba({box.red()}, {box.green()}, {box.blue()}, {box.alpha()}); "
-            f"border: 1px solid {edge.name()}; border-radius: 6px; }}")
+            f"border: 1px solid {edge.name()}; border-radius: 6px; }}"
+        )
 
     def set_dark(self, dark: bool) -> None:
         """The dark theme's canvas: dark paper, light labels, lines and legend, a light substation (the bus
@@ -945,8 +999,7 @@ class FeederView(QGraphicsView):
         return self.ROW
 
     def legend_rect(self) -> QRectF:
-        top = (self.colour_box.geometry().bottom() - self.viewport().y() + 6.0) if hasattr(self, "colour_box") \
-            else 10.0
+        top = (self.colour_box.geometry().bottom() - self.viewport().y() + 6.0) if hasattr(self, "colour_box") else 10.0
         h = 12 + sum(self._section_height(k, d) for k, d in self._legend_sections())
         return QRectF(10, top, LEGEND_W, h)
 
@@ -999,8 +1052,9 @@ class FeederView(QGraphicsView):
                 painter.drawText(QPointF(left + 18, y - 4), data)
         painter.restore()
 
-    def _draw_scale(self, painter: QPainter, fm: QFontMetricsF, scale: ColourScale, left: float, y: float,
-                    width: float) -> float:
+    def _draw_scale(
+        self, painter: QPainter, fm: QFontMetricsF, scale: ColourScale, left: float, y: float, width: float
+    ) -> float:
         """A colour bar: title with unit, the gradient, its two ends labelled, marked values ticked."""
         y += self.ROW
         painter.setPen(self.ink.text)
@@ -1030,8 +1084,10 @@ class FeederView(QGraphicsView):
                 mid_v = 0.0 if scale.lo < 0 < scale.hi else 0.5 * (scale.lo + scale.hi)
                 mid = scale.label(mid_v)
                 x = left + scale.fraction(mid_v) * width - fm.horizontalAdvance(mid) / 2
-                if x > left + fm.horizontalAdvance(lo) + 6 and x + fm.horizontalAdvance(mid) < left + width - \
-                        fm.horizontalAdvance(hi) - 6:
+                if (
+                    x > left + fm.horizontalAdvance(lo) + 6
+                    and x + fm.horizontalAdvance(mid) < left + width - fm.horizontalAdvance(hi) - 6
+                ):
                     painter.drawText(QPointF(x, y - 5), mid)
         else:
             painter.drawText(QPointF(left, y - 5), f"all {lo}")

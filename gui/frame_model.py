@@ -115,8 +115,13 @@ class DataFrameModel(QAbstractTableModel):
         self._decimals: dict[str, int] = {}
         self._numeric: dict[str, bool] = {}
 
-    def set_frame(self, frame: pd.DataFrame, headers: dict[str, str] | None = None,
-                  tooltips: dict[str, str] | None = None, decimals: dict[str, int] | None = None) -> None:
+    def set_frame(
+        self,
+        frame: pd.DataFrame,
+        headers: dict[str, str] | None = None,
+        tooltips: dict[str, str] | None = None,
+        decimals: dict[str, int] | None = None,
+    ) -> None:
         self.beginResetModel()
         self.frame = frame.reset_index(drop=True)
         self.headers = dict(headers or {})

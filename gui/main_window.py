@@ -105,8 +105,13 @@ def app_icon() -> QIcon:
 class MainWindow(QMainWindow):
     """Feeder Market's window. ``doc`` holds the scenario; panels follow its changes."""
 
-    def __init__(self, scenario: Scenario | None = None, path: Path | None = None, settings: QSettings | None = None,
-                 process: bool = True):
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        path: Path | None = None,
+        settings: QSettings | None = None,
+        process: bool = True,
+    ):
         """``process``: clear the market in a separate process (the application) or on a thread (tests)."""
         super().__init__()
         self._wanted_size: tuple[int, int] | None = None
@@ -150,15 +155,25 @@ class MainWindow(QMainWindow):
         self.nash_runner = NashRunner(self, process=process)
         self.nash = NashPanel(self.nash_runner)
         self.studies = StudiesPanel()
-        self.market_panels = [self.curves, self.compare, self.properties, self.agent_results, self.iteration,
-                              self.fairness, self.market_power]
+        self.market_panels = [
+            self.curves,
+            self.compare,
+            self.properties,
+            self.agent_results,
+            self.iteration,
+            self.fairness,
+            self.market_power,
+        ]
         # views of the whole result that follow the period slider without a new clearing
         self.period_views = [self.day_prices, self.dlmp, self.feeder, self.inspector]
         self.market_result = None
 
         self.docks: dict[str, QDockWidget] = {}
-        bottom, right, left = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
-                               Qt.DockWidgetArea.LeftDockWidgetArea)
+        bottom, right, left = (
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+        )
         # bottom: the editors (left half) beside the market's tables (right half)
         self._dock("prosumers", "Prosumers", self.prosumers, bottom)
         self._dock("compare", "Compare mechanisms", self.compare, bottom)
@@ -307,28 +322,41 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("&Open…", self.open_dialog, K.Open, "Open a project file")
         self.act_save = self._action("&Save", self.save, K.Save, "Save the project")
         self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs, "Save the project under a new name")
-        self.act_import_csv = self._action("Import prosumers from CSV…", self.import_csv,
-                                           tip="Replace the prosumers by those of a CSV file")
-        self.act_export_csv = self._action("Export prosumers to CSV…", self.export_csv,
-                                           tip="Write the prosumers to a CSV file")
-        self.act_import_pp = self._action("Import pandapower network…", self.import_pandapower,
-                                          tip="Open a pandapower JSON network as a new project")
+        self.act_import_csv = self._action(
+            "Import prosumers from CSV…", self.import_csv, tip="Replace the prosumers by those of a CSV file"
+        )
+        self.act_export_csv = self._action(
+            "Export prosumers to CSV…", self.export_csv, tip="Write the prosumers to a CSV file"
+        )
+        self.act_import_pp = self._action(
+            "Import pandapower network…", self.import_pandapower, tip="Open a pandapower JSON network as a new project"
+        )
         self.act_quit = self._action("&Quit", self.close, K.Quit, "Quit Feeder Market")
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence(K.Undo))
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcut(QKeySequence(K.Redo))
-        self.act_add = self._action("Add prosumer", self.prosumers.add_prosumer, "Ctrl+Shift+A",
-                                    "Add a prosumer at the selected bus")
-        self.act_remove = self._action("Remove prosumer", self.prosumers.remove_selected, None,
-                                       "Remove the selected prosumers")
+        self.act_add = self._action(
+            "Add prosumer", self.prosumers.add_prosumer, "Ctrl+Shift+A", "Add a prosumer at the selected bus"
+        )
+        self.act_remove = self._action(
+            "Remove prosumer", self.prosumers.remove_selected, None, "Remove the selected prosumers"
+        )
         self.act_remove.setShortcut(QKeySequence(K.Delete))
         self.act_remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.prosumers.addAction(self.act_remove)
-        self.act_add_bus = self._action("Add bus below selected", self.add_bus, "Ctrl+Shift+B",
-                                        "Hang a new bus (and its line) below the selected bus")
-        self.act_remove_bus = self._action("Remove selected bus", self.remove_bus, None,
-                                           "Remove the selected end-of-feeder bus, its line and its prosumers")
+        self.act_add_bus = self._action(
+            "Add bus below selected",
+            self.add_bus,
+            "Ctrl+Shift+B",
+            "Hang a new bus (and its line) below the selected bus",
+        )
+        self.act_remove_bus = self._action(
+            "Remove selected bus",
+            self.remove_bus,
+            None,
+            "Remove the selected end-of-feeder bus, its line and its prosumers",
+        )
         self.act_fit = self._action("&Fit feeder to window", self.feeder.fit, "F", "Show the whole feeder")
         self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.feeder.addAction(self.act_fit)
@@ -341,30 +369,52 @@ class MainWindow(QMainWindow):
             _undo_tip(act)
 
         # exporting
-        self.act_export_png = self._action("Current panel as &PNG…", lambda: self.export_panel_dialog("png"),
-                                           "Ctrl+Shift+P", "Save the panel with the keyboard focus as a PNG picture")
-        self.act_export_svg = self._action("Current panel as &SVG…", lambda: self.export_panel_dialog("svg"),
-                                           None, "Save the panel with the keyboard focus as an SVG drawing")
+        self.act_export_png = self._action(
+            "Current panel as &PNG…",
+            lambda: self.export_panel_dialog("png"),
+            "Ctrl+Shift+P",
+            "Save the panel with the keyboard focus as a PNG picture",
+        )
+        self.act_export_svg = self._action(
+            "Current panel as &SVG…",
+            lambda: self.export_panel_dialog("svg"),
+            None,
+            "Save the panel with the keyboard focus as an SVG drawing",
+        )
         if not HAVE_SVG:
             self.act_export_svg.setEnabled(False)
             self.act_export_svg.setToolTip("SVG export needs PySide6's QtSvg module, missing here")
-        self.act_export_results_csv = self._action("Results as &CSV…", self.export_results_csv_dialog,
-                                                   tip="Write the result's tables (agents, agent periods, periods, "
-                                                       "mechanisms…) as CSV files into a folder")
-        self.act_export_excel = self._action("Results as &Excel…", self.export_excel_dialog,
-                                             tip="Write the result's tables as the sheets of one workbook")
+        self.act_export_results_csv = self._action(
+            "Results as &CSV…",
+            self.export_results_csv_dialog,
+            tip="Write the result's tables (agents, agent periods, periods, mechanisms…) as CSV files into a folder",
+        )
+        self.act_export_excel = self._action(
+            "Results as &Excel…",
+            self.export_excel_dialog,
+            tip="Write the result's tables as the sheets of one workbook",
+        )
         if not HAVE_EXCEL:
             self.act_export_excel.setEnabled(False)
             self.act_export_excel.setToolTip("Excel export needs the openpyxl package (pip install openpyxl)")
-        self.act_export_report = self._action("&Report (HTML)…", self.export_report_dialog, "Ctrl+Shift+R",
-                                              "Write a self-contained HTML report of the scenario and its market")
-        self.act_open_report = self._action("Open &last report", self.open_last_report, None,
-                                            "Open the last HTML report written, in the browser")
+        self.act_export_report = self._action(
+            "&Report (HTML)…",
+            self.export_report_dialog,
+            "Ctrl+Shift+R",
+            "Write a self-contained HTML report of the scenario and its market",
+        )
+        self.act_open_report = self._action(
+            "Open &last report", self.open_last_report, None, "Open the last HTML report written, in the browser"
+        )
         self.act_open_report.setEnabled(False)
 
         # presenting
-        self.act_presentation = self._action("&Presentation mode", self.toggle_presentation, "F5",
-                                             "Full screen, larger fonts, the editors hidden (Esc leaves)")
+        self.act_presentation = self._action(
+            "&Presentation mode",
+            self.toggle_presentation,
+            "F5",
+            "Full screen, larger fonts, the editors hidden (Esc leaves)",
+        )
         self.act_presentation.setCheckable(True)
         self.act_leave_presentation = self._action("Leave presentation mode", self.leave_presentation, "Esc")
         self.act_leave_presentation.setEnabled(False)
@@ -377,8 +427,12 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
             self.theme_group.addAction(act)
             self.act_themes[theme] = act
-        self.act_default_layout = self._action("Restore &default layout", self.restore_default_layout, None,
-                                               "Put every panel back where it was at the first start")
+        self.act_default_layout = self._action(
+            "Restore &default layout",
+            self.restore_default_layout,
+            None,
+            "Put every panel back where it was at the first start",
+        )
         self.act_tour = self._action("&Tour", self.show_tour, "F1", "A short tour of the dashboard (from the README)")
 
     def _build_menus(self) -> None:
@@ -667,7 +721,9 @@ class MainWindow(QMainWindow):
         """Ask what to do with unsaved changes (tests replace this)."""
         name = self.doc.path.name if self.doc.path else "the untitled project"
         return QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {name} before closing it?",
+            self,
+            "Unsaved changes",
+            f"Save the changes to {name} before closing it?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save,
         )
@@ -755,8 +811,9 @@ class MainWindow(QMainWindow):
     def export_csv(self) -> None:
         from core.scenario.importers import export_prosumers_csv
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export prosumers", str(Path.home() / "prosumers.csv"),
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export prosumers", str(Path.home() / "prosumers.csv"), "CSV files (*.csv)"
+        )
         if path:
             try:
                 export_prosumers_csv(self.doc.scenario, path)
@@ -766,8 +823,9 @@ class MainWindow(QMainWindow):
     def import_pandapower(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Import pandapower network", str(Path.home()),
-                                              "pandapower JSON (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import pandapower network", str(Path.home()), "pandapower JSON (*.json)"
+        )
         if not path:
             return
         from core.scenario.importers import import_pandapower
@@ -862,8 +920,11 @@ class MainWindow(QMainWindow):
             g = bar.geometry()
             d = dock.geometry() if dock is not None else None
             live = (
-                dock is not None and dock.isVisible() and not dock.isFloating()
-                and abs(g.left() - d.left()) <= 1 and abs(g.width() - d.width()) <= 1
+                dock is not None
+                and dock.isVisible()
+                and not dock.isFloating()
+                and abs(g.left() - d.left()) <= 1
+                and abs(g.width() - d.width()) <= 1
                 and (abs(g.top() - d.bottom() - 1) <= 1 or abs(d.top() - g.bottom() - 1) <= 1)
             )
             if not live:
@@ -886,13 +947,18 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         QMessageBox.about(
-            self, "About Feeder Market",
+            self,
+            "About Feeder Market",
             f"<h3>Feeder Market {__version__}</h3>"
             "<p>A dashboard for peer-to-peer and transactive energy markets on radial distribution feeders: "
             "draw a feeder and its prosumers, choose a clearing mechanism or a fairness rule, and see "
             "prices, flows and market power.</p>"
-            + (f"<p>Log file (attach it to a report of a failure):<br><code>{html.escape(str(logs.log_file()))}</code>"
-               "</p>" if logs.log_file() is not None else ""),
+            + (
+                f"<p>Log file (attach it to a report of a failure):<br><code>{html.escape(str(logs.log_file()))}</code>"
+                "</p>"
+                if logs.log_file() is not None
+                else ""
+            ),
         )
 
     # --- exporting -------------------------------------------------------------------------------
@@ -942,8 +1008,9 @@ class MainWindow(QMainWindow):
         key = key or self.current_panel()
         name = self._panel_title(key).lower().replace(" ", "-")
         filt = "PNG pictures (*.png)" if fmt == "png" else "SVG drawings (*.svg)"
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {self._panel_title(key)} as {fmt.upper()}",
-                                              str(self._export_dir() / f"{name}.{fmt}"), filt)
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {self._panel_title(key)} as {fmt.upper()}", str(self._export_dir() / f"{name}.{fmt}"), filt
+        )
         if not path:
             return
         p = Path(path) if path.lower().endswith(f".{fmt}") else Path(f"{path}.{fmt}")
@@ -982,8 +1049,9 @@ class MainWindow(QMainWindow):
     def export_excel_dialog(self) -> None:
         if not self._need_result():
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the results as Excel",
-                                              str(self._export_dir() / "results.xlsx"), "Excel workbooks (*.xlsx)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the results as Excel", str(self._export_dir() / "results.xlsx"), "Excel workbooks (*.xlsx)"
+        )
         if not path:
             return
         p = Path(path) if path.endswith(".xlsx") else Path(f"{path}.xlsx")
@@ -1032,8 +1100,9 @@ class MainWindow(QMainWindow):
         if not self._need_result():
             return
         stem = (self.doc.path.stem if self.doc.path else "feeder-market") + "-report.html"
-        path, _ = QFileDialog.getSaveFileName(self, "Write the HTML report", str(self._export_dir() / stem),
-                                              "HTML files (*.html)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Write the HTML report", str(self._export_dir() / stem), "HTML files (*.html)"
+        )
         if not path:
             return
         p = Path(path) if path.endswith((".html", ".htm")) else Path(f"{path}.html")
@@ -1195,9 +1264,11 @@ class MainWindow(QMainWindow):
 
     def _offer_recovery(self) -> None:
         answer = QMessageBox.question(
-            self, "Restore autosaved project?",
+            self,
+            "Restore autosaved project?",
             "Feeder Market was closed with unsaved changes, which were autosaved. Restore them?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Yes,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.restore_recovery()

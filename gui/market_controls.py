@@ -39,61 +39,88 @@ from gui.presenting import muted
 LARGE_SCENARIO = 300  # prosumers: above this the slow diagnostics start switched off
 PLAY_INTERVAL_MS = 800  # playing: the shortest time a period stays on screen
 
-PLAY_TIP = ("Play: step through the periods, wrapping at the end of the horizon — each one once its result is on "
-            "screen, at most one step every {s:.1f} s (Space on the slider, or Ctrl+Space)")
+PLAY_TIP = (
+    "Play: step through the periods, wrapping at the end of the horizon — each one once its result is on "
+    "screen, at most one step every {s:.1f} s (Space on the slider, or Ctrl+Space)"
+)
 PAUSE_TIP = "Pause the playback (Space on the slider, or Ctrl+Space)"
 
 GRID_CHOICES = (
-    ("auto", "Automatic (tariffs; wholesale with a network)",
-     "The tariffs on a copper plate; with a network model the substation's wholesale price, the DLMP's "
-     "energy part (the chapter's setting, and the command line's default)"),
-    ("tariffs", "Tariffs (retail import / feed-in)",
-     "Without the local market each prosumer buys at the retail import tariff and sells at the feed-in tariff"),
-    ("wholesale", "Wholesale price",
-     "The community imports and exports at the substation's wholesale price (no retail margin)"),
+    (
+        "auto",
+        "Automatic (tariffs; wholesale with a network)",
+        "The tariffs on a copper plate; with a network model the substation's wholesale price, the DLMP's "
+        "energy part (the chapter's setting, and the command line's default)",
+    ),
+    (
+        "tariffs",
+        "Tariffs (retail import / feed-in)",
+        "Without the local market each prosumer buys at the retail import tariff and sells at the feed-in tariff",
+    ),
+    (
+        "wholesale",
+        "Wholesale price",
+        "The community imports and exports at the substation's wholesale price (no retail margin)",
+    ),
 )
 
 
 NETWORK_TIPS = {
     "none": "A copper plate: the feeder is ignored and every bus pays the same price",
     "lindistflow": "LinDistFlow: voltage limits, line ratings and losses (iterated loss factors); every bus gets "
-                   "its DLMP = energy + loss + congestion + voltage",
+    "its DLMP = energy + loss + congestion + voltage",
     "ac": "The LinDistFlow clearing, then checked (and its voltage limits corrected) with the exact AC power "
-          "flow; the AC voltages are shown beside the linear ones",
+    "flow; the AC voltages are shown beside the linear ones",
     "dc": "DC: line ratings on real power only — no losses, no voltages (the transmission habit; it misleads "
-          "on a distribution feeder)",
+    "on a distribution feeder)",
 }
-NETWORK_TIP = ("The feeder model of the welfare clearing: with one, every bus gets its own price (DLMP), "
-               "split into energy, loss, congestion and voltage parts")
+NETWORK_TIP = (
+    "The feeder model of the welfare clearing: with one, every bus gets its own price (DLMP), "
+    "split into energy, loss, congestion and voltage parts"
+)
 FAIRNESS_TIPS = {
     "efficiency": "Efficiency: the welfare clearing itself — the largest total gain Σ U_i, every kWh at the "
-                  "uniform price λ*",
+    "uniform price λ*",
     "proportional": "Proportional fairness: max Σ ln U_i (the Nash bargaining solution over the outside options)",
     "maxmin": "Max-min (Rawlsian): max min U_i — the worst-off participant as well off as possible",
 }
-FAIRNESS_TIP = ("How the welfare clearing shares its gain: U_i = participant i's gain over its outside option (the "
-                "grid at the tariffs), in the scenario's currency over the whole horizon. The Fairness panel compares "
-                "the rule with the efficient allocation.")
-FAIRNESS_AUCTION_TIP = ("Fairness rules allocate over the welfare clearing's feasible set: the {mech} has its own "
-                        "allocation, so the rule is set to efficiency. Choose the welfare-maximising clearing to use "
-                        "a fairness rule.")
-FAIRNESS_NETWORK_TIP = ("Fairness rules are computed on the copper plate with the tariffs as the outside option: with "
-                        "a network model the rule is set to efficiency and the Fairness panel shows the envy audit "
-                        "under the DLMPs.")
-FAIRNESS_WHOLESALE_TIP = ("Fairness rules measure gains over the tariffs (the outside option): with the wholesale "
-                          "price as the outside option the rule is set to efficiency. Choose the tariffs or "
-                          "“Automatic” to use a fairness rule.")
-TRANSFERS_TIP = ("With lump-sum transfers the rules split the total gain equally (U_i = G/n) by side payments "
-                 "that sum to zero — budget balanced — as far as the tariff band allows: nobody buys a kWh below the "
-                 "feed-in price or sells one above retail; where equal gains do not fit, the rule also re-dispatches "
-                 "and fairness has a price. Without, every kWh settles at the market price with no side payments "
-                 "and — with the grid absorbing imbalances — the rules return the efficient gains.")
-LEXICOGRAPHIC_TIP = ("Lexicographic max-min: once the worst-off gain is as high as it can be, raise the next worst, "
-                     "and so on (max-min only; with lump-sum transfers every gain is already equal)")
+FAIRNESS_TIP = (
+    "How the welfare clearing shares its gain: U_i = participant i's gain over its outside option (the "
+    "grid at the tariffs), in the scenario's currency over the whole horizon. The Fairness panel compares "
+    "the rule with the efficient allocation."
+)
+FAIRNESS_AUCTION_TIP = (
+    "Fairness rules allocate over the welfare clearing's feasible set: the {mech} has its own "
+    "allocation, so the rule is set to efficiency. Choose the welfare-maximising clearing to use "
+    "a fairness rule."
+)
+FAIRNESS_NETWORK_TIP = (
+    "Fairness rules are computed on the copper plate with the tariffs as the outside option: with "
+    "a network model the rule is set to efficiency and the Fairness panel shows the envy audit "
+    "under the DLMPs."
+)
+FAIRNESS_WHOLESALE_TIP = (
+    "Fairness rules measure gains over the tariffs (the outside option): with the wholesale "
+    "price as the outside option the rule is set to efficiency. Choose the tariffs or "
+    "“Automatic” to use a fairness rule."
+)
+TRANSFERS_TIP = (
+    "With lump-sum transfers the rules split the total gain equally (U_i = G/n) by side payments "
+    "that sum to zero — budget balanced — as far as the tariff band allows: nobody buys a kWh below the "
+    "feed-in price or sells one above retail; where equal gains do not fit, the rule also re-dispatches "
+    "and fairness has a price. Without, every kWh settles at the market price with no side payments "
+    "and — with the grid absorbing imbalances — the rules return the efficient gains."
+)
+LEXICOGRAPHIC_TIP = (
+    "Lexicographic max-min: once the worst-off gain is as high as it can be, raise the next worst, "
+    "and so on (max-min only; with lump-sum transfers every gain is already equal)"
+)
 
-NETWORK_AUCTION_TIP = ("The network model applies to the welfare-maximising clearing only: the {mech} clears "
-                       "the bids and asks without the feeder, so the network is set to none. Choose the "
-                       "welfare-maximising clearing to use a network model.")
+NETWORK_AUCTION_TIP = (
+    "The network model applies to the welfare-maximising clearing only: the {mech} clears "
+    "the bids and asks without the feeder, so the network is set to none. Choose the "
+    "welfare-maximising clearing to use a network model."
+)
 
 
 class MarketControls(QWidget):
@@ -125,14 +152,14 @@ class MarketControls(QWidget):
         self.network = QComboBox(self)
         for name in NETWORK_CHOICES:
             self.network.addItem(NETWORK_LABELS[name], name)
-            self.network.setItemData(self.network.count() - 1, NETWORK_TIPS.get(name, ""),
-                                     Qt.ItemDataRole.ToolTipRole)
+            self.network.setItemData(self.network.count() - 1, NETWORK_TIPS.get(name, ""), Qt.ItemDataRole.ToolTipRole)
         self.network.setToolTip(NETWORK_TIP)
         self.fairness = QComboBox(self)
         for name in FAIRNESS_CHOICES:
             self.fairness.addItem(FAIRNESS_LABELS[name], name)
-            self.fairness.setItemData(self.fairness.count() - 1, FAIRNESS_TIPS.get(name, ""),
-                                      Qt.ItemDataRole.ToolTipRole)
+            self.fairness.setItemData(
+                self.fairness.count() - 1, FAIRNESS_TIPS.get(name, ""), Qt.ItemDataRole.ToolTipRole
+            )
         self.fairness.setToolTip(FAIRNESS_TIP)
         self.transfers = QCheckBox("Lump-sum transfers", self)
         self.transfers.setChecked(True)
@@ -177,8 +204,9 @@ class MarketControls(QWidget):
         self.play_timer.setInterval(PLAY_INTERVAL_MS)
         self.play_timer.timeout.connect(self._play_step)
         self.play.toggled.connect(self._play_toggled)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self.period, self.toggle_play,
-                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(
+            QKeySequence(Qt.Key.Key_Space), self.period, self.toggle_play, context=Qt.ShortcutContext.WidgetShortcut
+        )
         QShortcut(QKeySequence("Ctrl+Space"), self, self.toggle_play, context=Qt.ShortcutContext.WindowShortcut)
         self._show_play_state()
         self.clock = QLabel(self)
@@ -229,8 +257,10 @@ class MarketControls(QWidget):
         self.bar.setSizePolicy(policy)
         self.state = QLabel("Not computed yet", self)
         self.state.setWordWrap(True)
-        self.state.setToolTip("The market is recomputed on a worker thread after every change; "
-                              "the panels keep the last result until the new one arrives")
+        self.state.setToolTip(
+            "The market is recomputed on a worker thread after every change; "
+            "the panels keep the last result until the new one arrives"
+        )
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -285,7 +315,8 @@ class MarketControls(QWidget):
             network=self.network.currentData() if mechanism == "welfare" else "none",
             fairness=self.fairness.currentData() if self._fairness_allowed else "efficiency",
             fairness_transfers=self.transfers.isChecked(),
-            lexicographic=self.lexicographic.isChecked() and self._fairness_allowed
+            lexicographic=self.lexicographic.isChecked()
+            and self._fairness_allowed
             and self.fairness.currentData() == "maxmin",
         )
 
@@ -414,8 +445,10 @@ class MarketControls(QWidget):
             self.network.setCurrentIndex(self.network.findData("none"))
             self.network.blockSignals(False)
             self.networkChanged.emit("none")
-            self.notice.emit(f"The {MECHANISM_LABELS.get(mech, mech).lower()} clears the bids without the feeder: "
-                             "network model set to None (the welfare clearing takes it back)")
+            self.notice.emit(
+                f"The {MECHANISM_LABELS.get(mech, mech).lower()} clears the bids without the feeder: "
+                "network model set to None (the welfare clearing takes it back)"
+            )
         elif welfare and getattr(self, "_network_before_auction", None):
             previous, self._network_before_auction = self._network_before_auction, None
             self.network.blockSignals(True)
@@ -424,16 +457,19 @@ class MarketControls(QWidget):
             self.networkChanged.emit(previous)
             self.notice.emit(f"Network model {NETWORK_LABELS.get(previous, previous)} again, as before the auction")
         self.network.setEnabled(welfare)
-        self.network.setToolTip(NETWORK_TIP if welfare else NETWORK_AUCTION_TIP.format(
-            mech=MECHANISM_LABELS.get(mech, mech).lower()))
+        self.network.setToolTip(
+            NETWORK_TIP if welfare else NETWORK_AUCTION_TIP.format(mech=MECHANISM_LABELS.get(mech, mech).lower())
+        )
         copper = self.network.currentData() == "none"
         self._sync_fairness(mech, welfare, copper)
         self.iterate.setEnabled(welfare and copper)
         self.iterate.setToolTip(
             "Also run the auctioneer's price iteration (tâtonnement) of the welfare clearing; "
-            f"off by default above {LARGE_SCENARIO} prosumers" if copper else
-            "The price iteration runs on the copper plate only: with a network model the prices are the "
-            "DLMPs of the network-constrained clearing")
+            f"off by default above {LARGE_SCENARIO} prosumers"
+            if copper
+            else "The price iteration runs on the copper plate only: with a network model the prices are the "
+            "DLMPs of the network-constrained clearing"
+        )
         t = self.period.value()
         label = self._labels[t] if 0 <= t < len(self._labels) else str(t)
         self.clock.setText(f"{label}  ({t + 1}/{self._periods})")

@@ -50,8 +50,21 @@ LIMIT_RED = QColor(200, 0, 0)
 GOOD = QBrush(QColor(200, 236, 200))
 BAD = QBrush(QColor(255, 205, 205))
 SELECTED = QBrush(QColor(214, 230, 250))
-MONEY_COLUMNS = {"payment", "grid_payment", "value", "cost", "surplus", "outside_option", "gain_over_outside",
-                 "utility", "welfare", "platform_surplus", "max_ic_gain", "declared_gains", "ic_gain"}
+MONEY_COLUMNS = {
+    "payment",
+    "grid_payment",
+    "value",
+    "cost",
+    "surplus",
+    "outside_option",
+    "gain_over_outside",
+    "utility",
+    "welfare",
+    "platform_surplus",
+    "max_ic_gain",
+    "declared_gains",
+    "ic_gain",
+}
 SHORT_MECHANISM = {
     "welfare": "Welfare (λ)",
     "uniform": "Uniform price",
@@ -100,9 +113,18 @@ def hline(color: QColor, position: float = 0.9, above: bool = True) -> pg.Infini
     """A dashed horizontal line with a label at ``position`` (0 left … 1 right), above or below it."""
     ax = 1.0 if position > 0.5 else 0.0
     anchor = (ax, 1.0) if above else (ax, 0.0)
-    line = pg.InfiniteLine(angle=0, movable=False, pen=dashed(color), label="",
-                           labelOpts={"position": position, "color": color, "anchors": [anchor, anchor],
-                                      "fill": pg.mkBrush(255, 255, 255, 200)})
+    line = pg.InfiniteLine(
+        angle=0,
+        movable=False,
+        pen=dashed(color),
+        label="",
+        labelOpts={
+            "position": position,
+            "color": color,
+            "anchors": [anchor, anchor],
+            "fill": pg.mkBrush(255, 255, 255, 200),
+        },
+    )
     line.setZValue(5)
     return line
 
@@ -163,7 +185,9 @@ class CurvesPanel(QWidget):
             f"<nobr><span style='color:{RETAIL.name()}'>╍╍</span> retail</nobr> &nbsp; "
             f"<nobr><span style='color:{FEED_IN.name()}'>╍╍</span> feed-in tariff</nobr> &nbsp; "
             "<nobr><b>●</b> clearing point</nobr> &nbsp; <nobr><span style='color:#999'>▒</span> prices that "
-            "clear</nobr>", self)
+            "clear</nobr>",
+            self,
+        )
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.hover_step = item.plot([], [], pen=pg.mkPen(HIGHLIGHT, width=6))
@@ -172,8 +196,9 @@ class CurvesPanel(QWidget):
         self.point.setZValue(10)
         item.addItem(self.point)
         # dotted guides from the clearing point to the right axis (its price) and down (its kWh)
-        self.guides = item.plot([], [], pen=pg.mkPen(QColor(60, 60, 60), width=1.2, style=Qt.PenStyle.DotLine),
-                                connect="pairs")
+        self.guides = item.plot(
+            [], [], pen=pg.mkPen(QColor(60, 60, 60), width=1.2, style=Qt.PenStyle.DotLine), connect="pairs"
+        )
         self.qty_label = pg.TextItem("", color="#111", anchor=(0, 1))
         self.qty_label.setZValue(11)
         item.addItem(self.qty_label)
@@ -184,8 +209,9 @@ class CurvesPanel(QWidget):
         item.addItem(self.retail)
         item.addItem(self.feed_in)
         # the interval of prices that clear the period, when it is more than one price
-        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False,
-                                        brush=pg.mkBrush(60, 60, 60, 28), pen=pg.mkPen(None))
+        self.band = pg.LinearRegionItem(
+            orientation="horizontal", movable=False, brush=pg.mkBrush(60, 60, 60, 28), pen=pg.mkPen(None)
+        )
         self.band.setZValue(-5)
         item.addItem(self.band)
         item.showAxis("right")
@@ -241,8 +267,10 @@ class CurvesPanel(QWidget):
         self.feed_in.setToolTip(f"Feed-in tariff: {fmt_sig(c.feed_in_price)} {unit}")
         y_lo, y_hi, x_hi = self._fit(c)
         has_price = c.price is not None and np.isfinite(c.price)
-        ticks = [(c.retail_price, f"retail {fmt_sig(c.retail_price)}"),
-                 (c.feed_in_price, f"feed-in {fmt_sig(c.feed_in_price)}")]
+        ticks = [
+            (c.retail_price, f"retail {fmt_sig(c.retail_price)}"),
+            (c.feed_in_price, f"feed-in {fmt_sig(c.feed_in_price)}"),
+        ]
         if has_price:
             ticks.append((c.price, f"◀ {fmt_sig(c.price)}"))
         right.setTicks([self._spread(ticks, y_lo, y_hi)])
@@ -274,8 +302,7 @@ class CurvesPanel(QWidget):
                 price = "no single price (each trade pays its own)"
         extra = ""
         periods = result.periods
-        if result.settings.mechanism != "welfare" and "platform_surplus" in periods and \
-                0 <= c.period < len(periods):
+        if result.settings.mechanism != "welfare" and "platform_surplus" in periods and 0 <= c.period < len(periods):
             # the period's own money, like the rest of this line (the day's total is in the agents' table)
             ps = float(periods.platform_surplus.iloc[c.period])
             if abs(ps) < 1e-9:
@@ -286,17 +313,27 @@ class CurvesPanel(QWidget):
         notes = result.summary.get("notes")
         tip = str(notes) if notes else ""
         if result.settings.mechanism == "welfare":
-            tip = ("The welfare clearing optimises the whole horizon at once; the curves show what each prosumer "
-                   "would bid in this period from the state the clearing leaves it in (behind its meter, its own "
-                   "demand already met by its own supply). A storage's bids price its energy for later, so the "
-                   "clearing's point need not sit exactly where the curves cross.")
+            tip = (
+                "The welfare clearing optimises the whole horizon at once; the curves show what each prosumer "
+                "would bid in this period from the state the clearing leaves it in (behind its meter, its own "
+                "demand already met by its own supply). A storage's bids price its energy for later, so the "
+                "clearing's point need not sit exactly where the curves cross."
+            )
         self.summary.setToolTip(tip)
         self.hover.setText("Hover a step to see whose bid or ask it is")
 
     def _fit(self, c) -> tuple[float, float, float]:
         """Show every step and both tariff lines; returns (lowest price shown, highest, largest kWh shown)."""
-        prices = [p for p in (*np.asarray(c.demand_price, float), *np.asarray(c.supply_price, float),
-                              c.retail_price, c.feed_in_price) if np.isfinite(p)]
+        prices = [
+            p
+            for p in (
+                *np.asarray(c.demand_price, float),
+                *np.asarray(c.supply_price, float),
+                c.retail_price,
+                c.feed_in_price,
+            )
+            if np.isfinite(p)
+        ]
         xs = [*np.asarray(c.demand_kwh, float), *np.asarray(c.supply_kwh, float)]
         vb = self.plot.getPlotItem().getViewBox()
         y_lo, y_hi, x_hi = 0.0, 1.0, 1.0
@@ -362,8 +399,10 @@ class CurvesPanel(QWidget):
         agent = (c.demand_agent if side == "demand" else c.supply_agent)[i]
         verb = "bids" if side == "demand" else "asks"
         unit = price_unit(self.result)
-        text = (f"{agent} {verb} {fmt_sig(p[i])} {unit} for {fmt_sig(q[i + 1] - q[i])} kWh "
-                f"({side} step {i + 1} of {len(p)}, {fmt_sig(q[i])}–{fmt_sig(q[i + 1])} kWh on the curve)")
+        text = (
+            f"{agent} {verb} {fmt_sig(p[i])} {unit} for {fmt_sig(q[i + 1] - q[i])} kWh "
+            f"({side} step {i + 1} of {len(p)}, {fmt_sig(q[i])}–{fmt_sig(q[i + 1])} kWh on the curve)"
+        )
         self.hover_step.setData([q[i], q[i + 1]], [p[i], p[i]])
         self.hover.setText(text)
         return text
@@ -436,19 +475,19 @@ class PropertiesPanel(QWidget):
         }
         tips = {
             "name": "The clearing mechanism, run on the same truthful bids and asks of the period (as the day "
-                    "reaches it: storages bid from the charge the earlier periods left)",
+            "reaches it: storages bid from the charge the earlier periods left)",
             "traded_kwh": "Energy traded between prosumers in the period, kWh",
             "welfare": f"Gains from trade at the period's bids: Σ bid × kWh bought − Σ ask × kWh sold, {cur}. The "
-                       "bids are the prosumers' marginal values within the tariffs (a storage's: the value of its "
-                       "energy later); the day's welfare on one scale is in Compare mechanisms",
+            "bids are the prosumers' marginal values within the tariffs (a storage's: the value of its "
+            "energy later); the day's welfare on one scale is in Compare mechanisms",
             "efficiency": "Efficiency on these bids: their gains over the most any allocation of them achieves, %",
             "platform_surplus": f"Platform surplus: Σ payments by buyers − Σ receipts of sellers, {cur}; "
-                                "negative = a deficit someone must fund",
+            "negative = a deficit someone must fund",
             "ir": "Individual rationality: no agent ends worse off than by staying out "
-                  "(its utility ≥ 0 at its true values); red shows how many lose",
+            "(its utility ≥ 0 at its true values); red shows how many lose",
             "bb": "Budget balance (weak): the platform never pays in (platform surplus ≥ 0)",
             "max_ic_gain": f"Incentive compatibility, measured: the largest gain any agent gets by shading its bid or "
-                           f"ask (best misreport found), {cur}; 0 = nobody gains by lying",
+            f"ask (best misreport found), {cur}; 0 = nobody gains by lying",
         }
         return headers, tips
 
@@ -460,19 +499,23 @@ class PropertiesPanel(QWidget):
             self._frame = pd.DataFrame()
             self.model.set_frame(self._frame)
             self.model.bold_row = None
-            self.title.setText(f"<b>Mechanism properties</b> · {when}: not audited — tick "
-                               "<i>Audit mechanisms</i> in the Market dock to compare the auctions")
+            self.title.setText(
+                f"<b>Mechanism properties</b> · {when}: not audited — tick "
+                "<i>Audit mechanisms</i> in the Market dock to compare the auctions"
+            )
             return
-        frame = pd.DataFrame({
-            "name": [SHORT_MECHANISM.get(m, m) for m in cmp.mechanism],
-            "traded_kwh": cmp.traded_kwh.to_numpy(float),
-            "welfare": cmp.welfare.to_numpy(float),
-            "efficiency": 100.0 * cmp.efficiency.to_numpy(float),
-            "platform_surplus": cmp.platform_surplus.to_numpy(float),
-            "ir": cmp.individually_rational.to_numpy(bool),
-            "bb": cmp.budget_balanced.to_numpy(bool),
-            "max_ic_gain": cmp.max_ic_gain.to_numpy(float),
-        })
+        frame = pd.DataFrame(
+            {
+                "name": [SHORT_MECHANISM.get(m, m) for m in cmp.mechanism],
+                "traded_kwh": cmp.traded_kwh.to_numpy(float),
+                "welfare": cmp.welfare.to_numpy(float),
+                "efficiency": 100.0 * cmp.efficiency.to_numpy(float),
+                "platform_surplus": cmp.platform_surplus.to_numpy(float),
+                "ir": cmp.individually_rational.to_numpy(bool),
+                "bb": cmp.budget_balanced.to_numpy(bool),
+                "max_ic_gain": cmp.max_ic_gain.to_numpy(float),
+            }
+        )
         self._frame = frame
         self._cmp = cmp.reset_index(drop=True)
         headers, tips = self.headers(result.currency)
@@ -482,18 +525,22 @@ class PropertiesPanel(QWidget):
         self.model.bold_row = rows[0] if rows else None
         self.model.set_frame(frame, headers, tips, decimals={"efficiency": 1})
         if chosen == "welfare":
-            extra = (" The welfare clearing is audited as the uniform-price auction on the same bids "
-                     "(row in bold).")
+            extra = " The welfare clearing is audited as the uniform-price auction on the same bids (row in bold)."
         else:
             extra = f" {escape(MECHANISM_LABELS.get(chosen, chosen))} is in bold."
         self.title.setText(f"<b>Mechanism properties</b> · {when} · truthful bids of the period.{extra}")
-        lucky = [SHORT_MECHANISM.get(m, m) for r, m in enumerate(self._cmp.mechanism)
-                 if all(self._ok(r, k) for k in PROPERTY_COLUMNS)]
+        lucky = [
+            SHORT_MECHANISM.get(m, m)
+            for r, m in enumerate(self._cmp.mechanism)
+            if all(self._ok(r, k) for k in PROPERTY_COLUMNS)
+        ]
         text = self.EXPLANATION
         if lucky:
             one = len(lucky) == 1
-            text += (f" Here {' and '.join(lucky)} happen{'s' if one else ''} to have all four; on other bids "
-                     f"{'it' if one else 'they'} need not.")
+            text += (
+                f" Here {' and '.join(lucky)} happen{'s' if one else ''} to have all four; on other bids "
+                f"{'it' if one else 'they'} need not."
+            )
         self.explanation.setText(text)
         self.view.resizeColumnsToContents()
 
@@ -565,7 +612,7 @@ AGENT_TOOLTIPS = {
     "bought_kwh": "Energy bought from other prosumers (peer to peer) over the day, kWh",
     "sold_kwh": "Energy sold to other prosumers (peer to peer) over the day, kWh",
     "grid_import_kwh": "Energy from the grid over the day, kWh (the welfare clearing: its share of the community's "
-                       "import, pro rata)",
+    "import, pro rata)",
     "grid_export_kwh": "Energy to the grid over the day, kWh",
     "payment": "What it pays the market or platform (negative: what it receives), {cur}",
     "grid_payment": "What it pays the grid itself at the tariffs (auctions: its unmatched energy), {cur}",
@@ -576,7 +623,7 @@ AGENT_TOOLTIPS = {
     "gain_over_outside": "What the market adds: surplus − outside option, {cur}",
     "ir_ok": "Individually rational: the market leaves it no worse off than trading with the grid alone",
     "soc": "A storage's state of charge at the end of each period of the day, from 0 to its energy (select the "
-           "row for the plot)",
+    "row for the plot)",
     "storage_kwh": "A storage's energy capacity, kWh",
 }
 SOC = QColor(120, 60, 160)
@@ -645,8 +692,16 @@ class AgentResultsPanel(QWidget):
         self.soc_plot = make_plot(self)
         self.soc_plot.setFixedHeight(110)
         item = self.soc_plot.getPlotItem()
-        self.soc_line = item.plot([], [], pen=pg.mkPen(SOC, width=2), stepMode=None, symbol="o", symbolSize=4,
-                                  symbolBrush=pg.mkBrush(SOC), symbolPen=None)
+        self.soc_line = item.plot(
+            [],
+            [],
+            pen=pg.mkPen(SOC, width=2),
+            stepMode=None,
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=pg.mkBrush(SOC),
+            symbolPen=None,
+        )
         self.soc_cap = hline(QColor(120, 120, 120), 0.02, above=False)
         item.addItem(self.soc_cap)
         axis_label(self.soc_plot, "left", "Stored (kWh)")
@@ -680,9 +735,19 @@ class AgentResultsPanel(QWidget):
         if self._soc:
             frame = frame.assign(soc=["" for _ in range(len(frame))])
         headers = {c: header_with_unit(c, cur, MONEY_COLUMNS) for c in frame.columns}
-        headers.update({"agent": "Agent", "der": "DER", "ir_ok": "IR", "gain_over_outside": f"Gain vs grid ({cur})",
-                        "outside_option": f"Outside option ({cur})", "bought_kwh": "Bought P2P (kWh)",
-                        "sold_kwh": "Sold P2P (kWh)", "soc": "State of charge", "storage_kwh": "Storage (kWh)"})
+        headers.update(
+            {
+                "agent": "Agent",
+                "der": "DER",
+                "ir_ok": "IR",
+                "gain_over_outside": f"Gain vs grid ({cur})",
+                "outside_option": f"Outside option ({cur})",
+                "bought_kwh": "Bought P2P (kWh)",
+                "sold_kwh": "Sold P2P (kWh)",
+                "soc": "State of charge",
+                "storage_kwh": "Storage (kWh)",
+            }
+        )
         tips = {c: AGENT_TOOLTIPS.get(c, c).format(cur=cur) for c in frame.columns}
         decimals = {c: 2 for c in frame.columns if c in MONEY_COLUMNS}
         decimals.update({c: 1 for c in frame.columns if c.endswith("_kwh")})
@@ -726,11 +791,12 @@ class AgentResultsPanel(QWidget):
         labels = list(self.result.periods.time) if "time" in self.result.periods else [str(int(v)) for v in x]
         step = max(1, y.size // 8)
         self.soc_plot.getPlotItem().getAxis("bottom").setTicks(
-            [[(float(i + 1), f"{labels[i]}") for i in range(0, y.size, step)]])
-        self.soc_plot.getPlotItem().getViewBox().setRange(xRange=(0.5, y.size + 0.5), yRange=(0.0, cap * 1.08),
-                                                          padding=0)
-        self.soc_plot.setToolTip(f"{agent}: stored energy at the end of each period, kWh (capacity {fmt_sig(cap)} "
-                                 "kWh)")
+            [[(float(i + 1), f"{labels[i]}") for i in range(0, y.size, step)]]
+        )
+        self.soc_plot.getPlotItem().getViewBox().setRange(
+            xRange=(0.5, y.size + 0.5), yRange=(0.0, cap * 1.08), padding=0
+        )
+        self.soc_plot.setToolTip(f"{agent}: stored energy at the end of each period, kWh (capacity {fmt_sig(cap)} kWh)")
         self.soc_plot.setVisible(True)
 
     def _row_brush(self, r: int):
@@ -767,23 +833,38 @@ class PriceIterationPanel(QWidget):
         self.excess_plot.setMinimumHeight(45)
         self.excess_plot.setXLink(self.price_plot)
         self.prices = self.price_plot.getPlotItem().plot(
-            [], [], pen=pg.mkPen(DEMAND, width=2), symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(DEMAND),
-            symbolPen=None)
+            [],
+            [],
+            pen=pg.mkPen(DEMAND, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush(DEMAND),
+            symbolPen=None,
+        )
         self.lam = hline(QColor(30, 30, 30), 0.96)
         self.price_plot.getPlotItem().addItem(self.lam)
-        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=pg.mkBrush(60, 60, 60, 28),
-                                        pen=pg.mkPen(None))
+        self.band = pg.LinearRegionItem(
+            orientation="horizontal", movable=False, brush=pg.mkBrush(60, 60, 60, 28), pen=pg.mkPen(None)
+        )
         self.band.setZValue(-5)
         self.price_plot.getPlotItem().addItem(self.band)
         self.excess = self.excess_plot.getPlotItem().plot(
-            [], [], pen=pg.mkPen(SUPPLY, width=1.8), symbol="s", symbolSize=5, symbolBrush=pg.mkBrush(SUPPLY),
-            symbolPen=None)
+            [],
+            [],
+            pen=pg.mkPen(SUPPLY, width=1.8),
+            symbol="s",
+            symbolSize=5,
+            symbolBrush=pg.mkBrush(SUPPLY),
+            symbolPen=None,
+        )
         zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#888", width=1))
         self.excess_plot.getPlotItem().addItem(zero)
         axis_label(self.price_plot, "left", "Price")
         axis_label(self.excess_plot, "left", "Excess (kW)")
-        self.excess_plot.setToolTip("Excess supply at the announced price: Σ of the agents' net trades, kW "
-                                    "(the grid absorbs any excess at a tariff bound)")
+        self.excess_plot.setToolTip(
+            "Excess supply at the announced price: Σ of the agents' net trades, kW "
+            "(the grid absorbs any excess at a tariff bound)"
+        )
         axis_label(self.excess_plot, "bottom", "Iteration")
         self.note = _note("", self)
         plots = QWidget(self)
@@ -798,10 +879,12 @@ class PriceIterationPanel(QWidget):
         self.check = QLabel("", self)
         self.check.setWordWrap(True)
         self.check.setTextFormat(Qt.TextFormat.RichText)
-        self.check.setToolTip("The decentralised check: each agent alone maximises its own surplus at the "
-                              "planner's prices λ_t; with convex costs and values its answer is the planner's "
-                              "trade (decentralised = centralised). Shown: the largest gap over agents and "
-                              "periods, kW, and the largest imbalance Σ_i q_i(λ) + grid, kW.")
+        self.check.setToolTip(
+            "The decentralised check: each agent alone maximises its own surplus at the "
+            "planner's prices λ_t; with convex costs and values its answer is the planner's "
+            "trade (decentralised = centralised). Shown: the largest gap over agents and "
+            "periods, kW, and the largest imbalance Σ_i q_i(λ) + grid, kW."
+        )
         policy = self.check.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # its coming and going must not resize the docks and the feeder
         self.check.setSizePolicy(policy)
@@ -824,13 +907,17 @@ class PriceIterationPanel(QWidget):
         largest = float(np.max(np.abs(net), initial=0.0)) / step
         tol = max(1e-3, DECENTRALISED_REL_TOL * largest)  # interior-point solvers stop at ~1e-6 relative
         ok = gap <= tol and imbalance <= tol
-        verdict = ("the planner's trades, within the solver's tolerance: decentralised = centralised" if ok else
-                   "they differ: some agent's own optimum is not the planner's (an agent indifferent between "
-                   "trades, or non-convex data)")
+        verdict = (
+            "the planner's trades, within the solver's tolerance: decentralised = centralised"
+            if ok
+            else "they differ: some agent's own optimum is not the planner's (an agent indifferent between "
+            "trades, or non-convex data)"
+        )
         self.check.setText(
             f"<span style='color:{'#1b7f3b' if ok else '#b00020'}'>{'✓' if ok else '⚠'}</span> "
             f"Decentralised check — each agent alone at λ: {verdict}; largest gap {_small(gap)} kW "
-            f"(largest trade {fmt_sig(largest, 3)} kW), imbalance {_small(imbalance)} kW.")
+            f"(largest trade {fmt_sig(largest, 3)} kW), imbalance {_small(imbalance)} kW."
+        )
         self.check.setVisible(True)
 
     def set_result(self, result: MarketResult) -> None:
@@ -851,15 +938,19 @@ class PriceIterationPanel(QWidget):
         tr = result.trace
         if result.settings.network != "none":
             self.title.setText("<b>Price iteration</b> · network model")
-            self.note.setText("With a network model every bus has its own price: the DLMPs of the "
-                              "network-constrained clearing (see the DLMP panel). The price iteration runs on the "
-                              "copper plate only (network “None”).")
+            self.note.setText(
+                "With a network model every bus has its own price: the DLMPs of the "
+                "network-constrained clearing (see the DLMP panel). The price iteration runs on the "
+                "copper plate only (network “None”)."
+            )
             self.stack.setCurrentWidget(self.note)
             return
         if tr is None or tr.prices.size == 0:
             self.title.setText("<b>Price iteration</b> · not run")
-            self.note.setText("The price iteration was not run for this result: tick “Price iteration” in the "
-                              "Market dock to see the auctioneer's rounds.")
+            self.note.setText(
+                "The price iteration was not run for this result: tick “Price iteration” in the "
+                "Market dock to see the auctioneer's rounds."
+            )
             self.stack.setCurrentWidget(self.note)
             return
         t = result.period
@@ -874,14 +965,23 @@ class PriceIterationPanel(QWidget):
         if wide:
             self.band.setRegion((lo, hi))
         self.lam.setValue(lam)
-        set_line_label(self.lam, f"planner's λ = {fmt_sig(lam)} {unit}"
-                       + (f" (any price in [{fmt_sig(lo)}, {fmt_sig(hi)}] clears)" if wide else ""))
+        set_line_label(
+            self.lam,
+            f"planner's λ = {fmt_sig(lam)} {unit}"
+            + (f" (any price in [{fmt_sig(lo)}, {fmt_sig(hi)}] clears)" if wide else ""),
+        )
         axis_label(self.price_plot, "left", f"Price ({unit})")
-        state = (f"converged in {tr.iterations} rounds" if tr.converged
-                 else f"stopped after {tr.iterations} rounds without converging")
+        state = (
+            f"converged in {tr.iterations} rounds"
+            if tr.converged
+            else f"stopped after {tr.iterations} rounds without converging"
+        )
         final = float(tr.prices[-1, t])
-        where = ("inside the interval of prices that clear" if lo - 1e-9 <= final <= hi + 1e-9
-                 else f"{fmt_sig(min(abs(final - lo), abs(final - hi)))} {escape(unit)} outside the prices that clear")
+        where = (
+            "inside the interval of prices that clear"
+            if lo - 1e-9 <= final <= hi + 1e-9
+            else f"{fmt_sig(min(abs(final - lo), abs(final - hi)))} {escape(unit)} outside the prices that clear"
+        )
         self.title.setText(
             f"<b>Price iteration</b> · {when} · {state} (tolerance {fmt_sig(tr.tolerance)} {escape(unit)}); "
             f"final price {fmt_sig(final)} {escape(unit)}, {where}"
@@ -923,8 +1023,9 @@ class DayPricesPanel(QWidget):
         self.feed_in = item.plot([0.0], [], stepMode="center", pen=dashed(FEED_IN), name="Feed-in tariff")
         self.dlmp_lo = item.plot([0.0], [], stepMode="center", pen=pg.mkPen(DLMP_BAND, width=1.2))
         self.dlmp_hi = item.plot([0.0], [], stepMode="center", pen=pg.mkPen(DLMP_BAND, width=1.2))
-        self.dlmp_band = pg.FillBetweenItem(self.dlmp_lo, self.dlmp_hi,
-                                            brush=pg.mkBrush(DLMP_BAND.red(), DLMP_BAND.green(), DLMP_BAND.blue(), 70))
+        self.dlmp_band = pg.FillBetweenItem(
+            self.dlmp_lo, self.dlmp_hi, brush=pg.mkBrush(DLMP_BAND.red(), DLMP_BAND.green(), DLMP_BAND.blue(), 70)
+        )
         self.dlmp_band.setZValue(-2)
         item.addItem(self.dlmp_band)
         self.price = item.plot([0.0], [], stepMode="center", pen=pg.mkPen(DEMAND, width=2.4), name="Market price")
@@ -958,8 +1059,10 @@ class DayPricesPanel(QWidget):
         vi.addItem(self.v_now_text)
         axis_label(self.volt_plot, "left", "V (p.u.)")
         self.volt_plot.setMinimumHeight(80)
-        self.volt_plot.setToolTip("The lowest bus voltage of each period (LinDistFlow; dashed: the AC power flow's), "
-                                  "against the feeder's lower voltage limit")
+        self.volt_plot.setToolTip(
+            "The lowest bus voltage of each period (LinDistFlow; dashed: the AC power flow's), "
+            "against the feeder's lower voltage limit"
+        )
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -973,10 +1076,18 @@ class DayPricesPanel(QWidget):
 
     @staticmethod
     def _now_line(position: float) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HIGHLIGHT.darker(130), width=2),
-                               label="", labelOpts={"position": position, "color": "#333",
-                                                    "anchors": [(0, 0.5), (0, 0.5)],
-                                                    "fill": pg.mkBrush(255, 255, 255, 210)})
+        line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(HIGHLIGHT.darker(130), width=2),
+            label="",
+            labelOpts={
+                "position": position,
+                "color": "#333",
+                "anchors": [(0, 0.5), (0, 0.5)],
+                "fill": pg.mkBrush(255, 255, 255, 210),
+            },
+        )
         line.setZValue(-5)
         return line
 
@@ -992,21 +1103,27 @@ class DayPricesPanel(QWidget):
         bottom.setStyle(showValues=not volts)
         bottom.showLabel(not volts)
         if on:
-            legend = (f"<nobr><span style='color:{DEMAND.name()}'>━━</span> energy price</nobr> &nbsp; "
-                      f"<nobr><span style='color:{DLMP_BAND.name()}'>▇▇</span> DLMPs, all buses</nobr> &nbsp; ")
+            legend = (
+                f"<nobr><span style='color:{DEMAND.name()}'>━━</span> energy price</nobr> &nbsp; "
+                f"<nobr><span style='color:{DLMP_BAND.name()}'>▇▇</span> DLMPs, all buses</nobr> &nbsp; "
+            )
             if tariffs:
-                legend += (f"<nobr><span style='color:{RETAIL.name()}'>╍╍</span> retail</nobr> &nbsp; "
-                           f"<nobr><span style='color:{FEED_IN.name()}'>╍╍</span> feed-in</nobr> &nbsp; ")
+                legend += (
+                    f"<nobr><span style='color:{RETAIL.name()}'>╍╍</span> retail</nobr> &nbsp; "
+                    f"<nobr><span style='color:{FEED_IN.name()}'>╍╍</span> feed-in</nobr> &nbsp; "
+                )
             if volts:
                 legend += f"<nobr><span style='color:{VOLTAGE.name()}'>━━</span> worst bus V</nobr> &nbsp; "
                 if ac:
                     legend += f"<nobr><span style='color:{VOLTAGE.lighter(150).name()}'>╍╍</span> AC</nobr> &nbsp; "
                 legend += f"<nobr><span style='color:{LIMIT_RED.name()}'>╍╍</span> V limit</nobr>"
         else:
-            legend = (f"<span style='color:{DEMAND.name()}'>━━</span> market price &nbsp; "
-                      f"<span style='color:{RETAIL.name()}'>╍╍</span> retail import tariff &nbsp; "
-                      f"<span style='color:{FEED_IN.name()}'>╍╍</span> feed-in tariff &nbsp; "
-                      f"<span style='color:{HIGHLIGHT.darker(130).name()}'>┃</span> current period")
+            legend = (
+                f"<span style='color:{DEMAND.name()}'>━━</span> market price &nbsp; "
+                f"<span style='color:{RETAIL.name()}'>╍╍</span> retail import tariff &nbsp; "
+                f"<span style='color:{FEED_IN.name()}'>╍╍</span> feed-in tariff &nbsp; "
+                f"<span style='color:{HIGHLIGHT.darker(130).name()}'>┃</span> current period"
+            )
         self.legend.setText(legend)
 
     def set_result(self, result: MarketResult, period: int | None = None) -> None:
@@ -1025,8 +1142,7 @@ class DayPricesPanel(QWidget):
         network = result.buses is not None and "dlmp_min_per_kwh" in p
         # with the wholesale price as the outside option the tariffs play no part: leave them out
         tariffs = not (network and result.settings.grid_prices == "wholesale")
-        self._network(network, tariffs, volts=result.settings.network != "dc",
-                      ac=network and "v_pu_ac" in result.buses)
+        self._network(network, tariffs, volts=result.settings.network != "dc", ac=network and "v_pu_ac" in result.buses)
         vals = [price[finite]]
         if tariffs:
             vals += [p.retail_price_per_kwh.to_numpy(float), p.feed_in_price_per_kwh.to_numpy(float)]
@@ -1121,19 +1237,23 @@ class DayPricesPanel(QWidget):
             b = result.buses[result.buses.period == t]
             worst = b.loc[b.v_pu.idxmin()] if len(b) else None
             v = float(p.v_min_pu.iloc[t])
-            self.v_now_text.setText(f"{fmt_number(v, 4)} p.u." + (f" · bus {worst.bus}" if worst is not None
-                                                                    else ""))
+            self.v_now_text.setText(f"{fmt_number(v, 4)} p.u." + (f" · bus {worst.bus}" if worst is not None else ""))
             (_x0, _x1), (y0, y1) = self.volt_plot.getPlotItem().getViewBox().viewRange()
             low = v < 0.5 * (y0 + y1)  # write it where the period's own value is not
             self.v_now_text.setAnchor((1.0, 0.5) if right else (0.0, 0.5))
             self.v_now_text.setPos(t + (-0.3 if right else 0.3), y0 + (0.8 if low else 0.25) * (y1 - y0))
-            text = (f"<b>Feeder day</b> · {escape(label)} · energy {shown} {escape(unit)} · DLMPs "
-                    f"{fmt_sig(p.dlmp_min_per_kwh.iloc[t])}–{fmt_sig(p.dlmp_max_per_kwh.iloc[t])} {escape(unit)}")
-            self.title.setToolTip(f"Prices in {unit}; the DLMPs of the period range from the cheapest bus to the "
-                                  "dearest")
+            text = (
+                f"<b>Feeder day</b> · {escape(label)} · energy {shown} {escape(unit)} · DLMPs "
+                f"{fmt_sig(p.dlmp_min_per_kwh.iloc[t])}–{fmt_sig(p.dlmp_max_per_kwh.iloc[t])} {escape(unit)}"
+            )
+            self.title.setToolTip(
+                f"Prices in {unit}; the DLMPs of the period range from the cheapest bus to the dearest"
+            )
         else:
-            text = (f"<b>Prices over the horizon</b> · {escape(mechanism_title(result))} · "
-                    f"{T} period{'s' if T != 1 else ''} · current: {escape(label)} · price {shown} {escape(unit)}")
+            text = (
+                f"<b>Prices over the horizon</b> · {escape(mechanism_title(result))} · "
+                f"{T} period{'s' if T != 1 else ''} · current: {escape(label)} · price {shown} {escape(unit)}"
+            )
         self.title.setText(text)
 
 

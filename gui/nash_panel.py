@@ -50,17 +50,26 @@ NO_EQUILIBRIUM = "#b00020"
 CANCELLED = "#666666"
 TRUTHFUL = pg.mkColor(120, 120, 120)
 
-GAME_TIP = ("The bidding game: the N largest sellers of the period mark up their true asks (and may withhold kWh); "
-            "everyone else bids truthfully. Each player's payoff is its true profit under the mechanism. Best "
-            "responses are searched in turn until nobody gains by moving (an equilibrium), a profile repeats (a "
-            "cycle) or the rounds run out.")
+GAME_TIP = (
+    "The bidding game: the N largest sellers of the period mark up their true asks (and may withhold kWh); "
+    "everyone else bids truthfully. Each player's payoff is its true profit under the mechanism. Best "
+    "responses are searched in turn until nobody gains by moving (an equilibrium), a profile repeats (a "
+    "cycle) or the rounds run out."
+)
 
 NASH_STATS = [
     ("price", "Equilibrium price", "The clearing price at the equilibrium profile, against truthful bidding's"),
-    ("welfare_lost", "Welfare lost", "True welfare with truthful bids − true welfare at the equilibrium "
-                                     "(Σ true value of kWh bought − Σ true cost of kWh sold)"),
-    ("deviation", "Largest deviation gain", "max_i [best payoff player i can reach alone − its payoff]: 0 (within "
-                                            "the tolerance) at an equilibrium"),
+    (
+        "welfare_lost",
+        "Welfare lost",
+        "True welfare with truthful bids − true welfare at the equilibrium "
+        "(Σ true value of kWh bought − Σ true cost of kWh sold)",
+    ),
+    (
+        "deviation",
+        "Largest deviation gain",
+        "max_i [best payoff player i can reach alone − its payoff]: 0 (within the tolerance) at an equilibrium",
+    ),
     ("rounds", "Rounds", "Rounds of best responses (each player moves once per round)"),
 ]
 
@@ -136,26 +145,33 @@ class NashPanel(QWidget):
         self.players.setRange(1, 20)
         self.players.setValue(3)
         self.players.setSuffix(" largest sellers")
-        self.players.setToolTip("The strategic players: the sellers offering the most kWh in the period; the "
-                                "others bid truthfully")
+        self.players.setToolTip(
+            "The strategic players: the sellers offering the most kWh in the period; the others bid truthfully"
+        )
         self.m_max = QDoubleSpinBox(self)
         self.m_max.setRange(5.0, 500.0)
         self.m_max.setSingleStep(10.0)
         self.m_max.setDecimals(0)
         self.m_max.setValue(100.0)
         self.m_max.setSuffix(" %")
-        self.m_max.setToolTip("The largest markup a player may put on its true asks: ask·(1 + m), m ∈ [0, max] "
-                              "(searched on 21 points with a finer search around the best)")
+        self.m_max.setToolTip(
+            "The largest markup a player may put on its true asks: ask·(1 + m), m ∈ [0, max] "
+            "(searched on 21 points with a finer search around the best)"
+        )
         self.withhold = QCheckBox("Withhold kWh", self)
-        self.withhold.setToolTip("Players may also withhold up to half of their offered kWh (capacity withholding, "
-                                 "the way market power is exercised)")
+        self.withhold.setToolTip(
+            "Players may also withhold up to half of their offered kWh (capacity withholding, "
+            "the way market power is exercised)"
+        )
         self.max_rounds = QSpinBox(self)
         self.max_rounds.setRange(1, 500)
         self.max_rounds.setValue(50)
         self.max_rounds.setToolTip("Stop after this many rounds of best responses without convergence")
         self.find_button = QPushButton("Find equilibrium", self)
-        self.find_button.setToolTip("Search a pure Nash equilibrium by best-response dynamics (on a worker thread), "
-                                    "then check the Debreu–Glicksberg–Fan conditions")
+        self.find_button.setToolTip(
+            "Search a pure Nash equilibrium by best-response dynamics (on a worker thread), "
+            "then check the Debreu–Glicksberg–Fan conditions"
+        )
         self.find_button.setEnabled(False)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the search at its next best response")
@@ -202,8 +218,15 @@ class NashPanel(QWidget):
         self.price_plot.setMinimumHeight(55)
         self.price_plot.setMinimumSize(140, 50)
         pi = self.price_plot.getPlotItem()
-        self.price_line = pi.plot([], [], pen=pg.mkPen("#1f77b4", width=2.2), symbol="o", symbolSize=6,
-                                  symbolBrush=pg.mkBrush("#1f77b4"), symbolPen=None)
+        self.price_line = pi.plot(
+            [],
+            [],
+            pen=pg.mkPen("#1f77b4", width=2.2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush("#1f77b4"),
+            symbolPen=None,
+        )
         self.truthful_line = hline(TRUTHFUL, 0.02, above=True)
         pi.addItem(self.truthful_line)
         pi.getAxis("bottom").setStyle(showValues=False)
@@ -296,16 +319,21 @@ class NashPanel(QWidget):
             label += f" (k = {fmt_sig(s.k, 3)})"
         twin = " (for the welfare clearing)" if s.mechanism == "welfare" else ""
         self.title.setText(f"<b>Nash equilibrium</b> · the {escape(period_label(result))} bids under {label}{twin}")
-        twin_tip = ("The welfare clearing is played as its price-taking twin, the uniform-price auction of the same "
-                    "bids.\n" if s.mechanism == "welfare" else "")
+        twin_tip = (
+            "The welfare clearing is played as its price-taking twin, the uniform-price auction of the same bids.\n"
+            if s.mechanism == "welfare"
+            else ""
+        )
         self.title.setToolTip(twin_tip + GAME_TIP)
         if result.market_power is not None and len(result.market_power):
             self.players.setMaximum(max(1, min(50, len(result.market_power))))
         self.find_button.setEnabled(not self.runner.is_busy())
         if changed and self.runner.is_busy():
             self.runner.cancel(drop=True)
-            self._state("Search stopped: the market changed (an edit, the period or the mechanism) — "
-                        "find the equilibrium again.")
+            self._state(
+                "Search stopped: the market changed (an edit, the period or the mechanism) — "
+                "find the equilibrium again."
+            )
         if changed and self.outcome is not None and self._outcome_key != key:
             self._state("The equilibrium shown is for the market before the last change — find it again to update.")
 
@@ -313,9 +341,16 @@ class NashPanel(QWidget):
         if self.scenario is None or self.result is None:
             return None
         s = self.result.settings
-        return NashRequest(scenario=self.scenario, period=self.result.period, mechanism=game_mechanism(s.mechanism),
-                           players=self.players.value(), withhold=self.withhold.isChecked(),
-                           m_max=self.m_max.value() / 100.0, max_rounds=self.max_rounds.value(), k=s.k)
+        return NashRequest(
+            scenario=self.scenario,
+            period=self.result.period,
+            mechanism=game_mechanism(s.mechanism),
+            players=self.players.value(),
+            withhold=self.withhold.isChecked(),
+            m_max=self.m_max.value() / 100.0,
+            max_rounds=self.max_rounds.value(),
+            k=s.k,
+        )
 
     def find(self) -> None:
         """Start the search on the worker (never here)."""
@@ -361,16 +396,25 @@ class NashPanel(QWidget):
         cur = self.result.currency if self.result is not None else ""
         unit = f"{cur}/kWh"
         if r.converged:
-            colour, head = CONVERGED, (f"✓ Converged after {r.rounds} round{'s' if r.rounds != 1 else ''}: "
-                                       "a pure Nash equilibrium")
+            colour, head = (
+                CONVERGED,
+                (f"✓ Converged after {r.rounds} round{'s' if r.rounds != 1 else ''}: a pure Nash equilibrium"),
+            )
         elif r.cancelled:
             colour, head = CANCELLED, f"■ Cancelled in round {r.rounds}: no equilibrium reported"
         elif r.cycling:
-            colour, head = NO_EQUILIBRIUM, (f"✗ Cycling: no pure equilibrium found — best responses repeat every "
-                                            f"{r.cycle_rounds} round{'s' if r.cycle_rounds != 1 else ''}")
+            colour, head = (
+                NO_EQUILIBRIUM,
+                (
+                    f"✗ Cycling: no pure equilibrium found — best responses repeat every "
+                    f"{r.cycle_rounds} round{'s' if r.cycle_rounds != 1 else ''}"
+                ),
+            )
         else:
-            colour, head = NO_EQUILIBRIUM, (f"✗ No pure equilibrium found: best responses had not settled after "
-                                            f"{r.rounds} rounds")
+            colour, head = (
+                NO_EQUILIBRIUM,
+                (f"✗ No pure equilibrium found: best responses had not settled after {r.rounds} rounds"),
+            )
         self.verdict.setText(f"<b style='color:{colour}'>{escape(head)}</b>")
         self.verdict.setToolTip(r.message)
         truthful = r.price_truthful
@@ -382,8 +426,11 @@ class NashPanel(QWidget):
             self.stats.set("price", "–", "", f"(last profile {fmt_sig(last)} {unit}; truthful {fmt_sig(truthful)})")
             self.stats.set("welfare_lost", "–")
         gain = r.max_deviation_gain
-        self.stats.set("deviation", "–" if not math.isfinite(gain) else fmt_number(_zero(gain), 2),
-                       "" if not math.isfinite(gain) else cur)
+        self.stats.set(
+            "deviation",
+            "–" if not math.isfinite(gain) else fmt_number(_zero(gain), 2),
+            "" if not math.isfinite(gain) else cur,
+        )
         self.stats.set("rounds", str(r.rounds))
         self._draw_path(r, unit)
         self._fill_players(r, cur)
@@ -423,8 +470,15 @@ class NashPanel(QWidget):
             colour = series_colour(k)
             m = 100.0 * path[f"markup_{name}"].to_numpy(float)
             top = max(top, float(np.nanmax(m, initial=0.0)))
-            line = mi.plot(x, m, pen=pg.mkPen(colour, width=2.0), symbol="o", symbolSize=5,
-                           symbolBrush=pg.mkBrush(colour), symbolPen=None)
+            line = mi.plot(
+                x,
+                m,
+                pen=pg.mkPen(colour, width=2.0),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=pg.mkBrush(colour),
+                symbolPen=None,
+            )
             self.markup_lines.append(line)
             if withheld:
                 w = 100.0 * path[f"withheld_{name}"].to_numpy(float)
@@ -433,35 +487,56 @@ class NashPanel(QWidget):
             legend.append(f"<nobr><span style='color:{colour.name()}'>━</span> {escape(str(name))}</nobr>")
         if withheld:
             legend.append("<nobr>╍ withheld (%)</nobr>")
-        price = (f"<nobr>top: <span style='color:#1f77b4'>━●</span> price ({escape(unit)})</nobr> &nbsp; "
-                 f"<nobr><span style='color:{TRUTHFUL.name()}'>╍╍</span> truthful</nobr> &nbsp; · &nbsp; "
-                 "<nobr>below: markup (%)</nobr> ")
+        price = (
+            f"<nobr>top: <span style='color:#1f77b4'>━●</span> price ({escape(unit)})</nobr> &nbsp; "
+            f"<nobr><span style='color:{TRUTHFUL.name()}'>╍╍</span> truthful</nobr> &nbsp; · &nbsp; "
+            "<nobr>below: markup (%)</nobr> "
+        )
         self.path_legend.setText(price + " &nbsp; ".join(legend))
         axis_label(self.markup_plot, "left", "%")
         mi.getViewBox().setYRange(-0.05 * top, top * 1.1, padding=0)
 
     def _fill_players(self, r, cur: str) -> None:
         t = r.table
-        frame = pd.DataFrame({
-            "agent": t.agent.astype(str),
-            "side": t.side.astype(str),
-            "markup_pct": 100.0 * t.markup.to_numpy(float),
-            "withheld_pct": 100.0 * t.withheld.to_numpy(float),
-            "sold_kwh": t.sold_kwh.to_numpy(float),
-            "profit": t.profit.to_numpy(float),
-            "truthful_profit": t.truthful_profit.to_numpy(float),
-            "best_deviation_gain": [_zero(v) for v in t.best_deviation_gain.to_numpy(float)],
-            "best_deviation_markup_pct": 100.0 * t.best_deviation_markup.to_numpy(float),
-        })
-        headers = {"agent": "Player", "side": "Side", "markup_pct": "Markup\n(%)", "withheld_pct": "Withheld\n(%)",
-                   "sold_kwh": "Sold\n(kWh)", "profit": f"Profit\n({cur})",
-                   "truthful_profit": f"Truthful\nprofit ({cur})",
-                   "best_deviation_gain": f"Best deviation\ngain ({cur})",
-                   "best_deviation_markup_pct": "Best deviation\nmarkup (%)"}
+        frame = pd.DataFrame(
+            {
+                "agent": t.agent.astype(str),
+                "side": t.side.astype(str),
+                "markup_pct": 100.0 * t.markup.to_numpy(float),
+                "withheld_pct": 100.0 * t.withheld.to_numpy(float),
+                "sold_kwh": t.sold_kwh.to_numpy(float),
+                "profit": t.profit.to_numpy(float),
+                "truthful_profit": t.truthful_profit.to_numpy(float),
+                "best_deviation_gain": [_zero(v) for v in t.best_deviation_gain.to_numpy(float)],
+                "best_deviation_markup_pct": 100.0 * t.best_deviation_markup.to_numpy(float),
+            }
+        )
+        headers = {
+            "agent": "Player",
+            "side": "Side",
+            "markup_pct": "Markup\n(%)",
+            "withheld_pct": "Withheld\n(%)",
+            "sold_kwh": "Sold\n(kWh)",
+            "profit": f"Profit\n({cur})",
+            "truthful_profit": f"Truthful\nprofit ({cur})",
+            "best_deviation_gain": f"Best deviation\ngain ({cur})",
+            "best_deviation_markup_pct": "Best deviation\nmarkup (%)",
+        }
         tips = {k: v.format(cur=cur) for k, v in PLAYER_TIPS.items()}
-        self.player_model.set_frame(frame, headers, tips, decimals={
-            "markup_pct": 1, "withheld_pct": 1, "sold_kwh": 2, "profit": 2, "truthful_profit": 2,
-            "best_deviation_gain": 2, "best_deviation_markup_pct": 1})
+        self.player_model.set_frame(
+            frame,
+            headers,
+            tips,
+            decimals={
+                "markup_pct": 1,
+                "withheld_pct": 1,
+                "sold_kwh": 2,
+                "profit": 2,
+                "truthful_profit": 2,
+                "best_deviation_gain": 2,
+                "best_deviation_markup_pct": 1,
+            },
+        )
         self.player_view.resizeColumnsToContents()
 
     def _fill_existence(self, outcome: NashOutcome) -> None:
@@ -474,20 +549,32 @@ class NashPanel(QWidget):
             return
         colour = CONVERGED if ex.holds else NO_EQUILIBRIUM
         self.existence_verdict.setText(
-            f"<b>Debreu–Glicksberg–Fan</b>: <b style='color:{colour}'>{escape(ex.verdict)}</b>")
+            f"<b>Debreu–Glicksberg–Fan</b>: <b style='color:{colour}'>{escape(ex.verdict)}</b>"
+        )
         self.existence_verdict.setToolTip(
             "A pure equilibrium exists when every strategy set is non-empty, compact and convex and every payoff "
             "is continuous in the profile and quasi-concave in the player's own strategy. Checked numerically "
-            "along each player's own strategy: a failure disproves a condition, a pass is evidence.")
+            "along each player's own strategy: a failure disproves a condition, a pass is evidence."
+        )
         p = ex.players.copy()
         self._frame = p
-        headers = {"player": "Player", "nonempty": "Non-empty", "compact": "Compact", "convex": "Convex",
-                   "continuous": "Continuous", "max_step_rel": "Step (rel.)", "jump_rel": "Jump (rel.)",
-                   "jump_at": "Jump at", "quasi_concave": "Quasi-concave", "qc_violation_rel": "Dip (rel.)",
-                   "qc_at": "Dip at"}
+        headers = {
+            "player": "Player",
+            "nonempty": "Non-empty",
+            "compact": "Compact",
+            "convex": "Convex",
+            "continuous": "Continuous",
+            "max_step_rel": "Step (rel.)",
+            "jump_rel": "Jump (rel.)",
+            "jump_at": "Jump at",
+            "quasi_concave": "Quasi-concave",
+            "qc_violation_rel": "Dip (rel.)",
+            "qc_at": "Dip at",
+        }
         p = p.assign(jump_at=p.jump_at.fillna("–"), qc_at=p.qc_at.fillna("–"))
-        self.existence_model.set_frame(p, headers, EXISTENCE_TIPS,
-                                       decimals={"max_step_rel": 3, "jump_rel": 3, "qc_violation_rel": 3})
+        self.existence_model.set_frame(
+            p, headers, EXISTENCE_TIPS, decimals={"max_step_rel": 3, "jump_rel": 3, "qc_violation_rel": 3}
+        )
         self.existence_view.resizeColumnsToContents()
         self.existence_notes.setText("Sampled evidence: a failure disproves a condition, a pass supports it (hover).")
         self.existence_notes.setToolTip("\n".join(f"• {n}" for n in ex.notes))

@@ -99,8 +99,9 @@ def _sampled(name: str, start: float, stop: float, n: int = 12) -> pg.ColorMap:
 DLMP_CMAP = _sampled("CET-L18", 0.1, 0.93)  # pale yellow (cheap) → orange → deep red (dear)
 VOLTAGE_CMAP = pg.colormap.get("viridis")  # dark purple (low) → yellow (high)
 # calm grey while a line has room, orange as it nears its rating, red at it
-LOADING_CMAP = pg.ColorMap([0.0, 0.5, 0.8, 1.0], [QColor(165, 175, 190), QColor(196, 184, 150),
-                                                  QColor(240, 150, 20), QColor(200, 0, 0)])
+LOADING_CMAP = pg.ColorMap(
+    [0.0, 0.5, 0.8, 1.0], [QColor(165, 175, 190), QColor(196, 184, 150), QColor(240, 150, 20), QColor(200, 0, 0)]
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,8 +150,9 @@ def dlmp_scale(rows: pd.DataFrame, currency: str) -> ColourScale:
 def voltage_scale(rows: pd.DataFrame, v_min_pu: float, v_max_pu: float, column: str = "v_pu") -> ColourScale:
     """The voltages of one period, lowest to highest; the feeder's limits are marked where they fall inside."""
     lo, hi = _range(rows[column].to_numpy(float), 1.0)
-    marks = tuple((lim, name) for lim, name in ((v_min_pu, "min"), (v_max_pu, "max"))
-                  if lo - V_TOL_PU <= lim <= hi + V_TOL_PU)
+    marks = tuple(
+        (lim, name) for lim, name in ((v_min_pu, "min"), (v_max_pu, "max")) if lo - V_TOL_PU <= lim <= hi + V_TOL_PU
+    )
     return ColourScale("Bus voltage", "p.u.", lo, hi, VOLTAGE_CMAP, marks, digits=4)
 
 
@@ -198,8 +200,10 @@ class DLMPPanel(QWidget):
 
     busPicked = Signal(str)
 
-    NO_NETWORK = ("No network model: the market clears on a copper plate, so every bus pays the same price.\n\n"
-                  "Choose a network model to see DLMPs (Market dock → Network; the welfare clearing only).")
+    NO_NETWORK = (
+        "No network model: the market clears on a copper plate, so every bus pays the same price.\n\n"
+        "Choose a network model to see DLMPs (Market dock → Network; the welfare clearing only)."
+    )
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -214,30 +218,40 @@ class DLMPPanel(QWidget):
         self.legend = QLabel(self._legend_text(True), self)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
-        self.legend.setToolTip("DLMP = energy (the substation's price) + loss (λ·marginal loss) + congestion "
-                               "(line ratings) + voltage (voltage limits); parts below zero lower the price")
+        self.legend.setToolTip(
+            "DLMP = energy (the substation's price) + loss (λ·marginal loss) + congestion "
+            "(line ratings) + voltage (voltage limits); parts below zero lower the price"
+        )
         self.with_energy = QCheckBox("Energy part", self)
         self.with_energy.setChecked(True)
-        self.with_energy.setToolTip("Untick to leave out the energy part (the substation's price, the same at every "
-                                    "bus) and see the locational parts — loss, congestion, voltage — at a larger "
-                                    "scale; the black bar then marks DLMP − energy")
+        self.with_energy.setToolTip(
+            "Untick to leave out the energy part (the substation's price, the same at every "
+            "bus) and see the locational parts — loss, congestion, voltage — at a larger "
+            "scale; the black bar then marks DLMP − energy"
+        )
         self.with_energy.toggled.connect(lambda _on: self._draw(refit=False))
         self.plot = make_plot(self)
         item = self.plot.getPlotItem()
         vb = item.getViewBox()
         vb.setMouseEnabled(x=True, y=False)
-        self.hover_band = pg.LinearRegionItem(values=(0, 1), movable=False, brush=pg.mkBrush(HIGHLIGHT.red(),
-                                              HIGHLIGHT.green(), HIGHLIGHT.blue(), 70), pen=pg.mkPen(None))
-        self.selected_band = pg.LinearRegionItem(values=(0, 1), movable=False, brush=pg.mkBrush(SELECTED_BAND),
-                                                 pen=pg.mkPen(None))
+        self.hover_band = pg.LinearRegionItem(
+            values=(0, 1),
+            movable=False,
+            brush=pg.mkBrush(HIGHLIGHT.red(), HIGHLIGHT.green(), HIGHLIGHT.blue(), 70),
+            pen=pg.mkPen(None),
+        )
+        self.selected_band = pg.LinearRegionItem(
+            values=(0, 1), movable=False, brush=pg.mkBrush(SELECTED_BAND), pen=pg.mkPen(None)
+        )
         for band in (self.hover_band, self.selected_band):
             band.setZValue(-20)
             band.setVisible(False)
             item.addItem(band)
         self.bars: dict[str, pg.BarGraphItem] = {}
         for key, _name, colour in PARTS:
-            bar = pg.BarGraphItem(x=[0.0], height=[0.0], y0=[0.0], width=0.78, brush=pg.mkBrush(colour),
-                                  pen=pg.mkPen(None))
+            bar = pg.BarGraphItem(
+                x=[0.0], height=[0.0], y0=[0.0], width=0.78, brush=pg.mkBrush(colour), pen=pg.mkPen(None)
+            )
             item.addItem(bar)
             self.bars[key] = bar
         self.zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#666", width=1))
@@ -341,8 +355,10 @@ class DLMPPanel(QWidget):
         unit = price_unit(result)
         axis_label(self.plot, "left", f"DLMP ({unit})" if energy else f"DLMP − energy<br>({unit})")
         vb = self.plot.getPlotItem().getViewBox()
-        lo, hi = float(min(down.min(initial=0.0), mark.min(initial=0.0))), float(
-            max(up.max(initial=0.0), mark.max(initial=0.0)))
+        lo, hi = (
+            float(min(down.min(initial=0.0), mark.min(initial=0.0))),
+            float(max(up.max(initial=0.0), mark.max(initial=0.0))),
+        )
         pad = 0.06 * ((hi - lo) or abs(hi) or 1.0)
         vb.setYRange(lo - (pad if lo < 0 else 0.0), hi + pad, padding=0)
         vb.setLimits(xMin=-1.0, xMax=max(n, 1) + 0.0)
@@ -358,11 +374,16 @@ class DLMPPanel(QWidget):
         when = str(periods.time.iloc[t]) if "time" in periods and 0 <= t < len(periods) else f"period {t}"
         network = NETWORK_LABELS.get(result.settings.network, result.settings.network)
         d = price_decimals(dlmp)
-        text = (f"<b>DLMP</b> · {escape(when)} · {escape(network)} · "
-                f"{fmt_number(dlmp.min(), d)}–{fmt_number(dlmp.max(), d)} {escape(unit)}")
+        text = (
+            f"<b>DLMP</b> · {escape(when)} · {escape(network)} · "
+            f"{fmt_number(dlmp.min(), d)}–{fmt_number(dlmp.max(), d)} {escape(unit)}"
+        )
         locational = rows[[key for key, _n, _c in PARTS if key != "energy_per_kwh"]].to_numpy(float)
-        if t == result.period and result.summary.get("largest_dlmp_component") and np.abs(locational).max(
-                initial=0.0) >= NOISE:
+        if (
+            t == result.period
+            and result.summary.get("largest_dlmp_component")
+            and np.abs(locational).max(initial=0.0) >= NOISE
+        ):
             text += f" · largest locational part: {escape(str(result.summary['largest_dlmp_component']))}"
         text += exactness_text(result)
         self.title.setText(text)
@@ -371,7 +392,8 @@ class DLMPPanel(QWidget):
             f"{n} buses, sorted by electrical distance from the substation (Σ|Z| along the path, p.u.)."
             + (f" The four parts add up to each DLMP within {fmt_sig(err, 2)} {unit}." if err is not None else "")
             + (f"\n{result.summary['network_model']}" if result.summary.get("network_model") else "")
-            + (f"\n{result.summary['network_note']}" if result.summary.get("network_note") else ""))
+            + (f"\n{result.summary['network_note']}" if result.summary.get("network_note") else "")
+        )
         self.stack.setCurrentIndex(0)
 
     def _retick(self) -> None:
@@ -452,10 +474,15 @@ class DLMPPanel(QWidget):
             v += f" (AC {fmt_number(r.v_pu_ac, 4)})"
         inj = float(r.injection_kw)
         if full:
-            flow = f"injects {fmt_number(inj, 1)} kW" if inj > 0.05 else (
-                f"withdraws {fmt_number(-inj, 1)} kW" if inj < -0.05 else "no net injection")
-            return (f"<b>Bus {escape(bus)}</b><br>DLMP <b>{fmt_number(r.dlmp_per_kwh, d)}</b> {escape(unit)} = "
-                    f"{parts}<br>{v}<br>{flow}")
+            flow = (
+                f"injects {fmt_number(inj, 1)} kW"
+                if inj > 0.05
+                else (f"withdraws {fmt_number(-inj, 1)} kW" if inj < -0.05 else "no net injection")
+            )
+            return (
+                f"<b>Bus {escape(bus)}</b><br>DLMP <b>{fmt_number(r.dlmp_per_kwh, d)}</b> {escape(unit)} = "
+                f"{parts}<br>{v}<br>{flow}"
+            )
         return f"<b>Bus {escape(bus)}</b> · DLMP <b>{fmt_number(r.dlmp_per_kwh, d)}</b> = {parts} · {v}"
 
     def hover_index(self, i: int) -> str:
@@ -470,5 +497,15 @@ class DLMPPanel(QWidget):
         return text
 
 
-__all__ = ["LOADING_SCALE", "PARTS", "ColourScale", "DLMPPanel", "bus_rows", "dlmp_scale", "has_network",
-           "has_voltages", "line_rows", "voltage_scale"]
+__all__ = [
+    "LOADING_SCALE",
+    "PARTS",
+    "ColourScale",
+    "DLMPPanel",
+    "bus_rows",
+    "dlmp_scale",
+    "has_network",
+    "has_voltages",
+    "line_rows",
+    "voltage_scale",
+]

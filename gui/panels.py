@@ -124,7 +124,9 @@ class ProsumerEditor(RecordTable):
 
     def __init__(self, doc: ProjectDocument, parent=None):
         model = RecordTableModel(
-            doc, "prosumer", prosumer_columns(),
+            doc,
+            "prosumer",
+            prosumer_columns(),
             records=lambda s: s.prosumers,
             with_record=lambda s, i, p: s.with_prosumer(i, p),
         )
@@ -171,14 +173,16 @@ class ProsumerEditor(RecordTable):
 
 
 def line_table(doc: ProjectDocument) -> RecordTable:
-    model = RecordTableModel(doc, "line", line_columns(), records=lambda s: s.feeder.lines,
-                             with_record=lambda s, i, ln: s.with_line(i, ln))
+    model = RecordTableModel(
+        doc, "line", line_columns(), records=lambda s: s.feeder.lines, with_record=lambda s, i, ln: s.with_line(i, ln)
+    )
     return RecordTable(model, "Filter lines (id, bus…)")
 
 
 def bus_table(doc: ProjectDocument) -> RecordTable:
-    model = RecordTableModel(doc, "bus", bus_columns(), records=lambda s: s.feeder.buses,
-                             with_record=lambda s, i, b: s.with_bus(i, b))
+    model = RecordTableModel(
+        doc, "bus", bus_columns(), records=lambda s: s.feeder.buses, with_record=lambda s, i, b: s.with_bus(i, b)
+    )
     return RecordTable(model, "Filter buses")
 
 
@@ -261,8 +265,10 @@ class Inspector(QTextBrowser):
             p = r.periods
             price = float(p.price_per_kwh.iloc[self._period]) if 0 <= self._period < len(p) else float("nan")
             shown = "–" if price != price else f"{fmt_sig(price)} {escape(r.currency)}/kWh"
-            return (f"<p><b>Market · {self._when()}</b>: {shown}, the same at every bus (no network model: "
-                    "choose one in the Market dock for this bus's DLMP)</p>")
+            return (
+                f"<p><b>Market · {self._when()}</b>: {shown}, the same at every bus (no network model: "
+                "choose one in the Market dock for this bus's DLMP)</p>"
+            )
         rows = bus_rows(r, self._period)
         if bus not in rows.index:
             return head + "<p>This bus is not in the last cleared market (it will be after the next clearing).</p>"
@@ -272,11 +278,14 @@ class Inspector(QTextBrowser):
         row = rows.loc[bus]
         unit = f"{escape(r.currency)}/kWh"
         d = price_decimals(rows.dlmp_per_kwh)
-        cells = [f"<tr><td><b>DLMP</b></td><td align=right><b>{fmt_number(row.dlmp_per_kwh, d)}</b></td>"
-                 f"<td>{unit}</td></tr>"]
+        cells = [
+            f"<tr><td><b>DLMP</b></td><td align=right><b>{fmt_number(row.dlmp_per_kwh, d)}</b></td><td>{unit}</td></tr>"
+        ]
         for key, name, colour in PARTS:
-            cells.append(f"<tr><td>&nbsp;<span style='color:{colour.name()}'>■</span> {name}</td>"
-                         f"<td align=right>{fmt_number(clean(row[key]), d)}</td><td>{unit}</td></tr>")
+            cells.append(
+                f"<tr><td>&nbsp;<span style='color:{colour.name()}'>■</span> {name}</td>"
+                f"<td align=right>{fmt_number(clean(row[key]), d)}</td><td>{unit}</td></tr>"
+            )
         v_min, v_max = bus_limits(s, bus)
         for label, col in (("Voltage", "v_pu"), ("AC voltage", "v_pu_ac")):
             if col not in row or row[col] != row[col] or (col == "v_pu" and not has_voltages(r)):
@@ -320,18 +329,26 @@ class Inspector(QTextBrowser):
                 note += f" — <span style='color:{LIMIT.name()}'><b>congested</b></span>"
             loading = f"<tr><td>Loading</td><td align=right>{text}</td><td>{note}</td></tr>"
         p = float(row.p_kw)
-        direction = (f"{escape(row.from_bus)} → {escape(row.to_bus)}" if p >= 0
-                     else f"{escape(row.to_bus)} → {escape(row.from_bus)}")
-        return (head + "<table cellspacing=0 cellpadding=2>"
-                f"<tr><td>Real power</td><td align=right>{fmt_number(abs(p), 1)}</td><td>kW, {direction}</td></tr>"
-                f"<tr><td>Reactive power</td><td align=right>{fmt_number(row.q_kvar, 1)}</td>"
-                f"<td>kvar (from {escape(row.from_bus)})</td></tr>"
-                f"{loading}"
-                f"<tr><td>Losses</td><td align=right>{fmt_number(row.loss_kw, 2)}</td><td>kW</td></tr>"
-                + (f"<tr><td>Relaxation gap</td><td align=right>{float(row.exactness_gap):.0e}</td>"
-                   "<td>(P² + Q² − v·ℓ)/v·ℓ: 0 is exact AC</td></tr>"
-                   if "exactness_gap" in row and row.exactness_gap == row.exactness_gap else "")
-                + "</table>")
+        direction = (
+            f"{escape(row.from_bus)} → {escape(row.to_bus)}"
+            if p >= 0
+            else f"{escape(row.to_bus)} → {escape(row.from_bus)}"
+        )
+        return (
+            head + "<table cellspacing=0 cellpadding=2>"
+            f"<tr><td>Real power</td><td align=right>{fmt_number(abs(p), 1)}</td><td>kW, {direction}</td></tr>"
+            f"<tr><td>Reactive power</td><td align=right>{fmt_number(row.q_kvar, 1)}</td>"
+            f"<td>kvar (from {escape(row.from_bus)})</td></tr>"
+            f"{loading}"
+            f"<tr><td>Losses</td><td align=right>{fmt_number(row.loss_kw, 2)}</td><td>kW</td></tr>"
+            + (
+                f"<tr><td>Relaxation gap</td><td align=right>{float(row.exactness_gap):.0e}</td>"
+                "<td>(P² + Q² − v·ℓ)/v·ℓ: 0 is exact AC</td></tr>"
+                if "exactness_gap" in row and row.exactness_gap == row.exactness_gap
+                else ""
+            )
+            + "</table>"
+        )
 
     def _overview_market_html(self) -> str:
         r = self._result
@@ -347,10 +364,12 @@ class Inspector(QTextBrowser):
         v = float(p.v_min_pu.iloc[t])
         load = float(p.max_loading_pct.iloc[t])
         volts = f"{fmt_number(v, 4)} p.u." if has_voltages(r) else "– (the DC model has none)"
-        return (f"<h4>Market · {self._when()}</h4><table cellspacing=4>"
-                f"<tr><td>DLMP</td><td>{fmt_number(lo, d)}–{fmt_number(hi, d)} {unit}</td></tr>"
-                f"<tr><td>Lowest voltage</td><td>{volts}</td></tr>"
-                f"<tr><td>Most loaded line</td><td>{fmt_number(load, 1)} % of its rating</td></tr></table>")
+        return (
+            f"<h4>Market · {self._when()}</h4><table cellspacing=4>"
+            f"<tr><td>DLMP</td><td>{fmt_number(lo, d)}–{fmt_number(hi, d)} {unit}</td></tr>"
+            f"<tr><td>Lowest voltage</td><td>{volts}</td></tr>"
+            f"<tr><td>Most loaded line</td><td>{fmt_number(load, 1)} % of its rating</td></tr></table>"
+        )
 
     @staticmethod
     def _scenario_html(s: Scenario) -> str:
@@ -375,8 +394,9 @@ class Inspector(QTextBrowser):
         rows = "".join(
             f"<tr><td>{escape(p.id)}</td><td>{escape(p.role)}</td><td align=right>{max(p.demand_kw):,.1f}</td>"
             f"<td>{escape(p.asset.kind) if p.asset else '—'}</td>"
-            f"<td align=right>{p.asset.p_max_kw:,.1f}</td></tr>" if p.asset else
-            f"<tr><td>{escape(p.id)}</td><td>{escape(p.role)}</td><td align=right>{max(p.demand_kw):,.1f}</td>"
+            f"<td align=right>{p.asset.p_max_kw:,.1f}</td></tr>"
+            if p.asset
+            else f"<tr><td>{escape(p.id)}</td><td>{escape(p.role)}</td><td align=right>{max(p.demand_kw):,.1f}</td>"
             f"<td>—</td><td></td></tr>"
             for p in ps
         )
@@ -385,11 +405,14 @@ class Inspector(QTextBrowser):
         sub = ""
         if bus == s.feeder.substation.bus:
             w = s.feeder.substation.wholesale_price_per_kwh
-            sub = (f"<p><b>Substation</b>: V set {s.feeder.substation.v_set_pu:g} p.u.; wholesale price "
-                   f"{min(w):.4g}–{max(w):.4g} {cur}/kWh</p>")
+            sub = (
+                f"<p><b>Substation</b>: V set {s.feeder.substation.v_set_pu:g} p.u.; wholesale price "
+                f"{min(w):.4g}–{max(w):.4g} {cur}/kWh</p>"
+            )
         return (
             f"<h3>Bus {escape(bus)}</h3>"
-            + (f"<p>{escape(b.name)}</p>" if b.name and b.name.strip() != f"Bus {bus}" else "") + f"{sub}"
+            + (f"<p>{escape(b.name)}</p>" if b.name and b.name.strip() != f"Bus {bus}" else "")
+            + f"{sub}"
             f"<p>Voltage limits {vmin:g}–{vmax:g} p.u.</p>{market}"
             f"<p><b>{len(ps)} prosumer(s)</b></p>"
             f"<table cellspacing=0 cellpadding=3><tr><th align=left>Id</th><th align=left>Role</th><th>Peak d (kW)</th>"
@@ -403,8 +426,7 @@ class Inspector(QTextBrowser):
         return (
             f"<h3>Line {escape(ln.id)}</h3>"
             + (f"<p>{escape(ln.name)}</p>" if ln.name and ln.name.strip() != f"Line {ln.id}" else "")
-            +
-            f"<table cellspacing=4>"
+            + f"<table cellspacing=4>"
             f"<tr><td>From → to</td><td>{escape(ln.from_bus)} → {escape(ln.to_bus)}</td></tr>"
             f"<tr><td>R</td><td>{ln.r_ohm:g} Ω ({ln.r_ohm / zb:.5f} p.u.)</td></tr>"
             f"<tr><td>X</td><td>{ln.x_ohm:g} Ω ({ln.x_ohm / zb:.5f} p.u.)</td></tr>"
@@ -426,8 +448,12 @@ class ScenarioForm(QWidget):
         ("currency", "Currency", "Code or symbol of every price (per kWh)", None),
         ("v_min_pu", "V min (p.u.)", "Lowest voltage allowed anywhere on the feeder, per unit", "feeder"),
         ("v_max_pu", "V max (p.u.)", "Highest voltage allowed anywhere on the feeder, per unit", "feeder"),
-        ("v_set_pu", "Substation V set (p.u.)", "Voltage set-point of the substation (slack bus), per unit",
-         "substation"),
+        (
+            "v_set_pu",
+            "Substation V set (p.u.)",
+            "Voltage set-point of the substation (slack bus), per unit",
+            "substation",
+        ),
     )
 
     def __init__(self, doc: ProjectDocument, parent=None):

@@ -55,8 +55,10 @@ def hhi_text(summary: dict) -> str:
     h = summary.get("hhi", float("nan"))
     if h is None or not math.isfinite(h):
         return f"HHI – · {summary.get('band', 'no trade')}"
-    return f"HHI {fmt_number(h, 2)} · {fmt_number(summary.get('hhi_points', 10_000 * h), 0)} points · " \
-           f"{summary.get('band', '')}"
+    return (
+        f"HHI {fmt_number(h, 2)} · {fmt_number(summary.get('hhi_points', 10_000 * h), 0)} points · "
+        f"{summary.get('band', '')}"
+    )
 
 
 def lerner_text(x: float) -> str:
@@ -75,10 +77,12 @@ class HHIGauge(QWidget):
         self.value: float | None = None
         self.setMinimumHeight(40)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Herfindahl–Hirschman index HHI = Σ s_i² of the sellers' shares of the kWh sold (0–1; "
-                        "× 10,000 = points). Bands: unconcentrated below 0.15, moderately concentrated 0.15–0.25, "
-                        "highly concentrated above 0.25 (the chapter's threshold; US DOJ/FTC Horizontal Merger "
-                        "Guidelines 2010: 1,500 and 2,500 points).")
+        self.setToolTip(
+            "Herfindahl–Hirschman index HHI = Σ s_i² of the sellers' shares of the kWh sold (0–1; "
+            "× 10,000 = points). Bands: unconcentrated below 0.15, moderately concentrated 0.15–0.25, "
+            "highly concentrated above 0.25 (the chapter's threshold; US DOJ/FTC Horizontal Merger "
+            "Guidelines 2010: 1,500 and 2,500 points)."
+        )
 
     def sizeHint(self) -> QSize:
         return QSize(400, 42)
@@ -156,10 +160,10 @@ class MarketPowerPanel(QWidget):
         self.share_plot.setMinimumSize(140, 60)
         si = self.share_plot.getPlotItem()
         si.getViewBox().setMouseEnabled(x=True, y=False)
-        self.capacity_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.8, brush=pg.mkBrush(CAPACITY),
-                                             pen=pg.mkPen(SHARE, width=0.8))
-        self.share_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.5, brush=pg.mkBrush(SHARE),
-                                          pen=pg.mkPen(None))
+        self.capacity_bars = pg.BarGraphItem(
+            x=[0.0], height=[0.0], width=0.8, brush=pg.mkBrush(CAPACITY), pen=pg.mkPen(SHARE, width=0.8)
+        )
+        self.share_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.5, brush=pg.mkBrush(SHARE), pen=pg.mkPen(None))
         si.addItem(self.capacity_bars)
         si.addItem(self.share_bars)
         self.share_names = CategoryTicks(self.share_plot, "bottom")
@@ -169,9 +173,13 @@ class MarketPowerPanel(QWidget):
             "<nobr>Share, largest first:</nobr> "
             f"<nobr><span style='color:{SHARE.name()}'>■</span> of kWh sold</nobr> &nbsp; "
             f"<nobr><span style='color:{SHARE.name()}'>□</span> of kWh offered</nobr> &nbsp; "
-            f"<nobr><span style='color:{PIVOTAL.name()}'>■</span> pivotal</nobr>", self)
-        self.share_legend.setToolTip("Each seller's share of the kWh sold in the period (the HHI's shares), over its "
-                                     "share of the kWh offered; pivotal sellers (RSI < 1) in red")
+            f"<nobr><span style='color:{PIVOTAL.name()}'>■</span> pivotal</nobr>",
+            self,
+        )
+        self.share_legend.setToolTip(
+            "Each seller's share of the kWh sold in the period (the HHI's shares), over its "
+            "share of the kWh offered; pivotal sellers (RSI < 1) in red"
+        )
         self.share_legend.setTextFormat(Qt.TextFormat.RichText)
         self.share_legend.setWordWrap(True)
 
@@ -180,14 +188,21 @@ class MarketPowerPanel(QWidget):
         self.lerner_plot.setMinimumSize(140, 60)
         li = self.lerner_plot.getPlotItem()
         li.getViewBox().setMouseEnabled(x=True, y=False)
-        self.observed_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(OBSERVED),
-                                             pen=pg.mkPen(None))
-        self.cournot_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(COURNOT),
-                                            pen=pg.mkPen(None))
+        self.observed_bars = pg.BarGraphItem(
+            x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(OBSERVED), pen=pg.mkPen(None)
+        )
+        self.cournot_bars = pg.BarGraphItem(
+            x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(COURNOT), pen=pg.mkPen(None)
+        )
         inf_brush = pg.mkBrush(COURNOT.red(), COURNOT.green(), COURNOT.blue(), 90)
         inf_brush.setStyle(Qt.BrushStyle.BDiagPattern)
-        self.inf_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.38, brush=inf_brush,
-                                        pen=pg.mkPen(COURNOT, width=1.2, style=Qt.PenStyle.DashLine))
+        self.inf_bars = pg.BarGraphItem(
+            x=[0.0],
+            height=[0.0],
+            width=0.38,
+            brush=inf_brush,
+            pen=pg.mkPen(COURNOT, width=1.2, style=Qt.PenStyle.DashLine),
+        )
         li.addItem(self.observed_bars)
         li.addItem(self.cournot_bars)
         li.addItem(self.inf_bars)
@@ -198,7 +213,8 @@ class MarketPowerPanel(QWidget):
         self._lerner_legend = (
             "<nobr>Lerner (P − mc)/P:</nobr> "
             f"<nobr><span style='color:{OBSERVED.name()}'>■</span> observed</nobr> &nbsp; "
-            f"<nobr><span style='color:{COURNOT.name()}'>■</span> Cournot s<sub>i</sub>/|ε|</nobr>")
+            f"<nobr><span style='color:{COURNOT.name()}'>■</span> Cournot s<sub>i</sub>/|ε|</nobr>"
+        )
         self.lerner_legend = QLabel(self._lerner_legend, self)
         self.lerner_legend.setTextFormat(Qt.TextFormat.RichText)
         self.lerner_legend.setWordWrap(True)
@@ -206,7 +222,8 @@ class MarketPowerPanel(QWidget):
             "Observed: the clearing price against the seller's marginal cost at its last kWh sold. Cournot: what a "
             "Cournot seller with the same share would mark up, s_i/|ε|, ε the demand's price elasticity at the "
             "clearing point. ∞ (locally inelastic): demand does not respond to the price there (ε = 0), so the "
-            "Cournot markup is unbounded.")
+            "Cournot markup is unbounded."
+        )
 
         left = QWidget(self)
         ll = QVBoxLayout(left)
@@ -228,10 +245,12 @@ class MarketPowerPanel(QWidget):
         self.pivotal = QLabel("", self)
         self.pivotal.setWordWrap(True)
         self.pivotal.setTextFormat(Qt.TextFormat.RichText)
-        self.pivotal.setToolTip("Residual supply index RSI_i = (Σ local capacity − capacity_i)/demand cleared: below "
-                                "1 the other local sellers alone cannot serve the demand, so seller i is pivotal "
-                                "— it can withhold and raise the price, up to the retail tariff at which the grid "
-                                "serves the rest")
+        self.pivotal.setToolTip(
+            "Residual supply index RSI_i = (Σ local capacity − capacity_i)/demand cleared: below "
+            "1 the other local sellers alone cannot serve the demand, so seller i is pivotal "
+            "— it can withhold and raise the price, up to the retail tariff at which the grid "
+            "serves the rest"
+        )
         self.hover = QLabel(" ", self)
         muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
@@ -285,22 +304,34 @@ class MarketPowerPanel(QWidget):
         else:
             how = f"the {MECHANISM_LABELS.get(mech, mech).lower()}"
         eps = summary.get("elasticity", float("nan"))
-        eps_text = ("ε = 0 (locally inelastic)" if eps == 0 else
-                    f"ε = {fmt_sig(eps, 3)}" if eps is not None and math.isfinite(eps) else "ε –")
+        eps_text = (
+            "ε = 0 (locally inelastic)"
+            if eps == 0
+            else f"ε = {fmt_sig(eps, 3)}"
+            if eps is not None and math.isfinite(eps)
+            else "ε –"
+        )
         price = summary.get("price", float("nan"))
-        on = ("measured on the uniform-price auction of the same bids (copper plate, tariffs)"
-              if mech == "welfare" else "")
+        on = (
+            "measured on the uniform-price auction of the same bids (copper plate, tariffs)"
+            if mech == "welfare"
+            else ""
+        )
         self.title.setText(
             f"<b>Market power</b> · {when} · {n} seller{'s' if n != 1 else ''} · price {fmt_sig(price)} "
-            f"{escape(unit)} · {fmt_sig(summary.get('traded_kwh', 0.0))} kWh traded" + (f" · {on}" if on else ""))
-        self.title.setToolTip(f"Measured on {how}, the period's truthful bids and asks; demand elasticity at the "
-                              f"clearing point {eps_text}")
+            f"{escape(unit)} · {fmt_sig(summary.get('traded_kwh', 0.0))} kWh traded" + (f" · {on}" if on else "")
+        )
+        self.title.setToolTip(
+            f"Measured on {how}, the period's truthful bids and asks; demand elasticity at the "
+            f"clearing point {eps_text}"
+        )
         self._eps_text = eps_text
         h = summary.get("hhi", float("nan"))
         colour = band_colour(h).darker(160).name() if h is not None and math.isfinite(h) else "#333"
         cap = summary.get("hhi_capacity")
-        cap_text = (f" (of the capacity offered: HHI {fmt_number(cap, 2)})"
-                    if cap is not None and math.isfinite(cap) else "")
+        cap_text = (
+            f" (of the capacity offered: HHI {fmt_number(cap, 2)})" if cap is not None and math.isfinite(cap) else ""
+        )
         head, _sep, band = hhi_text(summary).rpartition(" · ")
         self.hhi_label.setText(f"<b style='font-size:11.5pt; color:{colour}'>{escape(head)}<br>{escape(band)}</b>")
         self.hhi_label.setToolTip(f"{hhi_text(summary)}{cap_text}\n\n{self.gauge.toolTip()}")
@@ -309,15 +340,19 @@ class MarketPowerPanel(QWidget):
         self._draw_lerner(s)
         piv = list(summary.get("pivotal", []))
         if not piv:
-            self.pivotal.setText("<b>Pivotal sellers</b> (RSI &lt; 1): none — the others could always serve the "
-                                 "demand without any one seller")
+            self.pivotal.setText(
+                "<b>Pivotal sellers</b> (RSI &lt; 1): none — the others could always serve the "
+                "demand without any one seller"
+            )
         else:
             shown = ", ".join(escape(str(a)) for a in piv[:12])
             more = f" … and {len(piv) - 12} more" if len(piv) > 12 else ""
-            self.pivotal.setText(f"<b>Pivotal sellers</b> (RSI &lt; 1): <span style='color:{PIVOTAL.name()}'>"
-                                 f"{shown}{more}</span> — without any one of them the other local sellers cannot "
-                                 "serve the demand; the grid still can, at the retail price, which caps what a "
-                                 "pivotal seller can charge")
+            self.pivotal.setText(
+                f"<b>Pivotal sellers</b> (RSI &lt; 1): <span style='color:{PIVOTAL.name()}'>"
+                f"{shown}{more}</span> — without any one of them the other local sellers cannot "
+                "serve the demand; the grid still can, at the retail price, which caps what a "
+                "pivotal seller can charge"
+            )
         self.hover.setText("Hover a seller for its numbers")
 
     def _draw_shares(self, s: pd.DataFrame) -> None:
@@ -328,8 +363,9 @@ class MarketPowerPanel(QWidget):
         many = n > 80
         brushes = [pg.mkBrush(PIVOTAL if p else SHARE) for p in s.pivotal.to_numpy(bool)]
         self.share_bars.setOpts(x=x, height=share, width=0.9 if many else 0.5, brushes=brushes)
-        self.capacity_bars.setOpts(x=x, height=cap, width=1.0 if many else 0.8,
-                                   pen=pg.mkPen(None) if many else pg.mkPen(SHARE, width=0.8))
+        self.capacity_bars.setOpts(
+            x=x, height=cap, width=1.0 if many else 0.8, pen=pg.mkPen(None) if many else pg.mkPen(SHARE, width=0.8)
+        )
         vb = self.share_plot.getPlotItem().getViewBox()
         top = max(float(np.max(np.r_[share, cap], initial=0.0)), 1.0)
         vb.setYRange(0.0, top * 1.08, padding=0)
@@ -375,7 +411,7 @@ class MarketPowerPanel(QWidget):
         vb.setYRange(lo - (0.05 * (hi - lo) if lo < 0 else 0.0), top, padding=0)
         k = int(inf.sum())
         eps = f" <nobr>({escape(self._eps_text)})</nobr>" if k == 0 else ""
-        extra = (f" &nbsp; <nobr><span style='color:{COURNOT.name()}'>▨</span> <b>{INF_TEXT}</b></nobr>" if k else "")
+        extra = f" &nbsp; <nobr><span style='color:{COURNOT.name()}'>▨</span> <b>{INF_TEXT}</b></nobr>" if k else ""
         self.lerner_legend.setText(self._lerner_legend + eps + extra)
 
     # --- reading back (tests, reports) -----------------------------------------------------
@@ -388,11 +424,13 @@ class MarketPowerPanel(QWidget):
         r = self.sellers.iloc[i]
         unit = escape(price_unit(self.result))
         mc = "–" if not np.isfinite(r.marginal_cost) else f"{fmt_sig(r.marginal_cost)} {unit}"
-        return (f"<b>{escape(str(r.agent))}</b> · sold {fmt_sig(r.sold_kwh)} of {fmt_sig(r.capacity_kwh)} kWh "
-                f"offered · share {fmt_number(100 * np.nan_to_num(r.share), 1)} % · mc {mc} · Lerner observed "
-                f"{lerner_text(float(r.lerner_observed))}, Cournot {lerner_text(float(r.lerner_cournot))} · "
-                f"RSI {fmt_number(r.rsi, 2) if np.isfinite(r.rsi) else '∞'}"
-                + (" · <b>pivotal</b>" if bool(r.pivotal) else ""))
+        return (
+            f"<b>{escape(str(r.agent))}</b> · sold {fmt_sig(r.sold_kwh)} of {fmt_sig(r.capacity_kwh)} kWh "
+            f"offered · share {fmt_number(100 * np.nan_to_num(r.share), 1)} % · mc {mc} · Lerner observed "
+            f"{lerner_text(float(r.lerner_observed))}, Cournot {lerner_text(float(r.lerner_cournot))} · "
+            f"RSI {fmt_number(r.rsi, 2) if np.isfinite(r.rsi) else '∞'}"
+            + (" · <b>pivotal</b>" if bool(r.pivotal) else "")
+        )
 
     def _mouse_moved(self, plot, scene_pos) -> None:
         i = index_at(plot, scene_pos, len(self.sellers))

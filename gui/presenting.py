@@ -143,6 +143,8 @@ def _retint(root: QWidget, theme: str) -> None:
         sheet = _muted_sheet(ink[0], ink[1], theme)
         w.setProperty("muted_ink", (ink[0], ink[1], sheet))
         w.setStyleSheet(sheet)
+
+
 _DARK_BG, _DARK_FG = QColor(30, 32, 36), QColor(220, 222, 226)
 
 
@@ -151,10 +153,19 @@ def dark_palette() -> QPalette:
     R = QPalette.ColorRole
     base, alt, text = QColor(38, 40, 45), QColor(48, 51, 57), _DARK_FG
     for role, colour in (
-        (R.Window, _DARK_BG), (R.WindowText, text), (R.Base, base), (R.AlternateBase, alt),
-        (R.ToolTipBase, alt), (R.ToolTipText, text), (R.Text, text), (R.Button, alt), (R.ButtonText, text),
-        (R.BrightText, QColor(255, 90, 90)), (R.Highlight, QColor(52, 120, 200)),
-        (R.HighlightedText, QColor(255, 255, 255)), (R.Link, QColor(110, 170, 255)),
+        (R.Window, _DARK_BG),
+        (R.WindowText, text),
+        (R.Base, base),
+        (R.AlternateBase, alt),
+        (R.ToolTipBase, alt),
+        (R.ToolTipText, text),
+        (R.Text, text),
+        (R.Button, alt),
+        (R.ButtonText, text),
+        (R.BrightText, QColor(255, 90, 90)),
+        (R.Highlight, QColor(52, 120, 200)),
+        (R.HighlightedText, QColor(255, 255, 255)),
+        (R.Link, QColor(110, 170, 255)),
         (R.PlaceholderText, QColor(140, 142, 148)),
     ):
         p.setColor(role, colour)
@@ -163,8 +174,9 @@ def dark_palette() -> QPalette:
     return p
 
 
-def apply_theme(app: QApplication, root: QWidget, theme: str, light_palette: QPalette,
-                restyle_plots: bool = True) -> None:
+def apply_theme(
+    app: QApplication, root: QWidget, theme: str, light_palette: QPalette, restyle_plots: bool = True
+) -> None:
     """Palette for the widgets; background and ink for every pyqtgraph view under ``root``.
 
     ``restyle_plots=False`` leaves the plots as their panels drew them (the light theme at start).

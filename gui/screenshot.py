@@ -34,6 +34,7 @@ def wait_for_market(app, window, timeout_s: float) -> bool:
 
     deadline = time.monotonic() + timeout_s
     app.processEvents()
+
     def busy() -> bool:
         return window.runner.is_busy() or not window.panels_settled()
 
@@ -73,13 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", default="", help="comma-separated docks to bring to the front (dlmp, day_prices, …)")
     ap.add_argument("--no-audit", action="store_true", help="switch the mechanism audit off")
     ap.add_argument("--panel", default=None, help="grab only this dock (market, curves, properties, agents, …)")
-    ap.add_argument("--fairness", default=None, help="fairness rule of the welfare clearing (efficiency, "
-                                                     "proportional, maxmin)")
+    ap.add_argument(
+        "--fairness", default=None, help="fairness rule of the welfare clearing (efficiency, proportional, maxmin)"
+    )
     ap.add_argument("--nash", action="store_true", help="run the Nash search and wait for it")
     ap.add_argument("--bottom-height", type=int, default=None, help="height of the bottom docks, px")
     ap.add_argument("--theme", default=None, choices=("light", "dark"), help="the colour theme")
-    ap.add_argument("--study", default=None, metavar="VIEW", choices=("lines", "heat", "histogram"),
-                    help="run the Studies dock's default study (with --draws N), show it in VIEW and wait for it")
+    ap.add_argument(
+        "--study",
+        default=None,
+        metavar="VIEW",
+        choices=("lines", "heat", "histogram"),
+        help="run the Studies dock's default study (with --draws N), show it in VIEW and wait for it",
+    )
     ap.add_argument("--draws", type=int, default=1, help="Monte Carlo draws per point of --study")
     ap.add_argument("--metric", default=None, help="the metric the Studies dock plots (a study table column)")
     args = ap.parse_args(argv)

@@ -91,8 +91,15 @@ VIEWS = (("lines", "Lines"), ("heat", "Heat map"), ("histogram", "Histogram"))
 ALL = "__all__"  # a filter combo's "every value (mean)"
 NONE = "__none__"  # a grouping combo's "no grouping"
 HEAT_TEXT_CELLS = 144  # write the value in each cell up to this many cells
-MONEY = {"welfare", "declared_gains", "gain_over_outside", "worst_off_gain", "platform_surplus", "max_ic_gain",
-         "fairness_welfare_gain"}
+MONEY = {
+    "welfare",
+    "declared_gains",
+    "gain_over_outside",
+    "worst_off_gain",
+    "platform_surplus",
+    "max_ic_gain",
+    "fairness_welfare_gain",
+}
 
 EMPTY_TEXT = (
     "<b>Choose axes and press Run</b>: the market of the current project is cleared at every point of the study "
@@ -107,50 +114,100 @@ EMPTY_TEXT = (
 
 # axis → (label, unit for the plot's axis, tooltip)
 AXIS_INFO: dict[str, tuple[str, str, str]] = {
-    "mechanism": ("Mechanism", "", "The market mechanism: the welfare-maximising clearing (shadow price λ) or one of "
-                                   "the double auctions. Unticked: the welfare clearing."),
-    "fairness": ("Fairness rule", "", "How the welfare clearing shares the gains: efficiency (max Σ U), proportional "
-                                      "(max Σ ln U), max-min. Applies to the welfare clearing on the copper plate "
-                                      "only; other combinations are skipped. Unticked: efficiency."),
-    "network": ("Network model", "", "The welfare clearing's network model: none (copper plate), LinDistFlow, AC, "
-                                     "DC. Applies to the welfare clearing only. Unticked: none."),
-    "pv_penetration": ("PV penetration", "PV kW / peak demand kW",
-                       "Total PV capacity as a fraction of the project's peak demand (0.5 = half the peak). "
-                       "Existing PV is scaled, then new PV prosumers are added at load buses (seeded). "
-                       "Unticked: the project's PV as it is."),
-    "demand_scale": ("Demand scale", "× demand", "A factor on every demand (fixed, flexible and buy blocks). "
-                                                 "Unticked: 1."),
-    "bid_shading": ("Bid shading", "s", "Strategic shading s: sellers ask (1+s)×, buyers bid (1−s)× their true "
-                                        "prices (−1 < s < 1). Unticked: 0 (truthful)."),
-    "k": ("k (uniform price)", "k", "The k of the uniform auction's k-pricing, 0 (buyers' side) … 1 (sellers' "
-                                    "side); only the uniform auction uses it. Unticked: 0.5 (midpoint)."),
-    "period": ("Reported period", "period", "The period whose price, DLMPs, market power and audit are reported "
-                                            "(welfare and energy are over the whole horizon)."),
+    "mechanism": (
+        "Mechanism",
+        "",
+        "The market mechanism: the welfare-maximising clearing (shadow price λ) or one of "
+        "the double auctions. Unticked: the welfare clearing.",
+    ),
+    "fairness": (
+        "Fairness rule",
+        "",
+        "How the welfare clearing shares the gains: efficiency (max Σ U), proportional "
+        "(max Σ ln U), max-min. Applies to the welfare clearing on the copper plate "
+        "only; other combinations are skipped. Unticked: efficiency.",
+    ),
+    "network": (
+        "Network model",
+        "",
+        "The welfare clearing's network model: none (copper plate), LinDistFlow, AC, "
+        "DC. Applies to the welfare clearing only. Unticked: none.",
+    ),
+    "pv_penetration": (
+        "PV penetration",
+        "PV kW / peak demand kW",
+        "Total PV capacity as a fraction of the project's peak demand (0.5 = half the peak). "
+        "Existing PV is scaled, then new PV prosumers are added at load buses (seeded). "
+        "Unticked: the project's PV as it is.",
+    ),
+    "demand_scale": (
+        "Demand scale",
+        "× demand",
+        "A factor on every demand (fixed, flexible and buy blocks). Unticked: 1.",
+    ),
+    "bid_shading": (
+        "Bid shading",
+        "s",
+        "Strategic shading s: sellers ask (1+s)×, buyers bid (1−s)× their true "
+        "prices (−1 < s < 1). Unticked: 0 (truthful).",
+    ),
+    "k": (
+        "k (uniform price)",
+        "k",
+        "The k of the uniform auction's k-pricing, 0 (buyers' side) … 1 (sellers' "
+        "side); only the uniform auction uses it. Unticked: 0.5 (midpoint).",
+    ),
+    "period": (
+        "Reported period",
+        "period",
+        "The period whose price, DLMPs, market power and audit are reported "
+        "(welfare and energy are over the whole horizon).",
+    ),
 }
 
 # metric → (label, unit, tooltip); {cur} is the project's currency
 METRIC_INFO: dict[str, tuple[str, str, str]] = {
-    "welfare": ("Welfare", "{cur}", "Value − cost − net grid cost over the horizon, at the prosumers' true "
-                                    "(unshaded) curves: the same scale for every mechanism, and the welfare "
-                                    "clearing's is the most any mechanism reaches"),
-    "declared_gains": ("Declared gains", "{cur}", "What the bids declared: Σ bid × kWh bought − Σ ask × kWh sold "
-                                                  "(the welfare clearing: its objective on the declared curves)"),
-    "gain_over_outside": ("Gain over the grid alone", "{cur}", "Welfare − Σ outside options: what the market adds "
-                                                               "to everyone trading with the grid alone"),
-    "worst_off_gain": ("Worst-off gain", "{cur}", "The smallest gain of a prosumer over its outside option "
-                                                  "(negative: someone is worse off than with the grid alone)"),
-    "price_per_kwh": ("Price", "{cur}/kWh", "The reported period's clearing price (the energy price with a "
-                                            "network)"),
+    "welfare": (
+        "Welfare",
+        "{cur}",
+        "Value − cost − net grid cost over the horizon, at the prosumers' true "
+        "(unshaded) curves: the same scale for every mechanism, and the welfare "
+        "clearing's is the most any mechanism reaches",
+    ),
+    "declared_gains": (
+        "Declared gains",
+        "{cur}",
+        "What the bids declared: Σ bid × kWh bought − Σ ask × kWh sold "
+        "(the welfare clearing: its objective on the declared curves)",
+    ),
+    "gain_over_outside": (
+        "Gain over the grid alone",
+        "{cur}",
+        "Welfare − Σ outside options: what the market adds to everyone trading with the grid alone",
+    ),
+    "worst_off_gain": (
+        "Worst-off gain",
+        "{cur}",
+        "The smallest gain of a prosumer over its outside option "
+        "(negative: someone is worse off than with the grid alone)",
+    ),
+    "price_per_kwh": ("Price", "{cur}/kWh", "The reported period's clearing price (the energy price with a network)"),
     "mean_price_per_kwh": ("Mean price", "{cur}/kWh", "The mean clearing price over the periods that cleared"),
     "traded_kwh": ("Traded energy", "kWh", "Energy traded between prosumers (peer to peer) over the horizon"),
     "grid_import_kwh": ("Grid import", "kWh", "Energy imported from the grid over the horizon"),
     "grid_export_kwh": ("Grid export", "kWh", "Energy exported to the grid over the horizon"),
     "platform_surplus": ("Platform surplus", "{cur}", "Payments in − payments out: the budget left to the platform"),
     "ir_violations": ("IR violations", "agents", "Agents worse off than with the grid alone at the tariffs"),
-    "efficiency": ("Efficiency (period bids)", "of the optimum", "Auctions with the audit: the reported period's "
-                                                                 "gains at its bids / the most those bids allow"),
-    "max_ic_gain": ("Largest IC gain", "{cur}", "Auctions with the audit: the best gain an agent finds by "
-                                                "misreporting"),
+    "efficiency": (
+        "Efficiency (period bids)",
+        "of the optimum",
+        "Auctions with the audit: the reported period's gains at its bids / the most those bids allow",
+    ),
+    "max_ic_gain": (
+        "Largest IC gain",
+        "{cur}",
+        "Auctions with the audit: the best gain an agent finds by misreporting",
+    ),
     "hhi": ("HHI", "0–1", "Herfindahl–Hirschman index of the sellers in the reported period"),
     "max_lerner": ("Largest Lerner index", "(P − mc)/P", "The largest observed Lerner index of a seller"),
     "dlmp_min_per_kwh": ("Lowest DLMP", "{cur}/kWh", "With a network model: the reported period's lowest DLMP"),
@@ -158,11 +215,13 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     "v_min_pu": ("Lowest voltage", "p.u.", "With a network model: the reported period's lowest voltage"),
     "loss_kwh": ("Losses", "kWh", "With a network model: line losses over the horizon"),
     "max_loading_pct": ("Largest line loading", "%", "The reported period's most loaded line"),
-    "envious_pairs": ("Envious pairs", "pairs", "Pairs (i, j) where i prefers j's bundle (fairness rules, or the "
-                                                "envy audit)"),
+    "envious_pairs": (
+        "Envious pairs",
+        "pairs",
+        "Pairs (i, j) where i prefers j's bundle (fairness rules, or the envy audit)",
+    ),
     "price_of_fairness": ("Price of fairness", "fraction", "Welfare lost by the fairness rule against efficiency"),
-    "fairness_welfare_gain": ("Gains over outside options", "{cur}", "Σ gains over the outside options under the "
-                                                                     "rule"),
+    "fairness_welfare_gain": ("Gains over outside options", "{cur}", "Σ gains over the outside options under the rule"),
     "jain": ("Jain's index", "0–1", "Jain's fairness index of the gains (1: equal)"),
     "solve_time_s": ("Solve time", "s", "The solver's (welfare clearing) or the auction's time"),
     "wall_time_s": ("Time per point", "s", "The whole point: variant, clearing, metrics"),
@@ -312,8 +371,10 @@ class RangeEditor(QWidget):
         self.num = QSpinBox(self)
         self.num.setRange(1, 1000)
         self.num.setValue(1 if whole else RANGES[axis][6])
-        self.num.setToolTip("How many evenly spaced values from the first to the last (both included); "
-                            "1: the first value only. In random mode each point draws a value between the two.")
+        self.num.setToolTip(
+            "How many evenly spaced values from the first to the last (both included); "
+            "1: the first value only. In random mode each point draws a value between the two."
+        )
         self.start.setToolTip("The first value")
         self.stop.setToolTip("The last value")
         for s in (self.start, self.stop, self.num):
@@ -418,16 +479,19 @@ class StudyTableModel(QAbstractTableModel):
         self._rows = 0
 
     # --- filling ---------------------------------------------------------------------
-    def set_frame(self, frame: pd.DataFrame, headers: dict[str, str] | None = None,
-                  tooltips: dict[str, str] | None = None) -> None:
+    def set_frame(
+        self, frame: pd.DataFrame, headers: dict[str, str] | None = None, tooltips: dict[str, str] | None = None
+    ) -> None:
         """Show ``frame`` (a reset)."""
         self.beginResetModel()
         self.frame = frame.reset_index(drop=True)
         self.headers = dict(headers or {})
         self.tooltips = dict(tooltips or {})
         self._columns = [str(c) for c in self.frame.columns]
-        self._numeric = [pd.api.types.is_numeric_dtype(self.frame[c]) and not pd.api.types.is_bool_dtype(self.frame[c])
-                         for c in self.frame.columns]
+        self._numeric = [
+            pd.api.types.is_numeric_dtype(self.frame[c]) and not pd.api.types.is_bool_dtype(self.frame[c])
+            for c in self.frame.columns
+        ]
         self._decimals = self._column_decimals(self.frame)
         self._cols, self._keys, self._texts, self._brushes = [], [], [], []
         self._rows = 0
@@ -459,8 +523,10 @@ class StudyTableModel(QAbstractTableModel):
         return n == 0 or bool(np.array_equal(self.frame.point_id.to_numpy(), frame.point_id.to_numpy()[:n]))
 
     def _column_decimals(self, frame: pd.DataFrame) -> list[int]:
-        return [column_decimals(frame[c].to_numpy(dtype=float, na_value=np.nan)) if num else 0
-                for c, num in zip(frame.columns, self._numeric, strict=True)]
+        return [
+            column_decimals(frame[c].to_numpy(dtype=float, na_value=np.nan)) if num else 0
+            for c, num in zip(frame.columns, self._numeric, strict=True)
+        ]
 
     def _take(self, rows: pd.DataFrame) -> None:
         """Keep the values of ``rows`` (appended), column by column."""
@@ -636,8 +702,10 @@ class StudiesPanel(QWidget):
         # the axes
         self.axis_rows: dict[str, AxisRow] = {}
         axes_box = QGroupBox("Axes", self)
-        axes_box.setToolTip("Tick the axes to sweep; the study runs every combination of their values (grid) or "
-                            "random points over them. Unticked axes keep their default.")
+        axes_box.setToolTip(
+            "Tick the axes to sweep; the study runs every combination of their values (grid) or "
+            "random points over them. Unticked axes keep their default."
+        )
         grid = QGridLayout(axes_box)
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(6)
@@ -659,18 +727,24 @@ class StudiesPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.draws_n = QSpinBox(mc_box)
         self.draws_n.setRange(1, 10000)
-        self.draws_n.setToolTip("Monte Carlo: every point is run this many times, each draw with its own noise "
-                                "(common random numbers: draw d has the same noise at every point)")
-        self.demand_std = self._std_box("Demand noise σ: multiplicative noise exp(σz − σ²/2) on every prosumer's "
-                                        "demand, per period")
+        self.draws_n.setToolTip(
+            "Monte Carlo: every point is run this many times, each draw with its own noise "
+            "(common random numbers: draw d has the same noise at every point)"
+        )
+        self.demand_std = self._std_box(
+            "Demand noise σ: multiplicative noise exp(σz − σ²/2) on every prosumer's demand, per period"
+        )
         self.pv_std = self._std_box("PV noise σ: on each PV asset's availability, per period (clipped to [0, 1])")
-        self.bid_std = self._std_box("Bid noise σ: one factor per prosumer on its cost and value coefficients and "
-                                     "its explicit bid prices")
+        self.bid_std = self._std_box(
+            "Bid noise σ: one factor per prosumer on its cost and value coefficients and its explicit bid prices"
+        )
         self.mode = QComboBox(mc_box)
         self.mode.addItem("Grid: every combination", "grid")
         self.mode.addItem("Random: sample points", "random")
-        self.mode.setToolTip("Grid: the full factorial of the ticked axes. Random: this many points, each axis "
-                             "drawn (seeded) among its values or uniformly between its first and last value.")
+        self.mode.setToolTip(
+            "Grid: the full factorial of the ticked axes. Random: this many points, each axis "
+            "drawn (seeded) among its values or uniformly between its first and last value."
+        )
         self.samples = QSpinBox(mc_box)
         self.samples.setRange(1, 1_000_000)
         self.samples.setValue(50)
@@ -679,11 +753,15 @@ class StudiesPanel(QWidget):
         self.samples.setToolTip("Random mode: how many points to draw (identical draws are kept once)")
         self.seed = QSpinBox(mc_box)
         self.seed.setRange(0, 2_000_000_000)
-        self.seed.setToolTip("Decides the PV sites that PV penetration adds, the random points and the draws' "
-                             "noise: the same seed gives the same study")
+        self.seed.setToolTip(
+            "Decides the PV sites that PV penetration adds, the random points and the draws' "
+            "noise: the same seed gives the same study"
+        )
         self.audit = QCheckBox("Audit each point (slower)", mc_box)
-        self.audit.setToolTip("The properties audit of the reported period: efficiency against the optimum and the "
-                              "best gain from a misreport (incentive compatibility), for the auctions")
+        self.audit.setToolTip(
+            "The properties audit of the reported period: efficiency against the optimum and the "
+            "best gain from a misreport (incentive compatibility), for the auctions"
+        )
         form.addRow("Draws per point", self.draws_n)
         noise = QWidget(mc_box)
         nl = QHBoxLayout(noise)
@@ -712,13 +790,17 @@ class StudiesPanel(QWidget):
         # running
         cores = os.cpu_count() or 1
         self.dask = QCheckBox(f"Use a local Dask cluster ({cores} workers)", self)
-        self.dask.setToolTip("Run the points in parallel on a Dask LocalCluster of this machine's cores (starting "
-                             "it takes a few seconds). Unticked: one point after the other in a worker process of "
-                             "this computer.")
+        self.dask.setToolTip(
+            "Run the points in parallel on a Dask LocalCluster of this machine's cores (starting "
+            "it takes a few seconds). Unticked: one point after the other in a worker process of "
+            "this computer."
+        )
         self.scheduler = QLineEdit(self)
         self.scheduler.setPlaceholderText("or an existing scheduler: tcp://host:8786")
-        self.scheduler.setToolTip("The address of a running Dask scheduler: the points run on its workers (the same "
-                                  "Feeder Market must be installed there)")
+        self.scheduler.setToolTip(
+            "The address of a running Dask scheduler: the points run on its workers (the same "
+            "Feeder Market must be installed there)"
+        )
         self.scheduler.setEnabled(False)
         self.run_button = QPushButton("Run", self)
         self.run_button.setToolTip("Run the study in the background: the plots fill in as points finish")
@@ -735,17 +817,23 @@ class StudiesPanel(QWidget):
 
         # files
         self.save_results_button = QPushButton("Save results…", self)
-        self.save_results_button.setToolTip("Write the results table: Parquet (with the study's spec, to load again "
-                                            "here or read with pandas) or CSV")
+        self.save_results_button.setToolTip(
+            "Write the results table: Parquet (with the study's spec, to load again here or read with pandas) or CSV"
+        )
         self.load_results_button = QPushButton("Load results…", self)
-        self.load_results_button.setToolTip("Open a study's Parquet file (from this panel or `feeder-market study`) "
-                                            "and plot it")
+        self.load_results_button.setToolTip(
+            "Open a study's Parquet file (from this panel or `feeder-market study`) and plot it"
+        )
         self.save_spec_button = QPushButton("Save spec…", self)
-        self.save_spec_button.setToolTip("Write the study as set up above as a TOML spec, to run again with "
-                                         "`feeder-market study SPEC -o results.parquet` (on a cluster too)")
+        self.save_spec_button.setToolTip(
+            "Write the study as set up above as a TOML spec, to run again with "
+            "`feeder-market study SPEC -o results.parquet` (on a cluster too)"
+        )
         self.export_plot_button = QPushButton("Export plot data…", self)
-        self.export_plot_button.setToolTip("Write the numbers behind the plot shown (means, std, counts; the heat "
-                                           "map's cells; the histogram's bins) as CSV")
+        self.export_plot_button.setToolTip(
+            "Write the numbers behind the plot shown (means, std, counts; the heat "
+            "map's cells; the histogram's bins) as CSV"
+        )
 
         side = QWidget(self)
         sl = QVBoxLayout(side)
@@ -785,16 +873,19 @@ class StudiesPanel(QWidget):
         self.metric_combo = QComboBox(self)
         for m in PLOT_METRICS:
             self.metric_combo.addItem(metric_label(m), m)
-            self.metric_combo.setItemData(self.metric_combo.count() - 1, METRIC_INFO.get(m, ("", "", m))[2],
-                                    Qt.ItemDataRole.ToolTipRole)
+            self.metric_combo.setItemData(
+                self.metric_combo.count() - 1, METRIC_INFO.get(m, ("", "", m))[2], Qt.ItemDataRole.ToolTipRole
+            )
         # by default what the market adds to everyone trading with the grid alone: one scale for every mechanism
         self.metric_combo.setCurrentIndex(PLOT_METRICS.index("gain_over_outside"))
         self.metric_combo.setToolTip("The metric plotted (a column of the results table)")
         self.view = QComboBox(self)
         for key, label in VIEWS:
             self.view.addItem(label, key)
-        self.view.setToolTip("Lines: the metric against an axis, one line per value of another · Heat map: the "
-                             "metric over two axes · Histogram: the metric over the ok points (Monte Carlo draws)")
+        self.view.setToolTip(
+            "Lines: the metric against an axis, one line per value of another · Heat map: the "
+            "metric over two axes · Histogram: the metric over the ok points (Monte Carlo draws)"
+        )
         self.x_combo = QComboBox(self)
         self.x_combo.setToolTip("The axis along the plot's x axis")
         self.x_caption = QLabel("x", self)
@@ -843,8 +934,9 @@ class StudiesPanel(QWidget):
         hp.showGrid(x=False, y=False)
         self.heat_image = pg.ImageItem(axisOrder="col-major")
         hp.addItem(self.heat_image)
-        self.heat_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), interactive=False,
-                                        width=14)
+        self.heat_bar = pg.ColorBarItem(
+            values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), interactive=False, width=14
+        )
         self.heat_bar.setImageItem(self.heat_image, insert_in=hp)
         bar_axis = self.heat_bar.axis
         bar_axis.setPen(pg.mkPen("#444"))
@@ -871,8 +963,13 @@ class StudiesPanel(QWidget):
         self.nothing.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.nothing.setStyleSheet("color: #555; padding: 16px;")
         self.stack = QStackedWidget(self)
-        self.pages = {"empty": self.empty, "nothing": self.nothing, "lines": self.lines_plot,
-                      "heat": self.heat_plot, "histogram": self.hist_view}
+        self.pages = {
+            "empty": self.empty,
+            "nothing": self.nothing,
+            "lines": self.lines_plot,
+            "heat": self.heat_plot,
+            "histogram": self.hist_view,
+        }
         for w in self.pages.values():
             self.stack.addWidget(w)
 
@@ -1003,8 +1100,10 @@ class StudiesPanel(QWidget):
                 box.blockSignals(False)
             editor.num.setValue(1)
             labels = scenario.horizon.labels() if scenario is not None else []
-            editor.setToolTip(AXIS_INFO["period"][2] + (f"\nThe evening peak of this project: period {peak} "
-                                                        f"({labels[peak]})" if labels else ""))
+            editor.setToolTip(
+                AXIS_INFO["period"][2]
+                + (f"\nThe evening peak of this project: period {peak} ({labels[peak]})" if labels else "")
+            )
             self.axis_rows["period"].sweep.setChecked(True)
         if not self.currency:
             self._relabel_metrics()
@@ -1048,8 +1147,12 @@ class StudiesPanel(QWidget):
         return {a: row.spec_value(mode) for a, row in self.axis_rows.items() if row.sweep.isChecked()}
 
     def draws(self) -> Draws:
-        return Draws(n=self.draws_n.value(), demand_std=self.demand_std.value(), pv_std=self.pv_std.value(),
-                     bid_std=self.bid_std.value())
+        return Draws(
+            n=self.draws_n.value(),
+            demand_std=self.demand_std.value(),
+            pv_std=self.pv_std.value(),
+            bid_std=self.bid_std.value(),
+        )
 
     def _mode_changed(self) -> None:
         random = self.mode.currentData() == "random"
@@ -1070,9 +1173,17 @@ class StudiesPanel(QWidget):
             raise SpecError("no project is open")
         mode = self.mode.currentData()
         market = {"audit": True} if self.audit.isChecked() else None
-        return spec_for_scenario(self.scenario, self.axes(), base_file=self.path, mode=mode, seed=self.seed.value(),
-                                 samples=self.samples.value() if mode == "random" else None, draws=self.draws(),
-                                 market=market, modified=self.modified)
+        return spec_for_scenario(
+            self.scenario,
+            self.axes(),
+            base_file=self.path,
+            mode=mode,
+            seed=self.seed.value(),
+            samples=self.samples.value() if mode == "random" else None,
+            draws=self.draws(),
+            market=market,
+            modified=self.modified,
+        )
 
     def validate_now(self) -> StudySpec | None:
         """Validate the form: the count of points, or the reason it cannot run. Returns the spec (or None)."""
@@ -1117,12 +1228,16 @@ class StudiesPanel(QWidget):
             text += f" ({n // draws:,} × {draws} draws)"
         if spec.skipped_combinations:
             k = spec.skipped_combinations
-            text += (f" <span style='color:#555'>({k:,} combination{'s' if k != 1 else ''} skipped: fairness rules "
-                     "and network models apply to the welfare clearing only)</span>")
+            text += (
+                f" <span style='color:#555'>({k:,} combination{'s' if k != 1 else ''} skipped: fairness rules "
+                "and network models apply to the welfare clearing only)</span>"
+            )
         self.count_label.setText(text)
-        self.count_label.setToolTip("Combinations the market refuses or ignores are left out: network models and "
-                                    "fairness rules go with the welfare clearing only, fairness rules with the "
-                                    "copper plate at the tariffs only.")
+        self.count_label.setToolTip(
+            "Combinations the market refuses or ignores are left out: network models and "
+            "fairness rules go with the welfare clearing only, fairness rules with the "
+            "copper plate at the tariffs only."
+        )
 
     # --- running -------------------------------------------------------------------------
     def run(self) -> bool:
@@ -1141,8 +1256,11 @@ class StudiesPanel(QWidget):
         self.bar.setRange(0, max(self._total, 1))
         self.bar.setValue(0)
         self._t0 = time.monotonic()
-        where = "in a worker process" if workers == 0 else (f"on {scheduler}" if scheduler else
-                                                           f"on a local Dask cluster ({workers} workers)")
+        where = (
+            "in a worker process"
+            if workers == 0
+            else (f"on {scheduler}" if scheduler else f"on a local Dask cluster ({workers} workers)")
+        )
         self._where = where
         self._state(f"Running {self._total:,} points {where}…")
         self.runner.start(StudyRequest(spec, workers=workers, scheduler=scheduler))
@@ -1165,8 +1283,9 @@ class StudiesPanel(QWidget):
     def is_running(self) -> bool:
         return self.runner.is_busy()
 
-    def _start_results(self, spec: StudySpec | None, table: pd.DataFrame | None = None, meta=None, source="",
-                       problem: str = "") -> None:
+    def _start_results(
+        self, spec: StudySpec | None, table: pd.DataFrame | None = None, meta=None, source="", problem: str = ""
+    ) -> None:
         self._stop_steps()
         self.spec, self.meta, self.spec_problem = spec, meta, problem
         self._points = {p.point_id: p for p in spec.points} if spec is not None else {}
@@ -1262,8 +1381,10 @@ class StudiesPanel(QWidget):
         counts = status_counts(run.table)
         tally = ", ".join(f"{int(c):,} {s}" for s, c in counts.items() if c)
         if run.cancelled:
-            self._state(f"Cancelled after {done:,} of {run.total:,} points ({run.elapsed_s:.1f} s): the finished "
-                        f"points are kept{' — ' + tally if tally else ''}.")
+            self._state(
+                f"Cancelled after {done:,} of {run.total:,} points ({run.elapsed_s:.1f} s): the finished "
+                f"points are kept{' — ' + tally if tally else ''}."
+            )
         else:
             self._state(f"Done: {done:,} points in {run.elapsed_s:.1f} s — {tally or 'no rows'}.")
         self._fill_table(force=True)
@@ -1288,8 +1409,9 @@ class StudiesPanel(QWidget):
 
     def _update_buttons(self) -> None:
         busy = self.runner.is_busy()
-        self.run_button.setEnabled(not busy and self.scenario is not None
-                                   and (self.form_spec is not None or self._stale))
+        self.run_button.setEnabled(
+            not busy and self.scenario is not None and (self.form_spec is not None or self._stale)
+        )
         self.cancel_button.setEnabled(busy and not self.runner.is_cancelling())
         has_rows = len(self.table) > 0
         self.save_results_button.setEnabled(has_rows and not busy)
@@ -1331,13 +1453,23 @@ class StudiesPanel(QWidget):
         for a in varying:
             self.group_combo.addItem(AXIS_INFO[a][0], a)
         numeric = [a for a in varying if a not in TEXT_AXES]
-        x = x_old if x_old in varying else ("pv_penetration" if "pv_penetration" in varying else
-                                            (numeric[0] if numeric else (varying[0] if varying else None)))
+        x = (
+            x_old
+            if x_old in varying
+            else (
+                "pv_penetration"
+                if "pv_penetration" in varying
+                else (numeric[0] if numeric else (varying[0] if varying else None))
+            )
+        )
         others = [a for a in varying if a != x]
         # lines by the mechanism when it varies (with the mechanism along x too: one line, and in the
         # histogram one per mechanism), else by the next axis that varies
-        g = g_old if (g_old in others or g_old == NONE) and x_old == x else (
-            "mechanism" if "mechanism" in varying else (others[0] if others else NONE))
+        g = (
+            g_old
+            if (g_old in others or g_old == NONE) and x_old == x
+            else ("mechanism" if "mechanism" in varying else (others[0] if others else NONE))
+        )
         if x is not None:
             self.x_combo.setCurrentIndex(self.x_combo.findData(x))
         self.group_combo.setCurrentIndex(max(self.group_combo.findData(g), 0))
@@ -1453,8 +1585,10 @@ class StudiesPanel(QWidget):
             self._say_nothing("No ok point matches the axes chosen: see the Table tab for the points' status.")
         elif ok[metric].astype(float).notna().sum() == 0:
             name = METRIC_INFO.get(metric, (metric,))[0]
-            self._say_nothing(f"{name} has no value in these points (e.g. efficiency and IC need the audit; DLMPs, "
-                              "voltages and losses a network model; the price of fairness a fairness rule).")
+            self._say_nothing(
+                f"{name} has no value in these points (e.g. efficiency and IC need the audit; DLMPs, "
+                "voltages and losses a network model; the price of fairness a fairness rule)."
+            )
         elif view == "lines":
             self._draw_lines(ok, metric)
         elif view == "heat":
@@ -1542,8 +1676,10 @@ class StudiesPanel(QWidget):
             dev = np.bincount(cell, weights=(v - mean[cell]) ** 2, minlength=ng * nx)
             std = np.where(count > 1, np.sqrt(dev / np.maximum(count - 1, 1)), np.nan)
         mean = np.where(count > 0, mean, np.nan)
-        return [(g, mean[k * nx:(k + 1) * nx], std[k * nx:(k + 1) * nx], count[k * nx:(k + 1) * nx])
-                for k, g in enumerate(groups)]
+        return [
+            (g, mean[k * nx : (k + 1) * nx], std[k * nx : (k + 1) * nx], count[k * nx : (k + 1) * nx])
+            for k, g in enumerate(groups)
+        ]
 
     def _line_items(self, rank: int, band: bool) -> dict:
         """The plot items of the ``rank``-th line (kept between redraws: a redraw sets their data)."""
@@ -1588,9 +1724,11 @@ class StudiesPanel(QWidget):
         names = [value_text(x_axis, v) for v in xs] if text_x else []
         if names != self.lines_ticks.names:
             self.lines_ticks.set_names(names)
-        series = [(k, g, mean, std, count)
-                  for k, (g, mean, std, count) in enumerate(self._lines_stats(ok, metric, x_axis, g_axis))
-                  if np.isfinite(mean).any()]
+        series = [
+            (k, g, mean, std, count)
+            for k, (g, mean, std, count) in enumerate(self._lines_stats(ok, metric, x_axis, g_axis))
+            if np.isfinite(mean).any()
+        ]
         self._drop_line_items(len(series))
         legend, records = [], []
         band = False
@@ -1599,8 +1737,9 @@ class StudiesPanel(QWidget):
             with_band = bool(np.nanmax(count, initial=0) > 1 and np.isfinite(std).any())
             items = self._line_items(rank, with_band)
             # a line that a later one covers (the same values somewhere) is drawn wider, with larger markers
-            behind = sum(1 for _k, _h, m2, _s, _c in series[rank + 1:]
-                         if np.isclose(mean, m2, rtol=1e-6, atol=1e-12).any())
+            behind = sum(
+                1 for _k, _h, m2, _s, _c in series[rank + 1 :] if np.isclose(mean, m2, rtol=1e-6, atol=1e-12).any()
+            )
             curve = items["curve"]
             style = (colour.name(), behind)
             if items["style"] != style:
@@ -1628,21 +1767,35 @@ class StudiesPanel(QWidget):
             curve.setZValue(10 + rank)
             self.line_curves[g] = curve
             label = value_text(g_axis, g) if g is not None else self._unit(metric)
-            same = [h for _k, h, m2, _s, _c in series[rank + 1:]
-                    if np.allclose(mean, m2, rtol=1e-9, atol=1e-12, equal_nan=True)]
+            same = [
+                h
+                for _k, h, m2, _s, _c in series[rank + 1 :]
+                if np.allclose(mean, m2, rtol=1e-9, atol=1e-12, equal_nan=True)
+            ]
             if same:
                 label += f" (the same values as {value_text(g_axis, same[0])})"
             legend.append(f"<nobr><span style='color:{colour.name()}'>━●</span> {escape(label)}</nobr>")
             for i, v in enumerate(xs):
-                records.append({"group_axis": "" if g is None else g_axis, "group": "" if g is None else g,
-                                "x_axis": x_axis, "x": v, "mean": mean[i], "std": std[i], "points": count[i]})
-        missing = [value_text(g_axis, g) for g in self._group_values(g_axis)
-                   if g is not None and all(h != g for _k, h, *_rest in series)]
+                records.append(
+                    {
+                        "group_axis": "" if g is None else g_axis,
+                        "group": "" if g is None else g,
+                        "x_axis": x_axis,
+                        "x": v,
+                        "mean": mean[i],
+                        "std": std[i],
+                        "points": count[i],
+                    }
+                )
+        missing = [
+            value_text(g_axis, g)
+            for g in self._group_values(g_axis)
+            if g is not None and all(h != g for _k, h, *_rest in series)
+        ]
         if missing:
             legend.append(f"<nobr>{self._missing_word()}: {escape(', '.join(missing))}</nobr>")
         if band:
-            legend.append("<nobr><span style='color:#999'>▒</span> ±1 std over the draws and the axes at “all”"
-                          "</nobr>")
+            legend.append("<nobr><span style='color:#999'>▒</span> ±1 std over the draws and the axes at “all”</nobr>")
         self.legend.setText(" &nbsp; ".join(legend))
         self._axis_label(self.lines_plot, "bottom", axis_title(x_axis))
         self._axis_label(self.lines_plot, "left", self._unit(metric))
@@ -1654,8 +1807,13 @@ class StudiesPanel(QWidget):
             vb.setXRange(*x_range, padding=0)
         # the y range from the lines and bands drawn (not the view's auto range: it would find it out at the first
         # paint, change the axes and paint the plot a second time)
-        y_range = _padded_range([y for _k, _g, mean, std, _c in series
-                                 for y in (mean, mean + np.nan_to_num(std), mean - np.nan_to_num(std))])
+        y_range = _padded_range(
+            [
+                y
+                for _k, _g, mean, std, _c in series
+                for y in (mean, mean + np.nan_to_num(std), mean - np.nan_to_num(std))
+            ]
+        )
         if y_range is not None and y_range != self._lines_y_range:
             self._lines_y_range = y_range
             vb.setYRange(*y_range, padding=0)
@@ -1698,8 +1856,16 @@ class StudiesPanel(QWidget):
                 if len(v):
                     grid[i, j] = float(v.mean())
                     counts[i, j] = len(v)
-                records.append({"x_axis": x_axis, "x": xv, "y_axis": y_axis or "", "y": "" if yv is None else yv,
-                                "mean": grid[i, j], "points": counts[i, j]})
+                records.append(
+                    {
+                        "x_axis": x_axis,
+                        "x": xv,
+                        "y_axis": y_axis or "",
+                        "y": "" if yv is None else yv,
+                        "mean": grid[i, j],
+                        "points": counts[i, j],
+                    }
+                )
         self._heat_axes = (list(xs), list(ys))
         finite = grid[np.isfinite(grid)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -1734,9 +1900,10 @@ class StudiesPanel(QWidget):
         vb = hp.getViewBox()
         vb.setRange(xRange=(-0.5, len(xs) - 0.5), yRange=(-0.5, len(ys) - 0.5), padding=0)
         empty = int((~np.isfinite(grid)).sum())
-        self.legend.setText(f"Mean {escape(self._unit(metric))} per cell over the ok points (draws and axes at "
-                            f"“all”)" + (f" · {empty} empty cell{'s' if empty != 1 else ''} (no ok point or no "
-                                         "value)" if empty else ""))
+        self.legend.setText(
+            f"Mean {escape(self._unit(metric))} per cell over the ok points (draws and axes at "
+            f"“all”)" + (f" · {empty} empty cell{'s' if empty != 1 else ''} (no ok point or no value)" if empty else "")
+        )
         self.plot_data = pd.DataFrame(records)
         self.stack.setCurrentWidget(self.heat_plot)
         self._set_hint("Click a cell to open its scenario in the dashboard (the cell's first ok point).")
@@ -1744,9 +1911,9 @@ class StudiesPanel(QWidget):
     def _write_heat_cells(self, cells: list[tuple]) -> None:
         """The values written in the heat map's cells: the text items of the last drawing are reused."""
         hp = self.heat_plot.getPlotItem()
-        for t in self.heat_texts[len(cells):]:
+        for t in self.heat_texts[len(cells) :]:
             hp.removeItem(t)
-        del self.heat_texts[len(cells):]
+        del self.heat_texts[len(cells) :]
         for n, (i, j, text, ink) in enumerate(cells):
             if n < len(self.heat_texts):
                 t = self.heat_texts[n]
@@ -1769,9 +1936,11 @@ class StudiesPanel(QWidget):
         for rank in range(len(self.hist_plots), n):  # more groups: plots are added below
             pi = self._hist_plot(rank)
             bars = pg.PlotDataItem([0.0, 1.0], [0], stepMode="center", fillLevel=0)
-            lines = (pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#222", width=2.0)),
-                     pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)),
-                     pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)))
+            lines = (
+                pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#222", width=2.0)),
+                pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)),
+                pg.InfiniteLine(0.0, angle=90, pen=dashed(QColor("#222"), 1.3)),
+            )
             for it in (bars, *lines):
                 pi.addItem(it)
             self.hist_plots.append(pi)
@@ -1809,8 +1978,11 @@ class StudiesPanel(QWidget):
             return np.linspace(a, b, bins + 1)
 
         legend, records = [], []
-        common = edges_for(lo, hi, min((float(v[-1] - v[0]) for _k, _g, v in groups if v[-1] > v[0]),
-                                       default=hi - lo)) if shared else None
+        common = (
+            edges_for(lo, hi, min((float(v[-1] - v[0]) for _k, _g, v in groups if v[-1] > v[0]), default=hi - lo))
+            if shared
+            else None
+        )
         last = len(groups) - 1
         self._hist_layout(len(groups))
         for rank, (k, g, v) in enumerate(groups):
@@ -1857,29 +2029,51 @@ class StudiesPanel(QWidget):
                 pi.getAxis("bottom").setStyle(showValues=look["values"])
             items["look"] = look
             pad = 0.03 * (edges[-1] - edges[0])
-            pi.getViewBox().setRange(xRange=(edges[0] - pad, edges[-1] + pad),
-                                     yRange=(0, max(int(counts.max(initial=0)), 1) * 1.1), padding=0)
-            same = [h for _k, h, w in groups[rank + 1:] if w.size == v.size and np.allclose(w, v, rtol=1e-9)]
+            pi.getViewBox().setRange(
+                xRange=(edges[0] - pad, edges[-1] + pad),
+                yRange=(0, max(int(counts.max(initial=0)), 1) * 1.1),
+                padding=0,
+            )
+            same = [h for _k, h, w in groups[rank + 1 :] if w.size == v.size and np.allclose(w, v, rtol=1e-9)]
             note = f" (the same values as {value_text(g_axis, same[0])})" if same else ""
-            legend.append(f"<nobr><span style='color:{colour.name()}'>■</span> {escape(name + note)}: mean "
-                          f"<b>{escape(fmt_sig(mean))}</b>, 5–95 % [{escape(fmt_sig(q05))}, "
-                          f"{escape(fmt_sig(q95))}] (n = {v.size})</nobr>")
+            legend.append(
+                f"<nobr><span style='color:{colour.name()}'>■</span> {escape(name + note)}: mean "
+                f"<b>{escape(fmt_sig(mean))}</b>, 5–95 % [{escape(fmt_sig(q05))}, "
+                f"{escape(fmt_sig(q95))}] (n = {v.size})</nobr>"
+            )
             for b in range(len(counts)):
-                records.append({"group_axis": "" if g is None else g_axis, "group": "" if g is None else g,
-                                "bin_from": edges[b], "bin_to": edges[b + 1], "points": int(counts[b]),
-                                "mean": mean, "q05": q05, "q95": q95})
-        missing = [value_text(g_axis, g) for g in self._group_values(g_axis)
-                   if g is not None and all(h != g for _k, h, _v in groups)]
+                records.append(
+                    {
+                        "group_axis": "" if g is None else g_axis,
+                        "group": "" if g is None else g,
+                        "bin_from": edges[b],
+                        "bin_to": edges[b + 1],
+                        "points": int(counts[b]),
+                        "mean": mean,
+                        "q05": q05,
+                        "q95": q95,
+                    }
+                )
+        missing = [
+            value_text(g_axis, g)
+            for g in self._group_values(g_axis)
+            if g is not None and all(h != g for _k, h, _v in groups)
+        ]
         if missing:
             legend.append(f"<nobr>{self._missing_word()}: {escape(', '.join(missing))}</nobr>")
-        legend.append("<nobr>━ mean &nbsp; ╍ 5 % and 95 % quantiles"
-                      + ("" if shared else " · each group on its own scale (far apart)") + "</nobr>")
+        legend.append(
+            "<nobr>━ mean &nbsp; ╍ 5 % and 95 % quantiles"
+            + ("" if shared else " · each group on its own scale (far apart)")
+            + "</nobr>"
+        )
         self.legend.setText(" &nbsp; ".join(legend))
         self.plot_data = pd.DataFrame(records)
         self.stack.setCurrentWidget(self.hist_view)
         draws = self.spec.options.draws.n if self.spec is not None else int(self.table.draw.max() + 1)
-        self._set_hint("The metric over every ok point (Monte Carlo draws and the axes at “all”)."
-                          + ("" if draws > 1 else " Set draws > 1 and some noise for a distribution."))
+        self._set_hint(
+            "The metric over every ok point (Monte Carlo draws and the axes at “all”)."
+            + ("" if draws > 1 else " Set draws > 1 and some noise for a distribution.")
+        )
 
     # --- the table -----------------------------------------------------------------------------
     def _fill_table(self, force: bool = False) -> None:
@@ -1898,7 +2092,7 @@ class StudiesPanel(QWidget):
         rest = [c for c in t.columns if c not in first and c != "point_id"]
         frame = t[first + rest + ["point_id"]]
         if self.model.rowCount() and self.model.shows_prefix_of(frame):
-            self.model.append(frame.iloc[self.model.rowCount():])
+            self.model.append(frame.iloc[self.model.rowCount() :])
         else:
             self.model.set_frame(frame, self._table_headers(frame), self._table_tips())
         self._table_frame = frame
@@ -1923,8 +2117,10 @@ class StudiesPanel(QWidget):
     def _table_tips() -> dict[str, str]:
         tips = {m: info[2] for m, info in METRIC_INFO.items()}
         tips.update({a: info[2] for a, info in AXIS_INFO.items()})
-        tips.update(status="ok; infeasible: the clearing is proven infeasible; error: it failed (see the message)",
-                    point_id="A hash of the point's parameters and of the base project: the same everywhere")
+        tips.update(
+            status="ok; infeasible: the clearing is proven infeasible; error: it failed (see the message)",
+            point_id="A hash of the point's parameters and of the base project: the same everywhere",
+        )
         return tips
 
     def _row_double_clicked(self, index) -> None:
@@ -2091,9 +2287,12 @@ class StudiesPanel(QWidget):
 
     def _save_results_dialog(self) -> None:
         stem = (self.spec.name if self.spec is not None else "study").replace(" ", "-").replace("/", "-")
-        path, chosen = QFileDialog.getSaveFileName(self, "Save the study's results",
-                                                   str(Path(self._folder()) / f"{stem}.parquet"),
-                                                   "Parquet (*.parquet);;CSV (*.csv)")
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Save the study's results",
+            str(Path(self._folder()) / f"{stem}.parquet"),
+            "Parquet (*.parquet);;CSV (*.csv)",
+        )
         if path:
             p = Path(path)
             if not p.suffix:
@@ -2105,14 +2304,16 @@ class StudiesPanel(QWidget):
                 self._state(f"⚠ Cannot save {p.name}: {err}", error=True)
 
     def _load_results_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a study's results", self._folder(),
-                                              "Study results (*.parquet)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load a study's results", self._folder(), "Study results (*.parquet)"
+        )
         if path:
             self.load_results(path)
 
     def _save_spec_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the study spec", str(Path(self._folder()) / "study.toml"),
-                                              "Study spec (*.toml)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the study spec", str(Path(self._folder()) / "study.toml"), "Study spec (*.toml)"
+        )
         if path:
             p = Path(path) if Path(path).suffix else Path(path).with_suffix(".toml")
             try:
@@ -2122,8 +2323,9 @@ class StudiesPanel(QWidget):
                 self._state(f"⚠ Cannot save the spec: {err}", error=True)
 
     def _export_plot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the plot's data", str(Path(self._folder()) / "plot.csv"),
-                                              "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the plot's data", str(Path(self._folder()) / "plot.csv"), "CSV (*.csv)"
+        )
         if path:
             try:
                 self.export_plot_data(path)

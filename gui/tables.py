@@ -62,15 +62,23 @@ def _parse_float(text: str, *, optional: bool = False) -> float | None:
         raise ValueError(f"must be a number, got '{t}'") from None
 
 
-def field_column(key: str, header: str, tooltip: str, *, optional: bool = False, text: bool = False,
-                 choices=None) -> Column:
+def field_column(
+    key: str, header: str, tooltip: str, *, optional: bool = False, text: bool = False, choices=None
+) -> Column:
     """A column over a plain attribute of the record."""
 
     def setter(rec, value, _s):
         return replace(rec, **{key: value.strip() if text else _parse_float(value, optional=optional)})
 
-    return Column(key, header, tooltip, (lambda r: str(getattr(r, key))) if text else (lambda r: _num(getattr(r, key))),
-                  setter, choices=choices, numeric=not text)
+    return Column(
+        key,
+        header,
+        tooltip,
+        (lambda r: str(getattr(r, key))) if text else (lambda r: _num(getattr(r, key))),
+        setter,
+        choices=choices,
+        numeric=not text,
+    )
 
 
 def asset_column(key: str, header: str, tooltip: str, *, optional: bool = False) -> Column:
@@ -81,8 +89,9 @@ def asset_column(key: str, header: str, tooltip: str, *, optional: bool = False)
             raise ValueError("this prosumer has no DER: pick an asset kind first")
         return replace(p, asset=replace(p.asset, **{key: _parse_float(value, optional=optional)}))
 
-    return Column(key, header, tooltip, lambda p: "" if p.asset is None else _num(getattr(p.asset, key)), setter,
-                  numeric=True)
+    return Column(
+        key, header, tooltip, lambda p: "" if p.asset is None else _num(getattr(p.asset, key)), setter, numeric=True
+    )
 
 
 def flex_column(key: str, header: str, tooltip: str) -> Column:
@@ -90,8 +99,14 @@ def flex_column(key: str, header: str, tooltip: str) -> Column:
         fl = p.flexible or FlexibleLoad(d_max_kw=(0.0,) * _s.periods, value_a_per_kw2h=0.0, value_b_per_kwh=0.0)
         return replace(p, flexible=replace(fl, **{key: _parse_float(value)}))
 
-    return Column(key, header, tooltip, lambda p: "" if p.flexible is None else _num(getattr(p.flexible, key)),
-                  setter, numeric=True)
+    return Column(
+        key,
+        header,
+        tooltip,
+        lambda p: "" if p.flexible is None else _num(getattr(p.flexible, key)),
+        setter,
+        numeric=True,
+    )
 
 
 def _profile_summary(values) -> str:
@@ -128,38 +143,80 @@ def prosumer_columns() -> list[Column]:
         field_column("id", "Id", "Unique name of the participant", text=True),
         field_column("name", "Name", "Free description", text=True),
         field_column("bus", "Bus", "The feeder bus it is connected to", text=True, choices=bus_ids),
-        Column("role", "Role", "consumer, producer, or prosumer (demand and a DER) — follows from the data",
-               lambda p: p.role),
-        Column("demand_kw", "Demand d_t (kW)",
-               "Fixed demand per period, kW. Edit: one number for every period, or one per period "
-               "separated by commas", lambda p: _profile_summary(p.demand_kw), _set_demand,
-               edit=lambda p: format_profile(p.demand_kw), numeric=True),
-        field_column("power_factor", "Power factor", "Lagging power factor of the demand, in (0, 1]; "
-                     "Q = P·tan(arccos pf) unless a kvar profile is given"),
-        Column("asset_kind", "DER", "The distributed energy resource: pv, battery, ev, generator, wind, chp "
-               "or none", lambda p: "" if p.asset is None else p.asset.kind, _set_kind,
-               choices=lambda s: ["", *ASSET_KINDS]),
+        Column(
+            "role",
+            "Role",
+            "consumer, producer, or prosumer (demand and a DER) — follows from the data",
+            lambda p: p.role,
+        ),
+        Column(
+            "demand_kw",
+            "Demand d_t (kW)",
+            "Fixed demand per period, kW. Edit: one number for every period, or one per period separated by commas",
+            lambda p: _profile_summary(p.demand_kw),
+            _set_demand,
+            edit=lambda p: format_profile(p.demand_kw),
+            numeric=True,
+        ),
+        field_column(
+            "power_factor",
+            "Power factor",
+            "Lagging power factor of the demand, in (0, 1]; Q = P·tan(arccos pf) unless a kvar profile is given",
+        ),
+        Column(
+            "asset_kind",
+            "DER",
+            "The distributed energy resource: pv, battery, ev, generator, wind, chp or none",
+            lambda p: "" if p.asset is None else p.asset.kind,
+            _set_kind,
+            choices=lambda s: ["", *ASSET_KINDS],
+        ),
         asset_column("p_max_kw", "P max (kW)", "DER capacity P^max at its internal point, kW"),
         asset_column("p_min_kw", "P min (kW)", "Lowest DER output, kW; negative = charging (storage only)"),
-        asset_column("ramp_kw_per_period", "Ramp R (kW/period)",
-                     "Largest change of DER output between consecutive periods, kW; empty = no limit", optional=True),
-        asset_column("efficiency", "η", "Efficiency from the DER to the meter, in (0, 1]: the meter sees η·p_t; "
-                     "a storage charging takes |p_t|/η from the meter (round trip η²)"),
+        asset_column(
+            "ramp_kw_per_period",
+            "Ramp R (kW/period)",
+            "Largest change of DER output between consecutive periods, kW; empty = no limit",
+            optional=True,
+        ),
+        asset_column(
+            "efficiency",
+            "η",
+            "Efficiency from the DER to the meter, in (0, 1]: the meter sees η·p_t; "
+            "a storage charging takes |p_t|/η from the meter (round trip η²)",
+        ),
         asset_column("cost_a_per_kw2h", "Cost a (/kW²h)", "Quadratic cost coefficient: C(p) = a·p² + b·p per hour"),
         asset_column("cost_b_per_kwh", "Cost b (/kWh)", "Linear cost coefficient (marginal cost at zero output)"),
-        asset_column("energy_kwh", "Energy (kWh)", "Storage energy capacity, kWh (battery, ev); empty = none",
-                     optional=True),
-        Column("flex_d_max_kw", "Flexible d max (kW)",
-               "Price-responsive demand ceiling per period, kW; empty removes the flexible load",
-               lambda p: "" if p.flexible is None else _profile_summary(p.flexible.d_max_kw), _set_flex_dmax,
-               edit=lambda p: "" if p.flexible is None else format_profile(p.flexible.d_max_kw), numeric=True),
-        flex_column("value_b_per_kwh", "Value b (/kWh)", "Flexible load's value U(d) = b·d − a·d²: marginal "
-                    "value of the first kWh"),
-        flex_column("value_a_per_kw2h", "Value a (/kW²h)", "Flexible load's value U(d) = b·d − a·d²: how fast "
-                    "the marginal value falls"),
-        Column("bids", "Bids / asks", "Explicit blocks 'buy|sell PRICE@QUANTITY_KWH [tPERIOD]', comma-separated; "
-               "empty = bids derived from the cost/value curves", lambda p: format_bids(p.bids),
-               lambda p, text, s: replace(p, bids=parse_bids(text))),
+        asset_column(
+            "energy_kwh", "Energy (kWh)", "Storage energy capacity, kWh (battery, ev); empty = none", optional=True
+        ),
+        Column(
+            "flex_d_max_kw",
+            "Flexible d max (kW)",
+            "Price-responsive demand ceiling per period, kW; empty removes the flexible load",
+            lambda p: "" if p.flexible is None else _profile_summary(p.flexible.d_max_kw),
+            _set_flex_dmax,
+            edit=lambda p: "" if p.flexible is None else format_profile(p.flexible.d_max_kw),
+            numeric=True,
+        ),
+        flex_column(
+            "value_b_per_kwh",
+            "Value b (/kWh)",
+            "Flexible load's value U(d) = b·d − a·d²: marginal value of the first kWh",
+        ),
+        flex_column(
+            "value_a_per_kw2h",
+            "Value a (/kW²h)",
+            "Flexible load's value U(d) = b·d − a·d²: how fast the marginal value falls",
+        ),
+        Column(
+            "bids",
+            "Bids / asks",
+            "Explicit blocks 'buy|sell PRICE@QUANTITY_KWH [tPERIOD]', comma-separated; "
+            "empty = bids derived from the cost/value curves",
+            lambda p: format_bids(p.bids),
+            lambda p, text, s: replace(p, bids=parse_bids(text)),
+        ),
     ]
 
 
@@ -171,8 +228,9 @@ def line_columns() -> list[Column]:
         field_column("to_bus", "To bus", "Bus at the other end", text=True, choices=bus_ids),
         field_column("r_ohm", "R (Ω)", "Series resistance, ohm"),
         field_column("x_ohm", "X (Ω)", "Series reactance, ohm"),
-        field_column("rating_kva", "Rating (kVA)", "Thermal rating as apparent power, kVA; empty = none",
-                     optional=True),
+        field_column(
+            "rating_kva", "Rating (kVA)", "Thermal rating as apparent power, kVA; empty = none", optional=True
+        ),
         field_column("rating_a", "Rating (A)", "Thermal rating as current, A; empty = none", optional=True),
         field_column("name", "Name", "Free description", text=True),
     ]
@@ -182,10 +240,12 @@ def bus_columns() -> list[Column]:
     return [
         Column("id", "Id", "Bus id (referenced by lines and prosumers; not editable here)", lambda b: b.id),
         field_column("name", "Name", "Free description", text=True),
-        field_column("v_min_pu", "V min (p.u.)", "Lower voltage limit at this bus; empty = the feeder's",
-                     optional=True),
-        field_column("v_max_pu", "V max (p.u.)", "Upper voltage limit at this bus; empty = the feeder's",
-                     optional=True),
+        field_column(
+            "v_min_pu", "V min (p.u.)", "Lower voltage limit at this bus; empty = the feeder's", optional=True
+        ),
+        field_column(
+            "v_max_pu", "V max (p.u.)", "Upper voltage limit at this bus; empty = the feeder's", optional=True
+        ),
     ]
 
 
@@ -194,9 +254,15 @@ class RecordTableModel(QAbstractTableModel):
 
     problem = Signal(str)  # the reason an edit was refused ('' when an edit succeeded)
 
-    def __init__(self, doc: ProjectDocument, noun: str, columns: list[Column],
-                 records: Callable[[Scenario], tuple], with_record: Callable[[Scenario, int, Any], Scenario],
-                 parent=None):
+    def __init__(
+        self,
+        doc: ProjectDocument,
+        noun: str,
+        columns: list[Column],
+        records: Callable[[Scenario], tuple],
+        with_record: Callable[[Scenario, int, Any], Scenario],
+        parent=None,
+    ):
         super().__init__(parent)
         self.doc = doc
         self.noun = noun
@@ -302,9 +368,8 @@ class RecordTableModel(QAbstractTableModel):
             new_rec = col.set(rec, text, self.doc.scenario)
             new_scenario = self._with_record(self.doc.scenario, index.row(), new_rec)
         except ValueError as err:  # ScenarioError is a ValueError
-            reason = (
-                f"{self.noun} '{rec.id}', {col.header}: "
-                + (err.problems[0].message if isinstance(err, ScenarioError) and err.problems else str(err))
+            reason = f"{self.noun} '{rec.id}', {col.header}: " + (
+                err.problems[0].message if isinstance(err, ScenarioError) and err.problems else str(err)
             )
         if reason is not None:
             self.pending[key] = (text, reason)

@@ -61,6 +61,7 @@ def preload() -> None:
     import core.pricing
     import core.strategy  # noqa: F401
 
+
 __all__ = [
     "AUCTIONS",
     "CACHE",

@@ -15,8 +15,9 @@ from core.outcome import from_auction
 from core.scenario.model import Scenario
 
 
-def clear_auction(s: Scenario, settings: MarketSettings, period: int,
-                  truth: Scenario | None = None, *, cache: ClearingCache) -> tuple[MarketResult, SolvedDay]:
+def clear_auction(
+    s: Scenario, settings: MarketSettings, period: int, truth: Scenario | None = None, *, cache: ClearingCache
+) -> tuple[MarketResult, SolvedDay]:
     """The chosen auction over the day (:func:`core.auction_day.clear_day`), valued on the common scale."""
     t0 = time.perf_counter()
     grid = settings.grid_prices
@@ -38,13 +39,18 @@ def clear_auction(s: Scenario, settings: MarketSettings, period: int,
         else:
             lo[t], hi[t] = no_trade_interval(b, float(fleet.retail[t]), float(fleet.feed_in[t]))
     day = SolvedDay(fleet, price, lo, hi, outcome.traded_kwh, auction=auction)
-    periods = val.periods.assign(**price_columns(day),
-                                 retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
-                                 feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh)
-    rule = {"uniform": f"k = {settings.k:g} on the interval of prices that clear",
-            "trade_reduction": "McAfee's p0 where all efficient trades happen (else buyers and sellers pay "
-                               "different prices: no single price)",
-            "pay_as_bid": "none: every block pays its own bid", "vcg": "none: Clarke pivot payments"}
+    periods = val.periods.assign(
+        **price_columns(day),
+        retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
+        feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,
+    )
+    rule = {
+        "uniform": f"k = {settings.k:g} on the interval of prices that clear",
+        "trade_reduction": "McAfee's p0 where all efficient trades happen (else buyers and sellers pay "
+        "different prices: no single price)",
+        "pay_as_bid": "none: every block pays its own bid",
+        "vcg": "none: Clarke pivot payments",
+    }
     summary = {
         **val.summary,
         "price_rule": rule[settings.mechanism],
@@ -52,7 +58,18 @@ def clear_auction(s: Scenario, settings: MarketSettings, period: int,
         "solve_time_s": elapsed,
         "status": "optimal",
     }
-    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
-                          summary, warnings=tuple(auction.warnings), timings_s={"clear": elapsed})
+    result = MarketResult(
+        settings,
+        s.name,
+        s.currency,
+        period,
+        val.agents,
+        val.agent_periods,
+        periods,
+        None,
+        summary,
+        warnings=tuple(auction.warnings),
+        timings_s={"clear": elapsed},
+    )
     period_view(s, settings, result, day, period)
     return result, day

@@ -108,9 +108,21 @@ class ClearingCache:
             return BranchFlowProblem(s, grid) if kind == "socp" else LinDistFlowProblem(s, grid=grid, model=kind)
 
         net = radial(s)
-        feeder = (net.bus_ids, net.parent.tobytes(), net.r_pu.tobytes(), net.x_pu.tobytes(), net.rating_pu.tobytes(),
-                  net.v_min_pu.tobytes(), net.v_max_pu.tobytes(), net.v0_pu, net.tap.tobytes(), net.g_sh_pu.tobytes(),
-                  net.b_sh_pu.tobytes(), net.base_kva, tuple(p.bus for p in s.prosumers))
+        feeder = (
+            net.bus_ids,
+            net.parent.tobytes(),
+            net.r_pu.tobytes(),
+            net.x_pu.tobytes(),
+            net.rating_pu.tobytes(),
+            net.v_min_pu.tobytes(),
+            net.v_max_pu.tobytes(),
+            net.v0_pu,
+            net.tap.tobytes(),
+            net.g_sh_pu.tobytes(),
+            net.b_sh_pu.tobytes(),
+            net.base_kva,
+            tuple(p.bus for p in s.prosumers),
+        )
         key = (kind, _signature(s, tuple(range(s.periods))), grid, feeder)
         return self.problem(key, s, build)
 

@@ -15,9 +15,22 @@ from core.market.settings import AUDIT_ALL_AGENTS, AUDIT_MAX_AGENTS, MECHANISM_N
 from core.properties import audit
 from core.scenario.model import Scenario
 
-COMPARE_COLUMNS = ("welfare", "efficiency", "gain_over_outside", "platform_surplus", "traded_kwh",
-                   "grid_import_kwh", "grid_export_kwh", "worst_off_gain", "ir_violations", "max_ic_gain",
-                   "period_welfare", "period_traded_kwh", "period_price_per_kwh", "period_platform_surplus")
+COMPARE_COLUMNS = (
+    "welfare",
+    "efficiency",
+    "gain_over_outside",
+    "platform_surplus",
+    "traded_kwh",
+    "grid_import_kwh",
+    "grid_export_kwh",
+    "worst_off_gain",
+    "ir_violations",
+    "max_ic_gain",
+    "period_welfare",
+    "period_traded_kwh",
+    "period_price_per_kwh",
+    "period_platform_surplus",
+)
 
 
 def comparable(settings: MarketSettings) -> bool:
@@ -29,8 +42,16 @@ def _compare_days(s: Scenario, k: float, cancelled, known: tuple | None, cache: 
     days = cache.compared_days(k, s)
     if known is not None:
         days.setdefault(known[0].settings.mechanism, known)
-    base = MarketSettings(k=k, grid="tariffs", audit=False, tatonnement=False, decentralised_check=False,
-                          market_power=False, fairness_audit=False, compare=False)
+    base = MarketSettings(
+        k=k,
+        grid="tariffs",
+        audit=False,
+        tatonnement=False,
+        decentralised_check=False,
+        market_power=False,
+        fairness_audit=False,
+        compare=False,
+    )
     for mech in MECHANISM_NAMES:
         if mech in days:
             continue
@@ -46,8 +67,14 @@ def _compare_days(s: Scenario, k: float, cancelled, known: tuple | None, cache: 
     return days
 
 
-def compare_days(s: Scenario, settings: MarketSettings, period: int, cancelled=None,
-                 known: tuple | None = None, cache: ClearingCache | None = None) -> pd.DataFrame | None:
+def compare_days(
+    s: Scenario,
+    settings: MarketSettings,
+    period: int,
+    cancelled=None,
+    known: tuple | None = None,
+    cache: ClearingCache | None = None,
+) -> pd.DataFrame | None:
     """The five mechanisms' days on one scale (:mod:`core.outcome`), copper plate at the tariffs.
 
     One row per mechanism: the day's welfare, its **efficiency**
@@ -66,13 +93,29 @@ def compare_days(s: Scenario, settings: MarketSettings, period: int, cancelled=N
     rows = []
     for mech in MECHANISM_NAMES:
         r, day = days[mech]
-        row = {"mechanism": mech, **{c: r.summary.get(c) for c in ("welfare", "gain_over_outside",
-                                                                     "platform_surplus", "traded_kwh",
-                                                                     "grid_import_kwh", "grid_export_kwh",
-                                                                     "worst_off_gain", "ir_violations")}}
+        row = {
+            "mechanism": mech,
+            **{
+                c: r.summary.get(c)
+                for c in (
+                    "welfare",
+                    "gain_over_outside",
+                    "platform_surplus",
+                    "traded_kwh",
+                    "grid_import_kwh",
+                    "grid_export_kwh",
+                    "worst_off_gain",
+                    "ir_violations",
+                )
+            },
+        }
         p = r.periods.iloc[period]
-        row.update(period_welfare=float(p.welfare), period_traded_kwh=float(p.traded_kwh),
-                   period_price_per_kwh=float(p.price_per_kwh), period_platform_surplus=float(p.platform_surplus))
+        row.update(
+            period_welfare=float(p.welfare),
+            period_traded_kwh=float(p.traded_kwh),
+            period_price_per_kwh=float(p.price_per_kwh),
+            period_platform_surplus=float(p.platform_surplus),
+        )
         row["max_ic_gain"] = np.nan  # the welfare clearing: a price-taking planner, no bids to misreport
         if day.auction is not None:
             book = day.auction.books[period]

@@ -17,8 +17,16 @@ from core.outcome import from_dispatch
 from core.scenario.model import Scenario
 
 
-def clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
-                  truth: Scenario | None = None, *, cache: ClearingCache) -> tuple[MarketResult, Context, SolvedDay]:
+def clear_welfare(
+    s: Scenario,
+    settings: MarketSettings,
+    period: int,
+    progress,
+    cancelled,
+    truth: Scenario | None = None,
+    *,
+    cache: ClearingCache,
+) -> tuple[MarketResult, Context, SolvedDay]:
     """The welfare clearing of the whole day (on the feeder when ``settings.network`` says so)."""
     if settings.network != "none":
         return clear_network_day(s, settings, period, progress, cancelled, truth, cache=cache)
@@ -37,32 +45,56 @@ def clear_welfare(s: Scenario, settings: MarketSettings, period: int, progress, 
     n = len(s.prosumers)
     fleet = fleet_arrays(s, settings.grid_prices)
     lam = sol.price_per_kwh
-    outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
-                            np.tile(lam, (n, 1)), sol.grid_import_kw, sol.grid_export_kw, buy, sell)
+    outcome = from_dispatch(
+        "welfare",
+        fleet,
+        sol.trade_kw,
+        sol.der_kw,
+        sol.charge_kw,
+        sol.flexible_kw,
+        np.tile(lam, (n, 1)),
+        sol.grid_import_kw,
+        sol.grid_export_kw,
+        buy,
+        sell,
+    )
     val = valued(s, fleet, truth, outcome, alone)
     idle = no_trade(sol.trade_kw)
-    day = SolvedDay(fleet, np.where(idle, np.nan, lam), sol.price_lo_per_kwh, sol.price_hi_per_kwh,
-               outcome.traded_kwh, der_kw=sol.der_kw)
-    periods = val.periods.assign(**price_columns(day),
-                                 retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
-                                 feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh)
+    day = SolvedDay(
+        fleet,
+        np.where(idle, np.nan, lam),
+        sol.price_lo_per_kwh,
+        sol.price_hi_per_kwh,
+        outcome.traded_kwh,
+        der_kw=sol.der_kw,
+    )
+    periods = val.periods.assign(
+        **price_columns(day),
+        retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
+        feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,
+    )
     wide = np.flatnonzero(sol.price_hi_per_kwh - sol.price_lo_per_kwh > 1e-9 * (1 + np.abs(lam)))
     summary = {
         **val.summary,
-        "price_rule": ("the middle of the interval of prices that clear (the balance's dual where it is one price)"
-                       if wide.size else "the balance constraint's dual (one price clears each period)"),
+        "price_rule": (
+            "the middle of the interval of prices that clear (the balance's dual where it is one price)"
+            if wide.size
+            else "the balance constraint's dual (one price clears each period)"
+        ),
         "mean_price_per_kwh": float(np.nanmean(day.price)) if np.isfinite(day.price).any() else None,
         "solve_time_s": sol.solve_time_s,
         "status": sol.status,
     }
     if sol.extras.get("storage_burn_kwh", 0.0) > 1e-6:
         summary["storage_burn_kwh"] = float(sol.extras["storage_burn_kwh"])
-    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
-                          summary, timings_s=timings)
+    result = MarketResult(
+        settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None, summary, timings_s=timings
+    )
     period_view(s, settings, result, day, period)
     ctx = Context(sol=sol, alone=alone)
     wanted = settings.fairness != "efficiency" or (
-        settings.fairness_audit and len(s.prosumers) <= FAIRNESS_AUDIT_MAX_AGENTS)
+        settings.fairness_audit and len(s.prosumers) <= FAIRNESS_AUDIT_MAX_AGENTS
+    )
     if wanted and settings.grid_prices == "tariffs":
         if progress is not None and settings.fairness != "efficiency":
             progress(0.2, f"allocating by the {settings.fairness} rule")
@@ -79,17 +111,19 @@ def fairness_rule(s: Scenario, settings: MarketSettings, result: MarketResult, s
     """
     from core.fairness import allocate
 
-    chosen = allocate(s, settings.fairness, settings.fairness_transfers, settings.lexicographic,
-                      efficient=sol, outside=alone)
-    efficient = chosen if settings.fairness == "efficiency" else allocate(s, "efficiency", efficient=sol,
-                                                                          outside=alone)
-    result.fairness = pd.DataFrame({
-        "agent": list(chosen.ids),
-        "utility_efficient": efficient.utility,
-        "utility": chosen.utility,
-        "payment": chosen.payment,
-        "transfer": chosen.transfer,
-    })
+    chosen = allocate(
+        s, settings.fairness, settings.fairness_transfers, settings.lexicographic, efficient=sol, outside=alone
+    )
+    efficient = chosen if settings.fairness == "efficiency" else allocate(s, "efficiency", efficient=sol, outside=alone)
+    result.fairness = pd.DataFrame(
+        {
+            "agent": list(chosen.ids),
+            "utility_efficient": efficient.utility,
+            "utility": chosen.utility,
+            "payment": chosen.payment,
+            "transfer": chosen.transfer,
+        }
+    )
     result.fairness_summary = {
         "rule": settings.fairness,
         "transfers": settings.fairness_transfers,
@@ -109,9 +143,14 @@ def fairness_compare(s: Scenario, settings: MarketSettings, result: MarketResult
 
     chosen = ctx.chosen
     report = envy(s, chosen)
-    result.fairness_comparison = compare_rules(s, settings.fairness_transfers, settings.lexicographic,
-                                               efficient=ctx.sol, outside=ctx.alone,
-                                               known={settings.fairness: chosen}).reset_index()
+    result.fairness_comparison = compare_rules(
+        s,
+        settings.fairness_transfers,
+        settings.lexicographic,
+        efficient=ctx.sol,
+        outside=ctx.alone,
+        known={settings.fairness: chosen},
+    ).reset_index()
     result.envy = report.envy
     row = result.fairness_comparison.set_index("rule").loc[settings.fairness]
     result.fairness_summary = {
@@ -123,8 +162,10 @@ def fairness_compare(s: Scenario, settings: MarketSettings, result: MarketResult
         "max_envy": float(report.max_envy),
         "worst_pair": report.worst_pair,
     }
-    result.summary.update({
-        "price_of_fairness": float(row.price_of_fairness),
-        "jain": float(row.jain),
-        "envious_pairs": int(report.envious_pairs),
-    })
+    result.summary.update(
+        {
+            "price_of_fairness": float(row.price_of_fairness),
+            "jain": float(row.jain),
+            "envious_pairs": int(report.envious_pairs),
+        }
+    )

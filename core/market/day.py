@@ -39,29 +39,40 @@ class SolvedDay:
     der_kw: np.ndarray | None = None  # the welfare clearing's dispatch (its bids are built from it)
 
 
-def curves_of(book: OrderBook, s: Scenario, t: int, price: float | None, traded: float,
-            interval: tuple[float, float] | None) -> Curves:
+def curves_of(
+    book: OrderBook, s: Scenario, t: int, price: float | None, traded: float, interval: tuple[float, float] | None
+) -> Curves:
     dq, dp, di, sq, spr, si = supply_demand_curves(book)
     name = lambda blocks, agents: [book.agents[int(a)] for a in agents[blocks]]  # noqa: E731
     return Curves(
         period=t,
-        demand_kwh=np.asarray(dq), demand_price=np.asarray(dp), demand_agent=name(np.asarray(di), book.buy_agent),
-        supply_kwh=np.asarray(sq), supply_price=np.asarray(spr), supply_agent=name(np.asarray(si), book.sell_agent),
-        price=price, traded_kwh=traded,
-        retail_price=s.tariffs.retail_import_price_per_kwh[t], feed_in_price=s.tariffs.feed_in_price_per_kwh[t],
+        demand_kwh=np.asarray(dq),
+        demand_price=np.asarray(dp),
+        demand_agent=name(np.asarray(di), book.buy_agent),
+        supply_kwh=np.asarray(sq),
+        supply_price=np.asarray(spr),
+        supply_agent=name(np.asarray(si), book.sell_agent),
+        price=price,
+        traded_kwh=traded,
+        retail_price=s.tariffs.retail_import_price_per_kwh[t],
+        feed_in_price=s.tariffs.feed_in_price_per_kwh[t],
         price_interval=interval,
     )
 
 
 def agent_meta(s: Scenario) -> pd.DataFrame:
-    return pd.DataFrame({
-        "agent": [p.id for p in s.prosumers],
-        "bus": [p.bus for p in s.prosumers],
-        "role": [p.role for p in s.prosumers],
-        "der": [p.asset.kind if p.asset is not None else "" for p in s.prosumers],
-        "storage_kwh": [p.asset.energy_kwh if p.asset is not None and p.asset.energy_kwh is not None else np.nan
-                        for p in s.prosumers],
-    })
+    return pd.DataFrame(
+        {
+            "agent": [p.id for p in s.prosumers],
+            "bus": [p.bus for p in s.prosumers],
+            "role": [p.role for p in s.prosumers],
+            "der": [p.asset.kind if p.asset is not None else "" for p in s.prosumers],
+            "storage_kwh": [
+                p.asset.energy_kwh if p.asset is not None and p.asset.energy_kwh is not None else np.nan
+                for p in s.prosumers
+            ],
+        }
+    )
 
 
 def price_columns(day: SolvedDay) -> dict:
@@ -75,12 +86,14 @@ def period_view(s: Scenario, settings: MarketSettings, result: MarketResult, day
     lo, hi = float(day.price_lo[period]), float(day.price_hi[period])
     interval = (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
     shown = price if np.isfinite(price) else None
-    result.summary.update({
-        "price_per_kwh": shown,
-        "price_lo_per_kwh": lo if interval else None,
-        "price_hi_per_kwh": hi if interval else None,
-        "period_traded_kwh": traded,
-    })
+    result.summary.update(
+        {
+            "price_per_kwh": shown,
+            "price_lo_per_kwh": lo if interval else None,
+            "price_hi_per_kwh": hi if interval else None,
+            "period_traded_kwh": traded,
+        }
+    )
     if day.auction is not None:
         out = day.auction.outcomes[period]
         result.book = day.auction.books[period]
@@ -144,8 +157,11 @@ def valued(s: Scenario, fleet: Fleet, truth: Scenario | None, outcome: DayOutcom
 
 def no_trade(q: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     """Periods in which nobody trades anything (prosumers × periods of kW)."""
-    return np.all(np.abs(q) <= tol * (1.0 + np.abs(q).max(initial=0.0)), axis=0) if q.size else np.ones(
-        q.shape[1], dtype=bool)
+    return (
+        np.all(np.abs(q) <= tol * (1.0 + np.abs(q).max(initial=0.0)), axis=0)
+        if q.size
+        else np.ones(q.shape[1], dtype=bool)
+    )
 
 
 def loss_neutral_pairs(s: Scenario, book, out, t: int) -> pd.DataFrame:

@@ -30,15 +30,18 @@ def _clear_socp(s: Scenario, settings: MarketSettings, cancelled, cache: Clearin
     if gap <= EXACT_GAP:
         return sol, {"exactness_gap": gap}
     worst = np.unravel_index(int(np.argmax(np.abs(sol.exactness_gap))), sol.exactness_gap.shape)
-    note = (f"the exact (SOCP) model's relaxation is not exact here (P² + Q² falls {gap:.2%} short of v·ℓ on line "
-            f"{sol.net.line_ids[worst[0]]} at period {worst[1]}: it would draw current for nothing, as happens when "
-            "energy has a negative price); the prices shown are LinDistFlow's, corrected by the AC power flow")
+    note = (
+        f"the exact (SOCP) model's relaxation is not exact here (P² + Q² falls {gap:.2%} short of v·ℓ on line "
+        f"{sol.net.line_ids[worst[0]]} at period {worst[1]}: it would draw current for nothing, as happens when "
+        "energy has a negative price); the prices shown are LinDistFlow's, corrected by the AC power flow"
+    )
     ac, checks = _clear_linear(s, settings, "ac", cancelled, cache)
     return ac, {**checks, "exactness_gap": gap, "network_note": note, "fallback": "ac"}
 
 
-def _clear_linear(s: Scenario, settings: MarketSettings, network: str, cancelled,
-                  cache: ClearingCache) -> tuple[object, dict]:
+def _clear_linear(
+    s: Scenario, settings: MarketSettings, network: str, cancelled, cache: ClearingCache
+) -> tuple[object, dict]:
     """LinDistFlow (``lindistflow``), AC-checked (``ac``) or DC, on the compiled problem of ``s``'s structure."""
     from core.pricing import clear_network, clear_network_ac
 
@@ -53,9 +56,16 @@ def _clear_linear(s: Scenario, settings: MarketSettings, network: str, cancelled
             lock.release()
 
 
-def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progress, cancelled,
-                      truth: Scenario | None = None, *,
-                      cache: ClearingCache) -> tuple[MarketResult, Context, SolvedDay]:
+def clear_network_day(
+    s: Scenario,
+    settings: MarketSettings,
+    period: int,
+    progress,
+    cancelled,
+    truth: Scenario | None = None,
+    *,
+    cache: ClearingCache,
+) -> tuple[MarketResult, Context, SolvedDay]:
     """The welfare clearing of the day on the feeder; the same scenario at another period re-reads the solution."""
     from core.welfare import grid_prices
 
@@ -83,9 +93,19 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
     bus_of = np.array([net.index[p.bus] for p in s.prosumers], dtype=int)
     fleet = fleet_arrays(s, settings.grid_prices)
     buy, sell = grid_prices(s, tuple(range(T)), settings.grid_prices)
-    outcome = from_dispatch("welfare", fleet, sol.trade_kw, sol.der_kw, sol.charge_kw, sol.flexible_kw,
-                            sol.dlmp[bus_of] if n else np.zeros((0, T)), sol.grid_import_kw, sol.grid_export_kw,
-                            buy, sell)
+    outcome = from_dispatch(
+        "welfare",
+        fleet,
+        sol.trade_kw,
+        sol.der_kw,
+        sol.charge_kw,
+        sol.flexible_kw,
+        sol.dlmp[bus_of] if n else np.zeros((0, T)),
+        sol.grid_import_kw,
+        sol.grid_export_kw,
+        buy,
+        sell,
+    )
     val = valued(s, fleet, truth, outcome, alone)
     buses, lines = sol.bus_frame(None), sol.line_frame(None)
     if settings.network == "ac":
@@ -96,10 +116,13 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
     day = SolvedDay(fleet, np.where(idle, np.nan, energy), energy, energy, outcome.traded_kwh, der_kw=sol.der_kw)
     periods = val.periods.assign(
         **price_columns(day),
-        dlmp_min_per_kwh=sol.dlmp.min(axis=0), dlmp_max_per_kwh=sol.dlmp.max(axis=0),
-        loss_kwh=sol.loss_kw * s.horizon.step_h, v_min_pu=sol.v_pu.min(axis=0),
+        dlmp_min_per_kwh=sol.dlmp.min(axis=0),
+        dlmp_max_per_kwh=sol.dlmp.max(axis=0),
+        loss_kwh=sol.loss_kw * s.horizon.step_h,
+        v_min_pu=sol.v_pu.min(axis=0),
         max_loading_pct=np.nanmax(np.where(np.isfinite(sol.loading_pct), sol.loading_pct, -np.inf), axis=0)
-        if net.n > 1 else np.zeros(T),
+        if net.n > 1
+        else np.zeros(T),
         retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
         feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,
     )
@@ -123,8 +146,20 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
         "status": "optimal",  # the solver's word: clear_stages marks an inaccurate solve (core.numerics)
     }
     summary.update({k: v for k, v in checks.items() if not isinstance(v, np.ndarray)})
-    result = MarketResult(settings, s.name, s.currency, period, val.agents, val.agent_periods, periods, None,
-                          summary, buses=buses, lines=lines, timings_s=timings)
+    result = MarketResult(
+        settings,
+        s.name,
+        s.currency,
+        period,
+        val.agents,
+        val.agent_periods,
+        periods,
+        None,
+        summary,
+        buses=buses,
+        lines=lines,
+        timings_s=timings,
+    )
     period_view(s, settings, result, day, period)
     return result, Context(sol=sol, alone=alone), day
 
@@ -132,8 +167,10 @@ def clear_network_day(s: Scenario, settings: MarketSettings, period: int, progre
 def _model_text(sol, model: str, checks: dict) -> str:
     """Which model produced the prices, in words, with its distance from the AC physics."""
     if sol.model == "socp":
-        return (f"AC branch flow, exact (SOCP relaxation; exactness gap {checks.get('exactness_gap', 0.0):.1e}, "
-                "losses r·ℓ exact)")
+        return (
+            f"AC branch flow, exact (SOCP relaxation; exactness gap {checks.get('exactness_gap', 0.0):.1e}, "
+            "losses r·ℓ exact)"
+        )
     if model == "dc":
         return "DC: line ratings on real power, no losses, no voltages"
     text = f"LinDistFlow with loss factors iterated {sol.iterations}×"
@@ -151,8 +188,12 @@ def network_envy(s: Scenario, result: MarketResult, sol) -> None:
     report = envy(s, sol, bus_prices=dict(zip(sol.net.bus_ids, sol.dlmp, strict=True)))
     result.envy = report.envy
     result.fairness_summary = {
-        "rule": "efficiency", "envious_pairs": int(report.envious_pairs), "max_envy": float(report.max_envy),
-        "worst_pair": report.worst_pair, "location_pairs": int(report.location_pairs),
+        "rule": "efficiency",
+        "envious_pairs": int(report.envious_pairs),
+        "max_envy": float(report.max_envy),
+        "worst_pair": report.worst_pair,
+        "location_pairs": int(report.location_pairs),
     }
-    result.summary.update({"envious_pairs": int(report.envious_pairs),
-                           "envious_pairs_by_location_only": int(report.location_pairs)})
+    result.summary.update(
+        {"envious_pairs": int(report.envious_pairs), "envious_pairs_by_location_only": int(report.location_pairs)}
+    )

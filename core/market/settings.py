@@ -11,8 +11,11 @@ NETWORK_CHOICES = ("none", "socp", "lindistflow", "ac", "dc")
 
 FAIRNESS_CHOICES = ("efficiency", "proportional", "maxmin")
 
-FAIRNESS_LABELS = {"efficiency": "Efficiency (max Σ U)", "proportional": "Proportional (max Σ ln U)",
-                   "maxmin": "Max-min (max min U)"}
+FAIRNESS_LABELS = {
+    "efficiency": "Efficiency (max Σ U)",
+    "proportional": "Proportional (max Σ ln U)",
+    "maxmin": "Max-min (max min U)",
+}
 
 FAIRNESS_AUDIT_MAX_AGENTS = 300  # above this, the rules are compared only when one is chosen (seconds per rule)
 
@@ -42,20 +45,26 @@ MECHANISM_LABELS = {
 def network_refusal(mechanism: str) -> str | None:
     """Why ``mechanism`` cannot take a network model (None: it can)."""
     if mechanism != "welfare":
-        return (f"the network model applies to the welfare clearing; the {mechanism} auction clears bids without "
-                "the feeder (choose network 'none')")
+        return (
+            f"the network model applies to the welfare clearing; the {mechanism} auction clears bids without "
+            "the feeder (choose network 'none')"
+        )
     return None
 
 
 def fairness_refusal(mechanism: str, network: str, grid_prices: str) -> str | None:
     """Why a fairness rule other than efficiency cannot be chosen with these settings (None: it can)."""
     if mechanism != "welfare":
-        return (f"fairness rules allocate over the welfare clearing's feasible set; the {mechanism} auction has its "
-                "own allocation (choose fairness 'efficiency')")
+        return (
+            f"fairness rules allocate over the welfare clearing's feasible set; the {mechanism} auction has its "
+            "own allocation (choose fairness 'efficiency')"
+        )
     if network != "none" or grid_prices != "tariffs":
-        return ("fairness rules are computed on the copper plate with the tariffs as the outside option (choose "
-                "network 'none' and the tariffs); with a network the envy audit flags envy that comes only from "
-                "location")
+        return (
+            "fairness rules are computed on the copper plate with the tariffs as the outside option (choose "
+            "network 'none' and the tariffs); with a network the envy audit flags envy that comes only from "
+            "location"
+        )
     return None
 
 

@@ -23,8 +23,14 @@ from core.scenario.model import Scenario
 from core.welfare import decentralised_gap, tatonnement
 
 
-def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=None, cancelled=None,
-          truth: Scenario | None = None, cache: ClearingCache | None = None) -> MarketResult:
+def clear(
+    scenario: Scenario,
+    settings: MarketSettings | None = None,
+    progress=None,
+    cancelled=None,
+    truth: Scenario | None = None,
+    cache: ClearingCache | None = None,
+) -> MarketResult:
     """Clear ``scenario``'s market as ``settings`` say. Raises ClearingError if it cannot be solved.
 
     ``progress(fraction, text)`` and ``cancelled()`` let a caller on another
@@ -39,9 +45,14 @@ def clear(scenario: Scenario, settings: MarketSettings | None = None, progress=N
     return list(clear_stages(scenario, settings, progress, cancelled, truth=truth, cache=cache))[-1]
 
 
-def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, progress=None,
-                 cancelled=None, truth: Scenario | None = None,
-                 cache: ClearingCache | None = None) -> Iterator[MarketResult]:
+def clear_stages(
+    scenario: Scenario,
+    settings: MarketSettings | None = None,
+    progress=None,
+    cancelled=None,
+    truth: Scenario | None = None,
+    cache: ClearingCache | None = None,
+) -> Iterator[MarketResult]:
     """The market first, then its diagnostics one by one: yields a result after each.
 
     The first is the clearing itself — prices, dispatch, payments, curves,
@@ -91,7 +102,7 @@ def clear_stages(scenario: Scenario, settings: MarketSettings | None = None, pro
             _note(result, solver_warnings, item)
             if stop():
                 return
-            result.pending = todo[k + 1:]
+            result.pending = todo[k + 1 :]
             if result.pending:
                 yield snapshot(result)
     if day_key is not None and hit is None:
@@ -108,8 +119,7 @@ def _note(result: MarketResult, texts: list[str], diagnostic: Diagnostic | None 
     result.summary["solver_warning"] = "\n".join([known, *lines] if known else lines)
 
 
-def _wanted(s: Scenario, settings: MarketSettings, ctx: Context | None,
-            result: MarketResult) -> tuple[Diagnostic, ...]:
+def _wanted(s: Scenario, settings: MarketSettings, ctx: Context | None, result: MarketResult) -> tuple[Diagnostic, ...]:
     """The diagnostics ``settings`` ask for that this result does not have yet, in :data:`DIAGNOSTICS`' order."""
     copper = ctx is not None and settings.network == "none"
     todo = []
@@ -128,9 +138,17 @@ def _wanted(s: Scenario, settings: MarketSettings, ctx: Context | None,
     return tuple(d for d in DIAGNOSTICS if d in todo)
 
 
-def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: Context | None,
-              todo: tuple[Diagnostic, ...], progress, stop, day: SolvedDay | None = None,
-              cache: ClearingCache = CACHE) -> None:
+def _diagnose(
+    s: Scenario,
+    settings: MarketSettings,
+    result: MarketResult,
+    ctx: Context | None,
+    todo: tuple[Diagnostic, ...],
+    progress,
+    stop,
+    day: SolvedDay | None = None,
+    cache: ClearingCache = CACHE,
+) -> None:
     """Fill in the diagnostics ``todo`` names (in that order), stopping early once ``stop()``."""
     timings, summary = result.timings_s, result.summary
     if Diagnostic.DECENTRALISED_CHECK in todo and not stop():
@@ -171,8 +189,7 @@ def _diagnose(s: Scenario, settings: MarketSettings, result: MarketResult, ctx: 
         step = None if progress is None else (lambda f: progress(0.85 + 0.15 * f, "auditing the mechanisms"))
         try:
             result.audit = audit(truth, mech, max_agents=limit, cancelled=stop, **kw)
-            result.comparison = compare_mechanisms(truth, k=settings.k, max_agents=limit, cancelled=stop,
-                                                   progress=step)
+            result.comparison = compare_mechanisms(truth, k=settings.k, max_agents=limit, cancelled=stop, progress=step)
         except Cancelled:
             return
         timings["audit"] = time.perf_counter() - t0

@@ -114,13 +114,15 @@ class FlowResult:
         """One row per bus: ``bus, v_pu, angle_deg, p_inj_kw, q_inj_kvar`` (scenario order when known)."""
         net = self.net
         order = np.arange(net.n) if self.bus_order is None else np.array([net.index[b] for b in self.bus_order])
-        return pd.DataFrame({
-            "bus": [net.bus_ids[k] for k in order],
-            "v_pu": self.v_pu[order],
-            "angle_deg": self.angle_deg[order] + 0.0,  # + 0.0: no "-0" in print-outs
-            "p_inj_kw": self.p_inj_kw[order] + 0.0,
-            "q_inj_kvar": self.q_inj_kvar[order] + 0.0,
-        })
+        return pd.DataFrame(
+            {
+                "bus": [net.bus_ids[k] for k in order],
+                "v_pu": self.v_pu[order],
+                "angle_deg": self.angle_deg[order] + 0.0,  # + 0.0: no "-0" in print-outs
+                "p_inj_kw": self.p_inj_kw[order] + 0.0,
+                "q_inj_kvar": self.q_inj_kvar[order] + 0.0,
+            }
+        )
 
     def line_frame(self) -> pd.DataFrame:
         """One row per line, oriented as in the scenario (``from_bus`` → ``to_bus``).
@@ -142,19 +144,21 @@ class FlowResult:
         parent = net.parent[j]
         send_p, send_q = self.p_kw[j], self.q_kvar[j]
         recv_p, recv_q = send_p - self.loss_kw[j], send_q - self.loss_kvar[j]  # leaving the line at the child
-        return pd.DataFrame({
-            "line": [net.line_ids[k] for k in j],
-            "from_bus": [net.bus_ids[c] if r else net.bus_ids[p] for c, p, r in zip(j, parent, rev, strict=True)],
-            "to_bus": [net.bus_ids[p] if r else net.bus_ids[c] for c, p, r in zip(j, parent, rev, strict=True)],
-            "p_from_kw": np.where(rev, -recv_p, send_p) + 0.0,  # + 0.0: no "-0" in print-outs
-            "q_from_kvar": np.where(rev, -recv_q, send_q) + 0.0,
-            "p_to_kw": np.where(rev, send_p, -recv_p) + 0.0,
-            "q_to_kvar": np.where(rev, send_q, -recv_q) + 0.0,
-            "i_a": self.i_a[j],
-            "loss_kw": self.loss_kw[j],
-            "loss_kvar": self.loss_kvar[j],
-            "loading_pct": self.loading_pct[j],
-        })
+        return pd.DataFrame(
+            {
+                "line": [net.line_ids[k] for k in j],
+                "from_bus": [net.bus_ids[c] if r else net.bus_ids[p] for c, p, r in zip(j, parent, rev, strict=True)],
+                "to_bus": [net.bus_ids[p] if r else net.bus_ids[c] for c, p, r in zip(j, parent, rev, strict=True)],
+                "p_from_kw": np.where(rev, -recv_p, send_p) + 0.0,  # + 0.0: no "-0" in print-outs
+                "q_from_kvar": np.where(rev, -recv_q, send_q) + 0.0,
+                "p_to_kw": np.where(rev, send_p, -recv_p) + 0.0,
+                "q_to_kvar": np.where(rev, send_q, -recv_q) + 0.0,
+                "i_a": self.i_a[j],
+                "loss_kw": self.loss_kw[j],
+                "loss_kvar": self.loss_kvar[j],
+                "loading_pct": self.loading_pct[j],
+            }
+        )
 
     @property
     def v_min_pu(self) -> float:
@@ -240,8 +244,15 @@ def _sweep(net: Radial) -> _Sweep:
         y_own = y_bus - net.line_y_child_pu
         y_own -= np.bincount(net.parent[1:], weights=net.line_y_parent_pu[1:].real, minlength=n)
         y_own -= 1j * np.bincount(net.parent[1:], weights=net.line_y_parent_pu[1:].imag, minlength=n)
-    s = _Sweep(lu=lu, ratio=ratio, ratio2=ratio2, conj_ratio=None if ratio is None else np.conj(ratio), t=t,
-               y_bus=y_bus, y_own=y_own)
+    s = _Sweep(
+        lu=lu,
+        ratio=ratio,
+        ratio2=ratio2,
+        conj_ratio=None if ratio is None else np.conj(ratio),
+        t=t,
+        y_bus=y_bus,
+        y_own=y_own,
+    )
     _SWEEPS[net] = s
     return s
 
@@ -393,12 +404,23 @@ def _ac_result(net: Radial, p, q, v, j_line, iterations: int, converged: bool) -
     p_inj[0], q_inj[0] = s_out0.real * base, s_out0.imag * base
     loss_kw = loss.real * base
     return FlowResult(
-        model="ac", net=net, v_pu=np.abs(v), angle_deg=np.rad2deg(np.angle(v)),
-        p_inj_kw=p_inj, q_inj_kvar=q_inj, p_kw=s_send.real * base, q_kvar=s_send.imag * base,
-        i_a=np.sqrt(i2) * _i_base_a(net), loss_kw=loss_kw, loss_kvar=loss.imag * base,
-        loading_pct=_loading_pct(net, np.abs(s_send)), total_loss_kw=float(loss_kw.sum() + own_loss * base),
-        grid_p_kw=float(p_inj[0] - p[0]), grid_q_kvar=float(q_inj[0] - q[0]),
-        iterations=iterations, converged=converged,
+        model="ac",
+        net=net,
+        v_pu=np.abs(v),
+        angle_deg=np.rad2deg(np.angle(v)),
+        p_inj_kw=p_inj,
+        q_inj_kvar=q_inj,
+        p_kw=s_send.real * base,
+        q_kvar=s_send.imag * base,
+        i_a=np.sqrt(i2) * _i_base_a(net),
+        loss_kw=loss_kw,
+        loss_kvar=loss.imag * base,
+        loading_pct=_loading_pct(net, np.abs(s_send)),
+        total_loss_kw=float(loss_kw.sum() + own_loss * base),
+        grid_p_kw=float(p_inj[0] - p[0]),
+        grid_q_kvar=float(q_inj[0] - q[0]),
+        iterations=iterations,
+        converged=converged,
     )
 
 
@@ -501,8 +523,7 @@ def dc_power_flow(net: Radial, p_kw) -> FlowResult:
     if sw.ratio is not None:
         d = d + np.deg2rad(net.shift_deg) * v0**2
     theta = -sw.down(d).real / v0**2
-    return _linear_result("dc", net, p, np.zeros(net.n), np.full(net.n, float(v0)), theta, f_p,
-                          np.zeros(net.n), None)
+    return _linear_result("dc", net, p, np.zeros(net.n), np.full(net.n, float(v0)), theta, f_p, np.zeros(net.n), None)
 
 
 def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell, sh_par=None, sh_child=None) -> FlowResult:
@@ -518,7 +539,7 @@ def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell, sh_par=None, sh_c
         i_pu = np.sqrt(ell)
         loss_kw = net.r_pu * ell * base
         loss_kvar = net.x_pu * ell * base
-    s_send = (f_p + 1j * f_q)
+    s_send = f_p + 1j * f_q
     s_out0_extra = 0j
     if sh_par is not None:  # the lines' own end shunts at their terminals (LinDistFlow: constant draws)
         s_send = s_send + sh_par
@@ -531,11 +552,23 @@ def _linear_result(model, net, p, q, vm, theta, f_p, f_q, ell, sh_par=None, sh_c
     p_inj, q_inj = p.copy(), q.copy()
     p_inj[0], q_inj[0] = s_out0.real * base, s_out0.imag * base
     return FlowResult(
-        model=model, net=net, v_pu=vm, angle_deg=np.rad2deg(theta), p_inj_kw=p_inj, q_inj_kvar=q_inj,
-        p_kw=s_send.real * base, q_kvar=s_send.imag * base, i_a=i_pu * _i_base_a(net), loss_kw=loss_kw,
+        model=model,
+        net=net,
+        v_pu=vm,
+        angle_deg=np.rad2deg(theta),
+        p_inj_kw=p_inj,
+        q_inj_kvar=q_inj,
+        p_kw=s_send.real * base,
+        q_kvar=s_send.imag * base,
+        i_a=i_pu * _i_base_a(net),
+        loss_kw=loss_kw,
         loss_kvar=loss_kvar,
-        loading_pct=_loading_pct(net, np.abs(s_send)), total_loss_kw=float(loss_kw.sum()),
-        grid_p_kw=float(p_inj[0] - p[0]), grid_q_kvar=float(q_inj[0] - q[0]), iterations=0, converged=True,
+        loading_pct=_loading_pct(net, np.abs(s_send)),
+        total_loss_kw=float(loss_kw.sum()),
+        grid_p_kw=float(p_inj[0] - p[0]),
+        grid_q_kvar=float(q_inj[0] - q[0]),
+        iterations=0,
+        converged=True,
     )
 
 
@@ -708,8 +741,10 @@ def settle_bilateral(trades: pd.DataFrame, mlf_by_bus: Mapping[str, float] | pd.
         unknown = [(i, b) for i, b in zip(range(len(out)), out[col], strict=True) if b not in table]
         if unknown:
             i, b = unknown[0]
-            raise ValueError(f"trade row {i}: {col} '{b}' has no marginal loss factor"
-                             + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+            raise ValueError(
+                f"trade row {i}: {col} '{b}' has no marginal loss factor"
+                + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            )
         out[f"mlf_{side}"] = np.array([float(table[b]) for b in out[col]])
     kwh = out["kwh"].to_numpy(dtype=float)
     delivered = loss_neutral_trade(out["mlf_seller"].to_numpy(), out["mlf_buyer"].to_numpy(), kwh)

@@ -100,8 +100,12 @@ class Radial:
 
     @property
     def has_shunts_or_taps(self) -> bool:
-        return bool(np.any(self.tap != 1.0) or np.any(self.g_sh_pu != 0.0) or np.any(self.b_sh_pu != 0.0)
-                    or np.any(self.shift_deg != 0.0))
+        return bool(
+            np.any(self.tap != 1.0)
+            or np.any(self.g_sh_pu != 0.0)
+            or np.any(self.b_sh_pu != 0.0)
+            or np.any(self.shift_deg != 0.0)
+        )
 
     @property
     def n(self) -> int:
@@ -235,8 +239,18 @@ def radial(s: Scenario) -> Radial:
     vmax = _optional([bb.v_max_pu for bb in buses], f.v_max_pu)[order]
     extra = _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent)
     return Radial(
-        bus_ids=bus_ids, line_ids=line_ids, parent=parent, r_pu=r, x_pu=x, rating_pu=rating, v_min_pu=vmin,
-        v_max_pu=vmax, v0_pu=f.substation.v_set_pu, base_kva=f.base_kva, base_kv=f.base_kv, reversed_line=rev,
+        bus_ids=bus_ids,
+        line_ids=line_ids,
+        parent=parent,
+        r_pu=r,
+        x_pu=x,
+        rating_pu=rating,
+        v_min_pu=vmin,
+        v_max_pu=vmax,
+        v0_pu=f.substation.v_set_pu,
+        base_kva=f.base_kva,
+        base_kv=f.base_kv,
+        reversed_line=rev,
         **extra,
     )
 
@@ -311,8 +325,12 @@ def _transformers_and_shunts(f, order, k, from_is_child, zb, r, x, parent) -> di
     y_bus += np.bincount(parent[k], weights=y_parent.real, minlength=n)
     y_bus += 1j * np.bincount(parent[k], weights=y_parent.imag, minlength=n)
     return {
-        "tap": tap, "shift_deg": shift, "g_sh_pu": y_bus.real.copy(), "b_sh_pu": y_bus.imag.copy(),
-        "line_y_parent_pu": ly_par, "line_y_child_pu": ly_ch,
+        "tap": tap,
+        "shift_deg": shift,
+        "g_sh_pu": y_bus.real.copy(),
+        "b_sh_pu": y_bus.imag.copy(),
+        "line_y_parent_pu": ly_par,
+        "line_y_child_pu": ly_ch,
     }
 
 

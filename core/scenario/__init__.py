@@ -9,13 +9,32 @@ import importlib
 
 _WHERE = {
     **dict.fromkeys(("Problem", "ScenarioError"), "core.errors"),
-    **dict.fromkeys(("PROSUMER_CSV_COLUMNS", "export_prosumers_csv", "import_pandapower", "import_prosumers_csv"),
-                    "core.scenario.importers"),
-    **dict.fromkeys(("SCHEMA_VERSION", "dumps_project", "load_project", "loads_project", "save_project"),
-                    "core.scenario.io"),
-    **dict.fromkeys(("ASSET_KINDS", "Asset", "BidBlock", "Bus", "Feeder", "FlexibleLoad", "Line", "Prosumer",
-                     "Scenario", "Substation", "Tariffs", "TimeHorizon", "Transformer", "validate_scenario"),
-                    "core.scenario.model"),
+    **dict.fromkeys(
+        ("PROSUMER_CSV_COLUMNS", "export_prosumers_csv", "import_pandapower", "import_prosumers_csv"),
+        "core.scenario.importers",
+    ),
+    **dict.fromkeys(
+        ("SCHEMA_VERSION", "dumps_project", "load_project", "loads_project", "save_project"), "core.scenario.io"
+    ),
+    **dict.fromkeys(
+        (
+            "ASSET_KINDS",
+            "Asset",
+            "BidBlock",
+            "Bus",
+            "Feeder",
+            "FlexibleLoad",
+            "Line",
+            "Prosumer",
+            "Scenario",
+            "Substation",
+            "Tariffs",
+            "TimeHorizon",
+            "Transformer",
+            "validate_scenario",
+        ),
+        "core.scenario.model",
+    ),
 }
 
 
@@ -29,6 +48,7 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
 
 __all__ = [
     "ASSET_KINDS",

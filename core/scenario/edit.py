@@ -17,11 +17,25 @@ def default_asset(kind: str, periods: int, p_max_kw: float = 5.0) -> Asset:
         from core.scenario.generate import solar_shape
 
         shape = tuple(float(round(v, 3)) for v in solar_shape(periods)) if periods == 24 else None
-        return Asset(kind="pv", p_max_kw=p_max_kw, efficiency=0.97, cost_a_per_kw2h=0.001,
-                     cost_b_per_kwh=0.01, availability_pu=shape)
+        return Asset(
+            kind="pv",
+            p_max_kw=p_max_kw,
+            efficiency=0.97,
+            cost_a_per_kw2h=0.001,
+            cost_b_per_kwh=0.01,
+            availability_pu=shape,
+        )
     if kind in STORAGE_KINDS:
-        return Asset(kind=kind, p_max_kw=p_max_kw, p_min_kw=-p_max_kw, ramp_kw_per_period=p_max_kw,
-                     efficiency=0.95, cost_a_per_kw2h=0.002, cost_b_per_kwh=0.02, energy_kwh=2.0 * p_max_kw)
+        return Asset(
+            kind=kind,
+            p_max_kw=p_max_kw,
+            p_min_kw=-p_max_kw,
+            ramp_kw_per_period=p_max_kw,
+            efficiency=0.95,
+            cost_a_per_kw2h=0.002,
+            cost_b_per_kwh=0.02,
+            energy_kwh=2.0 * p_max_kw,
+        )
     return Asset(kind=kind, p_max_kw=p_max_kw, cost_a_per_kw2h=0.002, cost_b_per_kwh=0.08)
 
 
@@ -34,8 +48,15 @@ def with_asset_kind(p: Prosumer, kind: str | None, periods: int) -> Prosumer:
     if p.asset.kind == kind:
         return p
     fresh = default_asset(kind, periods, p_max_kw=p.asset.p_max_kw)
-    return replace(p, asset=replace(fresh, cost_a_per_kw2h=p.asset.cost_a_per_kw2h,
-                                    cost_b_per_kwh=p.asset.cost_b_per_kwh, efficiency=p.asset.efficiency))
+    return replace(
+        p,
+        asset=replace(
+            fresh,
+            cost_a_per_kw2h=p.asset.cost_a_per_kw2h,
+            cost_b_per_kwh=p.asset.cost_b_per_kwh,
+            efficiency=p.asset.efficiency,
+        ),
+    )
 
 
 def new_prosumer(s: Scenario, bus: str) -> Prosumer:
@@ -50,13 +71,16 @@ def empty_scenario(periods: int = 24) -> Scenario:
 
     price = tuple(float(round(v, 4)) for v in wholesale_price_shape(periods))
     feeder = Feeder(
-        base_kv=12.47, base_kva=10_000.0,
+        base_kv=12.47,
+        base_kva=10_000.0,
         substation=Substation(bus="0", v_set_pu=1.0, wholesale_price_per_kwh=price),
         buses=(Bus(id="0", name="Substation"), Bus(id="1")),
         lines=(Line(id="L1", from_bus="0", to_bus="1", r_ohm=0.1, x_ohm=0.08, rating_a=200.0),),
     )
     return Scenario(
-        name="New feeder", feeder=feeder, horizon=TimeHorizon(periods=periods),
+        name="New feeder",
+        feeder=feeder,
+        horizon=TimeHorizon(periods=periods),
         tariffs=Tariffs(retail_import_price_per_kwh=_tou_retail(periods), feed_in_price_per_kwh=(0.07,) * periods),
     )
 
@@ -94,10 +118,14 @@ def removing_bus(s: Scenario, bus: str) -> Scenario:
         raise ScenarioError(Problem("feeder.substation.bus", "the substation bus cannot be removed"))
     touching = [ln for ln in f.lines if bus in (ln.from_bus, ln.to_bus)]
     if len(touching) > 1:
-        raise ScenarioError(Problem(
-            "feeder.buses", f"bus '{bus}' has {len(touching) - 1} bus(es) below it: remove those first",
-            row=f.bus_index().get(bus), row_id=bus,
-        ))
+        raise ScenarioError(
+            Problem(
+                "feeder.buses",
+                f"bus '{bus}' has {len(touching) - 1} bus(es) below it: remove those first",
+                row=f.bus_index().get(bus),
+                row_id=bus,
+            )
+        )
     feeder = replace(
         f,
         buses=tuple(b for b in f.buses if b.id != bus),

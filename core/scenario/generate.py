@@ -43,21 +43,72 @@ from core.scenario.model import (
 # sectionalizing branches (from, to, r ohm, x ohm) and the peak load of each
 # bus (kW, kvar). Bus 1 is the substation at 12.66 kV; total 3,715 kW / 2,300 kvar.
 BARAN_WU_LINES: tuple[tuple[int, int, float, float], ...] = (
-    (1, 2, 0.0922, 0.0470), (2, 3, 0.4930, 0.2511), (3, 4, 0.3660, 0.1864), (4, 5, 0.3811, 0.1941),
-    (5, 6, 0.8190, 0.7070), (6, 7, 0.1872, 0.6188), (7, 8, 0.7114, 0.2351), (8, 9, 1.0300, 0.7400),
-    (9, 10, 1.0440, 0.7400), (10, 11, 0.1966, 0.0650), (11, 12, 0.3744, 0.1238), (12, 13, 1.4680, 1.1550),
-    (13, 14, 0.5416, 0.7129), (14, 15, 0.5910, 0.5260), (15, 16, 0.7463, 0.5450), (16, 17, 1.2890, 1.7210),
-    (17, 18, 0.7320, 0.5740), (2, 19, 0.1640, 0.1565), (19, 20, 1.5042, 1.3554), (20, 21, 0.4095, 0.4784),
-    (21, 22, 0.7089, 0.9373), (3, 23, 0.4512, 0.3083), (23, 24, 0.8980, 0.7091), (24, 25, 0.8960, 0.7011),
-    (6, 26, 0.2030, 0.1034), (26, 27, 0.2842, 0.1447), (27, 28, 1.0590, 0.9337), (28, 29, 0.8042, 0.7006),
-    (29, 30, 0.5075, 0.2585), (30, 31, 0.9744, 0.9630), (31, 32, 0.3105, 0.3619), (32, 33, 0.3410, 0.5302),
+    (1, 2, 0.0922, 0.0470),
+    (2, 3, 0.4930, 0.2511),
+    (3, 4, 0.3660, 0.1864),
+    (4, 5, 0.3811, 0.1941),
+    (5, 6, 0.8190, 0.7070),
+    (6, 7, 0.1872, 0.6188),
+    (7, 8, 0.7114, 0.2351),
+    (8, 9, 1.0300, 0.7400),
+    (9, 10, 1.0440, 0.7400),
+    (10, 11, 0.1966, 0.0650),
+    (11, 12, 0.3744, 0.1238),
+    (12, 13, 1.4680, 1.1550),
+    (13, 14, 0.5416, 0.7129),
+    (14, 15, 0.5910, 0.5260),
+    (15, 16, 0.7463, 0.5450),
+    (16, 17, 1.2890, 1.7210),
+    (17, 18, 0.7320, 0.5740),
+    (2, 19, 0.1640, 0.1565),
+    (19, 20, 1.5042, 1.3554),
+    (20, 21, 0.4095, 0.4784),
+    (21, 22, 0.7089, 0.9373),
+    (3, 23, 0.4512, 0.3083),
+    (23, 24, 0.8980, 0.7091),
+    (24, 25, 0.8960, 0.7011),
+    (6, 26, 0.2030, 0.1034),
+    (26, 27, 0.2842, 0.1447),
+    (27, 28, 1.0590, 0.9337),
+    (28, 29, 0.8042, 0.7006),
+    (29, 30, 0.5075, 0.2585),
+    (30, 31, 0.9744, 0.9630),
+    (31, 32, 0.3105, 0.3619),
+    (32, 33, 0.3410, 0.5302),
 )
 BARAN_WU_LOADS: dict[int, tuple[float, float]] = {
-    2: (100, 60), 3: (90, 40), 4: (120, 80), 5: (60, 30), 6: (60, 20), 7: (200, 100), 8: (200, 100),
-    9: (60, 20), 10: (60, 20), 11: (45, 30), 12: (60, 35), 13: (60, 35), 14: (120, 80), 15: (60, 10),
-    16: (60, 20), 17: (60, 20), 18: (90, 40), 19: (90, 40), 20: (90, 40), 21: (90, 40), 22: (90, 40),
-    23: (90, 50), 24: (420, 200), 25: (420, 200), 26: (60, 25), 27: (60, 25), 28: (60, 20), 29: (120, 70),
-    30: (200, 600), 31: (150, 70), 32: (210, 100), 33: (60, 40),
+    2: (100, 60),
+    3: (90, 40),
+    4: (120, 80),
+    5: (60, 30),
+    6: (60, 20),
+    7: (200, 100),
+    8: (200, 100),
+    9: (60, 20),
+    10: (60, 20),
+    11: (45, 30),
+    12: (60, 35),
+    13: (60, 35),
+    14: (120, 80),
+    15: (60, 10),
+    16: (60, 20),
+    17: (60, 20),
+    18: (90, 40),
+    19: (90, 40),
+    20: (90, 40),
+    21: (90, 40),
+    22: (90, 40),
+    23: (90, 50),
+    24: (420, 200),
+    25: (420, 200),
+    26: (60, 25),
+    27: (60, 25),
+    28: (60, 20),
+    29: (120, 70),
+    30: (200, 600),
+    31: (150, 70),
+    32: (210, 100),
+    33: (60, 40),
 }
 
 
@@ -129,9 +180,16 @@ def teaching_5bus() -> Scenario:
     1 kW), so the welfare clearing and the auction agree.
     """
     T = 1
-    buses = tuple(Bus(id=b, name=n) for b, n in (
-        ("S", "Substation"), ("1", "Main street"), ("2", "School"), ("3", "Farm"), ("4", "Hillside"),
-    ))
+    buses = tuple(
+        Bus(id=b, name=n)
+        for b, n in (
+            ("S", "Substation"),
+            ("1", "Main street"),
+            ("2", "School"),
+            ("3", "Farm"),
+            ("4", "Hillside"),
+        )
+    )
     lines = (
         Line(id="L1", from_bus="S", to_bus="1", r_ohm=0.05, x_ohm=0.03, rating_kva=100.0),
         Line(id="L2", from_bus="1", to_bus="2", r_ohm=0.08, x_ohm=0.04, rating_kva=60.0),
@@ -139,23 +197,37 @@ def teaching_5bus() -> Scenario:
         Line(id="L4", from_bus="1", to_bus="4", r_ohm=0.12, x_ohm=0.05, rating_kva=40.0),
     )
     feeder = Feeder(
-        base_kv=0.4, base_kva=100.0,
+        base_kv=0.4,
+        base_kva=100.0,
         substation=Substation(bus="S", v_set_pu=1.0, wholesale_price_per_kwh=(6.0,)),
-        buses=buses, lines=lines, v_min_pu=0.95, v_max_pu=1.05,
+        buses=buses,
+        lines=lines,
+        v_min_pu=0.95,
+        v_max_pu=1.05,
     )
     prosumers = []
     for k, (bus, bid) in enumerate((("2", 12.0), ("4", 10.0), ("3", 8.0)), start=1):
-        prosumers.append(Prosumer(
-            id=f"B{k}", name=f"Buyer {k}", bus=bus, demand_kw=(0.0,),
-            flexible=FlexibleLoad(d_max_kw=(1.0,), value_a_per_kw2h=0.0, value_b_per_kwh=bid),
-            bids=(BidBlock(side="buy", price_per_kwh=bid, quantity_kwh=1.0),),
-        ))
+        prosumers.append(
+            Prosumer(
+                id=f"B{k}",
+                name=f"Buyer {k}",
+                bus=bus,
+                demand_kw=(0.0,),
+                flexible=FlexibleLoad(d_max_kw=(1.0,), value_a_per_kw2h=0.0, value_b_per_kwh=bid),
+                bids=(BidBlock(side="buy", price_per_kwh=bid, quantity_kwh=1.0),),
+            )
+        )
     for k, (bus, ask, kind) in enumerate((("3", 5.0, "pv"), ("2", 7.0, "battery"), ("4", 9.0, "chp")), start=1):
-        prosumers.append(Prosumer(
-            id=f"S{k}", name=f"Seller {k}", bus=bus, demand_kw=(0.0,),
-            asset=Asset(kind=kind, p_max_kw=1.0, cost_b_per_kwh=ask),
-            bids=(BidBlock(side="sell", price_per_kwh=ask, quantity_kwh=1.0),),
-        ))
+        prosumers.append(
+            Prosumer(
+                id=f"S{k}",
+                name=f"Seller {k}",
+                bus=bus,
+                demand_kw=(0.0,),
+                asset=Asset(kind=kind, p_max_kw=1.0, cost_b_per_kwh=ask),
+                bids=(BidBlock(side="sell", price_per_kwh=ask, quantity_kwh=1.0),),
+            )
+        )
     return Scenario(
         name="Teaching feeder (5 buses)",
         description=(
@@ -220,9 +292,13 @@ def ieee33_community(seed: int = 33) -> Scenario:
         lines.append(Line(id=f"L{k}", from_bus=str(f), to_bus=str(t), r_ohm=r, x_ohm=x, rating_a=rating))
     price = _r(wholesale_price_shape(T), 4)
     feeder = Feeder(
-        base_kv=base_kv, base_kva=10_000.0,
+        base_kv=base_kv,
+        base_kva=10_000.0,
         substation=Substation(bus="1", v_set_pu=1.0, wholesale_price_per_kwh=price),
-        buses=buses, lines=tuple(lines), v_min_pu=0.90, v_max_pu=1.05,
+        buses=buses,
+        lines=tuple(lines),
+        v_min_pu=0.90,
+        v_max_pu=1.05,
     )
 
     prosumers: list[Prosumer] = []
@@ -233,45 +309,99 @@ def ieee33_community(seed: int = 33) -> Scenario:
         kind_label = "commercial" if b in _COMMERCIAL_BUSES else "households"
         if b in _PV_BUSES:
             cap = float(round(p_kw * rng.uniform(1.4, 2.6) / 5) * 5)
-            asset = Asset(kind="pv", p_max_kw=cap, efficiency=0.97,
-                          cost_a_per_kw2h=float(round(rng.uniform(2e-5, 6e-5), 6)),
-                          cost_b_per_kwh=float(round(rng.uniform(0.005, 0.015), 4)),
-                          availability_pu=_r(sun))
-        prosumers.append(Prosumer(
-            id=f"c{b}", name=f"Bus {b} {kind_label}", bus=str(b),
-            demand_kw=_r(p_kw * shape), demand_kvar=_r(q_kvar * shape), asset=asset,
-        ))
+            asset = Asset(
+                kind="pv",
+                p_max_kw=cap,
+                efficiency=0.97,
+                cost_a_per_kw2h=float(round(rng.uniform(2e-5, 6e-5), 6)),
+                cost_b_per_kwh=float(round(rng.uniform(0.005, 0.015), 4)),
+                availability_pu=_r(sun),
+            )
+        prosumers.append(
+            Prosumer(
+                id=f"c{b}",
+                name=f"Bus {b} {kind_label}",
+                bus=str(b),
+                demand_kw=_r(p_kw * shape),
+                demand_kvar=_r(q_kvar * shape),
+                asset=asset,
+            )
+        )
         if b in _BATTERY_BUSES:
             p = float(round(p_kw * 0.5 / 10) * 10) or 50.0
-            prosumers.append(Prosumer(
-                id=f"bat{b}", name=f"Bus {b} community battery", bus=str(b), demand_kw=(0.0,) * T,
-                asset=Asset(kind="battery", p_max_kw=p, p_min_kw=-p, ramp_kw_per_period=p,
-                            efficiency=0.95, cost_a_per_kw2h=float(round(rng.uniform(1e-4, 3e-4), 6)),
-                            cost_b_per_kwh=0.02, energy_kwh=2.0 * p, soc_init_pu=0.5),
-            ))
+            prosumers.append(
+                Prosumer(
+                    id=f"bat{b}",
+                    name=f"Bus {b} community battery",
+                    bus=str(b),
+                    demand_kw=(0.0,) * T,
+                    asset=Asset(
+                        kind="battery",
+                        p_max_kw=p,
+                        p_min_kw=-p,
+                        ramp_kw_per_period=p,
+                        efficiency=0.95,
+                        cost_a_per_kw2h=float(round(rng.uniform(1e-4, 3e-4), 6)),
+                        cost_b_per_kwh=0.02,
+                        energy_kwh=2.0 * p,
+                        soc_init_pu=0.5,
+                    ),
+                )
+            )
         if b in _EV_BUSES:
-            prosumers.append(Prosumer(
-                id=f"ev{b}", name=f"Bus {b} EV car park", bus=str(b), demand_kw=(0.0,) * T,
-                asset=Asset(kind="ev", p_max_kw=20.0, p_min_kw=-60.0, ramp_kw_per_period=30.0,
-                            efficiency=0.92, cost_a_per_kw2h=2e-4, cost_b_per_kwh=0.03,
-                            energy_kwh=240.0, soc_init_pu=0.4),
-            ))
+            prosumers.append(
+                Prosumer(
+                    id=f"ev{b}",
+                    name=f"Bus {b} EV car park",
+                    bus=str(b),
+                    demand_kw=(0.0,) * T,
+                    asset=Asset(
+                        kind="ev",
+                        p_max_kw=20.0,
+                        p_min_kw=-60.0,
+                        ramp_kw_per_period=30.0,
+                        efficiency=0.92,
+                        cost_a_per_kw2h=2e-4,
+                        cost_b_per_kwh=0.03,
+                        energy_kwh=240.0,
+                        soc_init_pu=0.4,
+                    ),
+                )
+            )
         if b in _FLEX_BUSES:
             d_max = p_kw * 0.4
-            prosumers.append(Prosumer(
-                id=f"hp{b}", name=f"Bus {b} heat pumps", bus=str(b), demand_kw=(0.0,) * T, power_factor=0.95,
-                flexible=FlexibleLoad(
-                    d_max_kw=_r(d_max * (0.6 + 0.4 * res)),
-                    value_a_per_kw2h=float(round(rng.uniform(0.5, 1.5) * 0.2 / d_max, 6)),
-                    value_b_per_kwh=float(round(rng.uniform(0.24, 0.32), 3)),
-                ),
-            ))
+            prosumers.append(
+                Prosumer(
+                    id=f"hp{b}",
+                    name=f"Bus {b} heat pumps",
+                    bus=str(b),
+                    demand_kw=(0.0,) * T,
+                    power_factor=0.95,
+                    flexible=FlexibleLoad(
+                        d_max_kw=_r(d_max * (0.6 + 0.4 * res)),
+                        value_a_per_kw2h=float(round(rng.uniform(0.5, 1.5) * 0.2 / d_max, 6)),
+                        value_b_per_kwh=float(round(rng.uniform(0.24, 0.32), 3)),
+                    ),
+                )
+            )
         if b in _CHP_BUSES:
-            prosumers.append(Prosumer(
-                id=f"chp{b}", name=f"Bus {b} CHP unit", bus=str(b), demand_kw=(0.0,) * T, power_factor=0.9,
-                asset=Asset(kind="chp", p_max_kw=300.0, ramp_kw_per_period=100.0, efficiency=1.0,
-                            cost_a_per_kw2h=2e-4, cost_b_per_kwh=0.09),
-            ))
+            prosumers.append(
+                Prosumer(
+                    id=f"chp{b}",
+                    name=f"Bus {b} CHP unit",
+                    bus=str(b),
+                    demand_kw=(0.0,) * T,
+                    power_factor=0.9,
+                    asset=Asset(
+                        kind="chp",
+                        p_max_kw=300.0,
+                        ramp_kw_per_period=100.0,
+                        efficiency=1.0,
+                        cost_a_per_kw2h=2e-4,
+                        cost_b_per_kwh=0.09,
+                    ),
+                )
+            )
     return Scenario(
         name="IEEE 33-bus community",
         description=(
@@ -342,15 +472,24 @@ def synthetic_feeder(n_buses: int = 1000, n_prosumers: int = 3000, seed: int = 1
     for k in range(1, n_buses):
         length_km = float(rng.uniform(0.05, 0.25))
         rating = 400.0 - 300.0 * depth[k] / max_depth
-        lines.append(Line(
-            id=f"l{k}", from_bus=f"n{parent[k]}", to_bus=f"n{k}",
-            r_ohm=float(round(0.16 * length_km, 5)), x_ohm=float(round(0.11 * length_km, 5)),
-            rating_a=float(round(rating / 10) * 10),
-        ))
+        lines.append(
+            Line(
+                id=f"l{k}",
+                from_bus=f"n{parent[k]}",
+                to_bus=f"n{k}",
+                r_ohm=float(round(0.16 * length_km, 5)),
+                x_ohm=float(round(0.11 * length_km, 5)),
+                rating_a=float(round(rating / 10) * 10),
+            )
+        )
     feeder = Feeder(
-        base_kv=11.0, base_kva=10_000.0,
+        base_kv=11.0,
+        base_kva=10_000.0,
         substation=Substation(bus="n0", v_set_pu=1.03, wholesale_price_per_kwh=_r(wholesale_price_shape(T), 4)),
-        buses=buses, lines=tuple(lines), v_min_pu=0.90, v_max_pu=1.05,
+        buses=buses,
+        lines=tuple(lines),
+        v_min_pu=0.90,
+        v_max_pu=1.05,
     )
     res, sun = residential_shape(T), solar_shape(T)
     sun_r = _r(sun)
@@ -365,17 +504,33 @@ def synthetic_feeder(n_buses: int = 1000, n_prosumers: int = 3000, seed: int = 1
         asset = None
         flexible = None
         if u < 0.35:
-            asset = Asset(kind="pv", p_max_kw=float(round(rng.uniform(3.0, 10.0), 1)), efficiency=0.97,
-                          cost_a_per_kw2h=0.001, cost_b_per_kwh=0.01, availability_pu=sun_r)
+            asset = Asset(
+                kind="pv",
+                p_max_kw=float(round(rng.uniform(3.0, 10.0), 1)),
+                efficiency=0.97,
+                cost_a_per_kw2h=0.001,
+                cost_b_per_kwh=0.01,
+                availability_pu=sun_r,
+            )
         elif u < 0.41:
             p = float(round(rng.uniform(3.0, 7.0), 1))
-            asset = Asset(kind="battery", p_max_kw=p, p_min_kw=-p, ramp_kw_per_period=p, efficiency=0.95,
-                          cost_a_per_kw2h=0.002, cost_b_per_kwh=0.02, energy_kwh=float(round(2.5 * p, 1)))
+            asset = Asset(
+                kind="battery",
+                p_max_kw=p,
+                p_min_kw=-p,
+                ramp_kw_per_period=p,
+                efficiency=0.95,
+                cost_a_per_kw2h=0.002,
+                cost_b_per_kwh=0.02,
+                energy_kwh=float(round(2.5 * p, 1)),
+            )
         elif u < 0.46:
-            flexible = FlexibleLoad(d_max_kw=(7.4,) * T, value_a_per_kw2h=0.01,
-                                    value_b_per_kwh=float(round(rng.uniform(0.2, 0.35), 3)))
-        prosumers.append(Prosumer(id=f"h{i + 1}", bus=bus, demand_kw=demand, power_factor=0.97,
-                                  asset=asset, flexible=flexible))
+            flexible = FlexibleLoad(
+                d_max_kw=(7.4,) * T, value_a_per_kw2h=0.01, value_b_per_kwh=float(round(rng.uniform(0.2, 0.35), 3))
+            )
+        prosumers.append(
+            Prosumer(id=f"h{i + 1}", bus=bus, demand_kw=demand, power_factor=0.97, asset=asset, flexible=flexible)
+        )
     return Scenario(
         name=f"Synthetic feeder ({n_buses} buses)",
         description=(

@@ -99,14 +99,28 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("id", "bus", "demand_kw")
 """Columns a prosumers CSV must have."""
 
 ASSET_COLUMNS: tuple[str, ...] = (
-    "p_max_kw", "p_min_kw", "ramp_kw_per_period", "efficiency", "cost_a_per_kw2h", "cost_b_per_kwh",
-    "energy_kwh", "soc_init_pu", "availability_pu",
+    "p_max_kw",
+    "p_min_kw",
+    "ramp_kw_per_period",
+    "efficiency",
+    "cost_a_per_kw2h",
+    "cost_b_per_kwh",
+    "energy_kwh",
+    "soc_init_pu",
+    "availability_pu",
 )
 FLEX_COLUMNS: tuple[str, ...] = ("flex_d_max_kw", "flex_value_a_per_kw2h", "flex_value_b_per_kwh")
 
 PROSUMER_CSV_COLUMNS: tuple[str, ...] = (
-    "id", "name", "bus", "demand_kw", "demand_kvar", "power_factor", "asset_kind",
-    *ASSET_COLUMNS, *FLEX_COLUMNS,
+    "id",
+    "name",
+    "bus",
+    "demand_kw",
+    "demand_kvar",
+    "power_factor",
+    "asset_kind",
+    *ASSET_COLUMNS,
+    *FLEX_COLUMNS,
 )
 """Every column a prosumers CSV may have, in the order :func:`export_prosumers_csv` writes them."""
 
@@ -163,10 +177,14 @@ def import_prosumers_csv(path: str | os.PathLike[str], scenario: Scenario, *, re
         if not any(c.strip() for c in cells):
             continue  # a blank line
         if len(cells) > len(columns):
-            problems.append(Problem(
-                field="", row=line, line=line,
-                message=f"line {line} has {len(cells)} cells but the header has {len(columns)} columns",
-            ))
+            problems.append(
+                Problem(
+                    field="",
+                    row=line,
+                    line=line,
+                    message=f"line {line} has {len(cells)} cells but the header has {len(columns)} columns",
+                )
+            )
             continue
         values = {col: (cells[k].strip() if k < len(cells) else "") for k, col in enumerate(columns)}
         row = _Row(values, line, T)
@@ -185,7 +203,7 @@ def import_prosumers_csv(path: str | os.PathLike[str], scenario: Scenario, *, re
     for p in validate_scenario(candidate):
         problems.append(_csv_problem(p, len(base), lines_of))
     if problems:
-        problems.sort(key=lambda p: (p.row if p.row is not None else 0))
+        problems.sort(key=lambda p: p.row if p.row is not None else 0)
         raise ScenarioError(problems, file=file)
     return _replace_prosumers(scenario, candidate.prosumers, validate=True)
 
@@ -236,14 +254,19 @@ def _check_header(header: list[str], line: int, file: str) -> list[str]:
             close = difflib.get_close_matches(lowered, PROSUMER_CSV_COLUMNS, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             shown = f"'{col}'" if col else "an empty header cell"
-            problems.append(Problem(
-                field=col, row=line, line=line,
-                message=f"{shown} is not a known column{hint}; the columns are {', '.join(PROSUMER_CSV_COLUMNS)}",
-            ))
+            problems.append(
+                Problem(
+                    field=col,
+                    row=line,
+                    line=line,
+                    message=f"{shown} is not a known column{hint}; the columns are {', '.join(PROSUMER_CSV_COLUMNS)}",
+                )
+            )
     for col in REQUIRED_COLUMNS:
         if col not in seen:
-            problems.append(Problem(field=col, row=line, line=line,
-                                    message="is a required column and is missing from the header"))
+            problems.append(
+                Problem(field=col, row=line, line=line, message="is a required column and is missing from the header")
+            )
     if problems:
         raise ScenarioError(problems, file=file)
     return columns
@@ -300,8 +323,9 @@ class _Row:
             if self.T == 1:
                 self.fail(col, f"has {len(values)} values, the horizon has 1 period (give one number)")
             else:
-                self.fail(col, f"has {len(values)} values, the horizon has {self.T} periods "
-                               f"(give one number or {self.T})")
+                self.fail(
+                    col, f"has {len(values)} values, the horizon has {self.T} periods (give one number or {self.T})"
+                )
             return None
         return tuple(values)
 
@@ -325,8 +349,14 @@ class _Row:
         if pf is not None:
             kwargs["power_factor"] = pf
         return Prosumer(
-            id=pid, bus=bus, demand_kw=demand, name=self.text("name"), asset=asset, flexible=flexible,
-            demand_kvar=kvar, **kwargs,
+            id=pid,
+            bus=bus,
+            demand_kw=demand,
+            name=self.text("name"),
+            asset=asset,
+            flexible=flexible,
+            demand_kvar=kvar,
+            **kwargs,
         )
 
     def asset(self, solar: tuple[float, ...] | None) -> Asset | None:
@@ -334,21 +364,32 @@ class _Row:
         given = [c for c in ASSET_COLUMNS if self.text(c)]
         if not kind:
             if given:
-                self.fail("asset_kind", f"is empty, but the line gives {', '.join(given)}: "
-                                        f"name the asset's kind ({', '.join(ASSET_KINDS)})")
+                self.fail(
+                    "asset_kind",
+                    f"is empty, but the line gives {', '.join(given)}: "
+                    f"name the asset's kind ({', '.join(ASSET_KINDS)})",
+                )
             return None
         if kind not in ASSET_KINDS:
             close = difflib.get_close_matches(kind, ASSET_KINDS, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            self.fail("asset_kind", f"must be one of {', '.join(ASSET_KINDS)} or empty, "
-                                    f"got {self.text('asset_kind')!r}{hint}")
+            self.fail(
+                "asset_kind", f"must be one of {', '.join(ASSET_KINDS)} or empty, got {self.text('asset_kind')!r}{hint}"
+            )
             return None
         p_max = self.number("p_max_kw")
         if p_max is None and not self.text("p_max_kw"):
             self.fail("p_max_kw", f"is required for a {kind} asset (its capacity in kW)")
         kwargs: dict[str, Any] = {}
-        for col in ("p_min_kw", "ramp_kw_per_period", "efficiency", "cost_a_per_kw2h", "cost_b_per_kwh",
-                    "energy_kwh", "soc_init_pu"):
+        for col in (
+            "p_min_kw",
+            "ramp_kw_per_period",
+            "efficiency",
+            "cost_a_per_kw2h",
+            "cost_b_per_kwh",
+            "energy_kwh",
+            "soc_init_pu",
+        ):
             v = self.number(col)
             if v is not None:
                 kwargs[col] = v
@@ -434,9 +475,12 @@ def export_prosumers_csv(scenario: Scenario, path: str | os.PathLike[str]) -> li
         a = p.asset
         if a is not None:
             cells.update(
-                asset_kind=a.kind, p_max_kw=_fmt(a.p_max_kw), p_min_kw=_fmt(a.p_min_kw),
+                asset_kind=a.kind,
+                p_max_kw=_fmt(a.p_max_kw),
+                p_min_kw=_fmt(a.p_min_kw),
                 ramp_kw_per_period="" if a.ramp_kw_per_period is None else _fmt(a.ramp_kw_per_period),
-                efficiency=_fmt(a.efficiency), cost_a_per_kw2h=_fmt(a.cost_a_per_kw2h),
+                efficiency=_fmt(a.efficiency),
+                cost_a_per_kw2h=_fmt(a.cost_a_per_kw2h),
                 cost_b_per_kwh=_fmt(a.cost_b_per_kwh),
                 energy_kwh="" if a.energy_kwh is None else _fmt(a.energy_kwh),
                 soc_init_pu=_fmt(a.soc_init_pu),
@@ -453,7 +497,8 @@ def export_prosumers_csv(scenario: Scenario, path: str | os.PathLike[str]) -> li
         f = p.flexible
         if f is not None:
             cells.update(
-                flex_d_max_kw=_fmt_profile(f.d_max_kw), flex_value_a_per_kw2h=_fmt(f.value_a_per_kw2h),
+                flex_d_max_kw=_fmt_profile(f.d_max_kw),
+                flex_value_a_per_kw2h=_fmt(f.value_a_per_kw2h),
                 flex_value_b_per_kwh=_fmt(f.value_b_per_kwh),
             )
         if p.bids:
@@ -599,9 +644,7 @@ def _load_net(pp: Any, source: Any) -> tuple[Any, str, str | None]:
         names = sorted(n for n in dir(pn) if not n.startswith("_") and callable(getattr(pn, n, None)))
         close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else " (such as 'case33bw')"
-        raise ScenarioError(
-            f"'{text}' is neither a pandapower JSON file nor a network of pandapower.networks{hint}"
-        )
+        raise ScenarioError(f"'{text}' is neither a pandapower JSON file nor a network of pandapower.networks{hint}")
     try:
         net = fn()
     except TypeError as err:
@@ -724,13 +767,19 @@ class _NetImporter:
         self.check_unsupported()
         eg = self.table("ext_grid")
         if eg is None:
-            raise ScenarioError(Problem("ext_grid", "the network has no external grid in service: "
-                                                    "a feeder needs one substation (slack bus)"))
+            raise ScenarioError(
+                Problem(
+                    "ext_grid", "the network has no external grid in service: a feeder needs one substation (slack bus)"
+                )
+            )
         if len(eg) > 1:
-            raise ScenarioError(Problem(
-                "ext_grid", f"the network has {len(eg)} external grids in service ({_ids(list(eg.index))}); "
-                            "a radial feeder has one substation: set all but one out of service",
-            ))
+            raise ScenarioError(
+                Problem(
+                    "ext_grid",
+                    f"the network has {len(eg)} external grids in service ({_ids(list(eg.index))}); "
+                    "a radial feeder has one substation: set all but one out of service",
+                )
+            )
         slack_orig = int(eg["bus"].iloc[0])
         v_set = float(eg["vm_pu"].iloc[0])
 
@@ -753,8 +802,7 @@ class _NetImporter:
         self.settle_cuts(reach)
         dropped_buses = sorted(b for b in live if self.rep[b] not in reach)
         if dropped_buses:
-            self.warn(f"{len(dropped_buses)} bus(es) not connected to the external grid dropped: "
-                      f"{_ids(dropped_buses)}")
+            self.warn(f"{len(dropped_buses)} bus(es) not connected to the external grid dropped: {_ids(dropped_buses)}")
         reach_ids = {str(r) for r in reach}
         kept_branches = [b for b in branches if b[1].from_bus in reach_ids]
 
@@ -762,25 +810,29 @@ class _NetImporter:
         feeder = Feeder(
             base_kv=_sig(base_kv),
             base_kva=_sig(float(net.sn_mva) * 1000.0),
-            substation=Substation(bus=str(slack), v_set_pu=_sig(v_set),
-                                  wholesale_price_per_kwh=(float(wholesale),) * self.T),
+            substation=Substation(
+                bus=str(slack), v_set_pu=_sig(v_set), wholesale_price_per_kwh=(float(wholesale),) * self.T
+            ),
             buses=tuple(bus_objs),
             lines=tuple(ln for _, ln in kept_branches),
             v_min_pu=feeder_vmin,
             v_max_pu=feeder_vmax,
         )
         prosumers = self.prosumers(reach)
-        self.warn(f"one snapshot repeated over {self.T} period(s) of 1 h: loads, generation and prices "
-                  "are constant")
+        self.warn(f"one snapshot repeated over {self.T} period(s) of 1 h: loads, generation and prices are constant")
         try:
             scenario = Scenario(
                 name=self.name,
-                description=(f"Imported from pandapower ({self.label}): {len(bus_objs)} buses, "
-                             f"{len(kept_branches)} branches, {len(prosumers)} prosumers."),
+                description=(
+                    f"Imported from pandapower ({self.label}): {len(bus_objs)} buses, "
+                    f"{len(kept_branches)} branches, {len(prosumers)} prosumers."
+                ),
                 feeder=feeder,
                 horizon=TimeHorizon(periods=self.T, step_h=1.0),
-                tariffs=Tariffs(retail_import_price_per_kwh=(float(retail),) * self.T,
-                                feed_in_price_per_kwh=(float(feed_in),) * self.T),
+                tariffs=Tariffs(
+                    retail_import_price_per_kwh=(float(retail),) * self.T,
+                    feed_in_price_per_kwh=(float(feed_in),) * self.T,
+                ),
                 prosumers=tuple(prosumers),
             )
         except ScenarioError as err:
@@ -794,14 +846,24 @@ class _NetImporter:
         problems = []
         t3 = self.table("trafo3w")
         if t3 is not None:
-            problems.append(Problem("trafo3w", f"three-winding transformers are not supported "
-                                               f"(in service: {_ids(list(t3.index))}); model each as "
-                                               "two-winding transformers or set it out of service"))
+            problems.append(
+                Problem(
+                    "trafo3w",
+                    f"three-winding transformers are not supported "
+                    f"(in service: {_ids(list(t3.index))}); model each as "
+                    "two-winding transformers or set it out of service",
+                )
+            )
         for key, what in _BRANCH_TABLES_UNSUPPORTED.items():
             df = self.table(key)
             if df is not None:
-                problems.append(Problem(key, f"{what} are not supported (in service: {_ids(list(df.index))}): "
-                                             "they are branches, and dropping them would change the topology"))
+                problems.append(
+                    Problem(
+                        key,
+                        f"{what} are not supported (in service: {_ids(list(df.index))}): "
+                        "they are branches, and dropping them would change the topology",
+                    )
+                )
         if problems:
             raise ScenarioError(problems)
         for key, what in _IGNORED_TABLES.items():
@@ -861,8 +923,10 @@ class _NetImporter:
         base = min(v for v, c in counts.items() if c == best)
         levels = sorted({vn[b] for b in live})
         if len(levels) > 1:
-            self.warn(f"the network has {len(levels)} voltage levels ({', '.join(f'{v:g}' for v in levels)} kV); "
-                      f"impedances are referred to {base:g} kV, the level of the loads")
+            self.warn(
+                f"the network has {len(levels)} voltage levels ({', '.join(f'{v:g}' for v in levels)} kV); "
+                f"impedances are referred to {base:g} kV, the level of the loads"
+            )
         return base
 
     def open_ends(self, et: str) -> dict[int, set[int]]:
@@ -882,8 +946,18 @@ class _NetImporter:
             r = self.rep[bus]
             self.shunts[r] = self.shunts.get(r, 0j) + y_s
 
-    def cut(self, table: str, idx: int, ends: tuple[int, int], live: set[int], opened: set[int],
-            z: complex, y_from: complex, y_to: complex, t: complex) -> bool:
+    def cut(
+        self,
+        table: str,
+        idx: int,
+        ends: tuple[int, int],
+        live: set[int],
+        opened: set[int],
+        z: complex,
+        y_from: complex,
+        y_to: complex,
+        t: complex,
+    ) -> bool:
         """Whether a branch is cut at one end or both (a switch open or a bus out of service there); a cut
         branch is recorded for :meth:`settle_cuts`.
 
@@ -925,9 +999,11 @@ class _NetImporter:
                 self.warn(f"{len(dead)} {words[table]} touching an out-of-service bus dropped: {_ids(dead)}")
             if hanging:
                 what = "the charging" if table == "line" else "the magnetising current"
-                self.warn(f"{len(hanging)} {words[table]} connected at one end only (a switch open or a bus out of "
-                          f"service at the other) kept as {what} they draw, a shunt at the connected bus: "
-                          f"{_ids(hanging)}")
+                self.warn(
+                    f"{len(hanging)} {words[table]} connected at one end only (a switch open or a bus out of "
+                    f"service at the other) kept as {what} they draw, a shunt at the connected bus: "
+                    f"{_ids(hanging)}"
+                )
 
     def lines(self, live: set[int], vn: dict[int, float]) -> list[tuple[tuple[str, int], Line]]:
         df = self.net.line
@@ -954,8 +1030,17 @@ class _NetImporter:
             g_us = _finite(row.get("g_us_per_km", 0.0)) or 0.0
             b_s = 2.0 * math.pi * f_hz * c_nf * 1e-9 * length * parallel / k
             g_s = g_us * 1e-6 * length * parallel / k
-            if self.cut("line", idx, (fb, tb), live, cut.get(idx, set()), complex(r, x), complex(g_s, b_s) / 2,
-                        complex(g_s, b_s) / 2, 1.0):
+            if self.cut(
+                "line",
+                idx,
+                (fb, tb),
+                live,
+                cut.get(idx, set()),
+                complex(r, x),
+                complex(g_s, b_s) / 2,
+                complex(g_s, b_s) / 2,
+                1.0,
+            ):
                 continue
             i_ka = _finite(row.get("max_i_ka"))
             df_ = _finite(row.get("df", 1.0)) or 1.0
@@ -967,11 +1052,23 @@ class _NetImporter:
             else:
                 rating_kva = _sig(math.sqrt(3.0) * level * i_ka * df_ * parallel * 1000.0)
             name = row.get("name")
-            out.append((("line", idx), Line(
-                id=f"L{idx}", from_bus=str(self.rep[fb]), to_bus=str(self.rep[tb]), r_ohm=_sig(r), x_ohm=_sig(x),
-                rating_kva=rating_kva, rating_a=rating_a, name=name if isinstance(name, str) else "",
-                g_shunt_us=_sig(g_s * 1e6), b_shunt_us=_sig(b_s * 1e6),
-            )))
+            out.append(
+                (
+                    ("line", idx),
+                    Line(
+                        id=f"L{idx}",
+                        from_bus=str(self.rep[fb]),
+                        to_bus=str(self.rep[tb]),
+                        r_ohm=_sig(r),
+                        x_ohm=_sig(x),
+                        rating_kva=rating_kva,
+                        rating_a=rating_a,
+                        name=name if isinstance(name, str) else "",
+                        g_shunt_us=_sig(g_s * 1e6),
+                        b_shunt_us=_sig(b_s * 1e6),
+                    ),
+                )
+            )
         if out_of_service:
             self.warn(f"{len(out_of_service)} out-of-service line(s) dropped: {_ids(out_of_service)}")
         if unrated:
@@ -996,9 +1093,14 @@ class _NetImporter:
             vkr = _finite(row["vkr_percent"]) or 0.0
             parallel = float(row.get("parallel", 1) or 1)
             if sn <= 0 or vk <= 0 or vkr < 0 or vkr > vk:
-                problems.append(Problem(f"trafo[{idx}]", f"needs sn_mva > 0 and 0 ≤ vkr_percent ≤ vk_percent, "
-                                                         f"got sn_mva={sn:g}, vk={vk:g}, vkr={vkr:g}", row=idx,
-                                        row_id=f"T{idx}"))
+                problems.append(
+                    Problem(
+                        f"trafo[{idx}]",
+                        f"needs sn_mva > 0 and 0 ≤ vkr_percent ≤ vk_percent, got sn_mva={sn:g}, vk={vk:g}, vkr={vkr:g}",
+                        row=idx,
+                        row_id=f"T{idx}",
+                    )
+                )
                 continue
             vn_hv, vn_lv, shift, note = _trafo_rated_voltages(row)
             if note == "untyped":
@@ -1026,27 +1128,47 @@ class _NetImporter:
             z_pi, y_end = t_to_pi(complex(r, x), y_m)
             if self.cut("trafo", idx, (hv, lv), live, cut.get(idx, set()), z_pi, y_end, y_end, t):
                 continue
-            transformer = Transformer(tap_ratio=_sig(tau), shift_deg=_sig(_wrap_deg(shift)),
-                                      g_mag_us=_sig(y_m.real * 1e6), b_mag_us=_sig(y_m.imag * 1e6))
+            transformer = Transformer(
+                tap_ratio=_sig(tau),
+                shift_deg=_sig(_wrap_deg(shift)),
+                g_mag_us=_sig(y_m.real * 1e6),
+                b_mag_us=_sig(y_m.imag * 1e6),
+            )
             df_ = _finite(row.get("df", 1.0)) or 1.0
             name = row.get("name")
-            out.append((("trafo", idx), Line(
-                id=f"T{idx}", from_bus=str(self.rep[hv]), to_bus=str(self.rep[lv]), r_ohm=_sig(r), x_ohm=_sig(x),
-                rating_kva=_sig(sn * 1000.0 * parallel * df_), name=name if isinstance(name, str) else "",
-                transformer=None if transformer == Transformer() else transformer,
-            )))
+            out.append(
+                (
+                    ("trafo", idx),
+                    Line(
+                        id=f"T{idx}",
+                        from_bus=str(self.rep[hv]),
+                        to_bus=str(self.rep[lv]),
+                        r_ohm=_sig(r),
+                        x_ohm=_sig(x),
+                        rating_kva=_sig(sn * 1000.0 * parallel * df_),
+                        name=name if isinstance(name, str) else "",
+                        transformer=None if transformer == Transformer() else transformer,
+                    ),
+                )
+            )
         if problems:
             raise ScenarioError(problems)
         if untyped:
-            self.warn(f"the tap position of transformer(s) {_ids(untyped)} is ignored, as pandapower ignores it: "
-                      "they have no tap_changer_type (Ratio, Symmetrical or Ideal)")
+            self.warn(
+                f"the tap position of transformer(s) {_ids(untyped)} is ignored, as pandapower ignores it: "
+                "they have no tap_changer_type (Ratio, Symmetrical or Ideal)"
+            )
         if tabled:
-            self.warn(f"the tap characteristic tables of transformer(s) {_ids(tabled)} are not read: their ratio "
-                      "comes from tap_step_percent and tap_step_degree, their impedance from vk_percent and "
-                      "vkr_percent at every tap position")
+            self.warn(
+                f"the tap characteristic tables of transformer(s) {_ids(tabled)} are not read: their ratio "
+                "comes from tap_step_percent and tap_step_degree, their impedance from vk_percent and "
+                "vkr_percent at every tap position"
+            )
         if uneven:
-            self.warn(f"the magnetising branch of transformer(s) {_ids(uneven)} is placed in the middle of the "
-                      "short-circuit impedance (leakage_*_ratio_hv other than 0.5 are not modelled)")
+            self.warn(
+                f"the magnetising branch of transformer(s) {_ids(uneven)} is placed in the middle of the "
+                "short-circuit impedance (leakage_*_ratio_hv other than 0.5 are not modelled)"
+            )
         return out
 
     def shunt_elements(self, live: set[int]) -> None:
@@ -1069,8 +1191,10 @@ class _NetImporter:
             y = complex(float(row["p_mw"]), -float(row["q_mvar"])) * step / vn_sh**2  # S at the bus's level
             self.add_shunt(bus, y * (level / self.base_kv) ** 2)
         if tabled:
-            self.warn(f"the step characteristic tables of shunt(s) {_ids(tabled)} are not read: "
-                      "p_mw and q_mvar per step are used")
+            self.warn(
+                f"the step characteristic tables of shunt(s) {_ids(tabled)} are not read: "
+                "p_mw and q_mvar per step are used"
+            )
 
     def check_radial(self, branches: list[tuple[tuple[str, int], Line]], live: set[int], slack: int) -> set[int]:
         """The representative buses reachable from the slack; raises if a branch closes a loop there.
@@ -1098,14 +1222,20 @@ class _NetImporter:
         reach = {b for b in parent if find(b) == root}
         loops = [c for c in closing if int(c[2].from_bus) in reach]
         if loops:
-            raise ScenarioError([
-                Problem(
-                    field=f"{table}[{idx}]", row=idx, row_id=ln.id,
-                    message=(f"the pandapower network is meshed: {table} {idx} (bus {ln.from_bus} to bus {ln.to_bus}) "
-                             "closes a loop; a feeder must be radial: open a switch or set the branch out of service"),
-                )
-                for table, idx, ln in loops
-            ])
+            raise ScenarioError(
+                [
+                    Problem(
+                        field=f"{table}[{idx}]",
+                        row=idx,
+                        row_id=ln.id,
+                        message=(
+                            f"the pandapower network is meshed: {table} {idx} (bus {ln.from_bus} to bus {ln.to_bus}) "
+                            "closes a loop; a feeder must be radial: open a switch or set the branch out of service"
+                        ),
+                    )
+                    for table, idx, ln in loops
+                ]
+            )
         return reach
 
     def buses(self, reach: set[int], slack: int) -> tuple[float, float, list[Bus]]:
@@ -1135,8 +1265,16 @@ class _NetImporter:
                 odd.append(b)
                 ov_min = ov_max = None
             y = self.shunts.get(b, 0j) * 1e6  # µS
-            out.append(Bus(id=str(b), name=name if isinstance(name, str) else "", v_min_pu=ov_min, v_max_pu=ov_max,
-                           g_shunt_us=_sig(y.real), b_shunt_us=_sig(y.imag)))
+            out.append(
+                Bus(
+                    id=str(b),
+                    name=name if isinstance(name, str) else "",
+                    v_min_pu=ov_min,
+                    v_max_pu=ov_max,
+                    g_shunt_us=_sig(y.real),
+                    b_shunt_us=_sig(y.imag),
+                )
+            )
         if odd:
             self.warn(f"the voltage limits of bus(es) {_ids(odd)} are not a range: the feeder's are used")
         return vmin, vmax, out
@@ -1162,12 +1300,21 @@ class _NetImporter:
                 scaling = 1.0 if scaling is None else scaling
                 p = _sig(float(row["p_mw"]) * scaling * 1000.0)
                 q = _sig(float(row["q_mvar"]) * scaling * 1000.0)
-                if any((_finite(row.get(c)) or 0.0) != 0 for c in
-                       ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent", "const_i_q_percent")):
+                if any(
+                    (_finite(row.get(c)) or 0.0) != 0
+                    for c in ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent", "const_i_q_percent")
+                ):
                     zip_share.append(int(idx))
                 name = row.get("name")
-                out.append(Prosumer(id=f"load{idx}", bus=bus, demand_kw=(p,) * T, demand_kvar=(q,) * T,
-                                    name=name if isinstance(name, str) else ""))
+                out.append(
+                    Prosumer(
+                        id=f"load{idx}",
+                        bus=bus,
+                        demand_kw=(p,) * T,
+                        demand_kvar=(q,) * T,
+                        name=name if isinstance(name, str) else "",
+                    )
+                )
             if zip_share:
                 self.warn(f"the voltage dependence of load(s) {_ids(zip_share)} is ignored (constant power)")
         sgens = self.table("sgen")
@@ -1184,14 +1331,21 @@ class _NetImporter:
                 if (_finite(row.get("q_mvar")) or 0.0) != 0:
                     with_q.append(int(idx))
                 name = row.get("name")
-                out.append(Prosumer(
-                    id=f"sgen{idx}", bus=bus, demand_kw=(0.0,) * T, name=name if isinstance(name, str) else "",
-                    asset=Asset(kind=kind, p_max_kw=_sig(float(row["p_mw"]) * scaling * 1000.0)),
-                ))
+                out.append(
+                    Prosumer(
+                        id=f"sgen{idx}",
+                        bus=bus,
+                        demand_kw=(0.0,) * T,
+                        name=name if isinstance(name, str) else "",
+                        asset=Asset(kind=kind, p_max_kw=_sig(float(row["p_mw"]) * scaling * 1000.0)),
+                    )
+                )
             if with_q:
                 self.warn(f"the reactive output of static generator(s) {_ids(with_q)} is ignored")
-            self.warn("static generators become assets with their present output as capacity, constant "
-                      "over the horizon (no solar profile) and at zero cost")
+            self.warn(
+                "static generators become assets with their present output as capacity, constant "
+                "over the horizon (no solar profile) and at zero cost"
+            )
         gens = self.table("gen")
         if gens is not None:
             for idx, row in gens.iterrows():
@@ -1204,18 +1358,27 @@ class _NetImporter:
                     scaling = _finite(row.get("scaling", 1.0))
                     p_max = float(row["p_mw"]) * (1.0 if scaling is None else scaling)
                 name = row.get("name")
-                out.append(Prosumer(
-                    id=f"gen{idx}", bus=bus, demand_kw=(0.0,) * T, name=name if isinstance(name, str) else "",
-                    asset=Asset(kind="generator", p_max_kw=_sig(p_max * 1000.0)),
-                ))
-            self.warn(f"the voltage control of generator(s) {_ids(list(gens.index))} is not modelled: "
-                      "they are imported as dispatchable generators without cost")
+                out.append(
+                    Prosumer(
+                        id=f"gen{idx}",
+                        bus=bus,
+                        demand_kw=(0.0,) * T,
+                        name=name if isinstance(name, str) else "",
+                        asset=Asset(kind="generator", p_max_kw=_sig(p_max * 1000.0)),
+                    )
+                )
+            self.warn(
+                f"the voltage control of generator(s) {_ids(list(gens.index))} is not modelled: "
+                "they are imported as dispatchable generators without cost"
+            )
         costs = self.net["poly_cost"] if "poly_cost" in self.net else None
         if costs is not None and len(costs) and (costs["et"] != "ext_grid").any():
             self.warn("generation costs in poly_cost are ignored")
         if lost:
-            self.warn(f"{len(lost)} element(s) on buses not connected to the external grid dropped: "
-                      f"{', '.join(lost[:10])}{' …' if len(lost) > 10 else ''}")
+            self.warn(
+                f"{len(lost)} element(s) on buses not connected to the external grid dropped: "
+                f"{', '.join(lost[:10])}{' …' if len(lost) > 10 else ''}"
+            )
         return out
 
 
@@ -1259,8 +1422,7 @@ def export_pandapower(scenario: Scenario, period: int = 0):
 
     def shunt(bus: str, y_us: complex) -> None:  # draws (G − jB)·V²: p_mw = G·V², q_mvar = −B·V² at V = V_b
         if y_us != 0:
-            pp.create_shunt(ppn, idx[bus], p_mw=y_us.real * 1e-6 * vb**2, q_mvar=-y_us.imag * 1e-6 * vb**2,
-                            vn_kv=vb)
+            pp.create_shunt(ppn, idx[bus], p_mw=y_us.real * 1e-6 * vb**2, q_mvar=-y_us.imag * 1e-6 * vb**2, vn_kv=vb)
 
     for b in f.buses:
         shunt(b.id, complex(b.g_shunt_us, b.b_shunt_us))
@@ -1268,19 +1430,34 @@ def export_pandapower(scenario: Scenario, period: int = 0):
         tr = ln.transformer
         if tr is None:
             pp.create_line_from_parameters(
-                ppn, idx[ln.from_bus], idx[ln.to_bus], length_km=1.0, r_ohm_per_km=ln.r_ohm, x_ohm_per_km=ln.x_ohm,
-                c_nf_per_km=ln.b_shunt_us * 1e-6 / (2.0 * math.pi * 50.0) * 1e9, g_us_per_km=ln.g_shunt_us,
-                max_i_ka=10.0, name=ln.id,
+                ppn,
+                idx[ln.from_bus],
+                idx[ln.to_bus],
+                length_km=1.0,
+                r_ohm_per_km=ln.r_ohm,
+                x_ohm_per_km=ln.x_ohm,
+                c_nf_per_km=ln.b_shunt_us * 1e-6 / (2.0 * math.pi * 50.0) * 1e9,
+                g_us_per_km=ln.g_shunt_us,
+                max_i_ka=10.0,
+                name=ln.id,
             )
             continue
         sn = (ln.rating_kva_at(vb) or f.base_kva) / 1000.0
         z_base = vb**2 / sn
         y_m = complex(tr.g_mag_us, tr.b_mag_us) * 1e-6  # S at the lv (series) side, vn_lv_kv = V_b
         pp.create_transformer_from_parameters(
-            ppn, idx[ln.from_bus], idx[ln.to_bus], sn_mva=sn, vn_hv_kv=tr.tap_ratio * vb, vn_lv_kv=vb,
-            vk_percent=100.0 * math.hypot(ln.r_ohm, ln.x_ohm) / z_base, vkr_percent=100.0 * ln.r_ohm / z_base,
-            pfe_kw=y_m.real * vb**2 * 1000.0, i0_percent=100.0 * abs(y_m) * vb**2 / sn,
-            shift_degree=tr.shift_deg, name=ln.id,
+            ppn,
+            idx[ln.from_bus],
+            idx[ln.to_bus],
+            sn_mva=sn,
+            vn_hv_kv=tr.tap_ratio * vb,
+            vn_lv_kv=vb,
+            vk_percent=100.0 * math.hypot(ln.r_ohm, ln.x_ohm) / z_base,
+            vkr_percent=100.0 * ln.r_ohm / z_base,
+            pfe_kw=y_m.real * vb**2 * 1000.0,
+            i0_percent=100.0 * abs(y_m) * vb**2 / sn,
+            shift_degree=tr.shift_deg,
+            name=ln.id,
         )
         y_half = complex(ln.g_shunt_us, ln.b_shunt_us) / 2.0  # on the series side: at the hv bus, over τ²
         shunt(ln.from_bus, y_half / tr.tap_ratio**2)

@@ -320,6 +320,3 @@ __all__ = [
     "scenario_to_data",
     "to_data",
 ]
-
-
-

@@ -343,8 +343,9 @@ class Scenario:
             else:
                 later = next((i for i, p in enumerate(items) if i > index and p.id == prosumer.id), None)
                 if later is not None:
-                    c.add(f"prosumers[{later}].id", f"duplicates prosumer {index} ('{prosumer.id}')", later,
-                          prosumer.id)
+                    c.add(
+                        f"prosumers[{later}].id", f"duplicates prosumer {index} ('{prosumer.id}')", later, prosumer.id
+                    )
         _validate_prosumer(c, prosumer, index, {b.id for b in self.feeder.buses}, self.periods)
         if c.problems:
             raise ScenarioError(c.problems)
@@ -393,8 +394,9 @@ class _Checker:
     def add(self, field: str, message: str, row: int | None = None, row_id: str | None = None) -> None:
         self.problems.append(Problem(field=field, message=message, row=row, row_id=row_id))
 
-    def number(self, value, field: str, *, row=None, row_id=None, lo=None, hi=None,
-               lo_open=False, hi_open=False, what="") -> bool:
+    def number(
+        self, value, field: str, *, row=None, row_id=None, lo=None, hi=None, lo_open=False, hi_open=False, what=""
+    ) -> bool:
         """Check a finite real number within [lo, hi] (open ends when asked)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(field, f"must be a number, got {value!r}", row, row_id)
@@ -420,8 +422,12 @@ class _Checker:
             self.add(field, f"must be a list of {periods} numbers", row, row_id)
             return False
         if len(values) != periods:
-            self.add(field, f"has {len(values)} values, the horizon has {periods} period{'s' if periods != 1 else ''}",
-                     row, row_id)
+            self.add(
+                field,
+                f"has {len(values)} values, the horizon has {periods} period{'s' if periods != 1 else ''}",
+                row,
+                row_id,
+            )
             return False
         ok = True
         for t, v in enumerate(values):
@@ -461,9 +467,11 @@ def validate_scenario(s: Scenario) -> list[Problem]:
 def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
     c.number(f.base_kv, "feeder.base_kv", lo=0.0, lo_open=True)
     c.number(f.base_kva, "feeder.base_kva", lo=0.0, lo_open=True)
-    if c.number(f.v_min_pu, "feeder.v_min_pu", lo=0.0, lo_open=True) and c.number(
-        f.v_max_pu, "feeder.v_max_pu", lo=0.0, lo_open=True
-    ) and f.v_min_pu >= f.v_max_pu:
+    if (
+        c.number(f.v_min_pu, "feeder.v_min_pu", lo=0.0, lo_open=True)
+        and c.number(f.v_max_pu, "feeder.v_max_pu", lo=0.0, lo_open=True)
+        and f.v_min_pu >= f.v_max_pu
+    ):
         c.add("feeder.v_min_pu", f"must be below v_max_pu ({f.v_max_pu:g}), got {f.v_min_pu:g}")
 
     if not f.buses:
@@ -481,14 +489,17 @@ def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
             v = getattr(b, name)
             if v is not None:
                 c.number(v, f"{fld}.{name}", row=i, row_id=b.id, lo=0.0, lo_open=True)
-        if (
-            isinstance(b.v_min_pu, (int, float)) and isinstance(b.v_max_pu, (int, float))
-            and b.v_min_pu >= b.v_max_pu
-        ):
+        if isinstance(b.v_min_pu, (int, float)) and isinstance(b.v_max_pu, (int, float)) and b.v_min_pu >= b.v_max_pu:
             c.add(f"{fld}.v_min_pu", f"must be below v_max_pu ({b.v_max_pu:g})", i, b.id)
         if b.g_shunt_us != 0.0:
-            c.number(b.g_shunt_us, f"{fld}.g_shunt_us", row=i, row_id=b.id, lo=0.0,
-                     what="a shunt conductance draws power: it must be")
+            c.number(
+                b.g_shunt_us,
+                f"{fld}.g_shunt_us",
+                row=i,
+                row_id=b.id,
+                lo=0.0,
+                what="a shunt conductance draws power: it must be",
+            )
         if b.b_shunt_us != 0.0:
             c.number(b.b_shunt_us, f"{fld}.b_shunt_us", row=i, row_id=b.id)
 
@@ -527,8 +538,14 @@ def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
             if v is not None:
                 c.number(v, f"{fld}.{name}", row=i, row_id=lid, lo=0.0, lo_open=True)
         if ln.g_shunt_us != 0.0:
-            c.number(ln.g_shunt_us, f"{fld}.g_shunt_us", row=i, row_id=lid, lo=0.0,
-                     what="a shunt conductance draws power: it must be")
+            c.number(
+                ln.g_shunt_us,
+                f"{fld}.g_shunt_us",
+                row=i,
+                row_id=lid,
+                lo=0.0,
+                what="a shunt conductance draws power: it must be",
+            )
         if ln.b_shunt_us != 0.0:
             c.number(ln.b_shunt_us, f"{fld}.b_shunt_us", row=i, row_id=lid)
         if ln.transformer is not None:
@@ -542,13 +559,32 @@ def _validate_transformer(c: _Checker, t: Transformer, fld: str, i: int, lid: st
     if not isinstance(t, Transformer):
         c.add(fld, f"must be a transformer record or empty, got {t!r}", i, lid)
         return
-    c.number(t.tap_ratio, f"{fld}.tap_ratio", row=i, row_id=lid, lo=0.5, hi=2.0,
-             what="an off-nominal ratio (1 = nominal) must be")
+    c.number(
+        t.tap_ratio,
+        f"{fld}.tap_ratio",
+        row=i,
+        row_id=lid,
+        lo=0.5,
+        hi=2.0,
+        what="an off-nominal ratio (1 = nominal) must be",
+    )
     c.number(t.shift_deg, f"{fld}.shift_deg", row=i, row_id=lid, lo=-360.0, hi=360.0)
-    c.number(t.g_mag_us, f"{fld}.g_mag_us", row=i, row_id=lid, lo=0.0,
-             what="the iron-loss conductance draws power: it must be")
-    c.number(t.b_mag_us, f"{fld}.b_mag_us", row=i, row_id=lid, hi=0.0,
-             what="a magnetising susceptance is inductive: it must be")
+    c.number(
+        t.g_mag_us,
+        f"{fld}.g_mag_us",
+        row=i,
+        row_id=lid,
+        lo=0.0,
+        what="the iron-loss conductance draws power: it must be",
+    )
+    c.number(
+        t.b_mag_us,
+        f"{fld}.b_mag_us",
+        row=i,
+        row_id=lid,
+        hi=0.0,
+        what="a magnetising susceptance is inductive: it must be",
+    )
 
 
 def _validate_tree(c: _Checker, f: Feeder) -> None:
@@ -643,8 +679,14 @@ def _validate_prosumer(c: _Checker, p: Prosumer, i: int, bus_ids: set[str], T: i
         fl = p.flexible
         if T is not None:
             c.profile(fl.d_max_kw, f"{fld}.flexible.d_max_kw", T, row=i, row_id=pid, lo=0.0)
-        c.number(fl.value_a_per_kw2h, f"{fld}.flexible.value_a_per_kw2h", row=i, row_id=pid, lo=0.0,
-                 what="a concave value needs a coefficient")
+        c.number(
+            fl.value_a_per_kw2h,
+            f"{fld}.flexible.value_a_per_kw2h",
+            row=i,
+            row_id=pid,
+            lo=0.0,
+            what="a concave value needs a coefficient",
+        )
         c.number(fl.value_b_per_kwh, f"{fld}.flexible.value_b_per_kwh", row=i, row_id=pid)
     for k, b in enumerate(p.bids):
         bf = f"{fld}.bids[{k}]"
@@ -652,8 +694,10 @@ def _validate_prosumer(c: _Checker, p: Prosumer, i: int, bus_ids: set[str], T: i
             c.add(f"{bf}.side", f"must be 'buy' or 'sell', got {b.side!r}", i, pid)
         c.number(b.price_per_kwh, f"{bf}.price_per_kwh", row=i, row_id=pid)
         c.number(b.quantity_kwh, f"{bf}.quantity_kwh", row=i, row_id=pid, lo=0.0, lo_open=True)
-        if b.period is not None and T is not None and (
-            isinstance(b.period, bool) or not isinstance(b.period, int) or not 0 <= b.period < T
+        if (
+            b.period is not None
+            and T is not None
+            and (isinstance(b.period, bool) or not isinstance(b.period, int) or not 0 <= b.period < T)
         ):
             c.add(f"{bf}.period", f"must be a period in 0…{T - 1} or empty, got {b.period!r}", i, pid)
 
@@ -670,10 +714,12 @@ def _validate_asset(c: _Checker, a: Asset, fld: str, T: int | None, i: int, pid:
             c.add(f"{fld}.p_min_kw", f"only storage (battery, ev) can charge; a {a.kind} needs p_min_kw ≥ 0", i, pid)
     if a.ramp_kw_per_period is not None:
         c.number(a.ramp_kw_per_period, f"{fld}.ramp_kw_per_period", row=i, row_id=pid, lo=0.0, lo_open=True)
-    c.number(a.efficiency, f"{fld}.efficiency", row=i, row_id=pid, lo=0.0, lo_open=True, hi=1.0,
-             what="efficiency η must be")
-    c.number(a.cost_a_per_kw2h, f"{fld}.cost_a_per_kw2h", row=i, row_id=pid, lo=0.0,
-             what="a convex cost needs a coefficient")
+    c.number(
+        a.efficiency, f"{fld}.efficiency", row=i, row_id=pid, lo=0.0, lo_open=True, hi=1.0, what="efficiency η must be"
+    )
+    c.number(
+        a.cost_a_per_kw2h, f"{fld}.cost_a_per_kw2h", row=i, row_id=pid, lo=0.0, what="a convex cost needs a coefficient"
+    )
     c.number(a.cost_b_per_kwh, f"{fld}.cost_b_per_kwh", row=i, row_id=pid)
     if a.availability_pu is not None and T is not None:
         c.profile(a.availability_pu, f"{fld}.availability_pu", T, row=i, row_id=pid, lo=0.0, hi=1.0)

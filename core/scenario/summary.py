@@ -78,8 +78,11 @@ def period_totals(s: Scenario) -> pd.DataFrame:
 
 def describe_roles(c: dict[str, int]) -> str:
     """``49 (24 consumers, 1 producer, 24 with demand and a DER)`` from :func:`counts`."""
+
     def n(k: int, word: str) -> str:
         return f"{k} {word}{'' if k == 1 else 's'}"
 
-    return (f"{c['prosumers']} ({n(c['consumers'], 'consumer')}, {n(c['producers'], 'producer')}, "
-            f"{c['prosumers_with_der']} with demand and a DER)")
+    return (
+        f"{c['prosumers']} ({n(c['consumers'], 'consumer')}, {n(c['producers'], 'producer')}, "
+        f"{c['prosumers_with_der']} with demand and a DER)"
+    )

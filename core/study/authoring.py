@@ -61,9 +61,18 @@ def _toml_value(v: Any) -> str:
     raise ValueError(f"cannot write {v!r} in a spec")
 
 
-def toml_text(base: str, axes: Mapping[str, Any], *, name: str = "", mode: str = "grid", seed: int = 0,
-              samples: int | None = None, draws: Draws | None = None, market: Mapping[str, Any] | None = None,
-              comment: str = "") -> str:
+def toml_text(
+    base: str,
+    axes: Mapping[str, Any],
+    *,
+    name: str = "",
+    mode: str = "grid",
+    seed: int = 0,
+    samples: int | None = None,
+    draws: Draws | None = None,
+    market: Mapping[str, Any] | None = None,
+    comment: str = "",
+) -> str:
     """The TOML text of a study spec (the format :func:`parse_spec` reads), written from its parts.
 
     ``base``: the spec's ``base`` (:func:`base_reference`); ``axes``: axis → a list of values or a range
@@ -102,10 +111,19 @@ def toml_text(base: str, axes: Mapping[str, Any], *, name: str = "", mode: str =
     return "\n".join(lines) + "\n"
 
 
-def spec_for_scenario(base: Scenario, axes: Mapping[str, Any], *, base_file: str | os.PathLike | None = None,
-                      name: str = "", mode: str = "grid", seed: int = 0, samples: int | None = None,
-                      draws: Draws | None = None, market: Mapping[str, Any] | None = None,
-                      modified: bool = False) -> StudySpec:
+def spec_for_scenario(
+    base: Scenario,
+    axes: Mapping[str, Any],
+    *,
+    base_file: str | os.PathLike | None = None,
+    name: str = "",
+    mode: str = "grid",
+    seed: int = 0,
+    samples: int | None = None,
+    draws: Draws | None = None,
+    market: Mapping[str, Any] | None = None,
+    modified: bool = False,
+) -> StudySpec:
     """A study of ``base``, a project in memory (the dashboard's, maybe edited, maybe never saved).
 
     Writes the TOML text a user would write (:func:`toml_text`; its ``base``
@@ -119,15 +137,26 @@ def spec_for_scenario(base: Scenario, axes: Mapping[str, Any], *, base_file: str
     line is the line of :attr:`StudySpec.text`).
     """
     ref = base_reference(base_file)
-    comment = ["A Feeder Market scenario study, made in the dashboard's Studies panel.",
-               "Run it again with: feeder-market study THIS_FILE -o results.parquet"]
+    comment = [
+        "A Feeder Market scenario study, made in the dashboard's Studies panel.",
+        "Run it again with: feeder-market study THIS_FILE -o results.parquet",
+    ]
     if base_file is None:
         comment.append("The project was never saved: save it and name its file in base = … to run this spec.")
     elif modified:
         comment.append("The project had unsaved changes when this spec was made: the file named in base = … is")
         comment.append("the project as last saved (the points' ids and results differ from the dashboard's run).")
-    text = toml_text(ref, axes, name=name or f"Study of {base.name}", mode=mode, seed=seed, samples=samples,
-                     draws=draws, market=market, comment="\n".join(comment))
+    text = toml_text(
+        ref,
+        axes,
+        name=name or f"Study of {base.name}",
+        mode=mode,
+        seed=seed,
+        samples=samples,
+        draws=draws,
+        market=market,
+        comment="\n".join(comment),
+    )
     return _parse(text, loaded=(base, None if base_file is None else Path(base_file)))
 
 
@@ -148,8 +177,9 @@ def evening_peak_period(s: Scenario) -> int:
     return int(evening[int(np.argmax(total[evening]))])
 
 
-def spec_of_results(meta: Mapping[str, str], near: str | os.PathLike | None = None,
-                    table: pd.DataFrame | None = None) -> StudySpec:
+def spec_of_results(
+    meta: Mapping[str, str], near: str | os.PathLike | None = None, table: pd.DataFrame | None = None
+) -> StudySpec:
     """The spec a results file was written with (:func:`read_results`' metadata), parsed again so that its
     points' scenarios can be rebuilt (:func:`build_variant`).
 
@@ -189,19 +219,24 @@ def spec_of_results(meta: Mapping[str, str], near: str | os.PathLike | None = No
             raise StudyError("the study ran on a project that was never saved: its scenarios cannot be rebuilt")
         else:
             looked = ", ".join(str(f) for f in folders) or str(Path.cwd())
-            raise StudyError(f"its base project '{meta.get('base', '?')}' cannot be found (looked in {looked}"
-                             + (f" and at {recorded}" if recorded and recorded != "None" else "") + ")")
+            raise StudyError(
+                f"its base project '{meta.get('base', '?')}' cannot be found (looked in {looked}"
+                + (f" and at {recorded}" if recorded and recorded != "None" else "")
+                + ")"
+            )
     if table is not None and len(table):
         ids = {p.point_id for p in spec.points}
         foreign = [pid for pid in table.point_id if pid not in ids]
         if foreign:
-            raise StudyError(f"{len(foreign)} of its {len(table)} rows are not points of its spec on the project "
-                             f"{spec.base_file or spec.base_ref} as it is now: the project (or Feeder Market) has "
-                             "changed since the study ran")
+            raise StudyError(
+                f"{len(foreign)} of its {len(table)} rows are not points of its spec on the project "
+                f"{spec.base_file or spec.base_ref} as it is now: the project (or Feeder Market) has "
+                "changed since the study ran"
+            )
     return spec
 
 
-EXAMPLE_SPEC = '''\
+EXAMPLE_SPEC = """\
 # A Feeder Market scenario study: feeder-market study THIS_FILE -o results.parquet
 # The market of the base project is cleared at every combination of the axes
 # (mode = "grid") or at `samples` random points (mode = "random"), each point for
@@ -243,7 +278,7 @@ audit = false          # the properties audit (efficiency, measured IC) of the r
 envy = false           # the envy audit (envious pairs) on the copper plate: slower
 market_power = true    # HHI and Lerner of the reported period
 # grid = "tariffs"     # the outside option: "tariffs" or "wholesale" (default: tariffs, wholesale with a network)
-'''
+"""
 
 
 def example_spec() -> str:

@@ -58,8 +58,11 @@ def _metrics(result: MarketResult, settings: MarketSettings) -> dict[str, Any]:
     row["mean_price_per_kwh"] = float(np.mean(prices[np.isfinite(prices)])) if np.isfinite(prices).any() else math.nan
     if result.market_power_summary is not None:
         row["hhi"] = _num(result.market_power_summary.get("hhi"))
-        lerner = result.market_power.lerner_observed.to_numpy(dtype=float) if result.market_power is not None \
+        lerner = (
+            result.market_power.lerner_observed.to_numpy(dtype=float)
+            if result.market_power is not None
             else np.zeros(0)
+        )
         row["max_lerner"] = float(np.max(lerner[np.isfinite(lerner)])) if np.isfinite(lerner).any() else math.nan
     if result.fairness_summary is not None and "welfare_gain" in result.fairness_summary:
         row["fairness_welfare_gain"] = _num(result.fairness_summary["welfare_gain"])

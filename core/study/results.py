@@ -57,8 +57,9 @@ def _metadata(spec: StudySpec) -> dict[str, str]:
     }
 
 
-def write_results(table: pd.DataFrame, path: str | os.PathLike, spec: StudySpec | None,
-                  metadata: Mapping[str, str] | None = None) -> Path:
+def write_results(
+    table: pd.DataFrame, path: str | os.PathLike, spec: StudySpec | None, metadata: Mapping[str, str] | None = None
+) -> Path:
     """Write ``table`` as Parquet with the spec text and the package version in its schema metadata.
 
     Atomic: a temporary file in the same folder, flushed to disk, then renamed
@@ -111,8 +112,9 @@ def status_counts(table: pd.DataFrame) -> pd.Series:
     return table.status.value_counts().reindex(STATUSES, fill_value=0)
 
 
-def pivot(table: pd.DataFrame, metric: str = "welfare", rows: str | None = None,
-          columns: str | None = None) -> pd.DataFrame:
+def pivot(
+    table: pd.DataFrame, metric: str = "welfare", rows: str | None = None, columns: str | None = None
+) -> pd.DataFrame:
     """Mean of ``metric`` over the ``ok`` points, by ``rows`` × ``columns`` (axes).
 
     Without ``rows``/``columns``: ``mechanism`` when it varies, else the first

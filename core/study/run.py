@@ -73,17 +73,29 @@ def _existing_rows(path: Path | None, spec: StudySpec) -> dict[str, dict]:
     index = {p.point_id: p.index for p in spec.points}
     foreign = [pid for pid in table.point_id if pid not in index]
     if foreign:
-        raise StudyError(f"{path} holds {len(foreign)} point(s) that are not in this study (results of another spec "
-                         "or base project): write to another file, or delete it to start afresh")
+        raise StudyError(
+            f"{path} holds {len(foreign)} point(s) that are not in this study (results of another spec "
+            "or base project): write to another file, or delete it to start afresh"
+        )
     table["point"] = [index[pid] for pid in table.point_id]
     return {r["point_id"]: r for r in table.to_dict("records")}
 
 
-def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, client=None, scheduler: str | None = None,
-              workers: int | None = None, points: Sequence[StudyPoint] | None = None,
-              progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None,
-              batch: int | None = None, checkpoint_every: int = 25, checkpoint_s: float = 10.0,
-              on_row: Callable[[dict[str, Any]], None] | None = None) -> StudyRun:
+def run_study(
+    spec: StudySpec,
+    output: str | os.PathLike | None = None,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    points: Sequence[StudyPoint] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    batch: int | None = None,
+    checkpoint_every: int = 25,
+    checkpoint_s: float = 10.0,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> StudyRun:
     """Run ``spec``'s points (or ``points``, a subset) and return the table; resumes from ``output``.
 
     Where: in this process when ``workers == 0``, or when nothing else is asked
@@ -135,8 +147,9 @@ def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, clien
 
     if progress is not None:
         progress(reused, total)
-    in_process = workers == 0 or (client is None and scheduler is None and workers is None
-                                  and len(todo) < IN_PROCESS_BELOW)
+    in_process = workers == 0 or (
+        client is None and scheduler is None and workers is None and len(todo) < IN_PROCESS_BELOW
+    )
     n_workers = 0
     try:
         if not todo:
@@ -147,13 +160,22 @@ def run_study(spec: StudySpec, output: str | os.PathLike | None = None, *, clien
                     break
                 finished(run_point(spec.base, p, spec.options))
         else:
-            n_workers = _run_dask(spec, todo, client, scheduler, workers, None if batch is None else max(1, batch),
-                                  finished, stop)
+            n_workers = _run_dask(
+                spec, todo, client, scheduler, workers, None if batch is None else max(1, batch), finished, stop
+            )
     finally:
         check.flush()
     table = _frame(list(rows.values()))
-    return StudyRun(table=table, computed=state["computed"], reused=reused, total=total, cancelled=state["stopped"],
-                    workers=n_workers, elapsed_s=time.monotonic() - t_start, output=path)
+    return StudyRun(
+        table=table,
+        computed=state["computed"],
+        reused=reused,
+        total=total,
+        cancelled=state["stopped"],
+        workers=n_workers,
+        elapsed_s=time.monotonic() - t_start,
+        output=path,
+    )
 
 
 def local_cluster(workers: int):
@@ -163,8 +185,9 @@ def local_cluster(workers: int):
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.worker.profile.enabled": False}):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                            silence_logs=logging.ERROR)
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
 
 
 def _failed_rows(chunk: Sequence[StudyPoint], message: str) -> list[dict[str, Any]]:
@@ -176,8 +199,16 @@ def _failed_rows(chunk: Sequence[StudyPoint], message: str) -> list[dict[str, An
     return rows
 
 
-def _run_dask(spec: StudySpec, todo: list[StudyPoint], client, scheduler: str | None, workers: int | None,
-              batch: int | None, finished: Callable[[dict], None], stop: Callable[[], bool]) -> int:
+def _run_dask(
+    spec: StudySpec,
+    todo: list[StudyPoint],
+    client,
+    scheduler: str | None,
+    workers: int | None,
+    batch: int | None,
+    finished: Callable[[dict], None],
+    stop: Callable[[], bool],
+) -> int:
     """Run ``todo`` on Dask; returns the number of workers used.
 
     Tasks run ``batch`` points each; ``batch=None`` sizes them as results come in, so that a task takes
@@ -201,8 +232,10 @@ def _run_dask(spec: StudySpec, todo: list[StudyPoint], client, scheduler: str | 
         try:
             client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
         except TimeoutError:
-            raise StudyError(f"no Dask worker joined the scheduler {client.scheduler.address} within "
-                             f"{WAIT_FOR_WORKERS_S:g} s: start some with `dask worker ADDRESS`") from None
+            raise StudyError(
+                f"no Dask worker joined the scheduler {client.scheduler.address} within "
+                f"{WAIT_FOR_WORKERS_S:g} s: start some with `dask worker ADDRESS`"
+            ) from None
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         base = client.scatter(spec.base, broadcast=True)  # once per worker, not once per point
         queue = deque(todo)
@@ -253,8 +286,10 @@ def _run_dask(spec: StudySpec, todo: list[StudyPoint], client, scheduler: str | 
                 collect(future)
                 if not timing["ok_tasks"] and timing["failed_tasks"] >= 3:
                     client.cancel(list(inflight))
-                    raise StudyError(f"the cluster cannot run the study's tasks: {_future_message(future)} — is "
-                                     "the same Feeder Market installed on every worker?")
+                    raise StudyError(
+                        f"the cluster cannot run the study's tasks: {_future_message(future)} — is "
+                        "the same Feeder Market installed on every worker?"
+                    )
                 if not stop():
                     submit()
         return n_workers

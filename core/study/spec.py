@@ -56,8 +56,14 @@ AXES: dict[str, Any] = {
 TEXT_AXES = {"mechanism": MECHANISM_NAMES, "fairness": FAIRNESS_CHOICES, "network": NETWORK_CHOICES}
 
 
-MARKET_OPTIONS: dict[str, Any] = {"grid": None, "audit": False, "envy": False, "market_power": True,
-                                  "fairness_transfers": True, "lexicographic": False}
+MARKET_OPTIONS: dict[str, Any] = {
+    "grid": None,
+    "audit": False,
+    "envy": False,
+    "market_power": True,
+    "fairness_transfers": True,
+    "lexicographic": False,
+}
 
 
 DRAW_KEYS = ("n", "demand_std", "pv_std", "bid_std")
@@ -104,9 +110,16 @@ METRICS: dict[str, str] = {
 ID_COLUMNS: dict[str, str] = {"point": "int64", "point_id": "object", "draw": "int64"}
 
 
-AXIS_DTYPES: dict[str, str] = {"mechanism": "object", "fairness": "object", "network": "object", "period": "int64",
-                               "k": "float64", "pv_penetration": "float64", "demand_scale": "float64",
-                               "bid_shading": "float64"}
+AXIS_DTYPES: dict[str, str] = {
+    "mechanism": "object",
+    "fairness": "object",
+    "network": "object",
+    "period": "int64",
+    "k": "float64",
+    "pv_penetration": "float64",
+    "demand_scale": "float64",
+    "bid_shading": "float64",
+}
 
 
 COLUMNS: dict[str, str] = {**ID_COLUMNS, **AXIS_DTYPES, **METRICS}
@@ -219,12 +232,22 @@ class StudyPoint:
         """The :class:`MarketSettings` of this point (no price iteration, no decentralised check)."""
         v = dict(self.values)
         m = dict(options.market)
-        return MarketSettings(mechanism=v["mechanism"], fairness=v["fairness"], network=v["network"],
-                              period=int(v["period"]), k=0.5 if v["k"] is None else float(v["k"]),
-                              grid=m["grid"], audit=bool(m["audit"]),
-                              tatonnement=False, decentralised_check=False, market_power=bool(m["market_power"]),
-                              fairness_audit=bool(m["envy"]), fairness_transfers=bool(m["fairness_transfers"]),
-                              lexicographic=bool(m["lexicographic"]), compare=False)
+        return MarketSettings(
+            mechanism=v["mechanism"],
+            fairness=v["fairness"],
+            network=v["network"],
+            period=int(v["period"]),
+            k=0.5 if v["k"] is None else float(v["k"]),
+            grid=m["grid"],
+            audit=bool(m["audit"]),
+            tatonnement=False,
+            decentralised_check=False,
+            market_power=bool(m["market_power"]),
+            fairness_audit=bool(m["envy"]),
+            fairness_transfers=bool(m["fairness_transfers"]),
+            lexicographic=bool(m["lexicographic"]),
+            compare=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -278,7 +301,7 @@ def _key_lines(text: str) -> dict[str, int]:
             path = clean(m.group(1))
             full = f"{table}.{path}" if table else path
             lines.setdefault(full, number)
-            for k in inner.findall(raw[m.end():]):
+            for k in inner.findall(raw[m.end() :]):
                 lines.setdefault(f"{full}.{clean(k)}", number)
     return lines
 
@@ -360,7 +383,7 @@ def _parse_axis(name: str, raw: Any, mode: str, periods: int, bad: _Problems) ->
     path = f"axes.{name}"
     if isinstance(raw, dict):
         if name in TEXT_AXES:
-            bad.add(path, f"a range needs numbers; {name} takes a list, e.g. {name} = [\"{AXES[name]}\"]")
+            bad.add(path, f'a range needs numbers; {name} takes a list, e.g. {name} = ["{AXES[name]}"]')
             return None
         extra = sorted(set(raw) - {"start", "stop", "num"})
         if extra:
@@ -433,9 +456,12 @@ def _base_digest(base: Scenario) -> str:
 def _fingerprint(base: Scenario, options: PointOptions) -> str:
     """What decides a point's result besides its own parameters (a point id hashes it)."""
     digest = _base_digest(base)
-    payload = {"base": digest, "seed": options.seed,
-               "noise": [options.draws.demand_std, options.draws.pv_std, options.draws.bid_std],
-               "market": dict(options.market)}
+    payload = {
+        "base": digest,
+        "seed": options.seed,
+        "noise": [options.draws.demand_std, options.draws.pv_std, options.draws.bid_std],
+        "market": dict(options.market),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -443,8 +469,9 @@ def _runnable(values: dict, grid: str | None) -> bool:
     """Whether the market runs this combination as it says: MarketSettings refuses an auction with a network
     model or a fairness rule, and clear() applies fairness rules only on the copper plate at the tariffs."""
     try:
-        settings = MarketSettings(mechanism=values["mechanism"], fairness=values["fairness"],
-                                  network=values["network"], grid=grid)
+        settings = MarketSettings(
+            mechanism=values["mechanism"], fairness=values["fairness"], network=values["network"], grid=grid
+        )
     except ValueError:
         return False
     return settings.fairness == "efficiency" or (settings.network == "none" and settings.grid_prices == "tariffs")
@@ -456,8 +483,15 @@ def _normalised(values: dict) -> dict:
     return values if values["mechanism"] == "uniform" else {**values, "k": None}
 
 
-def _expand(axes: dict[str, dict], mode: str, seed: int, samples: int | None, draws: Draws,
-            fingerprint: str, grid: str | None = None) -> tuple[list[StudyPoint], int]:
+def _expand(
+    axes: dict[str, dict],
+    mode: str,
+    seed: int,
+    samples: int | None,
+    draws: Draws,
+    fingerprint: str,
+    grid: str | None = None,
+) -> tuple[list[StudyPoint], int]:
     """Points of the study (in a fixed order) and how many combinations are left out (:func:`_runnable`)."""
     combos: list[dict] = []
     skipped = 0
@@ -510,8 +544,12 @@ def parse_spec(text: str, file: str | os.PathLike | None = None, folder: str | o
     return _parse(text, file, folder)
 
 
-def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.PathLike | None = None,
-           loaded: tuple[Scenario, Path | None] | None = None) -> StudySpec:
+def _parse(
+    text: str,
+    file: str | os.PathLike | None = None,
+    folder: str | os.PathLike | None = None,
+    loaded: tuple[Scenario, Path | None] | None = None,
+) -> StudySpec:
     """:func:`parse_spec`'s body. ``loaded = (scenario, its file or None)``: the base project is that
     scenario, already in memory (the dashboard's current project), and ``base`` is not looked up."""
     name = str(file) if file is not None else None
@@ -520,8 +558,9 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"line (\d+)", str(err))
-        raise SpecError([Problem("", f"is not valid TOML: {err}", line=int(m.group(1)) if m else None)],
-                        file=name) from None
+        raise SpecError(
+            [Problem("", f"is not valid TOML: {err}", line=int(m.group(1)) if m else None)], file=name
+        ) from None
     bad = _Problems(text)
     for key in data:
         if key not in TOP_KEYS:
@@ -538,7 +577,7 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
         title = ""
     mode = data.get("mode", "grid")
     if mode not in ("grid", "random"):
-        bad.add("mode", f"must be \"grid\" or \"random\", got {mode!r}")
+        bad.add("mode", f'must be "grid" or "random", got {mode!r}')
         mode = "grid"
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -547,19 +586,19 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
     samples = data.get("samples")
     if mode == "random":
         if samples is None:
-            bad.add("mode", "mode = \"random\" needs samples = N (how many points to draw)")
+            bad.add("mode", 'mode = "random" needs samples = N (how many points to draw)')
         elif isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             bad.add("samples", f"must be a whole number ≥ 1, got {samples!r}")
             samples = None
     elif samples is not None:
-        bad.add("samples", "is for mode = \"random\" only (a grid runs every combination)")
+        bad.add("samples", 'is for mode = "random" only (a grid runs every combination)')
         samples = None
 
     base_ref = data.get("base")
     base: Scenario | None = None
     base_file: Path | None = None
     if base_ref is None:
-        bad.add("base", "is missing: name the base project, e.g. base = \"ieee33-community.json\"")
+        bad.add("base", 'is missing: name the base project, e.g. base = "ieee33-community.json"')
     elif not isinstance(base_ref, str) or not base_ref.strip():
         bad.add("base", f"must be a project file name, got {base_ref!r}")
     elif loaded is not None:
@@ -567,8 +606,11 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
     else:
         base_file = _resolve_base(base_ref, folder)
         if base_file is None:
-            bad.add("base", f"project '{base_ref}' not found (looked in {folder.resolve()} and, for a bare file name, "
-                            f"in the bundled projects {BUNDLED_PROJECTS})")
+            bad.add(
+                "base",
+                f"project '{base_ref}' not found (looked in {folder.resolve()} and, for a bare file name, "
+                f"in the bundled projects {BUNDLED_PROJECTS})",
+            )
         else:
             base = load_project(base_file)  # a broken project file: its own ScenarioError (file, field, row)
     periods = base.periods if base is not None else 10**9
@@ -595,8 +637,10 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
         else:
             for key in draws_raw:
                 if key not in DRAW_KEYS:
-                    bad.add(f"draws.{key}", f"unknown key '{key}': [draws] has {', '.join(DRAW_KEYS)}"
-                                            f"{_suggest(key, DRAW_KEYS)}")
+                    bad.add(
+                        f"draws.{key}",
+                        f"unknown key '{key}': [draws] has {', '.join(DRAW_KEYS)}{_suggest(key, DRAW_KEYS)}",
+                    )
             n = draws_raw.get("n")
             if n is None:
                 bad.add("draws", "needs n = number of Monte Carlo draws per point")
@@ -620,11 +664,14 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
         market_raw = {}
     for key, v in market_raw.items():
         if key not in MARKET_OPTIONS:
-            bad.add(f"market.{key}", f"unknown option '{key}': [market] has {', '.join(MARKET_OPTIONS)}"
-                                     f"{_suggest(key, list(MARKET_OPTIONS))}")
+            bad.add(
+                f"market.{key}",
+                f"unknown option '{key}': [market] has {', '.join(MARKET_OPTIONS)}"
+                f"{_suggest(key, list(MARKET_OPTIONS))}",
+            )
         elif key == "grid":
             if v not in ("tariffs", "wholesale"):
-                bad.add("market.grid", f"must be \"tariffs\" or \"wholesale\", got {v!r}")
+                bad.add("market.grid", f'must be "tariffs" or "wholesale", got {v!r}')
             else:
                 market[key] = v
         elif not isinstance(v, bool):
@@ -638,14 +685,29 @@ def _parse(text: str, file: str | os.PathLike | None = None, folder: str | os.Pa
     if not bad.items and base is not None:
         points, skipped = _expand(axes, mode, seed, samples, draws, _fingerprint(base, options), market["grid"])
         if not points:
-            bad.add("axes", "no combination of the axes can be run: network models and fairness rules apply to "
-                            "the welfare clearing only (add \"welfare\" to mechanism), and fairness rules to the "
-                            "copper plate at the tariffs only")
+            bad.add(
+                "axes",
+                "no combination of the axes can be run: network models and fairness rules apply to "
+                'the welfare clearing only (add "welfare" to mechanism), and fairness rules to the '
+                "copper plate at the tariffs only",
+            )
     if bad.items:
         raise SpecError(sorted(bad.items, key=lambda p: p.line or 0), file=name)
-    return StudySpec(text=text, file=name, name=title or Path(name or "study").stem, base_ref=base_ref,
-                     base_file=base_file, base=base, mode=mode, seed=seed, samples=samples,
-                     axes=tuple(axes.items()), options=options, points=tuple(points), skipped_combinations=skipped)
+    return StudySpec(
+        text=text,
+        file=name,
+        name=title or Path(name or "study").stem,
+        base_ref=base_ref,
+        base_file=base_file,
+        base=base,
+        mode=mode,
+        seed=seed,
+        samples=samples,
+        axes=tuple(axes.items()),
+        options=options,
+        points=tuple(points),
+        skipped_combinations=skipped,
+    )
 
 
 def load_spec(path: str | os.PathLike) -> StudySpec:

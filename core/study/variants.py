@@ -101,13 +101,17 @@ def with_pv_penetration(s: Scenario, penetration: float, seed: int = 0) -> Scena
             while pid in taken:
                 pid += "'"
             taken.add(pid)
-            asset = Asset(kind="pv", p_max_kw=float(size),
-                          efficiency=template.efficiency if template else 0.97,
-                          cost_a_per_kw2h=template.cost_a_per_kw2h if template else 0.0,
-                          cost_b_per_kwh=template.cost_b_per_kwh if template else 0.0,
-                          availability_pu=template.availability_pu if template else solar_profile(s.horizon))
-            items.append(Prosumer(id=pid, bus=bus, demand_kw=(0.0,) * s.periods, name=f"Study PV at bus {bus}",
-                                  asset=asset))
+            asset = Asset(
+                kind="pv",
+                p_max_kw=float(size),
+                efficiency=template.efficiency if template else 0.97,
+                cost_a_per_kw2h=template.cost_a_per_kw2h if template else 0.0,
+                cost_b_per_kwh=template.cost_b_per_kwh if template else 0.0,
+                availability_pu=template.availability_pu if template else solar_profile(s.horizon),
+            )
+            items.append(
+                Prosumer(id=pid, bus=bus, demand_kw=(0.0,) * s.periods, name=f"Study PV at bus {bus}", asset=asset)
+            )
     return replace(s, prosumers=tuple(items))
 
 
@@ -152,10 +156,18 @@ def shade_bids(s: Scenario, shading: float) -> Scenario:
         if a is not None:
             a = replace(a, cost_a_per_kw2h=a.cost_a_per_kw2h * up, cost_b_per_kwh=a.cost_b_per_kwh * up)
         if flex is not None:
-            flex = replace(flex, value_a_per_kw2h=flex.value_a_per_kw2h * down,
-                           value_b_per_kwh=flex.value_b_per_kwh * down)
-        bids = tuple(replace(b, price_per_kwh=b.price_per_kwh + sh * abs(b.price_per_kwh) if b.side == "sell"
-                             else b.price_per_kwh - sh * abs(b.price_per_kwh)) for b in p.bids)
+            flex = replace(
+                flex, value_a_per_kw2h=flex.value_a_per_kw2h * down, value_b_per_kwh=flex.value_b_per_kwh * down
+            )
+        bids = tuple(
+            replace(
+                b,
+                price_per_kwh=b.price_per_kwh + sh * abs(b.price_per_kwh)
+                if b.side == "sell"
+                else b.price_per_kwh - sh * abs(b.price_per_kwh),
+            )
+            for b in p.bids
+        )
         return replace(p, asset=a, flexible=flex, bids=bids)
 
     return replace(s, prosumers=tuple(shaded(p) for p in s.prosumers))
@@ -166,8 +178,9 @@ def _factor(z, std: float):
     return np.exp(std * np.asarray(z) - 0.5 * std * std)
 
 
-def perturb(s: Scenario, seed: int, draw: int, demand_std: float = 0.0, pv_std: float = 0.0,
-            bid_std: float = 0.0) -> Scenario:
+def perturb(
+    s: Scenario, seed: int, draw: int, demand_std: float = 0.0, pv_std: float = 0.0, bid_std: float = 0.0
+) -> Scenario:
     """Monte Carlo draw ``draw`` of ``s``: multiplicative noise ``exp(σz − σ²/2)`` (mean 1), ``z ~ N(0, 1)``.
 
     Each prosumer's noise comes from its own stream, seeded by ``(seed, draw,
@@ -193,8 +206,9 @@ def perturb(s: Scenario, seed: int, draw: int, demand_std: float = 0.0, pv_std: 
             if p.demand_kvar is not None:
                 changes["demand_kvar"] = tuple(float(v) for v in np.asarray(p.demand_kvar) * fd)
             if p.flexible is not None:
-                changes["flexible"] = replace(p.flexible, d_max_kw=tuple(
-                    float(v) for v in np.asarray(p.flexible.d_max_kw) * fd))
+                changes["flexible"] = replace(
+                    p.flexible, d_max_kw=tuple(float(v) for v in np.asarray(p.flexible.d_max_kw) * fd)
+                )
         a = p.asset
         if pv_std > 0 and a is not None and a.kind == "pv":
             base = np.ones(T) if a.availability_pu is None else np.asarray(a.availability_pu, dtype=float)
@@ -206,8 +220,9 @@ def perturb(s: Scenario, seed: int, draw: int, demand_std: float = 0.0, pv_std: 
                 a = replace(a, cost_a_per_kw2h=a.cost_a_per_kw2h * fb, cost_b_per_kwh=a.cost_b_per_kwh * fb)
             flex = changes.get("flexible", p.flexible)
             if flex is not None:
-                changes["flexible"] = replace(flex, value_a_per_kw2h=flex.value_a_per_kw2h * fb,
-                                              value_b_per_kwh=flex.value_b_per_kwh * fb)
+                changes["flexible"] = replace(
+                    flex, value_a_per_kw2h=flex.value_a_per_kw2h * fb, value_b_per_kwh=flex.value_b_per_kwh * fb
+                )
             changes["bids"] = tuple(replace(b, price_per_kwh=b.price_per_kwh * fb) for b in p.bids)
         if a is not p.asset:
             changes["asset"] = a

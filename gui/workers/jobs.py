@@ -68,8 +68,9 @@ def existence_check(game, **kwargs):
 def nash_job(request, progress, cancelled, partial):
     """Search a :class:`~core.nash_run.NashRequest`'s game, then check existence: a
     :class:`~core.nash_run.NashOutcome` (cancelled: the search so far, ``result.cancelled`` set)."""
-    return run_nash(request, lambda f, text: progress(float(f), str(text)), cancelled,
-                    search=nash_search, check=existence_check)
+    return run_nash(
+        request, lambda f, text: progress(float(f), str(text)), cancelled, search=nash_search, check=existence_check
+    )
 
 
 def run_study(spec, **kwargs):
@@ -82,6 +83,11 @@ def run_study(spec, **kwargs):
 def study_job(request, progress, cancelled, partial):
     """Run a :class:`~gui.workers.studies.StudyRequest`'s study (here, or on Dask); each row goes back as a
     partial result; the :class:`~core.study.StudyRun` is returned (cancelled: with the rows that finished)."""
-    return run_study(request.spec, workers=request.workers, scheduler=request.scheduler or None,
-                     progress=lambda done, total: progress(int(done), int(total)), cancelled=cancelled,
-                     on_row=lambda row: partial(dict(row)))
+    return run_study(
+        request.spec,
+        workers=request.workers,
+        scheduler=request.scheduler or None,
+        progress=lambda done, total: progress(int(done), int(total)),
+        cancelled=cancelled,
+        on_row=lambda row: partial(dict(row)),
+    )

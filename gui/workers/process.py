@@ -55,8 +55,11 @@ def _deliver(sink, kind: str, args: tuple) -> None:
 class WorkerProcess:
     """A spawned worker process (:func:`gui.workers.protocol.serve`) and the thread relaying its replies."""
 
-    def __init__(self, name: str = "feeder-market-worker",
-                 crashed: str = "the worker process stopped unexpectedly ({how}); the next request starts a new one"):
+    def __init__(
+        self,
+        name: str = "feeder-market-worker",
+        crashed: str = "the worker process stopped unexpectedly ({how}); the next request starts a new one",
+    ):
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
@@ -65,8 +68,9 @@ class WorkerProcess:
         self.requests = ctx.Queue()
         self.replies = ctx.Queue()
         self.control = ctx.Queue()
-        self.process = ctx.Process(target=serve, args=(self.requests, self.replies, self.control), daemon=True,
-                                   name=name)
+        self.process = ctx.Process(
+            target=serve, args=(self.requests, self.replies, self.control), daemon=True, name=name
+        )
         self.process.start()
         self.pid = self.process.pid
         self.closing = False

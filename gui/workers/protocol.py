@@ -55,8 +55,12 @@ def run_job(job: int, fn, request, send, cancelled) -> None:
     t0 = time.perf_counter()
     send("running", job, os.getpid())
     try:
-        result = fn(request, progress=lambda *args: send("progress", job, *args), cancelled=cancelled,
-                    partial=lambda value: send("partial", job, value, time.perf_counter() - t0))
+        result = fn(
+            request,
+            progress=lambda *args: send("progress", job, *args),
+            cancelled=cancelled,
+            partial=lambda value: send("partial", job, value, time.perf_counter() - t0),
+        )
     except Cancelled:
         send("dropped", job)
     except Exception as err:  # every failure becomes a message, none a crash
@@ -84,8 +88,10 @@ class _Replies:
             log.debug("reply %s of job %s cannot be pickled", kind, job, exc_info=True)
             self.failed.add(job)
             what = {"done": "result", "partial": "intermediate result"}.get(kind, f"'{kind}' reply")
-            kind, blob = "error", pickle.dumps(
-                (f"the worker process cannot send its {what} back: {describe_failure(err)}",))
+            kind, blob = (
+                "error",
+                pickle.dumps((f"the worker process cannot send its {what} back: {describe_failure(err)}",)),
+            )
         self._replies.put((kind, job, blob))
 
 

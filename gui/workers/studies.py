@@ -38,8 +38,10 @@ from gui.workers.process import WorkerProcess
 from gui.workers.runner import Runner
 
 PROCESS_JOIN_S = 1.0  # closing: how long a study in hand may take to stop before the process is terminated
-CRASHED = ("the study's worker process stopped unexpectedly ({how}); the finished points are kept, "
-           "and Run starts a new process")
+CRASHED = (
+    "the study's worker process stopped unexpectedly ({how}); the finished points are kept, "
+    "and Run starts a new process"
+)
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,16 +35,21 @@ from core.scenario.model import (
 )
 
 TOL = 1e-6
-QUICK = MarketSettings(audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False,
-                       compare=False, market_power=False)
+QUICK = MarketSettings(
+    audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False, compare=False, market_power=False
+)
 
 
 def scenario(prosumers, periods=1, retail=0.3, feed_in=0.1, step_h=1.0) -> Scenario:
-    feeder = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation("0", 1.0, (0.1,) * periods),
-                    buses=(Bus("0"), Bus("1")), lines=(Line("L", "0", "1", 0.01, 0.01),))
+    feeder = Feeder(
+        base_kv=0.4,
+        base_kva=100.0,
+        substation=Substation("0", 1.0, (0.1,) * periods),
+        buses=(Bus("0"), Bus("1")),
+        lines=(Line("L", "0", "1", 0.01, 0.01),),
+    )
     per = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,) * periods  # noqa: E731
-    return Scenario("hand", feeder, TimeHorizon(periods, step_h), Tariffs(per(retail), per(feed_in)),
-                    tuple(prosumers))
+    return Scenario("hand", feeder, TimeHorizon(periods, step_h), Tariffs(per(retail), per(feed_in)), tuple(prosumers))
 
 
 def meter_kw(day, i: int) -> np.ndarray:
@@ -64,8 +69,9 @@ def check_day(day) -> None:
         # the clearing pairs a prosumer with itself only at a price where it is indifferent (a block it half
         # uses itself), and the day keeps only its net
         both = np.minimum(out.agent_bought, out.agent_sold) > TOL
-        assert not both.any() or (out.price_interval is not None
-                                  and out.price_interval[1] - out.price_interval[0] <= 1e-12), f"period {t}"
+        assert not both.any() or (
+            out.price_interval is not None and out.price_interval[1] - out.price_interval[0] <= 1e-12
+        ), f"period {t}"
     assert np.all(np.minimum(day.bought_kwh, day.sold_kwh) <= TOL), "bought and sold in one period"
     assert np.all(np.minimum(day.grid_import_kwh, day.grid_export_kwh) <= TOL), "imported and exported at once"
     # sold in the market while importing the same energy from the grid would be a conduit, not a prosumer
@@ -97,8 +103,14 @@ def check_day(day) -> None:
 def two_period_day() -> Scenario:
     """A battery (10 kWh, half full, ±10 kW, η = 1, wear 0.01/kWh), a home (2 then 6 kW) and a PV (4 kWh then
     nothing, free) at retail 0.30 and feed-in 0.10 in both periods."""
-    battery = Prosumer("bat", "1", (0.0, 0.0), asset=Asset("battery", 10.0, p_min_kw=-10.0, efficiency=1.0,
-                                                            cost_b_per_kwh=0.01, energy_kwh=10.0, soc_init_pu=0.5))
+    battery = Prosumer(
+        "bat",
+        "1",
+        (0.0, 0.0),
+        asset=Asset(
+            "battery", 10.0, p_min_kw=-10.0, efficiency=1.0, cost_b_per_kwh=0.01, energy_kwh=10.0, soc_init_pu=0.5
+        ),
+    )
     home = Prosumer("home", "1", (2.0, 6.0))
     pv = Prosumer("pv", "1", (0.0, 0.0), asset=Asset("pv", 4.0, availability_pu=(1.0, 0.0)))
     return scenario([battery, home, pv], periods=2)
@@ -160,8 +172,19 @@ def test_the_chapters_auction_and_vcg_deficit_stand():
 
 def test_a_prosumer_never_trades_with_itself():
     # alone with a buy at 12 and a sell at 5 it used to "trade" 1 kWh with itself at 8.5
-    s = scenario([Prosumer("me", "1", (1.0,), asset=Asset("generator", 1.0, cost_b_per_kwh=5.0),
-                           bids=(BidBlock("buy", 12.0, 1.0), BidBlock("sell", 5.0, 1.0)))], retail=25.0, feed_in=4.0)
+    s = scenario(
+        [
+            Prosumer(
+                "me",
+                "1",
+                (1.0,),
+                asset=Asset("generator", 1.0, cost_b_per_kwh=5.0),
+                bids=(BidBlock("buy", 12.0, 1.0), BidBlock("sell", 5.0, 1.0)),
+            )
+        ],
+        retail=25.0,
+        feed_in=4.0,
+    )
     r = clear(s, replace(QUICK, mechanism="uniform"))
     assert r.summary["traded_kwh"] == 0.0
     assert r.summary["price_per_kwh"] is None  # nothing traded: no price
@@ -180,8 +203,9 @@ def test_a_bid_above_retail_is_clipped_and_individual_rationality_is_against_the
     a = r.agents.set_index("agent")
     assert a.loc["B", "gain_over_outside"] == pytest.approx(0.0, abs=1e-6) and a.loc["B", "ir_ok"]
     # a seller asking less than the feed-in tariff would be better off with the grid; asked at 2 it gets 4
-    s2 = scenario([b, replace(sl, bids=(BidBlock("sell", 2.0, 1.0),), asset=Asset("pv", 1.0))], retail=25.0,
-                  feed_in=4.0)
+    s2 = scenario(
+        [b, replace(sl, bids=(BidBlock("sell", 2.0, 1.0),), asset=Asset("pv", 1.0))], retail=25.0, feed_in=4.0
+    )
     r2 = clear(s2, replace(QUICK, mechanism="uniform", k=0.0))
     assert r2.summary["price_per_kwh"] == pytest.approx(4.0)
     assert r2.agents.ir_ok.all()
@@ -213,9 +237,20 @@ def test_no_trade_reports_the_interval_of_prices_not_a_price():
 def test_a_ramp_limited_ev_can_come_down_before_it_leaves():
     # 4 kW EV, ramp 1 kW per period, away in period 1 (availability 0): at most 1 kW in period 0, or it could not
     # be back at 0 when it leaves; with that, the auction day is worth what the welfare clearing's is
-    ev = Prosumer("ev", "1", (0.0,) * 4, asset=Asset("ev", 4.0, p_min_kw=-10.0, ramp_kw_per_period=1.0,
-                                                      energy_kwh=40.0, soc_init_pu=0.5,
-                                                      availability_pu=(1.0, 0.0, 1.0, 1.0)))
+    ev = Prosumer(
+        "ev",
+        "1",
+        (0.0,) * 4,
+        asset=Asset(
+            "ev",
+            4.0,
+            p_min_kw=-10.0,
+            ramp_kw_per_period=1.0,
+            energy_kwh=40.0,
+            soc_init_pu=0.5,
+            availability_pu=(1.0, 0.0, 1.0, 1.0),
+        ),
+    )
     home = Prosumer("home", "1", (4.0, 0.0, 0.0, 0.0))
     pv = Prosumer("pv", "1", (0.0,) * 4, asset=Asset("pv", 4.0, availability_pu=(0.0, 0.0, 1.0, 1.0)))
     s = scenario([ev, home, pv], periods=4, retail=0.3, feed_in=0.05)
@@ -230,8 +265,12 @@ def test_a_ramp_limited_ev_can_come_down_before_it_leaves():
 def test_a_battery_alone_stays_put(soc):
     # nobody to trade with, retail 0.30 and feed-in 0.10: buying to sell back loses, so it idles whatever its
     # initial charge (not on a round number of its planning grid)
-    bat = Prosumer("bat", "1", (0.0,) * 3, asset=Asset("battery", 1.0, p_min_kw=-1.0, efficiency=0.95,
-                                                        energy_kwh=10.0, soc_init_pu=soc))
+    bat = Prosumer(
+        "bat",
+        "1",
+        (0.0,) * 3,
+        asset=Asset("battery", 1.0, p_min_kw=-1.0, efficiency=0.95, energy_kwh=10.0, soc_init_pu=soc),
+    )
     r = clear(scenario([bat], periods=3), replace(QUICK, mechanism="uniform"))
     assert r.summary["grid_import_kwh"] == pytest.approx(0.0, abs=1e-9)
     assert r.summary["welfare"] == pytest.approx(0.0, abs=1e-9) and r.summary["ir_violations"] == 0
@@ -240,10 +279,15 @@ def test_a_battery_alone_stays_put(soc):
 def test_a_battery_plans_with_the_spread_between_buying_and_selling():
     # alone, cheap then dear retail (0.10 → 0.40) but feed-in 0.05: it could only buy at 0.10 and sell at
     # 0.05, so it does nothing (planning at one middle price it bought 5.3 kWh and dumped them)
-    bat = Prosumer("bat", "1", (0.0,) * 4, asset=Asset("battery", 5.0, p_min_kw=-5.0, efficiency=0.95,
-                                                        energy_kwh=10.0, soc_init_pu=0.5))
-    r = clear(scenario([bat], periods=4, retail=[0.1, 0.1, 0.4, 0.4], feed_in=0.05),
-              replace(QUICK, mechanism="uniform"))
+    bat = Prosumer(
+        "bat",
+        "1",
+        (0.0,) * 4,
+        asset=Asset("battery", 5.0, p_min_kw=-5.0, efficiency=0.95, energy_kwh=10.0, soc_init_pu=0.5),
+    )
+    r = clear(
+        scenario([bat], periods=4, retail=[0.1, 0.1, 0.4, 0.4], feed_in=0.05), replace(QUICK, mechanism="uniform")
+    )
     assert r.summary["grid_import_kwh"] == pytest.approx(0.0, abs=1e-9)
     assert r.summary["grid_export_kwh"] == pytest.approx(0.0, abs=1e-9)
 
@@ -251,15 +295,17 @@ def test_a_battery_plans_with_the_spread_between_buying_and_selling():
 def test_a_long_storage_moves_too():
     # 100 kWh at 1 kW: 100 hours to fill. It still shifts the PV's midday kWh to the evening home (its
     # planning grid is fine enough for one period at full power)
-    bat = Prosumer("bat", "1", (0.0,) * 4, asset=Asset("battery", 1.0, p_min_kw=-1.0, energy_kwh=100.0,
-                                                        soc_init_pu=0.5))
+    bat = Prosumer(
+        "bat", "1", (0.0,) * 4, asset=Asset("battery", 1.0, p_min_kw=-1.0, energy_kwh=100.0, soc_init_pu=0.5)
+    )
     home = Prosumer("home", "1", (0.0, 0.0, 1.0, 1.0))
     pv = Prosumer("pv", "1", (0.0,) * 4, asset=Asset("pv", 1.0, availability_pu=(1.0, 1.0, 0.0, 0.0)))
     s = scenario([bat, home, pv], periods=4, retail=0.3, feed_in=0.05)
     day = clear_day(s, "uniform")
     assert day.der_kw[0] == pytest.approx([-1.0, -1.0, 1.0, 1.0])
     assert clear(s, replace(QUICK, mechanism="uniform")).summary["welfare"] == pytest.approx(
-        clear(s, replace(QUICK, mechanism="welfare")).summary["welfare"], abs=1e-6)
+        clear(s, replace(QUICK, mechanism="welfare")).summary["welfare"], abs=1e-6
+    )
 
 
 def test_a_flexible_load_alone_buys_what_the_grid_is_worth_to_it():
@@ -298,8 +344,12 @@ def test_the_welfare_clearing_bounds_every_auction(projects_dir, project):
 
 def test_one_definition_of_traded_energy(projects_dir):
     s = load_project(projects_dir / "ieee33-community.json")
-    r = clear(s, MarketSettings(mechanism="uniform", period=19, tatonnement=False, decentralised_check=False,
-                                fairness_audit=False))
+    r = clear(
+        s,
+        MarketSettings(
+            mechanism="uniform", period=19, tatonnement=False, decentralised_check=False, fairness_audit=False
+        ),
+    )
     # the headline (day), the supply and demand panel (period), the properties table and the comparison agree
     assert r.summary["traded_kwh"] == pytest.approx(r.periods.traded_kwh.sum())
     assert r.curves.traded_kwh == pytest.approx(r.periods.traded_kwh[19])
@@ -329,33 +379,78 @@ def random_scenarios(draw):
         if kind == "home":
             prosumers.append(Prosumer(pid, "1", demand))
         elif kind == "flex":
-            prosumers.append(Prosumer(pid, "1", demand, flexible=FlexibleLoad(
-                tuple(draw(st.floats(0.0, 4.0)) for _ in range(T)), draw(st.floats(0.0, 0.05)),
-                draw(st.floats(0.05, 0.5)))))
+            prosumers.append(
+                Prosumer(
+                    pid,
+                    "1",
+                    demand,
+                    flexible=FlexibleLoad(
+                        tuple(draw(st.floats(0.0, 4.0)) for _ in range(T)),
+                        draw(st.floats(0.0, 0.05)),
+                        draw(st.floats(0.05, 0.5)),
+                    ),
+                )
+            )
         elif kind == "pv":
-            prosumers.append(Prosumer(pid, "1", demand, asset=Asset(
-                "pv", draw(st.floats(0.5, 8.0)), efficiency=draw(st.floats(0.8, 1.0)),
-                cost_a_per_kw2h=draw(st.floats(0.0, 0.01)), cost_b_per_kwh=draw(st.floats(0.0, 0.05)),
-                availability_pu=tuple(draw(st.floats(0.0, 1.0)) for _ in range(T)))))
+            prosumers.append(
+                Prosumer(
+                    pid,
+                    "1",
+                    demand,
+                    asset=Asset(
+                        "pv",
+                        draw(st.floats(0.5, 8.0)),
+                        efficiency=draw(st.floats(0.8, 1.0)),
+                        cost_a_per_kw2h=draw(st.floats(0.0, 0.01)),
+                        cost_b_per_kwh=draw(st.floats(0.0, 0.05)),
+                        availability_pu=tuple(draw(st.floats(0.0, 1.0)) for _ in range(T)),
+                    ),
+                )
+            )
         elif kind == "chp":
-            prosumers.append(Prosumer(pid, "1", demand, asset=Asset(
-                "chp", draw(st.floats(1.0, 6.0)), p_min_kw=draw(st.floats(0.0, 0.5)),
-                ramp_kw_per_period=draw(st.one_of(st.none(), st.floats(0.5, 3.0))),
-                efficiency=draw(st.floats(0.8, 1.0)), cost_a_per_kw2h=draw(st.floats(0.0, 0.02)),
-                cost_b_per_kwh=draw(st.floats(0.05, 0.3)))))
+            prosumers.append(
+                Prosumer(
+                    pid,
+                    "1",
+                    demand,
+                    asset=Asset(
+                        "chp",
+                        draw(st.floats(1.0, 6.0)),
+                        p_min_kw=draw(st.floats(0.0, 0.5)),
+                        ramp_kw_per_period=draw(st.one_of(st.none(), st.floats(0.5, 3.0))),
+                        efficiency=draw(st.floats(0.8, 1.0)),
+                        cost_a_per_kw2h=draw(st.floats(0.0, 0.02)),
+                        cost_b_per_kwh=draw(st.floats(0.05, 0.3)),
+                    ),
+                )
+            )
         else:
             p = draw(st.floats(0.5, 6.0))
             away = tuple(draw(st.sampled_from([0.0, 1.0, 1.0])) for _ in range(T)) if kind == "ev" else None
-            prosumers.append(Prosumer(pid, "1", demand, asset=Asset(
-                kind, p, p_min_kw=-draw(st.floats(0.5, 6.0)), availability_pu=away,
-                ramp_kw_per_period=draw(st.one_of(st.none(), st.floats(0.5, 6.0))),
-                efficiency=draw(st.floats(0.8, 1.0)), cost_a_per_kw2h=draw(st.floats(0.0, 0.01)),
-                cost_b_per_kwh=draw(st.floats(0.0, 0.03)), energy_kwh=draw(st.floats(1.0, 20.0)),
-                soc_init_pu=draw(st.floats(0.0, 1.0)))))
+            prosumers.append(
+                Prosumer(
+                    pid,
+                    "1",
+                    demand,
+                    asset=Asset(
+                        kind,
+                        p,
+                        p_min_kw=-draw(st.floats(0.5, 6.0)),
+                        availability_pu=away,
+                        ramp_kw_per_period=draw(st.one_of(st.none(), st.floats(0.5, 6.0))),
+                        efficiency=draw(st.floats(0.8, 1.0)),
+                        cost_a_per_kw2h=draw(st.floats(0.0, 0.01)),
+                        cost_b_per_kwh=draw(st.floats(0.0, 0.03)),
+                        energy_kwh=draw(st.floats(1.0, 20.0)),
+                        soc_init_pu=draw(st.floats(0.0, 1.0)),
+                    ),
+                )
+            )
         if draw(st.booleans()) and draw(st.booleans()):  # now and then, explicit bids too
             side = draw(st.sampled_from(["buy", "sell"]))
-            prosumers[-1] = replace(prosumers[-1], bids=(BidBlock(side, draw(st.floats(0.0, 0.6)),
-                                                                  draw(st.floats(0.1, 5.0))),))
+            prosumers[-1] = replace(
+                prosumers[-1], bids=(BidBlock(side, draw(st.floats(0.0, 0.6)), draw(st.floats(0.1, 5.0))),)
+            )
     return scenario(prosumers, periods=T, retail=retail, feed_in=feed_in)
 
 
@@ -380,8 +475,17 @@ def test_the_welfare_clearing_bounds_random_auctions(s):
 
 
 def test_cli_json_carries_the_common_scale(projects_dir, capsys):
-    code = cli_main(["clear", str(projects_dir / "ieee33-community.json"), "--mechanism", "uniform",
-                     "--no-audit", "--format", "json"])
+    code = cli_main(
+        [
+            "clear",
+            str(projects_dir / "ieee33-community.json"),
+            "--mechanism",
+            "uniform",
+            "--no-audit",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     for key in ("welfare", "declared_gains", "traded_kwh", "grid_import_kwh", "grid_export_kwh"):

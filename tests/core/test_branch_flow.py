@@ -15,8 +15,9 @@ from core.scenario.model import Asset, Bus, Feeder, Line, Prosumer, Scenario, Su
 
 pp = pytest.importorskip("pandapower")
 
-QUICK = MarketSettings(audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False,
-                       compare=False, market_power=False)
+QUICK = MarketSettings(
+    audit=False, tatonnement=False, decentralised_check=False, fairness_audit=False, compare=False, market_power=False
+)
 GENERATORS = ((17, 45.0), (32, 55.0))  # bus, EUR/MWh; both + 20 EUR/MW²h, 0–500 kW, unity power factor
 
 
@@ -30,12 +31,25 @@ def case33_with_generators():
     net = pn.case33bw()
     net.poly_cost.loc[0, "cp1_eur_per_mw"] = 50.0
     for bus, c1 in GENERATORS:
-        g = pp.create_sgen(net, bus, p_mw=0.0, q_mvar=0.0, min_p_mw=0.0, max_p_mw=0.5, min_q_mvar=0.0,
-                           max_q_mvar=0.0, controllable=True)
+        g = pp.create_sgen(
+            net,
+            bus,
+            p_mw=0.0,
+            q_mvar=0.0,
+            min_p_mw=0.0,
+            max_p_mw=0.5,
+            min_q_mvar=0.0,
+            max_q_mvar=0.0,
+            controllable=True,
+        )
         pp.create_poly_cost(net, g, "sgen", cp1_eur_per_mw=c1, cp2_eur_per_mw2=20.0)
     s, _ = import_pandapower(pn.case33bw(), periods=1, wholesale_price_per_kwh=0.050)
-    gens = tuple(Prosumer(f"g{b}", str(b), (0.0,), asset=Asset("generator", 500.0, cost_a_per_kw2h=20e-6,
-                                                                 cost_b_per_kwh=c / 1000.0)) for b, c in GENERATORS)
+    gens = tuple(
+        Prosumer(
+            f"g{b}", str(b), (0.0,), asset=Asset("generator", 500.0, cost_a_per_kw2h=20e-6, cost_b_per_kwh=c / 1000.0)
+        )
+        for b, c in GENERATORS
+    )
     return net, replace(s, prosumers=s.prosumers + gens)
 
 
@@ -100,10 +114,16 @@ def test_the_exact_voltages_are_the_ac_power_flows(projects_dir):
 def test_a_negative_price_makes_the_relaxation_inexact_and_the_market_says_so():
     # energy the grid pays to take: the relaxation "burns" it as phantom current in the line (P² + Q² < v·ℓ).
     # The market falls back to the AC-checked LinDistFlow clearing and says why
-    feeder = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation("0", 1.0, (-0.05, -0.05)),
-                    buses=(Bus("0"), Bus("1")), lines=(Line("L", "0", "1", 0.05, 0.02, rating_kva=100.0),))
-    s = Scenario("negative", feeder, TimeHorizon(2), Tariffs((0.3, 0.3), (0.0, 0.0)),
-                 (Prosumer("home", "1", (10.0, 10.0)),))
+    feeder = Feeder(
+        base_kv=0.4,
+        base_kva=100.0,
+        substation=Substation("0", 1.0, (-0.05, -0.05)),
+        buses=(Bus("0"), Bus("1")),
+        lines=(Line("L", "0", "1", 0.05, 0.02, rating_kva=100.0),),
+    )
+    s = Scenario(
+        "negative", feeder, TimeHorizon(2), Tariffs((0.3, 0.3), (0.0, 0.0)), (Prosumer("home", "1", (10.0, 10.0)),)
+    )
     sol = clear_network_socp(s)
     assert sol.checks["exactness_gap"] > EXACT_GAP
     r = clear(s, replace(QUICK, network="socp"))

@@ -117,8 +117,10 @@ def test_help_and_validate_import_no_solver_no_pandas_no_dask(argv):
     from pathlib import Path
 
     heavy = ("cvxpy", "pandas", "dask", "distributed", "scipy", "PySide6", "pyqtgraph")
-    code = (f"import sys\nfrom core.cli import main\ntry:\n    main({argv!r}, out=sys.stdout)\nexcept SystemExit:\n"
-            f"    pass\nprint('LOADED', sorted(m for m in {heavy!r} if m in sys.modules))")
+    code = (
+        f"import sys\nfrom core.cli import main\ntry:\n    main({argv!r}, out=sys.stdout)\nexcept SystemExit:\n"
+        f"    pass\nprint('LOADED', sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert "LOADED []" in done.stdout, done.stdout[-500:] + done.stderr[-2000:]

@@ -44,10 +44,16 @@ from core.welfare import PriceResponse, grid_prices, outside_option, solve_welfa
 
 def scenario(prosumers, periods=1, retail=100.0, feed_in=0.0, buses=("0", "1")):
     lines = tuple(Line(f"L{b}", buses[0], b, 0.01, 0.01) for b in buses[1:])
-    feeder = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation(buses[0], 1.0, (0.1,) * periods),
-                    buses=tuple(Bus(b) for b in buses), lines=lines)
-    return Scenario("hand", feeder, TimeHorizon(periods, 1.0), Tariffs((retail,) * periods, (feed_in,) * periods),
-                    tuple(prosumers))
+    feeder = Feeder(
+        base_kv=0.4,
+        base_kva=100.0,
+        substation=Substation(buses[0], 1.0, (0.1,) * periods),
+        buses=tuple(Bus(b) for b in buses),
+        lines=lines,
+    )
+    return Scenario(
+        "hand", feeder, TimeHorizon(periods, 1.0), Tariffs((retail,) * periods, (feed_in,) * periods), tuple(prosumers)
+    )
 
 
 def seller(id_, a, b=0.0, cap=100.0, bus="1"):
@@ -246,8 +252,9 @@ def test_proportional_first_order_condition(ieee33):
         others.append((resp.fleet.der_kw(), resp.fleet.flexible_kw()))
     for P2, F2 in others:
         for theta in (0.01, 0.2, 1.0):
-            Ut = _gains(s, (1 - theta) * a.der_kw + theta * P2, (1 - theta) * a.flexible_kw + theta * F2,
-                        a.price_per_kwh, u0)
+            Ut = _gains(
+                s, (1 - theta) * a.der_kw + theta * P2, (1 - theta) * a.flexible_kw + theta * F2, a.price_per_kwh, u0
+            )
             assert float(np.sum((Ut[S] - U[S]) / (U[S] + a.regulariser))) <= 1e-6
 
 
@@ -316,16 +323,20 @@ def test_unknown_rule_is_refused():
 
 # A generator C = 0.5 p² with a flexible load U = 10 f − 0.5 f² (f ≤ 20), d = 0, η = 1: delivering q
 # means f = p − q; the stationary point p* = (η b_v + 2 a_v η (d + q) − b)/(2 a_v η² + 2 a) = (10 + q)/2.
-BOTH = Prosumer("C", "1", (0.0,), asset=Asset("generator", 10.0, cost_a_per_kw2h=0.5),
-                flexible=FlexibleLoad((20.0,), 0.5, 10.0))
+BOTH = Prosumer(
+    "C", "1", (0.0,), asset=Asset("generator", 10.0, cost_a_per_kw2h=0.5), flexible=FlexibleLoad((20.0,), 0.5, 10.0)
+)
 
 
-@pytest.mark.parametrize(("q", "v"), [
-    (-4.0, 41.0),     # p = 3, f = 7: 70 − 24.5 − 4.5
-    (4.0, 1.0),       # p = 7, f = 3: 30 − 4.5 − 24.5
-    (9.0, -40.25),    # p = 9.5 ∈ [9, 10], f = 0.5: 5 − 0.125 − 45.125
-    (-15.0, 37.5),    # p* = −2.5 clipped to p = 0 (f = 15 ≤ 20): 150 − 112.5
-])
+@pytest.mark.parametrize(
+    ("q", "v"),
+    [
+        (-4.0, 41.0),  # p = 3, f = 7: 70 − 24.5 − 4.5
+        (4.0, 1.0),  # p = 7, f = 3: 30 − 4.5 − 24.5
+        (9.0, -40.25),  # p = 9.5 ∈ [9, 10], f = 0.5: 5 − 0.125 − 45.125
+        (-15.0, 37.5),  # p* = −2.5 clipped to p = 0 (f = 15 ≤ 20): 150 − 112.5
+    ],
+)
 def test_bundle_value_with_a_der_and_a_flexible_load(q, v):
     assert bundle_value(BOTH, [q]) == pytest.approx(v)
 
@@ -333,9 +344,13 @@ def test_bundle_value_with_a_der_and_a_flexible_load(q, v):
 def test_bundle_value_of_storage_with_a_flexible_load():
     # battery ±5 kW, C = 0.5 p² + 1·|p| (no energy limit), load U = 10 f − 0.5 f² (f ≤ 20), d = 0, f = p − q.
     # Branch p ≥ 0: p* = (10 + q − 1)/2; branch p ≤ 0: p* = (10 + q + 1)/2.
-    bat = Prosumer("E", "1", (0.0,), asset=Asset("battery", 5.0, p_min_kw=-5.0, cost_a_per_kw2h=0.5,
-                                                 cost_b_per_kwh=1.0),
-                   flexible=FlexibleLoad((20.0,), 0.5, 10.0))
+    bat = Prosumer(
+        "E",
+        "1",
+        (0.0,),
+        asset=Asset("battery", 5.0, p_min_kw=-5.0, cost_a_per_kw2h=0.5, cost_b_per_kwh=1.0),
+        flexible=FlexibleLoad((20.0,), 0.5, 10.0),
+    )
     # q = −4: p = 2.5, f = 6.5: 65 − 21.125 − 3.125 − 2.5 = 38.25 (the p ≤ 0 branch stops at 0: 40 − 8 = 32)
     assert bundle_value(bat, [-4.0]) == pytest.approx(38.25)
     # q = 3: p* = 6 clipped to P^max = 5, f = 2: 20 − 2 − 12.5 − 5 = 0.5
@@ -357,8 +372,13 @@ def test_bundle_value_respects_a_ramp_with_a_flexible_load():
     # Two periods, ramp R = 1, q = (−4, 4): per period p = (3, 7) breaks the ramp. With p₂ = p₁ + 1:
     # d/dp₁ [g₁(p₁) + g₂(p₁ + 1)] = (10 − 4 − 2p₁) + (10 + 4 − 2p₁ − 2) = 18 − 4p₁ = 0 ⇒ p = (4.5, 5.5),
     # f = (8.5, 1.5): V = 85 − 36.125 + 15 − 1.125 − 10.125 − 15.125 = 37.5 (unconstrained: 41 + 1 = 42).
-    p = Prosumer("C", "1", (0.0, 0.0), asset=Asset("generator", 10.0, cost_a_per_kw2h=0.5, ramp_kw_per_period=1.0),
-                 flexible=FlexibleLoad((20.0, 20.0), 0.5, 10.0))
+    p = Prosumer(
+        "C",
+        "1",
+        (0.0, 0.0),
+        asset=Asset("generator", 10.0, cost_a_per_kw2h=0.5, ramp_kw_per_period=1.0),
+        flexible=FlexibleLoad((20.0, 20.0), 0.5, 10.0),
+    )
     assert bundle_value(p, [-4.0, 4.0]) == pytest.approx(37.5, abs=1e-5)
 
 
@@ -377,8 +397,12 @@ def test_bundle_value_of_the_other_kinds():
     assert bundle_value(gen, [3.0]) == pytest.approx(-64.0)
     # storage over two hours must end as full as it started: (1, 1) empties it by 2 kWh; (1, −1) costs
     # 0.1·(1 + 1) + 0.2·(|1| + |−1|) = 0.6
-    bat = Prosumer("b", "1", (0.0, 0.0), asset=Asset("battery", 5.0, p_min_kw=-5.0, energy_kwh=10.0,
-                                                     cost_a_per_kw2h=0.1, cost_b_per_kwh=0.2))
+    bat = Prosumer(
+        "b",
+        "1",
+        (0.0, 0.0),
+        asset=Asset("battery", 5.0, p_min_kw=-5.0, energy_kwh=10.0, cost_a_per_kw2h=0.1, cost_b_per_kwh=0.2),
+    )
     assert bundle_value(bat, [1.0, 1.0]) == -np.inf
     assert bundle_value(bat, [1.0, -1.0]) == pytest.approx(-0.6)
 
@@ -431,8 +455,9 @@ def test_envy_from_location_is_flagged():
     # identical loads at buses 1 (DLMP 6) and 2 (DLMP 4), each answering its own price: 10 − f = π,
     # A buys 4 for 24, B buys 6 for 24. A: own 32 − 24 = 8, B's bundle 42 − 24 = 18 → envy 10;
     # B: own 42 − 24 = 18, A's 32 − 24 = 8 → none. Re-priced at A's bus: 42 − 6·6 = 6 ≤ 8 → location only.
-    s = scenario([buyer("A", 10.0, 0.5, d_max=20.0, bus="1"), buyer("B", 10.0, 0.5, d_max=20.0, bus="2")],
-                 buses=("0", "1", "2"))
+    s = scenario(
+        [buyer("A", 10.0, 0.5, d_max=20.0, bus="1"), buyer("B", 10.0, 0.5, d_max=20.0, bus="2")], buses=("0", "1", "2")
+    )
     alloc = SimpleNamespace(trade_kw=np.array([[-4.0], [-6.0]]), payment=np.array([24.0, 24.0]))
     rep = envy(s, alloc, bus_prices={"0": 5.0, "1": [6.0], "2": [4.0]})
     assert rep.envy.to_numpy() == pytest.approx(np.array([[0.0, 10.0], [0.0, 0.0]]))

@@ -64,24 +64,40 @@ def only_problem(err: ScenarioError, column: str):
 def test_csv_good_file(tmp_path, ieee33):
     T = ieee33.periods  # 24
     profile = " ".join(str(k) for k in range(T))  # 0 1 2 ... 23
-    path = write(tmp_path, (
-        "id,name,bus,demand_kw,power_factor,asset_kind,p_max_kw,p_min_kw,ramp_kw_per_period,efficiency,"
-        "cost_a_per_kw2h,cost_b_per_kwh,energy_kwh,flex_d_max_kw,flex_value_a_per_kw2h,flex_value_b_per_kwh\n"
-        "h1,Home one,5,2.5,0.95,pv,6,,,0.97,0.001,0.01,,,,\n"
-        f"h2,,7,{profile},,battery,5,-5,2.5,0.9,,0.02,10,,,\n"
-        "h3,,9,1;1.5;2" + ";2" * (T - 3) + ",,,,,,,,,,3,0.02,0.3\n"
-        "h4,,9,0,,,,,,,,,,,,\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "id,name,bus,demand_kw,power_factor,asset_kind,p_max_kw,p_min_kw,ramp_kw_per_period,efficiency,"
+            "cost_a_per_kw2h,cost_b_per_kwh,energy_kwh,flex_d_max_kw,flex_value_a_per_kw2h,flex_value_b_per_kwh\n"
+            "h1,Home one,5,2.5,0.95,pv,6,,,0.97,0.001,0.01,,,,\n"
+            f"h2,,7,{profile},,battery,5,-5,2.5,0.9,,0.02,10,,,\n"
+            "h3,,9,1;1.5;2" + ";2" * (T - 3) + ",,,,,,,,,,3,0.02,0.3\n"
+            "h4,,9,0,,,,,,,,,,,,\n"
+        ),
+    )
     s = import_prosumers_csv(path, ieee33)
     assert [p.id for p in s.prosumers] == ["h1", "h2", "h3", "h4"]
     h1, h2, h3, h4 = s.prosumers
     assert h1.name == "Home one" and h1.bus == "5"
     assert h1.demand_kw == (2.5,) * 24 and h1.power_factor == 0.95
-    assert h1.asset == Asset(kind="pv", p_max_kw=6.0, efficiency=0.97, cost_a_per_kw2h=0.001, cost_b_per_kwh=0.01,
-                             availability_pu=tuple(round(float(v), 3) for v in solar_shape(24)))
+    assert h1.asset == Asset(
+        kind="pv",
+        p_max_kw=6.0,
+        efficiency=0.97,
+        cost_a_per_kw2h=0.001,
+        cost_b_per_kwh=0.01,
+        availability_pu=tuple(round(float(v), 3) for v in solar_shape(24)),
+    )
     assert h2.demand_kw == tuple(float(k) for k in range(24))
-    assert h2.asset == Asset(kind="battery", p_max_kw=5.0, p_min_kw=-5.0, ramp_kw_per_period=2.5,
-                             efficiency=0.9, cost_b_per_kwh=0.02, energy_kwh=10.0)
+    assert h2.asset == Asset(
+        kind="battery",
+        p_max_kw=5.0,
+        p_min_kw=-5.0,
+        ramp_kw_per_period=2.5,
+        efficiency=0.9,
+        cost_b_per_kwh=0.02,
+        energy_kwh=10.0,
+    )
     assert h3.demand_kw[:3] == (1.0, 1.5, 2.0) and h3.demand_kw[3:] == (2.0,) * 21
     assert h3.asset is None
     assert h3.flexible.d_max_kw == (3.0,) * 24
@@ -181,12 +197,7 @@ def test_csv_missing_bus_reported_at_its_line(tmp_path, five_bus):
 
 
 def test_csv_validation_problems_map_to_lines(tmp_path, five_bus):
-    path = write(tmp_path, (
-        "id,bus,demand_kw,asset_kind,p_max_kw,efficiency\n"
-        "A,2,1,chp,5,1.5\n"
-        "B,2,-1,,,\n"
-        "A,3,1,,,\n"
-    ))
+    path = write(tmp_path, ("id,bus,demand_kw,asset_kind,p_max_kw,efficiency\nA,2,1,chp,5,1.5\nB,2,-1,,,\nA,3,1,,,\n"))
     with pytest.raises(ScenarioError) as ei:
         import_prosumers_csv(path, five_bus)
     by_col = {(p.field, p.row): p for p in ei.value.problems}
@@ -196,21 +207,28 @@ def test_csv_validation_problems_map_to_lines(tmp_path, five_bus):
 
 
 def test_csv_collects_every_row_problem(tmp_path, five_bus):
-    path = write(tmp_path, (
-        "id,bus,demand_kw,asset_kind,p_max_kw,flex_d_max_kw\n"
-        "A,2,x,,,\n"            # bad number
-        "B,2,1,pv,,\n"          # PV without p_max_kw
-        "C,2,1,solar,3,\n"      # unknown kind
-        "D,2,1,,4,\n"           # asset column without a kind
-        "E,2,1,,,2\n"           # flexible without its value
-        "F,zzz,1,,,\n"          # unknown bus (found by validation)
-    ))
+    path = write(
+        tmp_path,
+        (
+            "id,bus,demand_kw,asset_kind,p_max_kw,flex_d_max_kw\n"
+            "A,2,x,,,\n"  # bad number
+            "B,2,1,pv,,\n"  # PV without p_max_kw
+            "C,2,1,solar,3,\n"  # unknown kind
+            "D,2,1,,4,\n"  # asset column without a kind
+            "E,2,1,,,2\n"  # flexible without its value
+            "F,zzz,1,,,\n"  # unknown bus (found by validation)
+        ),
+    )
     with pytest.raises(ScenarioError) as ei:
         import_prosumers_csv(path, five_bus)
     got = {(p.field, p.row) for p in ei.value.problems}
     assert got == {
-        ("demand_kw", 2), ("p_max_kw", 3), ("asset_kind", 4), ("asset_kind", 5),
-        ("flex_value_b_per_kwh", 6), ("bus", 7),
+        ("demand_kw", 2),
+        ("p_max_kw", 3),
+        ("asset_kind", 4),
+        ("asset_kind", 5),
+        ("flex_value_b_per_kwh", 6),
+        ("bus", 7),
     }
     msgs = {(p.field, p.row): p.message for p in ei.value.problems}
     assert "pv" in msgs["p_max_kw", 3]
@@ -305,8 +323,14 @@ def test_case33bw_saves_as_plain_json(case33):
 
 
 def test_periods_and_prices(net33):
-    s, _ = import_pandapower(net33, periods=3, wholesale_price_per_kwh=0.08, retail_price_per_kwh=0.3,
-                             feed_in_price_per_kwh=0.05, name="mine")
+    s, _ = import_pandapower(
+        net33,
+        periods=3,
+        wholesale_price_per_kwh=0.08,
+        retail_price_per_kwh=0.3,
+        feed_in_price_per_kwh=0.05,
+        name="mine",
+    )
     assert s.name == "mine" and s.periods == 3
     assert s.feeder.substation.wholesale_price_per_kwh == (0.08, 0.08, 0.08)
     assert s.tariffs.retail_import_price_per_kwh == (0.3,) * 3
@@ -321,14 +345,35 @@ def lv_network():
     mv1 = pp.create_bus(net, vn_kv=20.0, name="MV station")
     lv = [pp.create_bus(net, vn_kv=0.4, name=f"LV{k}") for k in range(3)]
     pp.create_ext_grid(net, mv0, vm_pu=1.02)
-    pp.create_line_from_parameters(net, mv0, mv1, length_km=2.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1,
-                                   c_nf_per_km=250.0, max_i_ka=0.3)
-    pp.create_transformer_from_parameters(net, mv1, lv[0], sn_mva=0.4, vn_hv_kv=20.0, vn_lv_kv=0.4,
-                                          vkr_percent=1.2, vk_percent=6.0, pfe_kw=0.5, i0_percent=0.2)
-    pp.create_line_from_parameters(net, lv[0], lv[1], length_km=0.1, r_ohm_per_km=0.206, x_ohm_per_km=0.08,
-                                   c_nf_per_km=0.0, max_i_ka=0.27)
-    pp.create_line_from_parameters(net, lv[1], lv[2], length_km=0.2, r_ohm_per_km=0.206, x_ohm_per_km=0.08,
-                                   c_nf_per_km=0.0, max_i_ka=0.27, parallel=2)
+    pp.create_line_from_parameters(
+        net, mv0, mv1, length_km=2.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1, c_nf_per_km=250.0, max_i_ka=0.3
+    )
+    pp.create_transformer_from_parameters(
+        net,
+        mv1,
+        lv[0],
+        sn_mva=0.4,
+        vn_hv_kv=20.0,
+        vn_lv_kv=0.4,
+        vkr_percent=1.2,
+        vk_percent=6.0,
+        pfe_kw=0.5,
+        i0_percent=0.2,
+    )
+    pp.create_line_from_parameters(
+        net, lv[0], lv[1], length_km=0.1, r_ohm_per_km=0.206, x_ohm_per_km=0.08, c_nf_per_km=0.0, max_i_ka=0.27
+    )
+    pp.create_line_from_parameters(
+        net,
+        lv[1],
+        lv[2],
+        length_km=0.2,
+        r_ohm_per_km=0.206,
+        x_ohm_per_km=0.08,
+        c_nf_per_km=0.0,
+        max_i_ka=0.27,
+        parallel=2,
+    )
     pp.create_load(net, lv[1], p_mw=0.03, q_mvar=0.01)
     pp.create_load(net, lv[2], p_mw=0.05, q_mvar=0.02, scaling=0.5)
     pp.create_sgen(net, lv[2], p_mw=0.02)
@@ -374,8 +419,9 @@ def test_transformer_network():
 def test_tap_position_and_rated_voltages_by_hand():
     net = lv_network()
     # rated 20/0.42 kV on 20/0.4 kV buses, the hv tap at −2 steps of 2.5 %: 19 kV
-    net.trafo.loc[0, ["vn_lv_kv", "tap_side", "tap_neutral", "tap_pos", "tap_step_percent", "tap_changer_type",
-                      "shift_degree"]] = [0.42, "hv", 0, -2, 2.5, "Ratio", 150.0]
+    net.trafo.loc[
+        0, ["vn_lv_kv", "tap_side", "tap_neutral", "tap_pos", "tap_step_percent", "tap_changer_type", "shift_degree"]
+    ] = [0.42, "hv", 0, -2, 2.5, "Ratio", 150.0]
     s, warnings = import_pandapower(net)
     t = {ln.id: ln for ln in s.feeder.lines}["T0"]
     # τ = (19/0.42)/(20/0.4) = 0.904762; Z on the lv side at its rated 0.42 kV: 0.42²/0.4 = 0.441 ohm base
@@ -393,16 +439,18 @@ def test_tap_position_and_rated_voltages_by_hand():
     # a tap changer without a type: pandapower's power flow ignores its position, and so do we, saying so
     net.trafo.loc[0, "tap_changer_type"] = None
     s, warnings = import_pandapower(net)
-    assert math.isclose({ln.id: ln for ln in s.feeder.lines}["T0"].transformer.tap_ratio, (20 / 0.42) / 50,
-                        rel_tol=1e-10)  # only the rated voltages count
+    assert math.isclose(
+        {ln.id: ln for ln in s.feeder.lines}["T0"].transformer.tap_ratio, (20 / 0.42) / 50, rel_tol=1e-10
+    )  # only the rated voltages count
     assert any("tap position of transformer(s) 0 is ignored, as pandapower ignores it" in w for w in warnings)
 
 
 def test_a_line_open_at_one_end_is_the_charging_it_draws():
     net = lv_network()
     spur = pp.create_bus(net, vn_kv=20.0, name="open end")
-    cable = pp.create_line_from_parameters(net, 1, spur, length_km=1.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1,
-                                           c_nf_per_km=250.0, max_i_ka=0.3)
+    cable = pp.create_line_from_parameters(
+        net, 1, spur, length_km=1.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1, c_nf_per_km=250.0, max_i_ka=0.3
+    )
     pp.create_switch(net, spur, cable, et="l", closed=False)
     pp.create_shunt(net, 3, q_mvar=-0.01, p_mw=0.0)  # a 10 kvar capacitor bank on LV1
     s, warnings = import_pandapower(net)
@@ -421,11 +469,12 @@ def test_a_line_open_at_one_end_is_the_charging_it_draws():
 def test_bus_switch_merges_and_open_line_switch_cuts():
     net = lv_network()
     extra = pp.create_bus(net, vn_kv=0.4, name="busbar B")
-    pp.create_switch(net, 2, extra, et="b", closed=True)          # LV0 == busbar B
+    pp.create_switch(net, 2, extra, et="b", closed=True)  # LV0 == busbar B
     pp.create_load(net, extra, p_mw=0.01)
     island = pp.create_bus(net, vn_kv=0.4, name="spur")
-    cut = pp.create_line_from_parameters(net, 4, island, length_km=0.1, r_ohm_per_km=0.2, x_ohm_per_km=0.1,
-                                         c_nf_per_km=0.0, max_i_ka=0.2)
+    cut = pp.create_line_from_parameters(
+        net, 4, island, length_km=0.1, r_ohm_per_km=0.2, x_ohm_per_km=0.1, c_nf_per_km=0.0, max_i_ka=0.2
+    )
     pp.create_switch(net, 4, cut, et="l", closed=False)
     s, warnings = import_pandapower(net)
     ids = [b.id for b in s.feeder.buses]
@@ -465,9 +514,24 @@ def test_trafo3w_rejected():
     b110 = pp.create_bus(net, vn_kv=110.0)
     b10 = pp.create_bus(net, vn_kv=10.0)
     pp.create_transformer3w_from_parameters(
-        net, b110, 0, b10, vn_hv_kv=110, vn_mv_kv=20, vn_lv_kv=10, sn_hv_mva=40, sn_mv_mva=40, sn_lv_mva=10,
-        vk_hv_percent=10, vk_mv_percent=10, vk_lv_percent=10, vkr_hv_percent=0.3, vkr_mv_percent=0.3,
-        vkr_lv_percent=0.3, pfe_kw=30, i0_percent=0.1,
+        net,
+        b110,
+        0,
+        b10,
+        vn_hv_kv=110,
+        vn_mv_kv=20,
+        vn_lv_kv=10,
+        sn_hv_mva=40,
+        sn_mv_mva=40,
+        sn_lv_mva=10,
+        vk_hv_percent=10,
+        vk_mv_percent=10,
+        vk_lv_percent=10,
+        vkr_hv_percent=0.3,
+        vkr_mv_percent=0.3,
+        vkr_lv_percent=0.3,
+        pfe_kw=30,
+        i0_percent=0.1,
     )
     with pytest.raises(ScenarioError, match="three-winding"):
         import_pandapower(net)

@@ -83,8 +83,11 @@ AWKWARD = [0.1 + 0.2, 1e-300, 5e-324, 2.2250738585072014e-308, 1 / 3, 123456789.
 
 def finite(lo: float | None = None, hi: float | None = None, *, exclude_min: bool = False) -> st.SearchStrategy[float]:
     base = st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False, exclude_min=exclude_min)
-    awkward = [v for v in AWKWARD + [-v for v in AWKWARD]
-               if (lo is None or v > lo or (v == lo and not exclude_min)) and (hi is None or v <= hi)]
+    awkward = [
+        v
+        for v in AWKWARD + [-v for v in AWKWARD]
+        if (lo is None or v > lo or (v == lo and not exclude_min)) and (hi is None or v <= hi)
+    ]
     return st.one_of(st.sampled_from(awkward), base) if awkward else base
 
 
@@ -102,18 +105,26 @@ def assets(draw, T: int) -> Asset:
     p_max = draw(finite(0.0, 1e6))
     p_min = draw(finite(-p_max, 0.0)) if kind in STORAGE_KINDS else draw(finite(0.0, p_max))
     return Asset(
-        kind=kind, p_max_kw=p_max, p_min_kw=p_min,
+        kind=kind,
+        p_max_kw=p_max,
+        p_min_kw=p_min,
         ramp_kw_per_period=draw(st.none() | finite(0.0, exclude_min=True)),
         efficiency=draw(finite(0.0, 1.0, exclude_min=True)),
-        cost_a_per_kw2h=draw(finite(0.0)), cost_b_per_kwh=draw(finite()),
+        cost_a_per_kw2h=draw(finite(0.0)),
+        cost_b_per_kwh=draw(finite()),
         availability_pu=draw(st.none() | profile(T, 0.0, 1.0)),
         energy_kwh=draw(st.none() | finite(0.0, exclude_min=True)),
         soc_init_pu=draw(finite(0.0, 1.0)),
     )
 
 
-TRANSFORMERS = st.builds(Transformer, tap_ratio=finite(0.5, 2.0), shift_deg=finite(-360.0, 360.0),
-                         g_mag_us=finite(0.0), b_mag_us=finite(None, 0.0))
+TRANSFORMERS = st.builds(
+    Transformer,
+    tap_ratio=finite(0.5, 2.0),
+    shift_deg=finite(-360.0, 360.0),
+    g_mag_us=finite(0.0),
+    b_mag_us=finite(None, 0.0),
+)
 NO_SHUNT = st.just((0.0, 0.0))
 SHUNTS = NO_SHUNT | st.tuples(finite(0.0), finite())
 
@@ -137,37 +148,68 @@ def scenarios(draw) -> Scenario:
         r = draw(finite(0.0))
         x = draw(finite(0.0, exclude_min=(r == 0.0)))
         shunt = draw(shunts)
-        lines.append(Line(f"L{k}", *ends, r_ohm=r, x_ohm=x,
-                          rating_kva=draw(st.none() | finite(0.0, exclude_min=True)),
-                          rating_a=draw(st.none() | finite(0.0, exclude_min=True)), name=draw(text),
-                          g_shunt_us=shunt[0], b_shunt_us=shunt[1],
-                          transformer=draw(st.none() | TRANSFORMERS) if physics else None))
+        lines.append(
+            Line(
+                f"L{k}",
+                *ends,
+                r_ohm=r,
+                x_ohm=x,
+                rating_kva=draw(st.none() | finite(0.0, exclude_min=True)),
+                rating_a=draw(st.none() | finite(0.0, exclude_min=True)),
+                name=draw(text),
+                g_shunt_us=shunt[0],
+                b_shunt_us=shunt[1],
+                transformer=draw(st.none() | TRANSFORMERS) if physics else None,
+            )
+        )
     v_min, v_max = sorted(draw(st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True)))
     feeder = Feeder(
-        base_kv=draw(finite(0.0, exclude_min=True)), base_kva=draw(finite(0.0, exclude_min=True)),
+        base_kv=draw(finite(0.0, exclude_min=True)),
+        base_kva=draw(finite(0.0, exclude_min=True)),
         substation=Substation(draw(st.sampled_from(bus_ids)), draw(finite(0.8, 1.2)), draw(profile(T))),
-        buses=tuple(buses), lines=tuple(lines), v_min_pu=v_min, v_max_pu=v_max,
+        buses=tuple(buses),
+        lines=tuple(lines),
+        v_min_pu=v_min,
+        v_max_pu=v_max,
     )
     prices = draw(st.lists(st.lists(finite(), min_size=2, max_size=2).map(sorted), min_size=T, max_size=T))
     tariffs = Tariffs(tuple(hi for _, hi in prices), tuple(lo for lo, _ in prices))
     prosumers = []
     for i, pid in enumerate(draw(st.lists(ident, max_size=5, unique=True))):
-        bids = draw(st.lists(st.builds(
-            BidBlock, st.sampled_from(["buy", "sell"]), finite(), finite(0.0, exclude_min=True),
-            st.none() | st.integers(0, T - 1)), max_size=2))
+        bids = draw(
+            st.lists(
+                st.builds(
+                    BidBlock,
+                    st.sampled_from(["buy", "sell"]),
+                    finite(),
+                    finite(0.0, exclude_min=True),
+                    st.none() | st.integers(0, T - 1),
+                ),
+                max_size=2,
+            )
+        )
         flexible = draw(st.none() | st.builds(FlexibleLoad, profile(T, 0.0), finite(0.0), finite()))
-        prosumers.append(Prosumer(
-            id=pid, bus=draw(st.sampled_from(bus_ids)), demand_kw=draw(profile(T, 0.0)),
-            name=draw(text) if i % 2 else "",
-            asset=draw(st.none() | assets(T)), flexible=flexible,
-            power_factor=draw(finite(0.0, 1.0, exclude_min=True)),
-            demand_kvar=draw(st.none() | profile(T)), bids=tuple(bids),
-        ))
+        prosumers.append(
+            Prosumer(
+                id=pid,
+                bus=draw(st.sampled_from(bus_ids)),
+                demand_kw=draw(profile(T, 0.0)),
+                name=draw(text) if i % 2 else "",
+                asset=draw(st.none() | assets(T)),
+                flexible=flexible,
+                power_factor=draw(finite(0.0, 1.0, exclude_min=True)),
+                demand_kvar=draw(st.none() | profile(T)),
+                bids=tuple(bids),
+            )
+        )
     return Scenario(
-        name=draw(text), currency=draw(st.sampled_from(["EUR", "¢", "$", "£"])), description=draw(text),
+        name=draw(text),
+        currency=draw(st.sampled_from(["EUR", "¢", "$", "£"])),
+        description=draw(text),
         feeder=feeder,
         horizon=TimeHorizon(T, draw(finite(0.0, 24.0, exclude_min=True)), draw(finite(0.0, 23.99))),
-        tariffs=tariffs, prosumers=tuple(prosumers),
+        tariffs=tariffs,
+        prosumers=tuple(prosumers),
     )
 
 
@@ -385,21 +427,30 @@ def test_nan_anywhere_is_refused_at_its_own_field():
     """No number field of the model lets a NaN through (every optional field is set here)."""
     T = 2
     s = Scenario(
-        name="all fields", feeder=Feeder(
-            base_kv=11.0, base_kva=1000.0,
+        name="all fields",
+        feeder=Feeder(
+            base_kv=11.0,
+            base_kva=1000.0,
             substation=Substation("S", 1.0, (0.1, 0.1)),
             buses=(Bus("S", "", 0.9, 1.1), Bus("A")),
             lines=(Line("L", "S", "A", 0.1, 0.2, rating_kva=100.0, rating_a=10.0),),
-            v_min_pu=0.9, v_max_pu=1.1,
+            v_min_pu=0.9,
+            v_max_pu=1.1,
         ),
         horizon=TimeHorizon(T, 0.5, 6.0),
         tariffs=Tariffs((0.3, 0.3), (0.1, 0.1)),
-        prosumers=(Prosumer(
-            "p", "A", (1.0, 2.0), power_factor=0.9, demand_kvar=(0.5, 0.5),
-            asset=Asset("battery", 5.0, -4.0, 2.0, 0.9, 0.01, 0.02, (1.0, 0.5), 10.0, 0.4),
-            flexible=FlexibleLoad((1.0, 1.0), 0.1, 0.3),
-            bids=(BidBlock("buy", 0.2, 1.0, 1),),
-        ),),
+        prosumers=(
+            Prosumer(
+                "p",
+                "A",
+                (1.0, 2.0),
+                power_factor=0.9,
+                demand_kvar=(0.5, 0.5),
+                asset=Asset("battery", 5.0, -4.0, 2.0, 0.9, 0.01, 0.02, (1.0, 0.5), 10.0, 0.4),
+                flexible=FlexibleLoad((1.0, 1.0), 0.1, 0.3),
+                bids=(BidBlock("buy", 0.2, 1.0, 1),),
+            ),
+        ),
     )
     data = scenario_io.scenario_to_data(s)
     paths = list(_number_paths(data["scenario"]))

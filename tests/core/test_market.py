@@ -130,8 +130,9 @@ def test_truthful_blocks_by_hand():
     buys, _ = prosumer_blocks(flex, s, 0)
     # fixed 3 kWh at retail 25; flexible blocks of 2 kWh worth 30 − 0.5·(f₁ + f₂): 29, 27, 25, 23, capped at 25
     # — and the block [4, 6] split where the marginal value 30 − f crosses retail, at f = 5: 25.5 → 25 and 24.5
-    assert flat(buys) == pytest.approx(flat([(25.0, 3.0), (25.0, 2.0), (25.0, 2.0), (25.0, 1.0), (24.5, 1.0),
-                                             (23.0, 2.0)]))
+    assert flat(buys) == pytest.approx(
+        flat([(25.0, 3.0), (25.0, 2.0), (25.0, 2.0), (25.0, 1.0), (24.5, 1.0), (23.0, 2.0)])
+    )
     pv = Prosumer("p", "1", (0.0,), asset=Asset("pv", 4.0, efficiency=0.5))
     _, sells = prosumer_blocks(pv, s, 0)
     # free energy is still worth the feed-in price (4): η·P^max = 2 kWh in 4 blocks at 4
@@ -243,7 +244,8 @@ def test_audit_of_a_large_book_searches_the_most_active_agents(projects_dir):
     a = audit(book, "uniform", max_agents=5)
     assert a.ic_agents_searched == 5
     volume = np.bincount(book.buy_agent, weights=book.buy_qty, minlength=len(book.agents)) + np.bincount(
-        book.sell_agent, weights=book.sell_qty, minlength=len(book.agents))
+        book.sell_agent, weights=book.sell_qty, minlength=len(book.agents)
+    )
     searched = set(np.argsort(-volume)[:5])
     assert set(np.flatnonzero(a.agents.ic_gain.to_numpy() > 0)) <= searched
 
@@ -298,8 +300,19 @@ def test_cli_nash_finds_the_teaching_equilibrium(projects_dir, capsys):
 
 
 def test_cli_clear_market_power_flag(projects_dir, capsys):
-    assert cli_main(["clear", str(projects_dir / "teaching-5bus.json"), "--mechanism", "uniform",
-                     "--market-power", "--no-audit"]) == 0
+    assert (
+        cli_main(
+            [
+                "clear",
+                str(projects_dir / "teaching-5bus.json"),
+                "--mechanism",
+                "uniform",
+                "--market-power",
+                "--no-audit",
+            ]
+        )
+        == 0
+    )
     assert "HHI 0.5000 (5,000 points, highly concentrated)" in capsys.readouterr().out
 
 
@@ -352,13 +365,13 @@ def test_moving_the_period_reuses_the_network_clearing(projects_dir):
     pd_.testing.assert_frame_equal(first.buses, again.buses)
     # an edit is a new scenario: solved again
     edited = s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9))
-    third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False),
-                  cache=cache)
+    third = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False), cache=cache)
     assert not third.timings_s["network_reused"]
     # a reset cache forgets the day
     cache.reset()
-    fourth = clear(edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False),
-                   cache=cache)
+    fourth = clear(
+        edited, MarketSettings(network="lindistflow", period=13, audit=False, tatonnement=False), cache=cache
+    )
     assert not fourth.timings_s["network_reused"]
 
 
@@ -374,6 +387,8 @@ def test_moving_the_period_reuses_the_solved_day(projects_dir):
     # the same day, seen at noon: its price and its curves, not the midnight ones
     assert moved.summary["price_per_kwh"] == pytest.approx(first.periods.price_per_kwh[12])
     assert moved.curves.period == 12 and moved.period == 12
-    fresh = clear(s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9)),
-                  MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False))
+    fresh = clear(
+        s.with_prosumer(0, __import__("dataclasses").replace(s.prosumers[0], power_factor=0.9)),
+        MarketSettings(period=12, audit=False, tatonnement=False, fairness_audit=False),
+    )
     assert not fresh.timings_s.get("day_reused")

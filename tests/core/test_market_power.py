@@ -69,15 +69,18 @@ def test_hhi_extremes():
     assert concentration_band(hhi([0.1] * 10)) == "unconcentrated"
 
 
-@pytest.mark.parametrize(("h", "band"), [
-    (0.0, "unconcentrated"),
-    (0.1499, "unconcentrated"),
-    (0.15, "moderately concentrated"),   # 1,500 points: DOJ/FTC 2010 puts it in the moderate band
-    (0.2, "moderately concentrated"),
-    (0.25, "moderately concentrated"),   # 2,500 points: "above 2,500" is highly concentrated
-    (0.2501, "highly concentrated"),
-    (1.0, "highly concentrated"),
-])
+@pytest.mark.parametrize(
+    ("h", "band"),
+    [
+        (0.0, "unconcentrated"),
+        (0.1499, "unconcentrated"),
+        (0.15, "moderately concentrated"),  # 1,500 points: DOJ/FTC 2010 puts it in the moderate band
+        (0.2, "moderately concentrated"),
+        (0.25, "moderately concentrated"),  # 2,500 points: "above 2,500" is highly concentrated
+        (0.2501, "highly concentrated"),
+        (1.0, "highly concentrated"),
+    ],
+)
 def test_concentration_bands(h, band):
     assert concentration_band(h) == band
 
@@ -189,8 +192,9 @@ def test_marginal_cost_is_the_last_sold_block():
     Price: lo = 6 (highest filled ask), hi = min(10, 11) = 10 → 8.
     L_A = (8 − 6)/8 = 0.25, L_C = (8 − 4)/8 = 0.5; shares 2/3, 1/3 → HHI 4/9 + 1/9 = 5/9.
     """
-    book = OrderBook.from_blocks(buys=[("B", 10.0, 3.0)],
-                                 sells=[("A", 2.0, 1.0), ("A", 6.0, 1.0), ("A", 11.0, 1.0), ("C", 4.0, 1.0)])
+    book = OrderBook.from_blocks(
+        buys=[("B", 10.0, 3.0)], sells=[("A", 2.0, 1.0), ("A", 6.0, 1.0), ("A", 11.0, 1.0), ("C", 4.0, 1.0)]
+    )
     out = uniform_price(book)
     assert out.price == 8.0
     frame, summary = market_power_report(book, out)
@@ -223,5 +227,6 @@ def test_no_trade_report():
 
 def test_report_refuses_a_foreign_outcome():
     with pytest.raises(ValueError, match="not cleared from this book"):
-        market_power_report(chapter_market(), uniform_price(OrderBook.from_blocks([("B", 9.0, 1.0)],
-                                                                                  [("S", 1.0, 1.0)])))
+        market_power_report(
+            chapter_market(), uniform_price(OrderBook.from_blocks([("B", 9.0, 1.0)], [("S", 1.0, 1.0)]))
+        )

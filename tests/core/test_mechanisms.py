@@ -310,8 +310,9 @@ def test_trade_reduction_drops_when_p0_is_outside():
     np.testing.assert_allclose(out.buy_fill, [2, 1, 0, 0])
     np.testing.assert_allclose(out.sell_fill, [1, 2, 0, 0])
     f = frame(out, book)
-    np.testing.assert_allclose(f.loc[["A", "D", "B", "C", "X", "V", "Y", "Z"], "payment"],
-                               [32, 16, 0, 0, -6, -12, 0, 0])
+    np.testing.assert_allclose(
+        f.loc[["A", "D", "B", "C", "X", "V", "Y", "Z"], "payment"], [32, 16, 0, 0, -6, -12, 0, 0]
+    )
     assert out.platform_surplus == pytest.approx(30.0)
     assert out.declared_welfare == pytest.approx(48.0)  # 2·20 + 18 − 2 − 2·4
     # A 2·20 − 32, D 18 − 16, X 6 − 2, V 12 − 8
@@ -374,8 +375,15 @@ def test_bad_blocks_name_side_and_index(buys, sells, words):
 
 
 def test_bad_arrays():
-    ok = dict(buy_price=[1.0, 2.0], buy_qty=[1.0, 1.0], buy_agent=[0, 1], sell_price=[1.0], sell_qty=[1.0],
-              sell_agent=[0], agents=("a", "b"))
+    ok = dict(
+        buy_price=[1.0, 2.0],
+        buy_qty=[1.0, 1.0],
+        buy_agent=[0, 1],
+        sell_price=[1.0],
+        sell_qty=[1.0],
+        sell_agent=[0],
+        agents=("a", "b"),
+    )
     OrderBook(**ok)
     with pytest.raises(ValueError, match=r"buy side: .*equal lengths, got 2, 1 and 2"):
         OrderBook(**{**ok, "buy_qty": [1.0]})
@@ -474,7 +482,8 @@ def lp_welfare(book: OrderBook) -> float:
         return 0.0
     res = linprog(
         c=np.concatenate((-book.buy_price, book.sell_price)),
-        A_eq=np.concatenate((np.ones(nb), -np.ones(ns)))[None, :], b_eq=[0.0],
+        A_eq=np.concatenate((np.ones(nb), -np.ones(ns)))[None, :],
+        b_eq=[0.0],
         bounds=list(zip(np.zeros(nb + ns), np.concatenate((book.buy_qty, book.sell_qty)), strict=True)),
         method="highs",
     )

@@ -51,21 +51,30 @@ def lines() -> tuple[Line, ...]:
 
 def prosumers() -> tuple[Prosumer, ...]:
     return (
-        Prosumer("p1", "1", demand_kw=(1.0, 2.0, 3.0, 2.0, 1.0, 0.5),
-                 bids=(BidBlock("buy", 0.30, 1.5),)),
-        Prosumer("p2", "2", demand_kw=(0.5,) * T,
-                 asset=Asset("pv", p_max_kw=5.0, efficiency=0.97, availability_pu=(0, 0.2, 0.8, 1, 0.5, 0))),
-        Prosumer("p3", "3", demand_kw=(0.0,) * T,
-                 asset=Asset("battery", p_max_kw=3.0, p_min_kw=-3.0, energy_kwh=6.0),
-                 flexible=FlexibleLoad(d_max_kw=(1.0,) * T, value_a_per_kw2h=0.01, value_b_per_kwh=0.25)),
+        Prosumer("p1", "1", demand_kw=(1.0, 2.0, 3.0, 2.0, 1.0, 0.5), bids=(BidBlock("buy", 0.30, 1.5),)),
+        Prosumer(
+            "p2",
+            "2",
+            demand_kw=(0.5,) * T,
+            asset=Asset("pv", p_max_kw=5.0, efficiency=0.97, availability_pu=(0, 0.2, 0.8, 1, 0.5, 0)),
+        ),
+        Prosumer(
+            "p3",
+            "3",
+            demand_kw=(0.0,) * T,
+            asset=Asset("battery", p_max_kw=3.0, p_min_kw=-3.0, energy_kwh=6.0),
+            flexible=FlexibleLoad(d_max_kw=(1.0,) * T, value_a_per_kw2h=0.01, value_b_per_kwh=0.25),
+        ),
     )
 
 
 def feeder(**changes) -> Feeder:
     base = Feeder(
-        base_kv=0.4, base_kva=100.0,
+        base_kv=0.4,
+        base_kva=100.0,
         substation=Substation("S", v_set_pu=1.0, wholesale_price_per_kwh=(0.08,) * T),
-        buses=buses(), lines=lines(),
+        buses=buses(),
+        lines=lines(),
     )
     return replace(base, **changes)
 
@@ -227,8 +236,7 @@ def test_shunts_and_transformers_default_to_none():
 
 def test_a_transformer_line_with_charging_and_a_capacitor_bank_is_valid():
     ls = list(lines())
-    ls[0] = replace(ls[0], transformer=Transformer(tap_ratio=1.025, shift_deg=150.0, g_mag_us=3125.0,
-                                                   b_mag_us=-3903.1))
+    ls[0] = replace(ls[0], transformer=Transformer(tap_ratio=1.025, shift_deg=150.0, g_mag_us=3125.0, b_mag_us=-3903.1))
     ls[1] = replace(ls[1], b_shunt_us=120.0, g_shunt_us=0.5)
     bs = list(buses())
     bs[2] = replace(bs[2], b_shunt_us=2500.0)
@@ -236,14 +244,17 @@ def test_a_transformer_line_with_charging_and_a_capacitor_bank_is_valid():
     assert s.feeder.lines[0].transformer.tap_ratio == 1.025
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    (dict(tap_ratio=0.0), "tap_ratio", "off-nominal ratio"),
-    (dict(tap_ratio=2.5), "tap_ratio", "[0.5, 2]"),
-    (dict(tap_ratio=math.nan), "tap_ratio", "finite"),
-    (dict(shift_deg=400.0), "shift_deg", "[-360, 360]"),
-    (dict(g_mag_us=-1.0), "g_mag_us", "iron-loss conductance draws power"),
-    (dict(b_mag_us=5.0), "b_mag_us", "inductive"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (dict(tap_ratio=0.0), "tap_ratio", "off-nominal ratio"),
+        (dict(tap_ratio=2.5), "tap_ratio", "[0.5, 2]"),
+        (dict(tap_ratio=math.nan), "tap_ratio", "finite"),
+        (dict(shift_deg=400.0), "shift_deg", "[-360, 360]"),
+        (dict(g_mag_us=-1.0), "g_mag_us", "iron-loss conductance draws power"),
+        (dict(b_mag_us=5.0), "b_mag_us", "inductive"),
+    ],
+)
 def test_a_bad_transformer_names_its_field_and_row(change, field, words):
     ls = list(lines())
     ls[1] = replace(ls[1], transformer=replace(Transformer(), **change))
@@ -508,7 +519,6 @@ def test_labels_wrap_past_midnight():
 # ---------------------------------------------------------------------------
 
 
-
 TEACH = teaching_5bus()
 _IDS = [p.id for p in TEACH.prosumers]
 _BUSES = [b.id for b in TEACH.feeder.buses]
@@ -532,8 +542,9 @@ def test_an_edit_is_refused_exactly_when_the_whole_scenario_would_be(edit):
     i, prosumer = edit
     items = list(TEACH.prosumers)
     items[i] = prosumer
-    whole = {(q.field, q.message, q.row) for q in
-             validate_scenario(replace(TEACH, prosumers=tuple(items), validate=False))}
+    whole = {
+        (q.field, q.message, q.row) for q in validate_scenario(replace(TEACH, prosumers=tuple(items), validate=False))
+    }
     try:
         edited = TEACH.with_prosumer(i, prosumer)
     except ScenarioError as err:

@@ -55,13 +55,13 @@ def test_the_market_result_carries_the_solvers_warning(monkeypatch):
     monkeypatch.setattr(welfare, "_solve_checked", inaccurate)
     from core.market import ClearingCache
 
-    r = clear(teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False),
-              cache=ClearingCache())
+    r = clear(teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False), cache=ClearingCache())
     assert r.summary["status"] == "optimal_inaccurate"
     assert "the welfare-maximising clearing: the solver reported an inaccurate solution" in r.summary["solver_warning"]
     monkeypatch.setattr(welfare, "_solve_checked", real)
-    clean = clear(teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False),
-                  cache=ClearingCache())
+    clean = clear(
+        teaching_scenario(), MarketSettings(audit=False, tatonnement=False, compare=False), cache=ClearingCache()
+    )
     assert clean.summary["status"] == "optimal" and "solver_warning" not in clean.summary
 
 
@@ -82,8 +82,11 @@ def test_the_log_goes_to_its_file(tmp_path):
 
 def test_an_inaccurate_step_that_a_later_solve_refines_is_logged_not_shown():
     with numerics.collect_warnings() as said:
-        numerics.check_status("optimal_inaccurate", "the proportionally fair allocation",
-                              refined="its gains only set the floors of the tie-break")
+        numerics.check_status(
+            "optimal_inaccurate",
+            "the proportionally fair allocation",
+            refined="its gains only set the floors of the tie-break",
+        )
     assert said == []
     with pytest.raises(ClearingError):  # refined or not, an infeasible problem is an error
         numerics.check_status("infeasible", "the proportionally fair allocation", refined="…")

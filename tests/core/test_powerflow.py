@@ -77,8 +77,13 @@ def two_bus(p_kw: float, q_kvar: float, *, reversed_line: bool = False) -> Scena
     line = Line("L", "B", "S", 5.0, 10.0) if reversed_line else Line("L", "S", "B", 5.0, 10.0)
     return Scenario(
         name="two buses",
-        feeder=Feeder(base_kv=10.0, base_kva=1000.0, substation=Substation("S", 1.0, (0.1,)),
-                      buses=(Bus("S"), Bus("B")), lines=(line,)),
+        feeder=Feeder(
+            base_kv=10.0,
+            base_kva=1000.0,
+            substation=Substation("S", 1.0, (0.1,)),
+            buses=(Bus("S"), Bus("B")),
+            lines=(line,),
+        ),
         horizon=TimeHorizon(1),
         tariffs=Tariffs((0.3,), (0.05,)),
         prosumers=(Prosumer("c", "B", (p_kw,), demand_kvar=(q_kvar,)),),
@@ -372,10 +377,15 @@ def test_loss_neutral_trade_by_hand():
 
 
 def test_settle_bilateral_by_hand():
-    trades = pd.DataFrame({
-        "seller": ["a", "b"], "buyer": ["c", "d"], "seller_bus": ["3", "7"], "buyer_bus": ["7", "3"],
-        "kwh": [10.0, 4.0],
-    })
+    trades = pd.DataFrame(
+        {
+            "seller": ["a", "b"],
+            "buyer": ["c", "d"],
+            "seller_bus": ["3", "7"],
+            "buyer_bus": ["7", "3"],
+            "kwh": [10.0, 4.0],
+        }
+    )
     mlf = {"3": 1.02, "7": 1.05}
     out = settle_bilateral(trades, mlf)
     # row 0: 10 kWh from 1.02 to 1.05 → 9.7142857 delivered, 0.2857143 lost
@@ -482,9 +492,15 @@ def one_line(line: Line, load_kw: float = 0.0, load_kvar: float = 0.0, bus_b: Bu
     """Substation S at 1.0 p.u., one branch to bus B (base 10 kV, 1,000 kVA: Z_base = 100 ohm)."""
     return Scenario(
         name="one branch",
-        feeder=Feeder(base_kv=10.0, base_kva=1000.0, substation=Substation("S", 1.0, (0.1,)),
-                      buses=(Bus("S"), bus_b or Bus("B")), lines=(line,)),
-        horizon=TimeHorizon(1), tariffs=Tariffs((0.3,), (0.05,)),
+        feeder=Feeder(
+            base_kv=10.0,
+            base_kva=1000.0,
+            substation=Substation("S", 1.0, (0.1,)),
+            buses=(Bus("S"), bus_b or Bus("B")),
+            lines=(line,),
+        ),
+        horizon=TimeHorizon(1),
+        tariffs=Tariffs((0.3,), (0.05,)),
         prosumers=(Prosumer("c", "B", (load_kw,), demand_kvar=(load_kvar,)),),
     )
 
@@ -545,8 +561,15 @@ def replace_line(line: Line, **changes) -> Line:
     return replace(line, **changes)
 
 
-def mv_lv_network(pp, *, tap_side: str = "hv", tap_pos: int = -2, shift: float = 150.0, vn_lv_kv: float = 0.41,
-                  fed_from_lv: bool = False):
+def mv_lv_network(
+    pp,
+    *,
+    tap_side: str = "hv",
+    tap_pos: int = -2,
+    shift: float = 150.0,
+    vn_lv_kv: float = 0.41,
+    fed_from_lv: bool = False,
+):
     """A 20 kV cable feeder (charging), a capacitor bank, a 630 kVA 20/0.41 kV transformer off its neutral tap
     (magnetising branch, Dyn5), three LV cables with charging, loads on both levels."""
     net = pp.create_empty_network(name="mv/lv", sn_mva=1.0)
@@ -557,9 +580,25 @@ def mv_lv_network(pp, *, tap_side: str = "hv", tap_pos: int = -2, shift: float =
     pp.create_line_from_parameters(net, mv[0], mv[1], length_km=3.0, g_us_per_km=0.5, **cable)
     pp.create_line_from_parameters(net, mv[1], mv[2], length_km=1.5, **cable)
     pp.create_transformer_from_parameters(
-        net, mv[2], lv[0], sn_mva=0.63, vn_hv_kv=20.0, vn_lv_kv=vn_lv_kv, vkr_percent=1.1, vk_percent=4.0,
-        pfe_kw=1.2, i0_percent=0.3, shift_degree=shift, tap_side=tap_side, tap_neutral=0, tap_min=-5, tap_max=5,
-        tap_step_percent=2.5, tap_pos=tap_pos, tap_changer_type="Ratio")
+        net,
+        mv[2],
+        lv[0],
+        sn_mva=0.63,
+        vn_hv_kv=20.0,
+        vn_lv_kv=vn_lv_kv,
+        vkr_percent=1.1,
+        vk_percent=4.0,
+        pfe_kw=1.2,
+        i0_percent=0.3,
+        shift_degree=shift,
+        tap_side=tap_side,
+        tap_neutral=0,
+        tap_min=-5,
+        tap_max=5,
+        tap_step_percent=2.5,
+        tap_pos=tap_pos,
+        tap_changer_type="Ratio",
+    )
     lv_cable = dict(r_ohm_per_km=0.206, x_ohm_per_km=0.08, c_nf_per_km=210.0, max_i_ka=0.27)
     pp.create_line_from_parameters(net, lv[0], lv[1], length_km=0.2, **lv_cable)
     pp.create_line_from_parameters(net, lv[1], lv[2], length_km=0.15, **lv_cable)
@@ -610,11 +649,15 @@ def test_cigre_mv_matches_pandapower(pp):
     assert res.total_loss_kw / 1e3 == pytest.approx(losses, abs=1e-6)
 
 
-@pytest.mark.parametrize("variant", [
-    {},  # hv tap at −2 steps, lv rated 0.41 kV on a 0.4 kV bus, Dyn5
-    {"tap_side": "lv", "tap_pos": 3, "shift": 0.0, "vn_lv_kv": 0.4},  # an lv tap also scales the impedance
-    {"fed_from_lv": True, "shift": 330.0},  # fed from the lv side: the ideal transformer sits at the child end
-], ids=["hv-tap", "lv-tap", "fed-from-lv"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},  # hv tap at −2 steps, lv rated 0.41 kV on a 0.4 kV bus, Dyn5
+        {"tap_side": "lv", "tap_pos": 3, "shift": 0.0, "vn_lv_kv": 0.4},  # an lv tap also scales the impedance
+        {"fed_from_lv": True, "shift": 330.0},  # fed from the lv side: the ideal transformer sits at the child end
+    ],
+    ids=["hv-tap", "lv-tap", "fed-from-lv"],
+)
 def test_mv_lv_network_with_a_tapped_transformer_matches_pandapower(pp, variant):
     from core.scenario.importers import export_pandapower, import_pandapower
 

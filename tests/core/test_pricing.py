@@ -22,11 +22,19 @@ Z_BASE = 0.4**2 * 1e6 / (BASE_KVA * 1e3)  # 1.6 ohm
 
 def two_bus(rating_kva=None, r=0.0, x=0.01, vmin=0.9, load=10.0, price=0.10, b_gen=0.20):
     """Substation 0 —(r + jx)— bus 1 with a fixed 10 kW load and a 10 kW local unit at b_gen per kWh."""
-    f = Feeder(base_kv=0.4, base_kva=BASE_KVA, substation=Substation("0", 1.0, (price,)),
-               buses=(Bus("0"), Bus("1")), lines=(Line("L", "0", "1", r, x, rating_kva=rating_kva),),
-               v_min_pu=vmin, v_max_pu=1.1)
-    ps = (Prosumer("c", "1", (load,)),
-          Prosumer("g", "1", (0.0,), asset=Asset("generator", 10.0, cost_b_per_kwh=b_gen, cost_a_per_kw2h=1e-7)))
+    f = Feeder(
+        base_kv=0.4,
+        base_kva=BASE_KVA,
+        substation=Substation("0", 1.0, (price,)),
+        buses=(Bus("0"), Bus("1")),
+        lines=(Line("L", "0", "1", r, x, rating_kva=rating_kva),),
+        v_min_pu=vmin,
+        v_max_pu=1.1,
+    )
+    ps = (
+        Prosumer("c", "1", (load,)),
+        Prosumer("g", "1", (0.0,), asset=Asset("generator", 10.0, cost_b_per_kwh=b_gen, cost_a_per_kw2h=1e-7)),
+    )
     return Scenario("two", f, TimeHorizon(1), Tariffs((0.3,), (0.05,)), ps)
 
 

@@ -21,8 +21,13 @@ def test_the_market_comes_first_and_the_diagnostics_follow():
     # everyone gains 1.6, PoF 4 %
     stages = list(clear_stages(TEACH, _teach(fairness="maxmin")))
     first, last = stages[0], stages[-1]
-    assert first.pending == ("decentralised check", "properties audit", "price iteration", "fairness comparison",
-                             "mechanism comparison")
+    assert first.pending == (
+        "decentralised check",
+        "properties audit",
+        "price iteration",
+        "fairness comparison",
+        "mechanism comparison",
+    )
     assert set(first.pending) <= set(DIAGNOSTICS)
     # one more diagnostic per stage, each arriving in its own result
     assert [s.pending for s in stages] == [first.pending[k:] for k in range(6)]
@@ -133,14 +138,17 @@ def test_an_edit_solves_only_the_changed_agents_outside_option(monkeypatch, proj
     assert solved == [[q.id for q in edited.prosumers]]
 
 
-@pytest.mark.parametrize(("project", "changes"), [
-    ("teaching-5bus.json", {"mechanism": "welfare"}),
-    ("teaching-5bus.json", {"mechanism": "uniform"}),
-    ("teaching-5bus.json", {"mechanism": "vcg"}),
-    ("teaching-5bus.json", {"fairness": "maxmin"}),
-    ("ieee33-constrained.json", {"network": "ac", "audit": False, "compare": False}),
-    ("ieee33-constrained.json", {"network": "socp", "audit": False, "compare": False}),
-])
+@pytest.mark.parametrize(
+    ("project", "changes"),
+    [
+        ("teaching-5bus.json", {"mechanism": "welfare"}),
+        ("teaching-5bus.json", {"mechanism": "uniform"}),
+        ("teaching-5bus.json", {"mechanism": "vcg"}),
+        ("teaching-5bus.json", {"fairness": "maxmin"}),
+        ("ieee33-constrained.json", {"network": "ac", "audit": False, "compare": False}),
+        ("ieee33-constrained.json", {"network": "socp", "audit": False, "compare": False}),
+    ],
+)
 def test_every_headline_number_is_in_the_summary_schema(projects_dir, project, changes):
     """One schema for the summary whatever the branch (core.market.SUMMARY_KEYS): a key a clearing writes that the
     schema does not know is a key a panel or an export cannot explain."""

@@ -208,8 +208,11 @@ def test_edgeworth_game_has_no_pure_equilibrium_on_the_grid():
         u2[i, j] = _payoff(book, "pay_as_bid", s2, {s1: m1, s2: m2})
     best1 = u1.max(axis=0)  # S1's best reply to each markup of S2
     best2 = u2.max(axis=1)  # S2's best reply to each markup of S1
-    nash = [(grid[i], grid[j]) for i, j in itertools.product(range(grid.size), range(grid.size))
-            if best1[j] <= u1[i, j] + 1e-9 and best2[i] <= u2[i, j] + 1e-9]
+    nash = [
+        (grid[i], grid[j])
+        for i, j in itertools.product(range(grid.size), range(grid.size))
+        if best1[j] <= u1[i, j] + 1e-9 and best2[i] <= u2[i, j] + 1e-9
+    ]
     assert nash == []
     # the table is an Edgeworth game: at equal asks the winner (S1, ties) earns more than the loser
     assert u1[10, 10] > u2[10, 10]
@@ -273,8 +276,9 @@ def test_reported_equilibria_have_no_profitable_deviation(mechanism, withhold):
     converged = 0
     for _ in range(6):
         book = random_book(rng)
-        r = nash_search(book, mechanism, markups=11, withhold=[0.0, 0.25, 0.5] if withhold else False,
-                        max_rounds=30, refine=1)
+        r = nash_search(
+            book, mechanism, markups=11, withhold=[0.0, 0.25, 0.5] if withhold else False, max_rounds=30, refine=1
+        )
         if not r.converged:
             assert r.equilibrium is None
             continue

@@ -44,12 +44,15 @@ mechanism = ["welfare", "uniform", "pay_as_bid", "vcg"]
 bid_shading = [0.0, 0.2]
 """
 
-TEACHING_NOISY = TEACHING + """
+TEACHING_NOISY = (
+    TEACHING
+    + """
 [draws]
 n = 1
 demand_std = 0.1
 bid_std = 0.05
 """
+)
 
 
 def spec_file(tmp_path, text, name="spec.toml"):
@@ -102,7 +105,10 @@ def test_teaching_points_give_the_chapters_numbers(tmp_path):
 
 
 def test_k_fairness_and_network_axes_keep_only_what_the_market_runs(tmp_path):
-    spec = load_spec(spec_file(tmp_path, """\
+    spec = load_spec(
+        spec_file(
+            tmp_path,
+            """\
         schema_version = 1
         base = "teaching-5bus.json"
         [axes]
@@ -110,7 +116,9 @@ def test_k_fairness_and_network_axes_keep_only_what_the_market_runs(tmp_path):
         k = [0.0, 0.5, 1.0]
         fairness = ["efficiency", "maxmin"]
         network = ["none", "lindistflow"]
-        """))
+        """,
+        )
+    )
     # welfare: k does not apply (one point per fairness × network), max-min needs the copper plate;
     # uniform: no fairness rule, no network, one point per k
     table = run_study(spec, workers=0).table
@@ -185,9 +193,13 @@ def test_in_process_and_on_a_local_cluster_give_the_identical_table(tmp_path):
 
 
 def test_the_same_spec_and_seed_give_the_same_table(tmp_path):
-    ranges = 'bid_shading = { start = 0.0, stop = 0.3 }\ndemand_scale = { start = 0.5, stop = 1.5 }'
-    text = TEACHING.replace('seed = 3', 'seed = 3\nmode = "random"\nsamples = 6').replace(
-        'bid_shading = [0.0, 0.2]', ranges) + "\n[draws]\nn = 2\ndemand_std = 0.1\npv_std = 0.1\nbid_std = 0.1\n"
+    ranges = "bid_shading = { start = 0.0, stop = 0.3 }\ndemand_scale = { start = 0.5, stop = 1.5 }"
+    text = (
+        TEACHING.replace("seed = 3", 'seed = 3\nmode = "random"\nsamples = 6').replace(
+            "bid_shading = [0.0, 0.2]", ranges
+        )
+        + "\n[draws]\nn = 2\ndemand_std = 0.1\npv_std = 0.1\nbid_std = 0.1\n"
+    )
     first = run_study(load_spec(spec_file(tmp_path, text)), workers=0).table
     second = run_study(load_spec(spec_file(tmp_path, text, "again.toml")), workers=0).table
     assert len(first) == 12
@@ -200,14 +212,19 @@ def test_the_same_spec_and_seed_give_the_same_table(tmp_path):
 
 
 def test_an_infeasible_point_is_recorded_and_the_study_finishes(tmp_path):
-    spec = load_spec(spec_file(tmp_path, """\
+    spec = load_spec(
+        spec_file(
+            tmp_path,
+            """\
         schema_version = 1
         base = "ieee33-constrained.json"
         [axes]
         network = ["lindistflow"]
         demand_scale = [1.0, 1.5]
         period = [19]
-        """))
+        """,
+        )
+    )
     table = run_study(spec, workers=0).table
     assert list(table.status) == ["ok", "infeasible"]
     ok, bad = table.iloc[0], table.iloc[1]
@@ -248,18 +265,35 @@ def test_results_of_another_study_are_not_mixed_in(tmp_path):
 HEAD = 'schema_version = 1\nbase = "teaching-5bus.json"\n[axes]\n'
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [
-    (HEAD + 'mechanism = ["uniform"]\nshading = [0.1]\n', 5, ["axes.shading", "unknown axis 'shading'", "bid_shading"]),
-    (HEAD + "demand_scale = { start = 1.0, stop = 2.0, num = 0 }\n", 4, ["empty range"]),
-    (HEAD + "demand_scale = []\n", 4, ["is empty"]),
-    (HEAD + 'mechanism = ["welfare", "dutch"]\n', 4, ["unknown mechanism 'dutch'", "trade_reduction"]),
-    (HEAD + "period = [5]\n", 4, ["outside the base project's horizon"]),
-    ('schema_version = 1\nbase = "nowhere.json"\n', 2, ["'nowhere.json' not found"]),
-    ('schema_version = 2\nbase = "teaching-5bus.json"\n', 1, ["reads schema_version 1, got 2"]),
-    (HEAD + "mechanism = [uniform]\n", 4, ["not valid TOML"]),
-    (HEAD + 'mechanism = ["uniform"]\n[draws]\nn = 2\nnoise = 0.1\n', 7, ["unknown key 'noise'"]),
-], ids=["unknown-axis", "empty-range", "empty-list", "unknown-mechanism", "period", "missing-base",
-        "schema-version", "toml-syntax", "draws-key"])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            HEAD + 'mechanism = ["uniform"]\nshading = [0.1]\n',
+            5,
+            ["axes.shading", "unknown axis 'shading'", "bid_shading"],
+        ),
+        (HEAD + "demand_scale = { start = 1.0, stop = 2.0, num = 0 }\n", 4, ["empty range"]),
+        (HEAD + "demand_scale = []\n", 4, ["is empty"]),
+        (HEAD + 'mechanism = ["welfare", "dutch"]\n', 4, ["unknown mechanism 'dutch'", "trade_reduction"]),
+        (HEAD + "period = [5]\n", 4, ["outside the base project's horizon"]),
+        ('schema_version = 1\nbase = "nowhere.json"\n', 2, ["'nowhere.json' not found"]),
+        ('schema_version = 2\nbase = "teaching-5bus.json"\n', 1, ["reads schema_version 1, got 2"]),
+        (HEAD + "mechanism = [uniform]\n", 4, ["not valid TOML"]),
+        (HEAD + 'mechanism = ["uniform"]\n[draws]\nn = 2\nnoise = 0.1\n', 7, ["unknown key 'noise'"]),
+    ],
+    ids=[
+        "unknown-axis",
+        "empty-range",
+        "empty-list",
+        "unknown-mechanism",
+        "period",
+        "missing-base",
+        "schema-version",
+        "toml-syntax",
+        "draws-key",
+    ],
+)
 def test_a_bad_spec_names_the_line(tmp_path, capsys, text, line, words):
     path = spec_file(tmp_path, text)
     with pytest.raises(SpecError) as err:

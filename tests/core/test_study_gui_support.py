@@ -33,8 +33,12 @@ from core.study import (
     write_results,
 )
 
-AXES = {"mechanism": ["welfare", "uniform", "vcg"], "fairness": ["efficiency", "maxmin"],
-        "pv_penetration": {"start": 0.2, "stop": 0.8, "num": 3}, "bid_shading": [0.0, 0.1]}
+AXES = {
+    "mechanism": ["welfare", "uniform", "vcg"],
+    "fairness": ["efficiency", "maxmin"],
+    "pv_penetration": {"start": 0.2, "stop": 0.8, "num": 3},
+    "bid_shading": [0.0, 0.1],
+}
 # as a user would write the same study by hand
 HAND_WRITTEN = """\
 schema_version = 1
@@ -135,11 +139,18 @@ def test_bad_choices_are_spec_errors_naming_the_axis(teaching):
 
 
 def test_toml_text_writes_values_that_read_back_exactly():
-    axes = {"k": [0.1, 1 / 3, 1e-05, 0.0], "period": {"start": 0, "stop": 23, "num": 24},
-            "mechanism": ["uniform"]}
-    text = toml_text('C:\\projects\\"odd" name.json', axes, name="PV — 10 % → 80 %", mode="random", samples=5,
-                     seed=3, draws=Draws(n=4, pv_std=0.25), market={"audit": True, "envy": False},
-                     comment="two\nlines")
+    axes = {"k": [0.1, 1 / 3, 1e-05, 0.0], "period": {"start": 0, "stop": 23, "num": 24}, "mechanism": ["uniform"]}
+    text = toml_text(
+        'C:\\projects\\"odd" name.json',
+        axes,
+        name="PV — 10 % → 80 %",
+        mode="random",
+        samples=5,
+        seed=3,
+        draws=Draws(n=4, pv_std=0.25),
+        market={"audit": True, "envy": False},
+        comment="two\nlines",
+    )
     data = tomllib.loads(text)
     assert data["base"] == 'C:\\projects\\"odd" name.json' and data["name"] == "PV — 10 % → 80 %"
     assert data["axes"]["k"] == [0.1, 1 / 3, 1e-05, 0.0]
@@ -170,8 +181,12 @@ def test_the_evening_peak(teaching, projects_dir):
 def test_on_row_gets_every_computed_row_before_its_progress(teaching):
     spec = spec_for_scenario(teaching, {"mechanism": ["welfare", "uniform", "vcg"], "bid_shading": [0.0, 0.2]})
     events: list = []
-    run = run_study(spec, workers=0, on_row=lambda r: events.append(("row", r["point"])),
-                    progress=lambda done, total: events.append(("progress", done)))
+    run = run_study(
+        spec,
+        workers=0,
+        on_row=lambda r: events.append(("row", r["point"])),
+        progress=lambda done, total: events.append(("progress", done)),
+    )
     assert events[0] == ("progress", 0)
     rows = [e for e in events if e[0] == "row"]
     assert len(rows) == run.computed == 6
@@ -180,8 +195,9 @@ def test_on_row_gets_every_computed_row_before_its_progress(teaching):
         assert events[j + 1] == ("progress", i + 1)
     collected: list[dict] = []
     again = run_study(spec, workers=0, on_row=collected.append)
-    pd.testing.assert_frame_equal(without_timings(results_table(collected)), without_timings(again.table),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        without_timings(results_table(collected)), without_timings(again.table), check_exact=True
+    )
     assert sorted(collected[0]) == sorted(run.table.columns)
 
 

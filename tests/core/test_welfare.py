@@ -22,11 +22,15 @@ from core.welfare import decentralised_gap, outside_option, price_response, solv
 
 
 def scenario(prosumers, periods=1, retail=100.0, feed_in=0.0, step_h=1.0):
-    feeder = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation("0", 1.0, (0.1,) * periods),
-                    buses=(Bus("0"), Bus("1")), lines=(Line("L", "0", "1", 0.01, 0.01),))
+    feeder = Feeder(
+        base_kv=0.4,
+        base_kva=100.0,
+        substation=Substation("0", 1.0, (0.1,) * periods),
+        buses=(Bus("0"), Bus("1")),
+        lines=(Line("L", "0", "1", 0.01, 0.01),),
+    )
     per = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,) * periods  # noqa: E731
-    return Scenario("hand", feeder, TimeHorizon(periods, step_h), Tariffs(per(retail), per(feed_in)),
-                    tuple(prosumers))
+    return Scenario("hand", feeder, TimeHorizon(periods, step_h), Tariffs(per(retail), per(feed_in)), tuple(prosumers))
 
 
 # --- the feasible set ------------------------------------------------------------
@@ -75,8 +79,12 @@ def test_checker_tracks_stored_energy():
 def test_storage_loses_energy_both_ways():
     # η = 0.9: charging the cells with 4 kW takes 4/0.9 = 4.444 kW at the meter, and 4 kW from the cells
     # gives 0.9·4 = 3.6 kW: a kWh stored and given back returns η² = 0.81 kWh
-    b = Prosumer("b", "1", (0.0, 0.0), asset=Asset("battery", 5.0, p_min_kw=-5.0, efficiency=0.9, energy_kwh=10.0,
-                                                    soc_init_pu=0.0))
+    b = Prosumer(
+        "b",
+        "1",
+        (0.0, 0.0),
+        asset=Asset("battery", 5.0, p_min_kw=-5.0, efficiency=0.9, energy_kwh=10.0, soc_init_pu=0.0),
+    )
     assert dispatch_from_trade(b, [-4.0 / 0.9, 3.6]) == pytest.approx([-4.0, 4.0])
     lo, hi = trade_bounds(b)
     assert lo == pytest.approx([-5.0 / 0.9] * 2) and hi == pytest.approx([4.5] * 2)
@@ -89,8 +97,12 @@ def test_storage_arbitrage_pays_the_round_trip_loss():
     # no wear. Buying 10/0.9 = 11.11 kWh at 0.10 (1.111) to sell 0.9·10 = 9 kWh at 0.20 (1.8) earns
     # 0.6889; the planner does it because 0.20·0.9 > 0.10/0.9. (With η only on the way out it would
     # earn 0.2·9 − 0.1·9 = 0.9.)
-    b = Prosumer("b", "1", (0.0, 0.0), asset=Asset("battery", 10.0, p_min_kw=-10.0, efficiency=0.9,
-                                                    energy_kwh=10.0, soc_init_pu=0.0))
+    b = Prosumer(
+        "b",
+        "1",
+        (0.0, 0.0),
+        asset=Asset("battery", 10.0, p_min_kw=-10.0, efficiency=0.9, energy_kwh=10.0, soc_init_pu=0.0),
+    )
     sol = solve_welfare(scenario([b], periods=2, retail=[0.1, 0.2], feed_in=[0.1, 0.2]))
     assert sol.der_kw[0] == pytest.approx([-10.0, 10.0], abs=1e-5)
     assert sol.trade_kw[0] == pytest.approx([-10.0 / 0.9, 9.0], abs=1e-5)

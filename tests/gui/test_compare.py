@@ -10,8 +10,13 @@ from tests.gui.waiting import TIMEOUT_MS, result_where
 
 
 def complete(window, qtbot, mechanism: str | None = None):
-    return result_where(window, qtbot, lambda r: not r.pending and r.mechanisms is not None
-                        and (mechanism is None or r.settings.mechanism == mechanism))
+    return result_where(
+        window,
+        qtbot,
+        lambda r: (
+            not r.pending and r.mechanisms is not None and (mechanism is None or r.settings.mechanism == mechanism)
+        ),
+    )
 
 
 def test_compare_shows_the_five_days_on_one_scale_and_a_click_switches(teaching, qtbot):

@@ -271,8 +271,9 @@ def test_clicks_select_a_bus_a_line_over_its_band_or_nothing(feeder, result, qtb
     buses, lines = [], []
     feeder.busSelected.connect(buses.append)
     feeder.lineSelected.connect(lines.append)
-    qtbot.mouseClick(feeder.viewport(), Qt.MouseButton.LeftButton,
-                     pos=_viewport_pos(feeder, feeder.bus_scene_pos("18")))
+    qtbot.mouseClick(
+        feeder.viewport(), Qt.MouseButton.LeftButton, pos=_viewport_pos(feeder, feeder.bus_scene_pos("18"))
+    )
     assert feeder.selected_bus() == "18" and buses[-1] == "18" and len(_halos(feeder)) == 1
     # the vertical part of L22 (3 → 23), a few pixels beside the drawn line: inside the click band
     line = feeder.lines["L22"]
@@ -287,8 +288,11 @@ def test_clicks_select_a_bus_a_line_over_its_band_or_nothing(feeder, result, qtb
     assert feeder.selected_line() == "L22" and lines[-1] == "L22" and buses[-1] is None
     assert _halos(feeder) == [] and len(feeder.selection_marks()) == 1
     # empty space clears
-    qtbot.mouseClick(feeder.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(feeder.viewport().width() - 5,
-                                                                              feeder.viewport().height() - 5))
+    qtbot.mouseClick(
+        feeder.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(feeder.viewport().width() - 5, feeder.viewport().height() - 5),
+    )
     assert feeder.selected_line() is None and feeder.selected_bus() is None and feeder.selection_marks() == []
     assert lines[-1] is None
 

@@ -174,14 +174,18 @@ def test_the_gui_thread_never_clears(teaching, qtbot, clear_calls):
     assert teaching.market_result.curves.price == pytest.approx(8.25)
 
 
-@pytest.mark.parametrize("error, expected", [
-    (ClearingError("infeasible", "the welfare-maximising clearing is infeasible"), "is infeasible"),
-    (ScenarioError("prosumer 'S1' has no bus"), "prosumer 'S1' has no bus"),
-    (ValueError("period 3 is outside the horizon (0…0)"), "period 3 is outside the horizon"),
-    (ZeroDivisionError("float division by zero"), "ZeroDivisionError: float division by zero"),
-])
-def test_a_failure_is_one_line_in_the_status_bar_and_keeps_the_last_result(teaching, qtbot, monkeypatch,
-                                                                              error, expected):
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (ClearingError("infeasible", "the welfare-maximising clearing is infeasible"), "is infeasible"),
+        (ScenarioError("prosumer 'S1' has no bus"), "prosumer 'S1' has no bus"),
+        (ValueError("period 3 is outside the horizon (0…0)"), "period 3 is outside the horizon"),
+        (ZeroDivisionError("float division by zero"), "ZeroDivisionError: float division by zero"),
+    ],
+)
+def test_a_failure_is_one_line_in_the_status_bar_and_keeps_the_last_result(
+    teaching, qtbot, monkeypatch, error, expected
+):
     before = _choose(teaching, qtbot, "uniform")
     summary = teaching.curves.summary.text()
 
@@ -273,8 +277,19 @@ def test_agent_results_table_sorts_by_value_and_marks_ir_violations(teaching, qt
 def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = {a.text() for a in view.actions()}
-    for key in ("market", "curves", "properties", "agents", "iteration", "day_prices", "dlmp", "fairness",
-                "market_power", "nash", "studies"):
+    for key in (
+        "market",
+        "curves",
+        "properties",
+        "agents",
+        "iteration",
+        "day_prices",
+        "dlmp",
+        "fairness",
+        "market_power",
+        "nash",
+        "studies",
+    ):
         assert window.docks[key].windowTitle() in titles
     assert window.centralWidget() is window.feeder
     # each group of tabbed docks shows one tab bar, and no stale copy of it peeks out between the docks
@@ -282,16 +297,25 @@ def test_market_docks_are_listed_in_the_view_menu(window, qtbot):
 
     qtbot.waitUntil(lambda: not window._tab_bar_check.isActive())
     # the dock groups' tab bars (children of the window; a panel's own tabs are not in question)
-    bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
-            if b.isVisible()]
+    bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly) if b.isVisible()]
     groups = sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
-    assert groups == sorted([
-        ("Prosumers", "Lines", "Buses"),
-        ("Compare mechanisms", "Mechanism properties", "Agent results", "DLMP", "Fairness", "Market power",
-         "Nash equilibrium", "Studies"),
-        ("Scenario", "Edit history"),
-        ("Supply and demand", "Prices over the day", "Price iteration"),
-    ])
+    assert groups == sorted(
+        [
+            ("Prosumers", "Lines", "Buses"),
+            (
+                "Compare mechanisms",
+                "Mechanism properties",
+                "Agent results",
+                "DLMP",
+                "Fairness",
+                "Market power",
+                "Nash equilibrium",
+                "Studies",
+            ),
+            ("Scenario", "Edit history"),
+            ("Supply and demand", "Prices over the day", "Price iteration"),
+        ]
+    )
 
 
 def test_the_market_shows_before_its_diagnostics_and_a_newer_edit_drops_them(teaching, qtbot, monkeypatch):
@@ -343,8 +367,12 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     price iteration and the rule comparison — each panel un-greys when its own numbers arrive."""
     result_where(window, qtbot, lambda r: True)
     seen = []
-    panels = {"properties": window.properties, "iteration": window.iteration, "fairness": window.fairness,
-              "compare": window.compare}
+    panels = {
+        "properties": window.properties,
+        "iteration": window.iteration,
+        "fairness": window.fairness,
+        "compare": window.compare,
+    }
 
     def record(result):
         seen.append((result.pending, {k for k, p in panels.items() if p.isEnabled()}))
@@ -354,16 +382,23 @@ def test_each_diagnostic_reaches_its_panel_as_soon_as_it_is_done(window, qtbot):
     window.market_controls.set_fairness("proportional")
     result_where(window, qtbot, lambda r: r.settings.fairness == "proportional" and not r.pending)
     pendings = [p for p, _ in seen]
-    assert pendings == [("decentralised check", "properties audit", "price iteration", "fairness comparison",
-                         "mechanism comparison"),
-                        ("properties audit", "price iteration", "fairness comparison", "mechanism comparison"),
-                        ("price iteration", "fairness comparison", "mechanism comparison"),
-                        ("fairness comparison", "mechanism comparison"),
-                        ("mechanism comparison",),
-                        ()]
+    assert pendings == [
+        ("decentralised check", "properties audit", "price iteration", "fairness comparison", "mechanism comparison"),
+        ("properties audit", "price iteration", "fairness comparison", "mechanism comparison"),
+        ("price iteration", "fairness comparison", "mechanism comparison"),
+        ("fairness comparison", "mechanism comparison"),
+        ("mechanism comparison",),
+        (),
+    ]
     enabled = [e for _, e in seen]
-    assert enabled == [set(), set(), {"properties"}, {"properties", "iteration"},
-                       {"properties", "iteration", "fairness"}, set(panels)]
+    assert enabled == [
+        set(),
+        set(),
+        {"properties"},
+        {"properties", "iteration"},
+        {"properties", "iteration", "fairness"},
+        set(panels),
+    ]
     assert window.fairness.result.fairness_summary["rule"] == "proportional"
     assert window.iteration.result.trace is not None and window.properties.result.comparison is not None
 

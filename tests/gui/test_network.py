@@ -24,8 +24,15 @@ def constrained(window, projects_dir, qtbot):
     controls.audit.setChecked(False)  # not what these tests look at; keeps them quick
     controls.set_network("lindistflow")
     controls.period.setValue(19)
-    result_where(window, qtbot, lambda r: r.settings.network == "lindistflow" and r.period == 19
-                  and r.scenario_name.startswith("IEEE 33-bus community, constrained"))
+    result_where(
+        window,
+        qtbot,
+        lambda r: (
+            r.settings.network == "lindistflow"
+            and r.period == 19
+            and r.scenario_name.startswith("IEEE 33-bus community, constrained")
+        ),
+    )
     return window
 
 

@@ -13,8 +13,12 @@ def _fast_community(window, projects_dir, qtbot):
     controls = window.market_controls
     controls.audit.setChecked(False)
     controls.iterate.setChecked(False)
-    qtbot.waitUntil(lambda: window.market_result is not None and not window.runner.is_busy()
-                    and not window.market_result.settings.audit, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.market_result is not None and not window.runner.is_busy() and not window.market_result.settings.audit
+        ),
+        timeout=TIMEOUT_MS,
+    )
     return controls
 
 

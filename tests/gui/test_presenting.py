@@ -33,8 +33,15 @@ def constrained(window, projects_dir, qtbot):
     assert window.open_path(projects_dir / "ieee33-constrained.json", ask=False)
     window.market_controls.set_network("lindistflow")
     window.market_controls.period.setValue(19)
-    qtbot.waitUntil(lambda: window.market_result is not None and window.market_result.buses is not None
-                    and window.market_result.period == 19 and not window.runner.is_busy(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.market_result is not None
+            and window.market_result.buses is not None
+            and window.market_result.period == 19
+            and not window.runner.is_busy()
+        ),
+        timeout=TIMEOUT_MS,
+    )
     return window
 
 

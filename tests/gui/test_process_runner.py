@@ -72,9 +72,16 @@ def test_the_window_clears_a_project_in_the_process_and_draws_its_panels_in_turn
     window.progressive_panels = True  # as on a big project
     assert window.open_path(projects_dir / "teaching-5bus.json", ask=False)
     window.market_controls.set_mechanism("vcg")
-    qtbot.waitUntil(lambda: window.market_result is not None and window.market_result.settings.mechanism == "vcg"
-                    and not window.market_result.pending and not window.runner.is_busy()
-                    and window.panels_settled(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.market_result is not None
+            and window.market_result.settings.mechanism == "vcg"
+            and not window.market_result.pending
+            and not window.runner.is_busy()
+            and window.panels_settled()
+        ),
+        timeout=TIMEOUT_MS,
+    )
     assert window.runner.uses_process
     result = window.market_result
     # every panel shows the same result, whichever turn drew it
@@ -106,9 +113,16 @@ def test_the_worker_ends_when_the_dashboard_dies(tmp_path):
         "    r.request(teaching_5bus(), MarketSettings(mechanism='uniform', audit=False))\n"
         "    app.exec()\n"
         "if __name__ == '__main__':\n"
-        "    main()\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                         cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+        "    main()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     worker = int(out.stdout.split()[0])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -140,8 +154,9 @@ def test_the_nash_search_runs_in_its_process_finds_9_and_cancels(qtbot, projects
         assert outcome.result.converged and outcome.result.price == pytest.approx(9.0)
         assert outcome.existence is not None and not runner.is_busy()
         # a long search (10 sellers withholding on the 33-bus evening) stops at the next best response
-        slow = NashRequest(load_project(projects_dir / "ieee33-community.json"), 19, "uniform", players=10,
-                           withhold=True)
+        slow = NashRequest(
+            load_project(projects_dir / "ieee33-community.json"), 19, "uniform", players=10, withhold=True
+        )
         with qtbot.waitSignal(runner.progress, timeout=TIMEOUT_MS):
             runner.start(slow)
         with qtbot.waitSignal(runner.finished, timeout=TIMEOUT_MS) as blocker:

@@ -71,20 +71,32 @@ def test_the_default_study_and_its_count(panel):
     spec = panel.validate_now()
     # mechanism {welfare, uniform, vcg} × PV 0.1 … 0.8 (8 values) at the evening peak (here: the only period, 0)
     assert spec is not None and len(spec.points) == 24
-    assert panel.axes() == {"mechanism": ["welfare", "uniform", "vcg"],
-                            "pv_penetration": {"start": 0.1, "stop": 0.8, "num": 8}, "period": [0]}
+    assert panel.axes() == {
+        "mechanism": ["welfare", "uniform", "vcg"],
+        "pv_penetration": {"start": 0.1, "stop": 0.8, "num": 8},
+        "period": [0],
+    }
     assert "24 points" in panel.count_label.text()
     assert panel.run_button.isEnabled() and not panel.problem_label.isVisible()
     assert panel.stack.currentWidget() is panel.empty and "Choose axes and press Run" in panel.empty.text()
 
 
 def test_the_count_is_the_number_of_points_of_the_spec(panel):
-    panel.set_axes({"mechanism": ["welfare", "uniform", "vcg"], "fairness": ["efficiency", "maxmin"],
-                    "pv_penetration": (0.1, 0.5, 3)})
+    panel.set_axes(
+        {
+            "mechanism": ["welfare", "uniform", "vcg"],
+            "fairness": ["efficiency", "maxmin"],
+            "pv_penetration": (0.1, 0.5, 3),
+        }
+    )
     panel.set_draws(2, demand_std=0.1)
     spec = panel.validate_now()
-    independent = parse_spec(STUDY.replace("period = [0]", 'fairness = ["efficiency", "maxmin"]').replace(
-        "start = 0.2, stop = 0.8", "start = 0.1, stop = 0.5") + "[draws]\nn = 2\ndemand_std = 0.1\n")
+    independent = parse_spec(
+        STUDY.replace("period = [0]", 'fairness = ["efficiency", "maxmin"]').replace(
+            "start = 0.2, stop = 0.8", "start = 0.1, stop = 0.5"
+        )
+        + "[draws]\nn = 2\ndemand_std = 0.1\n"
+    )
     # welfare × {efficiency, max-min}, uniform and vcg × efficiency: 4 of 6 pairs × 3 PV × 2 draws
     assert len(spec.points) == len(independent.points) == 24
     assert [p.point_id for p in spec.points] == [p.point_id for p in independent.points]
@@ -134,8 +146,9 @@ def test_a_run_fills_the_table_and_the_lines_with_run_study_s_numbers(ran, qtbot
 
 
 def test_cancel_stops_the_study_and_keeps_the_finished_rows(panel, qtbot):
-    panel.set_axes({"mechanism": ["welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction"],
-                    "pv_penetration": (0.0, 1.0, 100)})
+    panel.set_axes(
+        {"mechanism": ["welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction"], "pv_penetration": (0.0, 1.0, 100)}
+    )
     assert len(panel.validate_now().points) == 500
     assert panel.run()
     # the plot follows the rows as they come in (every REFRESH_MS), long before the end
@@ -151,7 +164,7 @@ def test_cancel_stops_the_study_and_keeps_the_finished_rows(panel, qtbot):
     assert len(panel.table) == run.computed and (panel.table.status == "ok").all()
     assert "Cancelled after" in panel.state.text() and "kept" in panel.state.text()
     # the rows kept are the study's first points, as run_study computes them
-    direct = run_study(panel.spec, workers=0, points=panel.spec.points[:run.computed]).table
+    direct = run_study(panel.spec, workers=0, points=panel.spec.points[: run.computed]).table
     pd.testing.assert_frame_equal(without_timings(panel.table), without_timings(direct), check_exact=True)
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
 
@@ -201,8 +214,9 @@ def test_results_saved_and_loaded_again(ran, qtbot, tmp_path):
     csv = pd.read_csv(tmp_path / "study.csv")
     assert len(csv) == 9 and list(csv.columns) == list(ran.table.columns)
     ran.save_spec(tmp_path / "study.toml")
-    assert [p.point_id for p in parse_spec((tmp_path / "study.toml").read_text(), tmp_path / "study.toml").points] \
-        == [p.point_id for p in ran.spec.points]
+    assert [p.point_id for p in parse_spec((tmp_path / "study.toml").read_text(), tmp_path / "study.toml").points] == [
+        p.point_id for p in ran.spec.points
+    ]
     other = StudiesPanel()
     qtbot.addWidget(other, before_close_func=lambda p: p.shutdown())
     assert other.load_results(saved)
@@ -245,8 +259,14 @@ def test_a_run_studies_the_project_as_it_is_when_run(panel, qtbot, path):
     panel.set_scenario(edited, path, modified=True)
     run_and_wait(panel, qtbot)
     assert panel.spec.base is edited and "unsaved changes" in panel.spec.text
-    direct = run_study(parse_spec(STUDY.replace('"welfare", "uniform", "vcg"', '"uniform"').replace(
-        "{ start = 0.2, stop = 0.8, num = 3 }", "[0.5]")), workers=0).table
+    direct = run_study(
+        parse_spec(
+            STUDY.replace('"welfare", "uniform", "vcg"', '"uniform"').replace(
+                "{ start = 0.2, stop = 0.8, num = 3 }", "[0.5]"
+            )
+        ),
+        workers=0,
+    ).table
     assert len(panel.table) == len(direct) == 1
     # the same PV penetration, but measured on another project: other ids, the same target capacity
     assert panel.table.point_id.iat[0] != direct.point_id.iat[0]
@@ -270,8 +290,14 @@ def test_a_point_opens_in_the_dashboard_and_undo_goes_back(window, projects_dir,
     assert pv_kw(window.doc.scenario) == pytest.approx(pv_kw(with_pv_penetration(base, 0.8))) == pytest.approx(2.4)
     assert window.market_controls.settings().mechanism == "vcg" and window.doc.modified
     assert "Undo" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: window.market_result is not None and window.market_result.settings.mechanism == "vcg"
-                    and not window.runner.is_busy(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.market_result is not None
+            and window.market_result.settings.mechanism == "vcg"
+            and not window.runner.is_busy()
+        ),
+        timeout=TIMEOUT_MS,
+    )
     row = studies.table[(studies.table.mechanism == "vcg") & (studies.table.pv_penetration == 0.8)].iloc[0]
     assert window.market_result.summary["traded_kwh"] == pytest.approx(row.traded_kwh)  # the study's own row
     window.act_undo.trigger()
@@ -290,14 +316,17 @@ def test_the_default_run_is_in_a_worker_process_with_run_study_s_numbers(panel, 
     run_and_wait(panel, qtbot)
     assert panel.runner.process_pid not in (None, os.getpid())
     assert "Done: 8 points" in panel.state.text() and panel.model.rowCount() == 8
-    spec = parse_spec(STUDY.replace('"welfare", "uniform", "vcg"', '"welfare", "uniform"').replace(
-        "num = 3", "num = 2") + "[draws]\nn = 2\ndemand_std = 0.1\n")
+    spec = parse_spec(
+        STUDY.replace('"welfare", "uniform", "vcg"', '"welfare", "uniform"').replace("num = 3", "num = 2")
+        + "[draws]\nn = 2\ndemand_std = 0.1\n"
+    )
     direct = run_study(spec, workers=0).table
     assert (direct.status == "ok").all() and direct.draw.nunique() == 2
     pd.testing.assert_frame_equal(without_timings(panel.table), without_timings(direct), check_exact=True)
     # the table shows the rows as run_study's table has them, the welfare clearing's first
-    assert [panel.model.text(r, panel.model.frame.columns.get_loc("mechanism")) for r in range(8)] == \
-        list(direct.mechanism)
+    assert [panel.model.text(r, panel.model.frame.columns.get_loc("mechanism")) for r in range(8)] == list(
+        direct.mechanism
+    )
     # a second run goes to the same process (its solver caches warm)
     pid = panel.runner.process_pid
     panel.set_draws(1)
@@ -306,8 +335,9 @@ def test_the_default_run_is_in_a_worker_process_with_run_study_s_numbers(panel, 
 
 
 def test_a_killed_worker_process_ends_the_run_with_a_message_and_the_next_run_works(panel, qtbot):
-    panel.set_axes({"mechanism": ["welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction"],
-                    "pv_penetration": (0.0, 1.0, 100)})
+    panel.set_axes(
+        {"mechanism": ["welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction"], "pv_penetration": (0.0, 1.0, 100)}
+    )
     assert panel.run()
     qtbot.waitUntil(lambda: len(panel.table) >= 2, timeout=TIMEOUT_MS)
     pid = panel.runner.process_pid

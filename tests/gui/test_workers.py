@@ -33,8 +33,11 @@ def _study():
 
 
 RUNNERS = {"market": _market, "nash": _nash, "study": _study}
-CRASHED = {"market": "computation process stopped unexpectedly", "nash": "Nash search's process stopped unexpectedly",
-           "study": "study's worker process stopped unexpectedly"}
+CRASHED = {
+    "market": "computation process stopped unexpectedly",
+    "nash": "Nash search's process stopped unexpectedly",
+    "study": "study's worker process stopped unexpectedly",
+}
 
 
 @pytest.fixture(params=sorted(RUNNERS))
@@ -53,11 +56,15 @@ def _run(runner, qtbot, job, arg=None):
     return blocker.args[0]
 
 
-@pytest.mark.parametrize(("job", "expected"), [
-    (worker_jobs.unpicklable_result, "the worker process cannot send its result back: "),
-    (worker_jobs.unpicklable_partial, "the worker process cannot send its intermediate result back: "),
-    (worker_jobs.unreadable_result, "a reply of the worker process could not be read: "),
-], ids=["result", "partial", "unreadable"])
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        (worker_jobs.unpicklable_result, "the worker process cannot send its result back: "),
+        (worker_jobs.unpicklable_partial, "the worker process cannot send its intermediate result back: "),
+        (worker_jobs.unreadable_result, "a reply of the worker process could not be read: "),
+    ],
+    ids=["result", "partial", "unreadable"],
+)
 def test_a_reply_that_cannot_be_sent_is_an_error_and_the_next_request_works(runner, qtbot, job, expected):
     first = _run(runner, qtbot, worker_jobs.pid)
     assert first != os.getpid()

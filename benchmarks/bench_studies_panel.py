@@ -60,7 +60,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from core.scenario.io import load_project
-    from gui.studies_panel import StudiesPanel
+    from gui.studies import StudiesPanel
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="runs per row: the median points/s, the longest stall")

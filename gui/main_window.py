@@ -54,7 +54,7 @@ from gui.presenting import (
     write_csv_folder,
     write_excel,
 )
-from gui.studies_panel import StudiesPanel
+from gui.studies import StudiesPanel
 from gui.workers.market import MarketRunner
 from gui.workers.nash import NashRunner
 

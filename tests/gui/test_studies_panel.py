@@ -18,7 +18,7 @@ import pytest
 
 from core.scenario.io import load_project
 from core.study import TIMING_COLUMNS, parse_spec, run_study, with_pv_penetration
-from gui.studies_panel import StudiesPanel
+from gui.studies import StudiesPanel
 
 TIMEOUT_MS = 30000
 STUDY = """\

@@ -26,15 +26,7 @@ from pathlib import Path
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
     QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -53,9 +45,11 @@ from core.study import (
     write_results,
 )
 from gui.charts import side_column
+from gui.studies.files import ask_export_plot, ask_load_results, ask_save_results, ask_save_spec
 from gui.studies.form import StudyForm
 from gui.studies.labels import AXIS_INFO, value_text
 from gui.studies.results_view import ResultsView
+from gui.studies.run_box import RunBox
 from gui.workers.studies import StudyRequest, StudyRunner
 
 REFRESH_MS = 500  # plots follow a running study this often
@@ -67,8 +61,10 @@ def _forward(path: str) -> property:
 
 
 class StudiesPanel(QWidget):
-    """Parameter sweeps and Monte Carlo over the current project, run off the GUI thread and plotted.
+    """Sweeps and Monte Carlo of the project, run off the GUI thread (~460 lines: ~50 forward its parts' widgets).
 
+    It runs a study from start to end (the worker's rows taken in step by step), saves and loads its files and
+    opens its points; the form, the run controls and the results are parts of their own.
     The window calls :meth:`set_scenario` on every change of the project,
     connects :attr:`openPoint` and calls :meth:`shutdown` when it closes.
     The form is :attr:`form` (:class:`~gui.studies.form.StudyForm`), the
@@ -88,6 +84,17 @@ class StudiesPanel(QWidget):
     audit = _forward("form.audit")
     count_label = _forward("form.count_label")
     problem_label = _forward("form.problem_label")
+    # the run controls
+    dask = _forward("run_box.dask")
+    scheduler = _forward("run_box.scheduler")
+    run_button = _forward("run_box.run_button")
+    cancel_button = _forward("run_box.cancel_button")
+    bar = _forward("run_box.bar")
+    state = _forward("run_box.state")
+    save_results_button = _forward("run_box.save_results_button")
+    load_results_button = _forward("run_box.load_results_button")
+    save_spec_button = _forward("run_box.save_spec_button")
+    export_plot_button = _forward("run_box.export_plot_button")
     # the study shown and its view
     table = _forward("results.table")
     spec = _forward("results.spec")
@@ -140,76 +147,14 @@ class StudiesPanel(QWidget):
     # --- building ------------------------------------------------------------------------
     def _build(self) -> None:
         self.form = StudyForm(self)
-        # running
-        cores = os.cpu_count() or 1
-        self.dask = QCheckBox(f"Use a local Dask cluster ({cores} workers)", self)
-        self.dask.setToolTip(
-            "Run the points in parallel on a Dask LocalCluster of this machine's cores (starting "
-            "it takes a few seconds). Unticked: one point after the other in a worker process of "
-            "this computer."
-        )
-        self.scheduler = QLineEdit(self)
-        self.scheduler.setPlaceholderText("or an existing scheduler: tcp://host:8786")
-        self.scheduler.setToolTip(
-            "The address of a running Dask scheduler: the points run on its workers (the same "
-            "Feeder Market must be installed there)"
-        )
-        self.scheduler.setEnabled(False)
-        self.run_button = QPushButton("Run", self)
-        self.run_button.setToolTip("Run the study in the background: the plots fill in as points finish")
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setToolTip("Stop the study: no new point starts; the finished points are kept")
-        self.bar = QProgressBar(self)
-        self.bar.setRange(0, 1)
-        self.bar.setValue(0)
-        self.bar.setFormat("%v / %m points")
-        self.bar.setTextVisible(True)
-        self.state = QLabel("", self)
-        self.state.setWordWrap(True)
-        self.state.setStyleSheet("color: #555;")
-
-        # files
-        self.save_results_button = QPushButton("Save results…", self)
-        self.save_results_button.setToolTip(
-            "Write the results table: Parquet (with the study's spec, to load again here or read with pandas) or CSV"
-        )
-        self.load_results_button = QPushButton("Load results…", self)
-        self.load_results_button.setToolTip(
-            "Open a study's Parquet file (from this panel or `feeder-market study`) and plot it"
-        )
-        self.save_spec_button = QPushButton("Save spec…", self)
-        self.save_spec_button.setToolTip(
-            "Write the study as set up above as a TOML spec, to run again with "
-            "`feeder-market study SPEC -o results.parquet` (on a cluster too)"
-        )
-        self.export_plot_button = QPushButton("Export plot data…", self)
-        self.export_plot_button.setToolTip(
-            "Write the numbers behind the plot shown (means, std, counts; the heat "
-            "map's cells; the histogram's bins) as CSV"
-        )
+        self.run_box = RunBox(self)
 
         side = QWidget(self)
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 6, 0)
         sl.setSpacing(4)
         sl.addWidget(self.form)
-        sl.addWidget(self.dask)
-        sl.addWidget(self.scheduler)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.run_button, 1)
-        buttons.addWidget(self.cancel_button)
-        sl.addLayout(buttons)
-        sl.addWidget(self.bar)
-        sl.addWidget(self.state)
-        files = QGridLayout()
-        files.setContentsMargins(0, 4, 0, 0)
-        files.setSpacing(3)
-        files.addWidget(self.save_results_button, 0, 0)
-        files.addWidget(self.load_results_button, 0, 1)
-        files.addWidget(self.save_spec_button, 1, 0)
-        files.addWidget(self.export_plot_button, 1, 1)
-        sl.addLayout(files)
+        sl.addWidget(self.run_box)
         sl.addStretch(1)
         self.side = side_column(side, 420)
         # the dock must fit beside the prosumers on a 1,366 px screen: the form scrolls sideways when narrow
@@ -248,16 +193,15 @@ class StudiesPanel(QWidget):
     def _connect(self) -> None:
         self.form.changed.connect(self._form_changed)
         self.results.drawn.connect(self._update_buttons)
-        self.dask.toggled.connect(self.scheduler.setEnabled)
         self.validate_timer.timeout.connect(self.validate_now)
         self.refresh_timer.timeout.connect(self._tick)
         self.step_timer.timeout.connect(self._run_step)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
-        self.save_results_button.clicked.connect(self._save_results_dialog)
-        self.load_results_button.clicked.connect(self._load_results_dialog)
-        self.save_spec_button.clicked.connect(self._save_spec_dialog)
-        self.export_plot_button.clicked.connect(self._export_plot_dialog)
+        self.save_results_button.clicked.connect(lambda: ask_save_results(self))
+        self.load_results_button.clicked.connect(lambda: ask_load_results(self))
+        self.save_spec_button.clicked.connect(lambda: ask_save_spec(self))
+        self.export_plot_button.clicked.connect(lambda: ask_export_plot(self))
         self.runner.busy.connect(lambda _on: self._update_buttons())
         self.runner.rows.connect(self._on_rows)
         self.runner.progress.connect(self._on_progress)
@@ -325,8 +269,7 @@ class StudiesPanel(QWidget):
             self.form_spec, self.form_error = spec, ""
         self.form.show_count(self.form_spec, self.form_error)
         if self.form_spec is not None and not self.runner.is_busy() and self.results.is_empty():
-            self.bar.setRange(0, max(len(self.form_spec.points), 1))
-            self.bar.setValue(0)
+            self.run_box.set_progress(0, len(self.form_spec.points))
         self._update_buttons()
         return self.form_spec
 
@@ -338,22 +281,13 @@ class StudiesPanel(QWidget):
         spec = self.validate_now()
         if spec is None:
             return False
-        workers, scheduler = 0, None
-        if self.dask.isChecked():
-            address = self.scheduler.text().strip()
-            workers, scheduler = (None, address) if address else (os.cpu_count() or 1, None)
+        workers, scheduler, where = self.run_box.where()
         self._start_results(spec)
         self._total, self._done = len(spec.points), 0
-        self.bar.setRange(0, max(self._total, 1))
-        self.bar.setValue(0)
+        self.run_box.set_progress(0, self._total)
         self._t0 = time.monotonic()
-        where = (
-            "in a worker process"
-            if workers == 0
-            else (f"on {scheduler}" if scheduler else f"on a local Dask cluster ({workers} workers)")
-        )
         self._where = where
-        self._state(f"Running {self._total:,} points {where}…")
+        self.run_box.say(f"Running {self._total:,} points {where}…")
         self.runner.start(StudyRequest(spec, workers=workers, scheduler=scheduler))
         self.refresh_timer.start()
         self._update_buttons()
@@ -362,7 +296,7 @@ class StudiesPanel(QWidget):
     def cancel(self) -> None:
         if self.runner.is_busy():
             self.runner.cancel()
-            self._state("Cancelling: the points running finish, no new one starts…")
+            self.run_box.say("Cancelling: the points running finish, no new one starts…")
             self._update_buttons()
 
     def shutdown(self, timeout_ms: int = -1) -> bool:
@@ -413,15 +347,14 @@ class StudiesPanel(QWidget):
 
     def _on_progress(self, done: int, total: int) -> None:
         self._done, self._total = done, total
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
+        self.run_box.set_progress(done, total)
 
     def _tick(self) -> None:
         if self._t0 is not None:
             self._elapsed = time.monotonic() - self._t0
         if self.runner.is_busy() and not self.runner.is_cancelling():
             starting = " (starting the Dask cluster…)" if not self._done and "Dask" in self._where else ""
-            self._state(f"Running: {self._done:,} / {self._total:,} points · {self._elapsed:.1f} s{starting}")
+            self.run_box.say(f"Running: {self._done:,} / {self._total:,} points · {self._elapsed:.1f} s{starting}")
         if self._dirty and not self._steps:
             self._dirty = False
             self._steps = [self._absorb_rows, self._show_incoming, self.results.fill_table]
@@ -459,17 +392,16 @@ class StudiesPanel(QWidget):
         self._dirty = False
         done = len(run.table)
         self._done = done
-        self.bar.setRange(0, max(run.total, 1))
-        self.bar.setValue(done)
+        self.run_box.set_progress(done, run.total)
         counts = status_counts(run.table)
         tally = ", ".join(f"{int(c):,} {s}" for s, c in counts.items() if c)
         if run.cancelled:
-            self._state(
+            self.run_box.say(
                 f"Cancelled after {done:,} of {run.total:,} points ({run.elapsed_s:.1f} s): the finished "
                 f"points are kept{' — ' + tally if tally else ''}."
             )
         else:
-            self._state(f"Done: {done:,} points in {run.elapsed_s:.1f} s — {tally or 'no rows'}.")
+            self.run_box.say(f"Done: {done:,} points in {run.elapsed_s:.1f} s — {tally or 'no rows'}.")
         self.results.fill_table(force=True)
         self.results.redraw()
         self._update_buttons()
@@ -483,12 +415,8 @@ class StudiesPanel(QWidget):
         self.results.table, self._incoming = self._incoming, None
         self.results.fill_table()
         self.results.redraw()
-        self._state(f"⚠ The study stopped: {message}", error=True)
+        self.run_box.say(f"⚠ The study stopped: {message}", error=True)
         self._update_buttons()
-
-    def _state(self, text: str, error: bool = False) -> None:
-        self.state.setText(text)
-        self.state.setStyleSheet("color: #b00020;" if error else "color: #555;")
 
     def _update_buttons(self) -> None:
         busy = self.runner.is_busy()
@@ -570,7 +498,7 @@ class StudiesPanel(QWidget):
         try:
             table, meta = read_results(p)
         except StudyError as err:
-            self._state(f"⚠ {err}", error=True)
+            self.run_box.say(f"⚠ {err}", error=True)
             return False
         try:
             spec = spec_of_results(meta, near=p, table=table)
@@ -579,10 +507,9 @@ class StudiesPanel(QWidget):
             spec, problem = None, str(err)
         self._start_results(spec, table=table, meta=meta, source=f"loaded from {p.name}", problem=problem)
         self._done = len(table)
-        self.bar.setRange(0, max(len(spec.points) if spec is not None else len(table), 1))
-        self.bar.setValue(len(table))
+        self.run_box.set_progress(len(table), len(spec.points) if spec is not None else len(table))
         note = "" if spec is not None else f" Its points cannot be opened: {problem}."
-        self._state(f"Loaded {len(table):,} points from {p.name}.{note}", error=False)
+        self.run_box.say(f"Loaded {len(table):,} points from {p.name}.{note}", error=False)
         self._update_buttons()
         return True
 
@@ -596,54 +523,3 @@ class StudiesPanel(QWidget):
         p = Path(path)
         write_atomic(p, lambda fh: fh.write(spec.text))
         return p
-
-    def _folder(self) -> str:
-        return str(self.path.parent if self.path is not None else Path.home())
-
-    def _save_results_dialog(self) -> None:
-        spec = self.results.spec
-        stem = (spec.name if spec is not None else "study").replace(" ", "-").replace("/", "-")
-        path, chosen = QFileDialog.getSaveFileName(
-            self,
-            "Save the study's results",
-            str(Path(self._folder()) / f"{stem}.parquet"),
-            "Parquet (*.parquet);;CSV (*.csv)",
-        )
-        if path:
-            p = Path(path)
-            if not p.suffix:
-                p = p.with_suffix(".csv" if "CSV" in chosen else ".parquet")
-            try:
-                self.save_results(p)
-                self._state(f"Saved {len(self.results.table):,} rows to {p}")
-            except (OSError, ValueError) as err:
-                self._state(f"⚠ Cannot save {p.name}: {err}", error=True)
-
-    def _load_results_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load a study's results", self._folder(), "Study results (*.parquet)"
-        )
-        if path:
-            self.load_results(path)
-
-    def _save_spec_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save the study spec", str(Path(self._folder()) / "study.toml"), "Study spec (*.toml)"
-        )
-        if path:
-            p = Path(path) if Path(path).suffix else Path(path).with_suffix(".toml")
-            try:
-                self.save_spec(p)
-                self._state(f"Saved the spec to {p}: run it with feeder-market study {p.name} -o results.parquet")
-            except (OSError, SpecError) as err:
-                self._state(f"⚠ Cannot save the spec: {err}", error=True)
-
-    def _export_plot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export the plot's data", str(Path(self._folder()) / "plot.csv"), "CSV (*.csv)"
-        )
-        if path:
-            try:
-                self.export_plot_data(path)
-            except OSError as err:
-                self._state(f"⚠ Cannot write {path}: {err}", error=True)

@@ -32,16 +32,8 @@ from PySide6.QtWidgets import (
 from core.market import MarketSettings, clear
 from core.scenario.edit import adding_bus
 from core.scenario.io import load_project
-from gui.feeder_view import (
-    KIND_COLOURS,
-    SELECT_PEN,
-    Z_RING,
-    Z_SELECTED_BUS,
-    FeederView,
-    LineItem,
-    all_bus_limits,
-    bus_kind,
-)
+from gui.feeder_items import KIND_COLOURS, SELECT_PEN, Z_RING, Z_SELECTED_BUS, LineItem, all_bus_limits, bus_kind
+from gui.feeder_view import FeederView
 from gui.network_panels import LIMIT, LOADING_OVER_PCT, LOADING_SCALE, bus_limits, voltage_outside
 
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents

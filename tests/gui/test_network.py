@@ -106,7 +106,7 @@ def test_buses_coloured_by_voltage_put_bus_18_at_the_low_end(constrained):
     assert feeder.bus_colour("18") == feeder.bus_scale.colour(_row(constrained.market_result, "18", 19).dlmp_per_kwh)
     feeder.set_colour_mode("host")
     assert feeder.bus_scale is None
-    from gui.feeder_view import KIND_COLOURS
+    from gui.feeder_items import KIND_COLOURS
 
     assert feeder.bus_colour("18") == KIND_COLOURS["generation"]
 

@@ -66,8 +66,11 @@ def day(name: str, network: str, repeats: int) -> tuple[float, float, dict]:
 
 def pandapower_reference() -> tuple[float, float]:
     """(runopp seconds for one period of case33bw + two generators, max |our DLMP − lam_p| in EUR/MWh)."""
+    import sys
+
     import pandapower as pp
 
+    sys.path.insert(0, str(PROJECTS.parent))  # the repository: the test's case is the reference case
     from tests.core.test_branch_flow import case33_with_generators
 
     net, s = case33_with_generators()

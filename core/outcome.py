@@ -180,6 +180,13 @@ class Valuation:
     summary: dict
 
 
+def with_columns(df: pd.DataFrame, **columns) -> pd.DataFrame:
+    """``df.assign(**columns)`` built in one go (``assign`` inserts the columns one at a time: ~1 ms each)."""
+    data = {c: df[c] for c in df.columns}
+    data.update(columns)
+    return pd.DataFrame(data, index=df.index)
+
+
 def value_day(
     fleet: Fleet, outcome: DayOutcome, outside: np.ndarray, meta: pd.DataFrame, labels: list[str]
 ) -> Valuation:
@@ -219,7 +226,8 @@ def value_day(
         soc_max = np.where(
             np.isfinite(soc).any(axis=1), np.nanmax(np.where(np.isfinite(soc), soc, -np.inf), axis=1), np.nan
         )
-    agents = meta.assign(
+    agents = with_columns(
+        meta,
         bought_kwh=o.bought_kwh.sum(axis=1),
         sold_kwh=o.sold_kwh.sum(axis=1),
         grid_import_kwh=o.grid_import_kwh.sum(axis=1),

@@ -11,7 +11,7 @@ from core.market.cache import ClearingCache
 from core.market.day import SolvedDay, period_view, price_columns, valued
 from core.market.result import MarketResult
 from core.market.settings import MarketSettings
-from core.outcome import from_auction
+from core.outcome import from_auction, with_columns
 from core.scenario.model import Scenario
 
 
@@ -39,7 +39,8 @@ def clear_auction(
         else:
             lo[t], hi[t] = no_trade_interval(b, float(fleet.retail[t]), float(fleet.feed_in[t]))
     day = SolvedDay(fleet, price, lo, hi, outcome.traded_kwh, auction=auction)
-    periods = val.periods.assign(
+    periods = with_columns(
+        val.periods,
         **price_columns(day),
         retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
         feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,

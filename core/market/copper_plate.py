@@ -13,7 +13,7 @@ from core.market.day import Context, SolvedDay, no_trade, period_view, price_col
 from core.market.network import clear_network_day
 from core.market.result import MarketResult
 from core.market.settings import FAIRNESS_AUDIT_MAX_AGENTS, MarketSettings
-from core.outcome import from_dispatch
+from core.outcome import from_dispatch, with_columns
 from core.scenario.model import Scenario
 
 
@@ -68,7 +68,8 @@ def clear_welfare(
         outcome.traded_kwh,
         der_kw=sol.der_kw,
     )
-    periods = val.periods.assign(
+    periods = with_columns(
+        val.periods,
         **price_columns(day),
         retail_price_per_kwh=s.tariffs.retail_import_price_per_kwh,
         feed_in_price_per_kwh=s.tariffs.feed_in_price_per_kwh,

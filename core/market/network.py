@@ -12,7 +12,7 @@ from core.market.day import Context, SolvedDay, no_trade, period_view, price_col
 from core.market.result import MarketResult
 from core.market.settings import MarketSettings
 from core.numerics import DLMP_NOISE_PER_KWH
-from core.outcome import from_dispatch
+from core.outcome import from_dispatch, with_columns
 from core.scenario.model import Scenario
 
 
@@ -114,7 +114,8 @@ def clear_network_day(
     energy = sol.energy[0]
     idle = no_trade(sol.trade_kw)
     day = SolvedDay(fleet, np.where(idle, np.nan, energy), energy, energy, outcome.traded_kwh, der_kw=sol.der_kw)
-    periods = val.periods.assign(
+    periods = with_columns(
+        val.periods,
         **price_columns(day),
         dlmp_min_per_kwh=sol.dlmp.min(axis=0),
         dlmp_max_per_kwh=sol.dlmp.max(axis=0),

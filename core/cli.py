@@ -25,8 +25,15 @@ from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, describe_roles, period_totals
 
-# the Nash search's defaults: core.nash_run.NashRequest's (kept here as numbers so that --help imports no solver)
-NASH_DEFAULTS = {"players": 3, "m_max": 1.0, "max_rounds": 50, "k": 0.5}
+
+def nash_defaults() -> dict:
+    """The Nash search's defaults: :class:`core.nash_run.NashRequest`'s (that module imports no solver)."""
+    import dataclasses
+
+    from core.nash_run import NashRequest
+
+    return {f.name: f.default for f in dataclasses.fields(NashRequest) if f.default is not dataclasses.MISSING}
+
 
 COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
 
@@ -519,21 +526,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--mechanism", default="uniform", help="uniform (default), pay_as_bid, vcg or trade_reduction")
     p.add_argument("--period", type=int, default=0)
+    nash = nash_defaults()
     p.add_argument(
         "--players",
         type=int,
-        default=NASH_DEFAULTS["players"],
-        help=f"the N largest sellers play strategically (default {NASH_DEFAULTS['players']}, as in the dashboard)",
+        default=nash["players"],
+        help=f"the N largest sellers play strategically (default {nash['players']}, as in the dashboard)",
     )
     p.add_argument("--withhold", action="store_true", help="players may also withhold capacity")
     p.add_argument(
         "--m-max",
         type=float,
-        default=NASH_DEFAULTS["m_max"],
-        help=f"largest markup on cost (default {NASH_DEFAULTS['m_max']:g} = +100 %%)",
+        default=nash["m_max"],
+        help=f"largest markup on cost (default {nash['m_max']:g} = +100 %%)",
     )
-    p.add_argument("--max-rounds", type=int, default=NASH_DEFAULTS["max_rounds"])
-    p.add_argument("--k", type=float, default=NASH_DEFAULTS["k"], help="k of the uniform price (default 0.5)")
+    p.add_argument("--max-rounds", type=int, default=nash["max_rounds"])
+    p.add_argument("--k", type=float, default=nash["k"], help=f"k of the uniform price (default {nash['k']:g})")
     p.add_argument("--existence", action="store_true", help="check the Debreu–Glicksberg–Fan conditions")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(run=cmd_nash)

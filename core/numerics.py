@@ -60,10 +60,10 @@ def warn(text: str) -> None:
         bucket.append(text)
 
 
-def check_status(status: str | None, what: str, reason: str | None = None, refined: str | None = None) -> None:
+def check_status(status: str | None, what: str, reason=None, refined: str | None = None) -> None:
     """Raise :class:`ClearingError` unless ``status`` is optimal; an inaccurate optimum is accepted with a warning.
 
-    ``reason``: the message for an infeasible or unbounded problem (default: "``what`` is ``status``").
+    ``reason(status)``: the message for an infeasible or unbounded problem (default: "``what`` is ``status``").
     ``refined``: why an inaccurate optimum does not reach the numbers shown (a later solve refines it): then it is
     only logged, not shown."""
     if status == "optimal":
@@ -77,14 +77,14 @@ def check_status(status: str | None, what: str, reason: str | None = None, refin
             "the numbers shown may be off in their last digits"
         )
         return
-    raise ClearingError(status or "solver_error", reason or f"{what} is {status}")
+    raise ClearingError(status or "solver_error", reason(status) if reason is not None else f"{what} is {status}")
 
 
 def solve(problem, what: str, reason=None, refined: str | None = None, **options) -> float:
     """Solve ``problem`` (a ``cvxpy.Problem``) with :data:`SOLVER` and judge its status (:func:`check_status`).
 
-    ``reason(status)``: the message for an infeasible or unbounded problem. ``options`` go to ``problem.solve``
-    (``warm_start``, ``ignore_dpp``, ``canon_backend``, solver settings); ``refined``: as in :func:`check_status`.
+    ``reason``, ``refined``: as in :func:`check_status`. ``options`` go to ``problem.solve`` (``warm_start``,
+    ``ignore_dpp``, ``canon_backend``, solver settings).
     Returns the optimal value."""
     import cvxpy as cp
 
@@ -95,8 +95,5 @@ def solve(problem, what: str, reason=None, refined: str | None = None, **options
             value = problem.solve(**options)
     except cp.error.SolverError as err:
         raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
-    status = problem.status
-    check_status(
-        status, what, reason(status) if reason is not None and status not in ("optimal", INACCURATE) else None, refined
-    )
+    check_status(problem.status, what, reason, refined)
     return value

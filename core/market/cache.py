@@ -72,7 +72,7 @@ class ClearingCache:
         lock = threading.Lock()
         lock.acquire()
         with self._lock:
-            if len(self._problems) >= self.MAX_PROBLEMS:
+            if len(self._problems) > self.MAX_PROBLEMS:
                 self._problems.clear()
             self._problems[key] = (problem, lock)
         return problem, lock

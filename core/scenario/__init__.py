@@ -50,30 +50,4 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
-    "ASSET_KINDS",
-    "PROSUMER_CSV_COLUMNS",
-    "SCHEMA_VERSION",
-    "Asset",
-    "BidBlock",
-    "Bus",
-    "Feeder",
-    "FlexibleLoad",
-    "Line",
-    "Problem",
-    "Prosumer",
-    "Scenario",
-    "ScenarioError",
-    "Substation",
-    "Tariffs",
-    "TimeHorizon",
-    "Transformer",
-    "dumps_project",
-    "export_prosumers_csv",
-    "import_pandapower",
-    "import_prosumers_csv",
-    "load_project",
-    "loads_project",
-    "save_project",
-    "validate_scenario",
-]
+__all__ = sorted(_WHERE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -20,9 +19,6 @@ RESOURCES_DIR = ROOT / "resources"
 
 
 MAX_RECENT = 8
-
-
-log = logging.getLogger(__name__)
 
 
 BOTTOM_DOCKS_PX = 280  # the height of the bottom docks (prosumers, the market's tables and panels) at first

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from core.errors import ScenarioError
 from core.market import MECHANISM_LABELS
-from gui.window.constants import PANEL_BUDGET_MS, PROGRESSIVE_ABOVE, log
+from gui.window.constants import PANEL_BUDGET_MS, PROGRESSIVE_ABOVE
+
+log = logging.getLogger(__name__)
 
 
 class ResultsMixin:

@@ -136,12 +136,16 @@ def test_nash_on_the_command_line_is_the_dashboards_search(projects_dir):
     teaching auction, the chapter's example: S1 marks its ask up to the buyer's next bid)."""
     import dataclasses
 
-    from core.cli import NASH_DEFAULTS
+    from core.cli import build_parser
     from core.nash_run import NashRequest, run_nash
     from core.scenario import load_project
 
     fields = {f.name: f.default for f in dataclasses.fields(NashRequest)}
-    assert {k: fields[k] for k in NASH_DEFAULTS} == NASH_DEFAULTS
+    parsed = vars(build_parser().parse_args(["nash", "x.json"]))
+    assert {k: parsed[k] for k in ("players", "m_max", "max_rounds", "k")} == {
+        k: fields[k] for k in ("players", "m_max", "max_rounds", "k")
+    }
+    assert fields["players"] == 3
     path = projects_dir / "teaching-5bus.json"
     buf = io.StringIO()
     assert main(["nash", str(path), "--format", "json"], out=buf) == 0

@@ -99,6 +99,13 @@ def run_nash(
     """
     from core import strategy
     from core.auction_day import order_book
+    from core.mechanisms import MECHANISMS
+
+    if req.mechanism not in MECHANISMS:
+        raise ValueError(
+            f"the Nash search plays an auction's bidding game: mechanism '{req.mechanism}' is not one of "
+            f"{', '.join(MECHANISMS)}"
+        )
 
     progress = progress or (lambda _f, _text: None)
     cancelled = cancelled or _never

@@ -153,3 +153,9 @@ def test_nash_on_the_command_line_is_the_dashboards_search(projects_dir):
     gui = run_nash(NashRequest(load_project(path), 0, "uniform"), existence=False).result
     assert cli["price"] == pytest.approx(gui.price) == pytest.approx(9.0)
     assert len(cli["players"]) == len(gui.table) == 3
+
+
+def test_nash_with_a_mechanism_that_is_not_an_auction_says_so(projects_dir, capsys):
+    assert main(["nash", str(projects_dir / "teaching-5bus.json"), "--mechanism", "welfare"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "mechanism 'welfare' is not one of uniform, pay_as_bid, vcg, trade_reduction" in err

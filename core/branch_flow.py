@@ -160,11 +160,9 @@ class BranchFlowProblem:
         """Load the numbers of ``s`` (same feeder and fleet structure) into the compiled problem."""
         self.scenario = s
         self.fleet.update(s)
-        net = self.net
-        q = np.zeros((net.n, len(self.periods)))
-        for pr in s.prosumers:  # reactive demand is fixed; DERs run at unity power factor
-            q[net.index[pr.bus]] -= [pr.reactive_kvar(t) for t in self.periods]
-        self.q_inj.value = q
+        from core.pricing import _reactive
+
+        self.q_inj.value = _reactive(s, self.net, self.periods)  # fixed reactive demand; DERs at unity pf
         buy, sell = grid_prices(s, self.periods, self.grid)
         self.buy.value, self.sell.value = buy, sell
 

@@ -31,6 +31,7 @@ measures how far the linear model is from the physics.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -156,9 +157,15 @@ def _bus_matrix(s: Scenario, net: Radial) -> sp.csr_matrix:
 def _reactive(s: Scenario, net: Radial, periods) -> np.ndarray:
     """Reactive injection per bus (kvar): minus the reactive demand (DERs at unity power factor)."""
     q = np.zeros((net.n, len(periods)))
+    cols = list(periods)
     for pr in s.prosumers:
-        k = net.index[pr.bus]
-        q[k] -= [pr.reactive_kvar(t) for t in periods]
+        if pr.demand_kvar is not None:
+            kvar = np.asarray(pr.demand_kvar, dtype=float)[cols]
+        elif pr.power_factor < 1.0:
+            kvar = np.asarray(pr.demand_kw, dtype=float)[cols] * math.tan(math.acos(pr.power_factor))
+        else:
+            continue
+        q[net.index[pr.bus]] -= kvar
     return q
 
 
@@ -166,15 +173,39 @@ LF_TOL = 1e-5  # loss factors that move less than this between linearisation and
 # (a price error of λ·1e-5: 0.003 EUR/MWh at 0.3 EUR/kWh)
 # Clarabel's iterative refinement doubles the solve time and changes these prices by < 1e-7 per kWh
 SOLVER_OPTIONS: dict = {"iterative_refinement_enable": False}
+# Screening (see LinDistFlowProblem): a limit is violated beyond the solver's accuracy when a flow passes its
+# rating by more than this share of it, or a squared voltage its limit by more than V2_TOL; limits closer
+# than the margins below to where the solution sits are watched from then on, so the next edit rarely adds one
+WATCH_TOL = 1e-6
+V2_TOL = 1e-7
+WATCH_LOADING = 0.9  # lines loaded above 90 % of what their rating leaves for real power
+WATCH_V2 = 0.01  # buses whose squared voltage is within 0.01 p.u.² (≈ 0.005 p.u.) of a limit
+SCREEN_ROUNDS = 30
+
+
+def _rows_over_periods(rows: sp.csr_matrix, periods_of_rows: np.ndarray, n: int, T: int) -> sp.csr_matrix:
+    """Row i of ``rows`` (over the n buses) placed on the columns of period ``periods_of_rows[i]`` of vec(p)
+    (cvxpy's column-major order: entry (k, t) is column t·n + k)."""
+    coo = rows.tocoo()
+    return sp.csr_matrix((coo.data, (coo.row, coo.col + n * periods_of_rows[coo.row])), shape=(rows.shape[0], n * T))
 
 
 class LinDistFlowProblem:
     """The LinDistFlow (or DC) clearing of the module text, compiled once per feeder and fleet structure.
 
-    Everything an edit changes is a ``cvxpy.Parameter`` (the fleet's numbers, the reactive flows and the ratings
-    they leave for real power, the voltage limits and their AC correction, the loss factors): :meth:`update`
-    loads a scenario, :meth:`solve` re-solves, starting the loss factors from the last solution's (an edit
-    that moves little converges in one solve).
+    Everything an edit changes is a ``cvxpy.Parameter`` (the fleet's numbers, the ratings the reactive flows
+    leave for real power, the voltage limits and their AC correction, the loss factors): :meth:`update` loads a
+    scenario, :meth:`solve` re-solves, starting the loss factors from the last solution's (an edit that moves
+    little converges in one solve).
+
+    **Screening.** On a feeder almost every line rating and voltage limit is slack, and writing them all (with
+    a flow and a voltage variable per line and period) makes the problem three times larger than the market
+    in it. The problem therefore carries only the *watched* limits, each written directly in the injections
+    (a line's flow is minus the injections below it; a squared voltage is ``v_0² + 2·(R p)_k/base − 2·(A x
+    Q)_k/base``, ``R`` the shared path resistance). After each solve every limit is checked at the solution;
+    violated ones (and those near) join the watched set and the problem is solved again. A solution that keeps
+    every limit is the optimum of the full problem (it solves a relaxation of it and is feasible), and the
+    limits left out have zero duals, so the prices are the full problem's.
     """
 
     def __init__(
@@ -192,14 +223,11 @@ class LinDistFlowProblem:
         T = len(periods)
         self.net = net = radial(s)
         nB = net.n
-        base = net.base_kva
-        self.v0sq = v0sq = net.v0_pu**2
+        self.v0sq = net.v0_pu**2
         self.A = A = net.path  # buses × lines (line j = into bus j)
         self.At = A.T.tocsr()
         B = _bus_matrix(s, net)
-        x = net.x_pu[:, None]
-        r = net.r_pu[:, None]
-        step = s.horizon.step_h
+        self.step = step = s.horizon.step_h
         self.fleet = fleet = FleetModel(s, periods)
         self.p = p = cp.Variable((nB, T), name="injection_kw")
         self.g_imp = cp.Variable(T, nonneg=True)
@@ -212,47 +240,50 @@ class LinDistFlowProblem:
             self.balance = step * (self.g_imp - self.g_exp + cp.sum(p, axis=0)) == 0
         else:
             self.balance = step * (self.g_imp - self.g_exp + cp.sum(cp.multiply(1.0 - lf, p), axis=0) - lc) == 0
-        cons = [*fleet.constraints, self.nodal, self.balance]
-        # flows and voltages as variables tied by sparse recursions (the same model as F = −Aᵀp and
-        # v = v0² − 2A(rF + xQ)/base, without forming the dense products on a 1,000-bus feeder)
-        n1 = nB - 1
-        has_parent = net.parent[1:] >= 1
-        kids = sp.csr_matrix(
-            (np.ones(int(has_parent.sum())), (net.parent[1:][has_parent] - 1, np.flatnonzero(has_parent))),
-            shape=(n1, n1),
-        )
-        self.F = F = cp.Variable((n1, T), name="flow_kw") if n1 else None
-        rated = np.flatnonzero(np.isfinite(net.rating_pu))
-        self.rated = rated = rated[rated > 0]
-        self.line_up = self.line_dn = self.v_lo = self.v_hi = None
-        self.qf = cp.Parameter((n1, T), name="reactive_flow_kvar") if n1 else None
-        self.fmax = cp.Parameter((rated.size, T), nonneg=True, name="real_rating_kw") if rated.size else None
-        self.vmin2 = cp.Parameter((n1, T), nonneg=True, name="v_min_squared") if n1 else None
-        self.vmax2 = cp.Parameter((n1, T), nonneg=True, name="v_max_squared") if n1 else None
-        if n1:
-            cons.append((sp.identity(n1, format="csr") - kids) @ F + p[1:] == 0)
-            if rated.size:
-                self.line_up = step * (F[rated - 1] - self.fmax) <= 0
-                self.line_dn = step * (-F[rated - 1] - self.fmax) <= 0
-                cons += [self.line_up, self.line_dn]
-            if model != "dc":
-                self.v = v = cp.Variable((n1, T), name="v_squared")
-                up = sp.csr_matrix(
-                    (np.ones(int(has_parent.sum())), (np.flatnonzero(has_parent), net.parent[1:][has_parent] - 1)),
-                    shape=(n1, n1),
-                )
-                root_child = (~has_parent).astype(float)[:, None]
-                cons.append(
-                    (sp.identity(n1, format="csr") - up) @ v
-                    == v0sq * root_child - 2.0 * (cp.multiply(r[1:], F) + cp.multiply(x[1:], self.qf)) / base
-                )
-                self.v_lo = step * (self.vmin2 - v) <= 0
-                self.v_hi = step * (v - self.vmax2) <= 0
-                cons += [self.v_lo, self.v_hi]
+        self._base = [*fleet.constraints, self.nodal, self.balance]
         grid_cost = step * (self.buy @ self.g_imp - self.sell @ self.g_exp)
-        self.problem = cp.Problem(cp.Maximize(fleet.value - fleet.cost - grid_cost), cons)
+        self._objective = cp.Maximize(fleet.value - fleet.cost - grid_cost)
+        rated = np.flatnonzero(np.isfinite(net.rating_pu))
+        self.rated = rated[rated > 0]
+        self.watch_line = np.zeros((nB, T), dtype=bool)  # (line, period) ratings in the problem
+        self.watch_v = np.zeros((nB, T), dtype=bool)  # (bus, period) voltage limits in the problem
         self.start: tuple[np.ndarray, np.ndarray] | None = None  # the last solution's loss factors
         self.update(s)
+        self._build()
+
+    def _build(self) -> None:
+        """The problem with the watched limits (a new structure: compiled again on the next solve)."""
+        nB, T, step, base = self.net.n, len(self.periods), self.step, self.net.base_kva
+        cons = list(self._base)
+        vec_p = cp.vec(self.p, order="F")
+        self.line_up = self.line_dn = self.v_lo = self.v_hi = None
+        self.line_at = np.nonzero(self.watch_line)
+        if self.line_at[0].size:
+            j, t = self.line_at
+            flow = _rows_over_periods(-self.At[j], t, nB, T) @ vec_p
+            self.fmax = cp.Parameter(j.size, nonneg=True, name="real_rating_kw")
+            self.line_up = step * (flow - self.fmax) <= 0
+            self.line_dn = step * (-flow - self.fmax) <= 0
+            cons += [self.line_up, self.line_dn]
+        self.v_at = np.nonzero(self.watch_v)
+        if self.v_at[0].size:
+            k, t = self.v_at
+            r_shared = (self.A[k] @ sp.diags(self.net.r_pu)) @ self.At  # rows of R
+            v_var = _rows_over_periods((2.0 / base) * r_shared.tocsr(), t, nB, T) @ vec_p
+            self.v_lo_c = cp.Parameter(k.size, name="v_min_squared_less_constant")
+            self.v_hi_c = cp.Parameter(k.size, name="v_max_squared_less_constant")
+            self.v_lo = step * (self.v_lo_c - v_var) <= 0
+            self.v_hi = step * (v_var - self.v_hi_c) <= 0
+            cons += [self.v_lo, self.v_hi]
+        self.problem = cp.Problem(self._objective, cons)
+        self._load_limits()
+
+    def _load_limits(self) -> None:
+        if self.line_up is not None:
+            self.fmax.value = self._fmax[self.line_at]
+        if self.v_lo is not None:
+            self.v_lo_c.value = (self._vmin2 - self._v_const)[self.v_at]
+            self.v_hi_c.value = (self._vmax2 - self._v_const)[self.v_at]
 
     def update(self, s: Scenario, v_correction_pu: np.ndarray | None = None) -> None:
         """Load ``s`` (same feeder and fleet structure); ``v_correction_pu`` (buses × periods) narrows the voltage
@@ -263,23 +294,42 @@ class LinDistFlowProblem:
         base = net.base_kva
         qr = _reactive(s, net, self.periods)
         self.Qf = Qf = -(self.At @ qr)  # reactive flow into each bus's subtree (kvar), row 0 = 0
-        if self.qf is not None:
-            self.qf.value = Qf[1:]
-        if self.fmax is not None:
-            s_max = net.rating_pu[self.rated, None] * base
-            self.fmax.value = (
-                np.repeat(s_max, T, axis=1)
-                if self.model == "dc"
-                else np.sqrt(np.clip(s_max**2 - Qf[self.rated] ** 2, 0.0, None))
-            )
-        if self.vmin2 is not None:
-            corr = np.zeros((net.n, T)) if v_correction_pu is None else np.asarray(v_correction_pu)
-            self.vmin2.value = np.clip(net.v_min_pu[1:, None] + corr[1:], 0.0, None) ** 2 * np.ones((1, T))
-            self.vmax2.value = np.clip(net.v_max_pu[1:, None] + corr[1:], 0.0, None) ** 2 * np.ones((1, T))
+        s_max = net.rating_pu[:, None] * base * np.ones((1, T))
+        self._fmax = s_max if self.model == "dc" else np.sqrt(np.clip(s_max**2 - Qf**2, 0.0, None))
+        corr = np.zeros((net.n, T)) if v_correction_pu is None else np.asarray(v_correction_pu)
+        self._vmin2 = np.clip(net.v_min_pu[:, None] + corr, 0.0, None) ** 2
+        self._vmax2 = np.clip(net.v_max_pu[:, None] + corr, 0.0, None) ** 2
+        # the part of the squared voltage the market does not move: v_0² − 2·(A x Q)/base
+        self._v_const = self.v0sq - 2.0 * np.asarray(self.A @ (net.x_pu[:, None] * Qf)) / base
         self.buy.value, self.sell.value = grid_prices(s, self.periods, self.grid)
+        if hasattr(self, "problem"):
+            self._load_limits()
+
+    def _screen(self, p_hat: np.ndarray) -> bool:
+        """Watch the limits the solution ``p_hat`` breaks (and those near); True when one was broken."""
+        net, base = self.net, self.net.base_kva
+        flow = np.abs(np.asarray(self.At @ p_hat))
+        fmax = self._fmax
+        rated = np.zeros(net.n, dtype=bool)
+        rated[self.rated] = True
+        rated = rated[:, None]
+        broken = rated & (flow > fmax * (1.0 + WATCH_TOL) + WATCH_TOL)
+        near = rated & (flow >= WATCH_LOADING * fmax)
+        if self.model != "dc" and net.n > 1:
+            v2 = self._v_const + (2.0 / base) * np.asarray(self.A @ (net.r_pu[:, None] * (self.At @ p_hat)))
+            v_broken = (v2 < self._vmin2 - V2_TOL) | (v2 > self._vmax2 + V2_TOL)
+            v_near = (v2 < self._vmin2 + WATCH_V2) | (v2 > self._vmax2 - WATCH_V2)
+            v_broken[0] = v_near[0] = False  # the substation's voltage is set
+        else:
+            v_broken = v_near = np.zeros_like(broken)
+        if not (np.any(broken & ~self.watch_line) or np.any(v_broken & ~self.watch_v)):
+            return False
+        self.watch_line |= broken | near
+        self.watch_v |= v_broken | v_near
+        self._build()
+        return True
 
     def _solve_once(self) -> None:
-
         # compiled once and re-solved with new numbers (DPP) unless the problem is large
         solve(
             self.problem,
@@ -299,24 +349,36 @@ class LinDistFlowProblem:
         return lf, loss_hat - (lf * p_hat).sum(axis=0)
 
     def solve(self, max_iter: int = 6, cancelled=None) -> NetworkSolution:
+        """Solve, watching every limit the solution breaks, and iterate the loss factors to their fixed point
+        (at most ``max_iter`` linearisations; the prices are decomposed with the factors they were solved with)."""
         T, nB = len(self.periods), self.net.n
         lf0, lc0 = self.start if self.start is not None else (np.zeros((nB, T)), np.zeros(T))
         self.lf.value, self.lc.value = lf0, lc0
         t0 = time.perf_counter()
-        iterations = 0
-        for iterations in range(1, (1 if self.model == "dc" else max_iter) + 1):  # noqa: B007 (reported below)
+        iterations = rounds = 0
+        while True:
             if cancelled is not None and cancelled():
                 from core.errors import Cancelled
 
                 raise Cancelled
             self._solve_once()
+            p_hat = np.asarray(self.p.value)
+            rounds += 1
+            broken = self._screen(p_hat) if rounds <= SCREEN_ROUNDS else False
             if self.model == "dc":
+                if broken:
+                    continue
+                iterations = 1
                 break
-            lf_new, lc_new = self._factors(np.asarray(self.p.value))
+            lf_new, lc_new = self._factors(p_hat)
             # a fixed point: the loss factors at the solution are the ones it was solved with
-            if np.max(np.abs(lf_new - np.asarray(self.lf.value)), initial=0.0) < LF_TOL:
-                break
-            self.lf.value, self.lc.value = lf_new, lc_new
+            moved = np.max(np.abs(lf_new - np.asarray(self.lf.value)), initial=0.0) >= LF_TOL
+            if not broken:
+                iterations += 1
+                if not moved or iterations >= max_iter:
+                    break
+            if moved:
+                self.lf.value, self.lc.value = lf_new, lc_new
         self.start = (np.asarray(self.lf.value).copy(), np.asarray(self.lc.value).copy())
         return self._solution(iterations, time.perf_counter() - t0)
 
@@ -333,17 +395,16 @@ class LinDistFlowProblem:
         energy = np.repeat(lam[None, :], nB, axis=0)
         loss = np.zeros((nB, T)) if model == "dc" else -lam[None, :] * lf_used
         congestion = np.zeros((nB, T))
-        rated = self.rated
-        if rated.size:
+        if self.line_up is not None:
             mu = np.zeros((nB, T))
-            mu[rated] = np.asarray(self.line_up.dual_value).reshape(rated.size, T) - np.asarray(
+            mu[self.line_at] = np.asarray(self.line_up.dual_value).reshape(-1) - np.asarray(
                 self.line_dn.dual_value
-            ).reshape(rated.size, T)
+            ).reshape(-1)
             congestion = np.asarray(A @ mu)
         voltage = np.zeros((nB, T))
         if model != "dc" and self.v_lo is not None:
             nu = np.zeros((nB, T))
-            nu[1:] = np.asarray(self.v_lo.dual_value) - np.asarray(self.v_hi.dual_value)
+            nu[self.v_at] = np.asarray(self.v_lo.dual_value).reshape(-1) - np.asarray(self.v_hi.dual_value).reshape(-1)
             # Σ_m ν_m 2 R_mk / base with R = A diag(r) Aᵀ
             voltage = 2.0 * np.asarray(A @ (net.r_pu[:, None] * (At @ nu))) / base
         parts = energy + loss + congestion + voltage

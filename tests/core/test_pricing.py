@@ -125,3 +125,49 @@ def test_the_constrained_bundled_project_has_every_component(projects_dir):
     assert np.all(sol.loss[1:, 19] > 0)
     total = sol.energy + sol.loss + sol.congestion + sol.voltage
     assert np.max(np.abs(total - sol.dlmp)) < 1e-6
+
+
+def _all_limits_written(s):
+    """The same clearing with every rating and voltage limit in the problem from the start (no screening)."""
+    from core.pricing import LinDistFlowProblem
+
+    lp = LinDistFlowProblem(s)
+    lp.watch_line[lp.rated] = True
+    lp.watch_v[1:] = True
+    lp._build()
+    return lp.solve()
+
+
+def test_screening_the_limits_gives_the_full_problems_prices(projects_dir):
+    # the constrained project binds a line rating at midday and the voltage floor in the evening: the screened
+    # problem (limits added as the solution breaks them) must land on the optimum of the problem with all of them
+    from core.scenario import load_project
+
+    s = load_project(projects_dir / "ieee33-constrained.json")
+    screened, full = clear_network(s), _all_limits_written(s)
+    # the two reach the loss factors' fixed point by different paths: prices agree to what LF_TOL allows
+    # (λ·1e-5 per kWh, 0.002 EUR/MWh here); the binding limits' parts are the full problem's
+    assert np.max(np.abs(screened.dlmp - full.dlmp)) < 1e-5
+    assert np.max(np.abs(screened.congestion - full.congestion)) < 1e-5
+    assert np.max(np.abs(screened.voltage - full.voltage)) < 1e-5
+    assert np.abs(screened.congestion).max() > 1e-3 and np.abs(screened.voltage).max() > 1e-3
+    assert screened.welfare == pytest.approx(full.welfare, rel=1e-7)
+
+
+def test_an_edit_that_newly_binds_a_limit_re_solves_to_the_fresh_answer():
+    from dataclasses import replace
+
+    from core.pricing import LinDistFlowProblem
+
+    loose = two_bus(rating_kva=12.0)  # 10 kW through a 12 kVA line: nothing binds, nothing is watched
+    lp = LinDistFlowProblem(loose)
+    lp.update(loose)
+    assert lp.solve().congestion[1, 0] == 0.0 and not lp.watch_line.any()
+    c = loose.prosumers[0]
+    tight = loose.with_prosumer(0, replace(c, demand_kw=(16.0,)))  # 16 kW: the line carries 12, the unit 4
+    lp.update(tight)
+    again = lp.solve()
+    fresh = clear_network(tight)
+    assert again.dlmp[1, 0] == pytest.approx(0.20, abs=1e-4) and again.der_kw[1, 0] == pytest.approx(4.0, abs=1e-3)
+    assert np.max(np.abs(again.dlmp - fresh.dlmp)) < 1e-6
+    assert lp.watch_line[1, 0]

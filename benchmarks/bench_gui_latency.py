@@ -218,7 +218,8 @@ def main() -> None:
         f"network model: {args.network}"
     )
     head = (
-        f"{'project':<20}{'buses':>6}{'prosumers':>10}  {'diagnostics':<26}{'arrives ms':>11}{'market ms':>10}{'complete ms':>12}"
+        f"{'project':<20}{'buses':>6}{'prosumers':>10}  {'diagnostics':<26}{'arrives ms':>11}{'market ms':>10}"
+        f"{'complete ms':>12}"
         f"{'stall ms':>10}  target"
     )
     print(head)
@@ -227,8 +228,8 @@ def main() -> None:
         what, ok = TARGETS.get(name, ("—", lambda _r: True))
         verdict = f"{what}: {'met' if ok(r) else 'MISSED'}"
         print(
-            f"{name:<20}{r['buses']:>6}{r['prosumers']:>10}  {r['diagnostics']:<26}{r['arrive']:>11.0f}{r['market']:>10.0f}"
-            f"{r['complete']:>12.0f}{r['stall']:>10.0f}  {verdict}"
+            f"{name:<20}{r['buses']:>6}{r['prosumers']:>10}  {r['diagnostics']:<26}{r['arrive']:>11.0f}"
+            f"{r['market']:>10.0f}{r['complete']:>12.0f}{r['stall']:>10.0f}  {verdict}"
         )
 
 

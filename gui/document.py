@@ -1,4 +1,4 @@
-"""The open project: a Scenario, its file, and the undo stack of every edit.
+"""The open project: a Scenario, its file, and the undo stack of every edit (the market settings' too: gui.state).
 
 Scenarios are immutable, so an edit is simply "replace scenario A by B"; a
 :class:`ScenarioEdit` remembers both, which makes every edit undoable the same
@@ -43,7 +43,21 @@ class ProjectDocument(QObject):
         self._scenario = scenario
         self._path = Path(path) if path else None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        # the stack also holds the market settings' changes (gui.state), which the file does not keep: the
+        # project is modified when its scenario is not the one saved (or opened), whatever the stack's index
+        self._saved = scenario
+        self._was_modified = False
+        self.undo_stack.cleanChanged.connect(self._on_clean)
+
+    def _on_clean(self, clean: bool) -> None:
+        if clean:
+            self._saved = self._scenario
+        self._update_modified()
+
+    def _update_modified(self) -> None:
+        if self.modified != self._was_modified:
+            self._was_modified = self.modified
+            self.modifiedChanged.emit(self._was_modified)
 
     @property
     def scenario(self) -> Scenario:
@@ -55,7 +69,7 @@ class ProjectDocument(QObject):
 
     @property
     def modified(self) -> bool:
-        return not self.undo_stack.isClean()
+        return self._scenario is not self._saved
 
     def apply(self, after: Scenario, text: str) -> None:
         """Push an undoable edit replacing the scenario by ``after`` (already validated)."""
@@ -63,16 +77,23 @@ class ProjectDocument(QObject):
             return
         self.undo_stack.push(ScenarioEdit(self, self._scenario, after, text))
 
+    def edit(self, after: Scenario, text: str) -> ScenarioEdit:
+        """The edit replacing the scenario by ``after``, not pushed: part of a compound edit (gui.state)."""
+        return ScenarioEdit(self, self._scenario, after, text)
+
     def _set(self, scenario: Scenario) -> None:
         self._scenario = scenario
         self.scenarioChanged.emit(scenario)
+        self._update_modified()
 
     def replace(self, scenario: Scenario, path: Path | None) -> None:
         """Start over on another scenario (New/Open): clears the undo history."""
         self.undo_stack.clear()
         self._path = Path(path) if path else None
+        self._saved = scenario
         self._set(scenario)
         self.undo_stack.setClean()
+        self._was_modified = False
         self.pathChanged.emit(self._path)
         self.modifiedChanged.emit(False)
 
@@ -88,6 +109,8 @@ class ProjectDocument(QObject):
             raise ValueError("no file name: use Save As")
         save_project(self._scenario, target)
         self._path = target
+        self._saved = self._scenario
         self.undo_stack.setClean()
+        self._update_modified()
         self.pathChanged.emit(self._path)
         return target

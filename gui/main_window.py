@@ -27,6 +27,7 @@ from gui.nash_panel import NashPanel
 from gui.network_panels import DLMPPanel
 from gui.panels import Inspector, ProsumerEditor, ScenarioForm, bus_table, line_table
 from gui.power_panels import MarketPowerPanel
+from gui.state import MarketState
 from gui.studies import StudiesPanel
 from gui.window.actions import ActionsMixin
 from gui.window.constants import (  # noqa: F401 - re-exported
@@ -85,6 +86,8 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         self._panel_timer.setInterval(0)
         self._panel_timer.timeout.connect(self._drain_panel_steps)
         self.market_controls = MarketControls()
+        # which market is shown: the controls ask, the state decides (undoably) and everything follows it
+        self.market_state = MarketState(self.doc.undo_stack, self.market_controls.settings(), self)
         self.curves = CurvesPanel()
         self.properties = PropertiesPanel()
         self.compare = ComparePanel()
@@ -179,7 +182,6 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         self.doc.pathChanged.connect(lambda p: self.studies.set_scenario(self.doc.scenario, p, self.doc.modified))
         self.doc.modifiedChanged.connect(lambda m: self.studies.set_scenario(self.doc.scenario, self.doc.path, m))
         self.studies.openPoint.connect(self.open_study_point)
-        self.doc.undo_stack.indexChanged.connect(self._on_undo_index)
         self.feeder.busSelected.connect(self._on_bus_selected)
         self.feeder.lineSelected.connect(self._on_line_selected)
         self.prosumers.rowPicked.connect(self._on_prosumer_picked)
@@ -188,8 +190,9 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         for table in (self.prosumers, self.lines_table, self.buses_table):
             table.model.problem.connect(self._show_problem)
         self.scenario_form.problem.connect(self._show_problem)
-        self.market_controls.settingsChanged.connect(lambda _settings: self.recompute())
-        self.market_controls.periodChanged.connect(self._show_period)
+        self.market_controls.settingsChanged.connect(self.market_state.request)
+        self.market_state.settingsChanged.connect(self._on_settings)
+        self.market_state.periodChanged.connect(self._show_period)
         self.market_controls.networkChanged.connect(self._on_network_chosen)
         self.market_controls.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.dlmp.busPicked.connect(lambda bus: self._select_bus(bus, center=True))
@@ -259,6 +262,7 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             f"period{'s' if s.periods != 1 else ''}"
         )
         self.market_controls.set_scenario(s)
+        self.market_state.adopt(self.market_controls.settings())  # a project of another size: other defaults
         self.studies.set_scenario(s, self.doc.path, self.doc.modified)
         self.recompute()
 

@@ -140,6 +140,7 @@ class MarketControls(QWidget):
         super().__init__(parent)
         self._labels: list[str] = ["00:00"]
         self._periods = 1
+        self._network_before_auction: str | None = None  # the model an auction set aside, given back after it
         self._fairness_allowed = True
 
         self.mechanism = QComboBox(self)
@@ -320,6 +321,32 @@ class MarketControls(QWidget):
             and self.fairness.currentData() == "maxmin",
         )
 
+    def show_settings(self, settings: MarketSettings) -> None:
+        """Show ``settings`` (the window's :class:`gui.state.MarketState`: after an undo, a study point, a row of
+        Compare) without asking for them again."""
+        widgets = (self.mechanism, self.network, self.fairness, self.transfers, self.lexicographic, self.k)
+        widgets += (self.grid, self.period, self.audit, self.compare, self.iterate)
+        blocked = [w.blockSignals(True) for w in widgets]
+        try:
+            self.mechanism.setCurrentIndex(self.mechanism.findData(settings.mechanism))
+            self.network.setCurrentIndex(self.network.findData(settings.network))
+            self.fairness.setCurrentIndex(self.fairness.findData(settings.fairness))
+            self.transfers.setChecked(settings.fairness_transfers)
+            self.lexicographic.setChecked(settings.lexicographic)
+            self.k.setValue(settings.k)
+            self.grid.setCurrentIndex(self.grid.findData("auto" if settings.grid is None else settings.grid))
+            if settings.period is not None and 0 <= settings.period < self._periods:
+                self.period.setValue(settings.period)
+            self.audit.setChecked(settings.audit)
+            self.compare.setChecked(settings.compare)
+            self.iterate.setChecked(settings.tatonnement)
+        finally:
+            for w, was in zip(widgets, blocked, strict=True):
+                w.blockSignals(was)
+        if settings.mechanism == "welfare":
+            self._network_before_auction = None  # the welfare clearing shown as it is: nothing to give back
+        self._sync()
+
     def set_mechanism(self, name: str) -> None:
         self.mechanism.setCurrentIndex(self.mechanism.findData(name))
 
@@ -449,7 +476,7 @@ class MarketControls(QWidget):
                 f"The {MECHANISM_LABELS.get(mech, mech).lower()} clears the bids without the feeder: "
                 "network model set to None (the welfare clearing takes it back)"
             )
-        elif welfare and getattr(self, "_network_before_auction", None):
+        elif welfare and self._network_before_auction:
             previous, self._network_before_auction = self._network_before_auction, None
             self.network.blockSignals(True)
             self.network.setCurrentIndex(self.network.findData(previous))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from core.errors import ScenarioError
 from core.market import MECHANISM_LABELS
@@ -17,43 +18,30 @@ class ResultsMixin:
 
     # --- the market ------------------------------------------------------------------------
     def recompute(self) -> None:
-        """Ask for the market of the current scenario and controls (cleared on a worker, never here)."""
-        try:
-            settings = self.market_controls.settings()
-        except ValueError as err:
-            self._on_market_failure(str(err))
-            return
-        self.runner.request(self.doc.scenario, settings)
+        """Ask for the market of the current scenario and settings (cleared on a worker, never here)."""
+        self.runner.request(self.doc.scenario, self.market_state.settings)
+
+    def _on_settings(self, settings) -> None:
+        """The market settings changed (a choice, or its undo): the controls show them and the market follows."""
+        self.market_controls.show_settings(settings)
+        self.recompute()
 
     def open_study_point(self, scenario, settings, description: str) -> None:
-        """Show a study's point in the dashboard: its scenario as an undoable edit (Undo goes back to the
-        project), the market controls set to its mechanism, rule, network, k and period."""
-        before = (self.doc.undo_stack.index(), self.market_controls.settings())
-        self.doc.apply(scenario, f"Open study point ({description})")
-        self._before_study_point = before
-        self._set_market_controls(settings)
+        """Show a study's point in the dashboard: its scenario and its market settings (mechanism, rule, network, k,
+        period) as one undoable edit — Undo goes back to the project and the market it showed."""
+        from gui.state import CompoundEdit
+
+        def back() -> None:
+            self.statusBar().showMessage("Back to the project and its market settings", 8000)
+
+        text = f"Open study point ({description})"
+        if settings.period is None:
+            settings = replace(settings, period=self.market_state.period)
+        edits = [self.doc.edit(scenario, text), self.market_state.edit(settings)]
+        self.doc.undo_stack.push(CompoundEdit(text, edits, on_undo=back))
         self.statusBar().showMessage(f"Opened {description} — Undo (Ctrl+Z) goes back to the project", 15000)
         for key in ("curves", "agents"):
             self.docks[key].raise_()
-        self.recompute()
-
-    def _set_market_controls(self, settings) -> None:
-        c = self.market_controls
-        c.set_mechanism(settings.mechanism)
-        c.set_network(settings.network)
-        c.set_fairness(settings.fairness)
-        c.set_grid(settings.grid)
-        c.k.setValue(settings.k)
-        if settings.period is not None:
-            c.period.setValue(settings.period)
-
-    def _on_undo_index(self, index: int) -> None:
-        """Undoing "Open study point" also puts back the market settings the project had before it."""
-        before = getattr(self, "_before_study_point", None)
-        if before is not None and index == before[0]:
-            self._before_study_point = None
-            self._set_market_controls(before[1])
-            self.statusBar().showMessage("Back to the project and its market settings", 8000)
 
     def _on_market_preview(self, result) -> None:
         """The market before (some of) its diagnostics: every panel that has its data now shows it; the panels
@@ -145,14 +133,14 @@ class ResultsMixin:
 
     def _show_mechanism(self, mechanism: str) -> None:
         """A row of Compare mechanisms was clicked: the dashboard shows that mechanism (on the copper plate,
-        where the auctions clear)."""
-        c = self.market_controls
-        if mechanism == c.settings().mechanism:
+        where the auctions clear) — one undoable change."""
+        current = self.market_state.settings
+        if mechanism == current.mechanism:
             return
+        changes: dict = {"mechanism": mechanism}
         if mechanism != "welfare":
-            c.set_network("none")
-            c.set_fairness("efficiency")
-        c.set_mechanism(mechanism)
+            changes.update(network="none", fairness="efficiency", lexicographic=False)
+        self.market_state.request(replace(current, **changes))
         self.statusBar().showMessage(f"Showing the {MECHANISM_LABELS.get(mechanism, mechanism).lower()}", 6000)
 
     def _on_network_chosen(self, network: str) -> None:

@@ -1,7 +1,8 @@
 """The feeder drawn as a one-line diagram: substation at the top, laterals to the side.
 
 (:class:`FeederView` is over 400 lines on purpose: layout, selection, colouring and the period's result all
-recolour the same items and must agree on which changed; its drawing kit is in :mod:`gui.feeder_items`.)
+recolour the same items and must agree on which changed; its drawing kit is in :mod:`gui.feeder_items`, its
+legend in :mod:`gui.feeder_legend`.)
 
 Positions come from :func:`core.scenario.layout.tree_layout` (layout units); the
 view stretches them to fill its window, bus glyphs keep their size on screen,
@@ -32,19 +33,15 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
-    QFontMetricsF,
-    QLinearGradient,
     QPainter,
     QPen,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFrame,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
@@ -52,8 +49,6 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
-    QLabel,
-    QVBoxLayout,
 )
 
 from core.scenario import Scenario
@@ -73,8 +68,6 @@ from gui.feeder_items import (
     COLOUR_MODES,
     DARK_INK,
     KIND_COLOURS,
-    KIND_LABELS,
-    LEGEND_W,
     LIGHT_INK,
     LINE_WIDTH,
     LOADED_WIDTH,
@@ -96,6 +89,7 @@ from gui.feeder_items import (
     prosumers_by_bus,
     scale_colours,
 )
+from gui.feeder_legend import FeederLegend
 from gui.frame_model import fmt_number
 from gui.network_panels import (
     LIMIT,
@@ -242,6 +236,8 @@ class FeederView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.ink = LIGHT_INK
         self.setBackgroundBrush(QBrush(self.ink.background))
+        self.legend = FeederLegend(self)  # "Colour buses by" and the colour bars, top left
+        self.colour_box, self.colour_by = self.legend.box, self.legend.colour_by
         self.setMinimumSize(320, 240)
         self.setToolTip("")
         self.buses: dict[str, BusItem | SubstationItem] = {}
@@ -267,28 +263,6 @@ class FeederView(QGraphicsView):
         self.line_scale: ColourScale | None = None
         self.scene().selectionChanged.connect(self._on_selection)
 
-        # "Colour buses by" sits above the legend, in the top-left corner (a child of the view, not of its
-        # viewport: it must not scroll with the scene)
-        self.colour_box = QFrame(self)
-        self.colour_box.setObjectName("colourBox")
-        self._style_colour_box()
-        box = QVBoxLayout(self.colour_box)
-        box.setContentsMargins(8, 5, 8, 6)
-        box.setSpacing(2)
-        caption = QLabel("Colour buses by:", self.colour_box)
-        caption.setStyleSheet("background: transparent; border: none;")  # the palette's text colour
-        self.colour_by = QComboBox(self.colour_box)
-        for key, label in COLOUR_MODES:
-            self.colour_by.addItem(label, key)
-        self.colour_by.setToolTip(
-            "What the bus colours show: the prosumers a bus hosts, or — with a market "
-            "cleared on a network model — its DLMP or its voltage in the chosen period"
-        )
-        box.addWidget(caption)
-        box.addWidget(self.colour_by)
-        self.colour_box.setFixedWidth(int(LEGEND_W))
-        self.colour_box.adjustSize()
-        self._place_colour_box()
         self.colour_by.currentIndexChanged.connect(lambda _i: self._apply_result())
 
     # --- building -------------------------------------------------------------
@@ -546,13 +520,6 @@ class FeederView(QGraphicsView):
                     rect = rect.united(QRectF(item.x() - r, item.y() - r, 2 * r, 2 * r))
         return rect
 
-    def _style_colour_box(self) -> None:
-        box, edge = self.ink.box, self.ink.box_edge
-        self.colour_box.setStyleSheet(
-            f"#colourBox {{ background: rgba({box.red()}, {box.green()}, {box.blue()}, {box.alpha()}); "
-            f"border: 1px solid {edge.name()}; border-radius: 6px; }}"
-        )
-
     def set_dark(self, dark: bool) -> None:
         """The dark theme's canvas: dark paper, light labels, lines and legend, a light substation (the bus
         colours stay)."""
@@ -561,7 +528,7 @@ class FeederView(QGraphicsView):
             return
         self.ink = ink
         self.setBackgroundBrush(QBrush(ink.background))
-        self._style_colour_box()
+        self.legend.style()
         for item in self.buses.values():
             if item.substation:
                 item.setBrush(QBrush(ink.substation))
@@ -601,10 +568,6 @@ class FeederView(QGraphicsView):
             k = k_new
         self._update_lod()
 
-    def _place_colour_box(self) -> None:
-        self.colour_box.move(self.viewport().geometry().topLeft() + QPoint(10, 10))
-        self.colour_box.raise_()
-
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
         # the legend is painted in viewport coordinates: repaint where it was and where it is
@@ -614,7 +577,7 @@ class FeederView(QGraphicsView):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._place_colour_box()
+        self.legend.place()
         if not self._user_zoomed:
             self.fit()
 
@@ -722,6 +685,11 @@ class FeederView(QGraphicsView):
             self._selection_marks.append(mark)
             scene.addItem(mark)
 
+    @property
+    def alerting(self) -> set[str]:
+        """The buses outside their voltage limits (ringed in red; the legend says what the ring means)."""
+        return self._alerting
+
     def selection_marks(self) -> list[QGraphicsItem]:
         """The overlay items drawing the selection: one per selected bus or line."""
         return list(self._selection_marks)
@@ -733,141 +701,13 @@ class FeederView(QGraphicsView):
         """Pixels kept free on the left, beyond the margin, for the legend."""
         return self.legend_rect().right() - self.MARGIN_PX + 10.0
 
-    # --- the legend (colour bars) -----------------------------------------------------------
-    ROW = 17.0
-    BAR = 11.0
-
-    def _legend_sections(self) -> list[tuple[str, object]]:
-        """What the legend shows, top to bottom: ('host'|'scale'|'note'|'alert', data)."""
-        sections: list[tuple[str, object]] = []
-        mode = self.colour_mode()
-        if self.bus_scale is not None:
-            sections.append(("scale", self.bus_scale))
-            if mode == "voltage" or self._alerting:
-                sections.append(("alert", "voltage outside limits"))
-        else:
-            if mode != "host" and has_network(self.result):  # a DC result: no voltages
-                sections.append(("note", "No voltages in the DC model:"))
-                sections.append(("note", "choose LinDistFlow or AC."))
-            elif mode != "host":
-                sections.append(("note", f"No {'DLMPs' if mode == 'dlmp' else 'voltages'}: choose a network"))
-                sections.append(("note", "model in the Market dock."))
-            elif self._alerting:
-                sections.append(("alert", "voltage outside limits"))
-            sections.append(("host", None))
-        if self.line_scale is not None:
-            sections.append(("scale", self.line_scale))
-            sections.append(("line_alert", "at or over the rating"))
-        return sections
-
-    def _section_height(self, kind: str, data) -> float:
-        if kind == "host":
-            return self.ROW * (1 + len(KIND_COLOURS)) + 4
-        if kind == "scale":
-            return self.ROW + self.BAR + 6 + self.ROW + (self.ROW if data.marks else 0) + 6
-        return self.ROW
-
     def legend_rect(self) -> QRectF:
-        top = (self.colour_box.geometry().bottom() - self.viewport().y() + 6.0) if hasattr(self, "colour_box") else 10.0
-        h = 12 + sum(self._section_height(k, d) for k, d in self._legend_sections())
-        return QRectF(10, top, LEGEND_W, h)
+        """The legend's box in viewport pixels (:class:`gui.feeder_legend.FeederLegend`)."""
+        return self.legend.rect()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """The legend in the top-left corner of the viewport: what the colours mean, with units."""
-        painter.save()
-        painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        box = self.legend_rect()
-        ink = self.ink
-        painter.setPen(QPen(ink.box_edge))
-        painter.setBrush(QBrush(ink.box))
-        painter.drawRoundedRect(box, 6, 6)
-        font = painter.font()
-        font.setPointSizeF(8.5)
-        painter.setFont(font)
-        fm = QFontMetricsF(font)
-        left = box.left() + 10
-        y = box.top() + 6
-        text = ink.text
-        for kind, data in self._legend_sections():
-            if kind == "host":
-                y += self.ROW
-                painter.setPen(text)
-                painter.drawText(QPointF(left, y - 4), "Buses host:")
-                for k, colour in KIND_COLOURS.items():
-                    y += self.ROW
-                    painter.setPen(QPen(QColor(40, 40, 40), 1))
-                    painter.setBrush(QBrush(colour))
-                    painter.drawEllipse(QPointF(left + 6, y - 8), 5, 5)
-                    painter.setPen(text)
-                    painter.drawText(QPointF(left + 18, y - 4), KIND_LABELS[k])
-                y += 4
-            elif kind == "scale":
-                y = self._draw_scale(painter, fm, data, left, y, LEGEND_W - 20)
-            elif kind == "note":
-                y += self.ROW
-                painter.setPen(ink.note)
-                painter.drawText(QPointF(left, y - 4), data)
-            elif kind in ("alert", "line_alert"):
-                y += self.ROW
-                if kind == "alert":
-                    painter.setPen(QPen(LIMIT, 2.5))
-                    painter.setBrush(QBrush(QColor(235, 235, 235)))
-                    painter.drawEllipse(QPointF(left + 6, y - 8), 5.5, 5.5)
-                else:
-                    painter.setPen(QPen(LIMIT, 4.5))
-                    painter.drawLine(QPointF(left, y - 8), QPointF(left + 14, y - 8))
-                painter.setPen(text)
-                painter.drawText(QPointF(left + 18, y - 4), data)
-        painter.restore()
-
-    def _draw_scale(
-        self, painter: QPainter, fm: QFontMetricsF, scale: ColourScale, left: float, y: float, width: float
-    ) -> float:
-        """A colour bar: title with unit, the gradient, its two ends labelled, marked values ticked."""
-        y += self.ROW
-        painter.setPen(self.ink.text)
-        painter.drawText(QPointF(left, y - 4), f"{scale.title} ({scale.unit})")
-        bar = QRectF(left, y, width, self.BAR)
-        grad = QLinearGradient(bar.topLeft(), bar.topRight())
-        if scale.hi > scale.lo:
-            for pos, colour in scale.stops():
-                grad.setColorAt(pos, colour)
-        else:
-            grad.setColorAt(0.0, scale.colour(scale.lo))
-            grad.setColorAt(1.0, scale.colour(scale.lo))
-        painter.setPen(QPen(QColor(120, 120, 120), 0.8))
-        painter.setBrush(QBrush(grad))
-        painter.drawRect(bar)
-        for value, _name in scale.marks:
-            x = bar.left() + scale.fraction(value) * bar.width()
-            painter.setPen(QPen(LIMIT, 2.2))
-            painter.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 3))
-        y = bar.bottom() + 6 + self.ROW
-        painter.setPen(self.ink.text)
-        lo, hi = scale.label(scale.lo), scale.label(scale.hi)
-        if scale.hi > scale.lo:
-            painter.drawText(QPointF(left, y - 5), lo)
-            painter.drawText(QPointF(left + width - fm.horizontalAdvance(hi), y - 5), hi)
-            if scale.lo < 0 < scale.hi or (scale is LOADING_SCALE):
-                mid_v = 0.0 if scale.lo < 0 < scale.hi else 0.5 * (scale.lo + scale.hi)
-                mid = scale.label(mid_v)
-                x = left + scale.fraction(mid_v) * width - fm.horizontalAdvance(mid) / 2
-                if (
-                    x > left + fm.horizontalAdvance(lo) + 6
-                    and x + fm.horizontalAdvance(mid) < left + width - fm.horizontalAdvance(hi) - 6
-                ):
-                    painter.drawText(QPointF(x, y - 5), mid)
-        else:
-            painter.drawText(QPointF(left, y - 5), f"all {lo}")
-        if scale.marks:
-            y += self.ROW
-            painter.setPen(QPen(LIMIT, 2.2))
-            painter.drawLine(QPointF(left + 2, y - 13), QPointF(left + 2, y - 3))
-            painter.setPen(self.ink.text)
-            names = ", ".join(f"{name} {scale.label(v)}" for v, name in scale.marks)
-            painter.drawText(QPointF(left + 10, y - 4), f"limit: {names}")
-        return y + 6
+        self.legend.paint(painter)
 
 
 def _bus_mark(item: BusItem | SubstationItem) -> QGraphicsItem:

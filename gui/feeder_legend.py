@@ -1,0 +1,194 @@
+"""The feeder's legend, top left of :class:`gui.feeder_view.FeederView`: "Colour buses by" and the colour bars.
+
+What the bus and line colours mean, with units and ranges (the scales of :mod:`gui.network_panels`), the
+limits marked on the bars, and the red of a voltage outside its limits or a line at its rating. Painted in
+viewport pixels over the scene (``drawForeground``), so it neither scrolls nor zooms with the feeder.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import QComboBox, QFrame, QLabel, QVBoxLayout
+
+from gui.feeder_items import COLOUR_MODES, KIND_COLOURS, KIND_LABELS, LEGEND_W
+from gui.network_panels import LIMIT, LOADING_SCALE, ColourScale, has_network
+
+
+class FeederLegend:
+    """The legend of ``view`` (a :class:`~gui.feeder_view.FeederView`): the "Colour buses by" box, a child of the
+    view (not of its viewport: it must not scroll with the scene), and the colour bars painted below it."""
+
+    ROW = 17.0
+    BAR = 11.0
+
+    def __init__(self, view):
+        self.view = view
+        self.box = QFrame(view)
+        self.box.setObjectName("colourBox")
+        self.style()
+        lay = QVBoxLayout(self.box)
+        lay.setContentsMargins(8, 5, 8, 6)
+        lay.setSpacing(2)
+        caption = QLabel("Colour buses by:", self.box)
+        caption.setStyleSheet("background: transparent; border: none;")  # the palette's text colour
+        self.colour_by = QComboBox(self.box)
+        for key, label in COLOUR_MODES:
+            self.colour_by.addItem(label, key)
+        self.colour_by.setToolTip(
+            "What the bus colours show: the prosumers a bus hosts, or — with a market "
+            "cleared on a network model — its DLMP or its voltage in the chosen period"
+        )
+        lay.addWidget(caption)
+        lay.addWidget(self.colour_by)
+        self.box.setFixedWidth(int(LEGEND_W))
+        self.box.adjustSize()
+        self.place()
+
+    def style(self) -> None:
+        """The box in the view's ink (light or dark theme)."""
+        box, edge = self.view.ink.box, self.view.ink.box_edge
+        self.box.setStyleSheet(
+            f"#colourBox {{ background: rgba({box.red()}, {box.green()}, {box.blue()}, {box.alpha()}); "
+            f"border: 1px solid {edge.name()}; border-radius: 6px; }}"
+        )
+
+    def place(self) -> None:
+        self.box.move(self.view.viewport().geometry().topLeft() + QPoint(10, 10))
+        self.box.raise_()
+
+    ROW = 17.0
+    BAR = 11.0
+
+    def sections(self) -> list[tuple[str, object]]:
+        """What the legend shows, top to bottom: ('host'|'scale'|'note'|'alert', data)."""
+        sections: list[tuple[str, object]] = []
+        view = self.view
+        mode = view.colour_mode()
+        if view.bus_scale is not None:
+            sections.append(("scale", view.bus_scale))
+            if mode == "voltage" or view.alerting:
+                sections.append(("alert", "voltage outside limits"))
+        else:
+            if mode != "host" and has_network(view.result):  # a DC result: no voltages
+                sections.append(("note", "No voltages in the DC model:"))
+                sections.append(("note", "choose LinDistFlow or AC."))
+            elif mode != "host":
+                sections.append(("note", f"No {'DLMPs' if mode == 'dlmp' else 'voltages'}: choose a network"))
+                sections.append(("note", "model in the Market dock."))
+            elif view.alerting:
+                sections.append(("alert", "voltage outside limits"))
+            sections.append(("host", None))
+        if view.line_scale is not None:
+            sections.append(("scale", view.line_scale))
+            sections.append(("line_alert", "at or over the rating"))
+        return sections
+
+    def section_height(self, kind: str, data) -> float:
+        if kind == "host":
+            return self.ROW * (1 + len(KIND_COLOURS)) + 4
+        if kind == "scale":
+            return self.ROW + self.BAR + 6 + self.ROW + (self.ROW if data.marks else 0) + 6
+        return self.ROW
+
+    def rect(self) -> QRectF:
+        top = self.box.geometry().bottom() - self.view.viewport().y() + 6.0
+        h = 12 + sum(self.section_height(k, d) for k, d in self.sections())
+        return QRectF(10, top, LEGEND_W, h)
+
+    def paint(self, painter: QPainter) -> None:
+        """The legend in the top-left corner of the viewport: what the colours mean, with units."""
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        box = self.rect()
+        ink = self.view.ink
+        painter.setPen(QPen(ink.box_edge))
+        painter.setBrush(QBrush(ink.box))
+        painter.drawRoundedRect(box, 6, 6)
+        font = painter.font()
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        fm = QFontMetricsF(font)
+        left = box.left() + 10
+        y = box.top() + 6
+        text = ink.text
+        for kind, data in self.sections():
+            if kind == "host":
+                y += self.ROW
+                painter.setPen(text)
+                painter.drawText(QPointF(left, y - 4), "Buses host:")
+                for k, colour in KIND_COLOURS.items():
+                    y += self.ROW
+                    painter.setPen(QPen(QColor(40, 40, 40), 1))
+                    painter.setBrush(QBrush(colour))
+                    painter.drawEllipse(QPointF(left + 6, y - 8), 5, 5)
+                    painter.setPen(text)
+                    painter.drawText(QPointF(left + 18, y - 4), KIND_LABELS[k])
+                y += 4
+            elif kind == "scale":
+                y = self._draw_scale(painter, fm, data, left, y, LEGEND_W - 20)
+            elif kind == "note":
+                y += self.ROW
+                painter.setPen(ink.note)
+                painter.drawText(QPointF(left, y - 4), data)
+            elif kind in ("alert", "line_alert"):
+                y += self.ROW
+                if kind == "alert":
+                    painter.setPen(QPen(LIMIT, 2.5))
+                    painter.setBrush(QBrush(QColor(235, 235, 235)))
+                    painter.drawEllipse(QPointF(left + 6, y - 8), 5.5, 5.5)
+                else:
+                    painter.setPen(QPen(LIMIT, 4.5))
+                    painter.drawLine(QPointF(left, y - 8), QPointF(left + 14, y - 8))
+                painter.setPen(text)
+                painter.drawText(QPointF(left + 18, y - 4), data)
+        painter.restore()
+
+    def _draw_scale(
+        self, painter: QPainter, fm: QFontMetricsF, scale: ColourScale, left: float, y: float, width: float
+    ) -> float:
+        """A colour bar: title with unit, the gradient, its two ends labelled, marked values ticked."""
+        y += self.ROW
+        painter.setPen(self.view.ink.text)
+        painter.drawText(QPointF(left, y - 4), f"{scale.title} ({scale.unit})")
+        bar = QRectF(left, y, width, self.BAR)
+        grad = QLinearGradient(bar.topLeft(), bar.topRight())
+        if scale.hi > scale.lo:
+            for pos, colour in scale.stops():
+                grad.setColorAt(pos, colour)
+        else:
+            grad.setColorAt(0.0, scale.colour(scale.lo))
+            grad.setColorAt(1.0, scale.colour(scale.lo))
+        painter.setPen(QPen(QColor(120, 120, 120), 0.8))
+        painter.setBrush(QBrush(grad))
+        painter.drawRect(bar)
+        for value, _name in scale.marks:
+            x = bar.left() + scale.fraction(value) * bar.width()
+            painter.setPen(QPen(LIMIT, 2.2))
+            painter.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 3))
+        y = bar.bottom() + 6 + self.ROW
+        painter.setPen(self.view.ink.text)
+        lo, hi = scale.label(scale.lo), scale.label(scale.hi)
+        if scale.hi > scale.lo:
+            painter.drawText(QPointF(left, y - 5), lo)
+            painter.drawText(QPointF(left + width - fm.horizontalAdvance(hi), y - 5), hi)
+            if scale.lo < 0 < scale.hi or (scale is LOADING_SCALE):
+                mid_v = 0.0 if scale.lo < 0 < scale.hi else 0.5 * (scale.lo + scale.hi)
+                mid = scale.label(mid_v)
+                x = left + scale.fraction(mid_v) * width - fm.horizontalAdvance(mid) / 2
+                if (
+                    x > left + fm.horizontalAdvance(lo) + 6
+                    and x + fm.horizontalAdvance(mid) < left + width - fm.horizontalAdvance(hi) - 6
+                ):
+                    painter.drawText(QPointF(x, y - 5), mid)
+        else:
+            painter.drawText(QPointF(left, y - 5), f"all {lo}")
+        if scale.marks:
+            y += self.ROW
+            painter.setPen(QPen(LIMIT, 2.2))
+            painter.drawLine(QPointF(left + 2, y - 13), QPointF(left + 2, y - 3))
+            painter.setPen(self.view.ink.text)
+            names = ", ".join(f"{name} {scale.label(v)}" for v, name in scale.marks)
+            painter.drawText(QPointF(left + 10, y - 4), f"limit: {names}")
+        return y + 6

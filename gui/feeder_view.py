@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -264,6 +264,10 @@ class FeederView(QGraphicsView):
         self.scene().selectionChanged.connect(self._on_selection)
 
         self.colour_by.currentIndexChanged.connect(lambda _i: self._apply_result())
+
+    def sizeHint(self) -> QSize:
+        """Modest: the window's central widget takes what the workspace's docks leave (they are sized, it is not)."""
+        return QSize(420, 320)
 
     # --- building -------------------------------------------------------------
     def set_scenario(self, scenario: Scenario) -> None:

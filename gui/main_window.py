@@ -42,11 +42,12 @@ from gui.window.exports import ExportsMixin
 from gui.window.files import FilesMixin
 from gui.window.presentation import PresentationMixin
 from gui.window.results import ResultsMixin
+from gui.window.workspaces import BY_KEY, WorkspacesMixin
 from gui.workers.market import MarketRunner
 from gui.workers.nash import NashRunner
 
 
-class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, PresentationMixin, QMainWindow):
+class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, PresentationMixin, WorkspacesMixin, QMainWindow):
     """Feeder Market's window. ``doc`` holds the scenario; panels follow its changes."""
 
     def __init__(
@@ -120,49 +121,28 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             Qt.DockWidgetArea.RightDockWidgetArea,
             Qt.DockWidgetArea.LeftDockWidgetArea,
         )
-        # bottom: the editors (left half) beside the market's tables (right half)
-        self._dock("prosumers", "Prosumers", self.prosumers, bottom)
-        self._dock("compare", "Compare mechanisms", self.compare, bottom)
-        self.splitDockWidget(self.docks["prosumers"], self.docks["compare"], Qt.Orientation.Horizontal)
-        self._dock("properties", "Mechanism properties", self.properties, bottom)
-        self.tabifyDockWidget(self.docks["compare"], self.docks["properties"])
-        self._dock("lines", "Lines", self.lines_table, bottom)
-        self._dock("buses", "Buses", self.buses_table, bottom)
-        self.tabifyDockWidget(self.docks["prosumers"], self.docks["lines"])
-        self.tabifyDockWidget(self.docks["lines"], self.docks["buses"])
-        self.docks["prosumers"].raise_()
-        self._dock("agents", "Agent results", self.agent_results, bottom)
-        self.tabifyDockWidget(self.docks["properties"], self.docks["agents"])
-        self._dock("dlmp", "DLMP", self.dlmp, bottom)
-        self.tabifyDockWidget(self.docks["agents"], self.docks["dlmp"])
-        self._dock("fairness", "Fairness", self.fairness, bottom)
-        self.tabifyDockWidget(self.docks["dlmp"], self.docks["fairness"])
-        self._dock("market_power", "Market power", self.market_power, bottom)
-        self.tabifyDockWidget(self.docks["fairness"], self.docks["market_power"])
-        self._dock("nash", "Nash equilibrium", self.nash, bottom)
-        self.tabifyDockWidget(self.docks["market_power"], self.docks["nash"])
-        self._dock("studies", "Studies", self.studies, bottom)
-        self.tabifyDockWidget(self.docks["nash"], self.docks["studies"])
-        self.docks["compare"].raise_()
-        # right: what is selected, and the scenario itself
-        self._dock("inspector", "Inspector", self.inspector, right)
-        self._dock("scenario", "Scenario", self.scenario_form, right)
-        self._dock("history", "Edit history", self.undo_view, right)
-        self.tabifyDockWidget(self.docks["scenario"], self.docks["history"])
-        self.docks["scenario"].raise_()
-        # left: what to compute, and the market's plots
-        self._dock("market", "Market", self.market_controls, left)
-        self._dock("curves", "Supply and demand", self.curves, left)
-        self._dock("day_prices", "Prices over the day", self.day_prices, left)
-        self._dock("iteration", "Price iteration", self.iteration, left)
-        self.tabifyDockWidget(self.docks["curves"], self.docks["day_prices"])
-        self.tabifyDockWidget(self.docks["day_prices"], self.docks["iteration"])
-        self.docks["curves"].raise_()
-        self.resizeDocks([self.docks["inspector"], self.docks["scenario"]], [520, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["market"], self.docks["curves"]], [230, 540], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["inspector"], self.docks["curves"]], [340, 430], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prosumers"], self.docks["compare"]], [700, 700], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prosumers"]], [BOTTOM_DOCKS_PX], Qt.Orientation.Vertical)
+        # every dock, in the area it usually lives in; the workspace (gui.window.workspaces) arranges and shows them
+        for key, title, widget, area in (
+            ("prosumers", "Prosumers", self.prosumers, bottom),
+            ("lines", "Lines", self.lines_table, bottom),
+            ("buses", "Buses", self.buses_table, bottom),
+            ("compare", "Compare mechanisms", self.compare, bottom),
+            ("properties", "Mechanism properties", self.properties, bottom),
+            ("agents", "Agent results", self.agent_results, bottom),
+            ("dlmp", "DLMP", self.dlmp, bottom),
+            ("fairness", "Fairness", self.fairness, bottom),
+            ("market_power", "Market power", self.market_power, bottom),
+            ("nash", "Nash equilibrium", self.nash, bottom),
+            ("studies", "Studies", self.studies, bottom),
+            ("inspector", "Inspector", self.inspector, right),
+            ("scenario", "Scenario", self.scenario_form, right),
+            ("history", "Edit history", self.undo_view, right),
+            ("market", "Market", self.market_controls, left),
+            ("curves", "Supply and demand", self.curves, left),
+            ("day_prices", "Prices over the day", self.day_prices, left),
+            ("iteration", "Price iteration", self.iteration, left),
+        ):
+            self._dock(key, title, widget, area)
 
         self._tab_bar_check = QTimer(self)
         self._tab_bar_check.setSingleShot(True)
@@ -174,6 +154,7 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
 
         self._build_actions()
         self._build_menus()
+        self._build_workspaces()
 
         # data flow: document -> views; views -> selection sync
         self.doc.scenarioChanged.connect(self._on_scenario)
@@ -208,9 +189,9 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             app.aboutToQuit.connect(self.studies.shutdown)
 
         self._on_scenario(self.doc.scenario)
+        self.statusBar().showMessage(f"Showing {self.start_where_something_happens()}", 10000)
         self._update_title()
         self._initial_size()
-        self._default_state = self.saveState()
         self._restore_layout()
 
         # presenting: the state to go back to after presentation mode; the theme; the last report
@@ -231,13 +212,14 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             QTimer.singleShot(0, self._offer_recovery)
 
     def _initial_size(self) -> None:
-        """1400×880, or 90 % of a smaller screen."""
+        """The first start fills the available screen (maximised once shown, unless a test runs offscreen)."""
         w, h = 1400, 880
         screen = QApplication.primaryScreen()
         if screen is not None:
             avail = screen.availableGeometry()
-            w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
+            w, h = avail.width(), avail.height()
         self._wanted_size = (max(w, 800), max(h, 560))
+        self._maximise_at_first_show = QApplication.platformName() not in ("offscreen", "minimal")
         super().resize(*self._wanted_size)
 
     # --- construction -------------------------------------------------------------
@@ -288,19 +270,30 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         # before the first show the docks are narrow, their wrapped labels tall, and the window's minimum
         # height with them: the size asked for in _initial_size may have been enlarged. Ask again.
         wanted, self._wanted_size = self._wanted_size, None
-        if wanted is not None and self.size().toTuple() != wanted:
-            self.resize(*wanted)
-            self.resizeDocks([self.docks["market"], self.docks["curves"]], [230, 540], Qt.Orientation.Vertical)
-            self.resizeDocks([self.docks["prosumers"]], [BOTTOM_DOCKS_PX], Qt.Orientation.Vertical)
+        if wanted is not None and self._maximise_at_first_show:
+            self._maximise_at_first_show = False
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+            QTimer.singleShot(100, self._size_fresh_workspace)  # once the window manager maximised it
+        elif wanted is not None:
+            if self.size().toTuple() != wanted:
+                self.resize(*wanted)
+            self._size_fresh_workspace()
+
+    def _size_fresh_workspace(self) -> None:
+        """The docks were sized for the window as built: size them for the window as shown (unless the user's
+        own arrangement of this workspace was restored)."""
+        if self._presentation is None and self.settings.value(f"workspace/{self.workspace}") is None:
+            self._size_workspace(BY_KEY[self.workspace])
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self._wanted_size = None  # the user's own size wins
+            self._maximise_at_first_show = False
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)  # a layout saved by an older version (other docks) is not used
+        del state
+        self._restore_workspace()  # a layout saved by an older version (other docks) is not used
 
     def event(self, e) -> bool:
         if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Show):
@@ -340,7 +333,7 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         if self._presentation is not None:
             self.leave_presentation()
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self._remember_workspace()
         self.autosave_timer.stop()
         self.discard_recovery()
         self.runner.shutdown()

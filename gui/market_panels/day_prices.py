@@ -102,8 +102,8 @@ class DayPricesPanel(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.title)
         lay.addWidget(self.legend)
-        lay.addWidget(self.plot, 3)
-        lay.addWidget(self.volt_plot, 2)
+        lay.addWidget(self.plot, 2)  # the prices first; the voltage strip a third
+        lay.addWidget(self.volt_plot, 1)
         lay.addWidget(self.note)
         self._network(False)
 

@@ -187,7 +187,7 @@ class ActionsMixin:
         m.addSeparator()
         m.addActions([self.act_add_bus, self.act_remove_bus])
 
-        m = mb.addMenu("&View")
+        m = self.view_menu = mb.addMenu("&View")
         m.addAction(self.act_fit)
         m.addAction(self.act_presentation)
         themes = m.addMenu("&Theme")

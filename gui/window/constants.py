@@ -30,7 +30,7 @@ AUTOSAVE_MS = 60_000  # a modified project is written to the recovery file this 
 PRESENTATION_FONT_SCALE = 1.4
 
 
-LAYOUT_VERSION = 2  # saved dock layouts of another version are not restored (2: Compare mechanisms)
+LAYOUT_VERSION = 3  # saved dock layouts of another version are not restored (2: Compare mechanisms, 3: workspaces)
 
 
 EDITING_DOCKS = ("prosumers", "lines", "buses", "scenario", "history")  # hidden in presentation mode

@@ -139,10 +139,9 @@ class ExportsMixin:
                 continue
             if key != "feeder":
                 dock = self.docks[key]
-                if dock.isHidden():
-                    continue
-                dock.raise_()
-                QApplication.processEvents()
+                if not dock.isHidden():  # in another workspace: drawn at its own size all the same
+                    dock.raise_()
+                    QApplication.processEvents()
             figures[caption] = png_bytes(self.panel_widget(key))
         for dock in front:
             dock.raise_()

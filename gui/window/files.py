@@ -66,8 +66,17 @@ class FilesMixin:
             return False
         self._add_recent(path)
         self.feeder.fit()
-        self.statusBar().showMessage(f"Opened {path}", 5000)
+        why = self.start_where_something_happens()
+        self.statusBar().showMessage(f"Opened {path} at {why}", 8000)
         return True
+
+    def start_where_something_happens(self) -> str:
+        """Move to the period where something happens (:func:`core.scenario.summary.start_period`); say which."""
+        from core.scenario.summary import start_period
+
+        t, why = start_period(self.doc.scenario, network=self.market_state.settings.network != "none")
+        self.market_state.set_period(t)
+        return why
 
     def save(self) -> bool:
         if self.doc.path is None:

@@ -93,13 +93,3 @@ class PresentationMixin:
         self.feeder.set_dark(theme == "dark")
         self.act_themes[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
-
-    def restore_default_layout(self) -> None:
-        if self._presentation is not None:
-            self.leave_presentation()
-        self.restoreState(self._default_state)
-        for dock in self.docks.values():
-            dock.show()
-        for key in ("prosumers", "compare", "scenario", "curves"):
-            self.docks[key].raise_()
-        self.toolbar.show()

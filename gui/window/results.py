@@ -144,9 +144,11 @@ class ResultsMixin:
         self.statusBar().showMessage(f"Showing the {MECHANISM_LABELS.get(mechanism, mechanism).lower()}", 6000)
 
     def _on_network_chosen(self, network: str) -> None:
-        """A network model was chosen: bring its DLMPs forward."""
-        if network != "none":
-            self.docks["dlmp"].show()
+        """A network model was chosen: bring its DLMPs forward (the Feeder prices workspace, unless the DLMP panel
+        is already on screen)."""
+        if network != "none" and not self.docks["dlmp"].isVisible() and self._presentation is None:
+            self.show_workspace("prices")
+        elif network != "none":
             self.docks["dlmp"].raise_()
 
     def _on_market_failure(self, message: str) -> None:

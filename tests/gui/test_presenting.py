@@ -179,10 +179,12 @@ def test_autosave_writes_a_recovery_file_that_a_new_window_restores(window, sett
 
 
 def test_restore_default_layout_brings_docks_back(window):
-    window.docks["prosumers"].hide()
+    assert window.workspace == "market"
+    window.docks["agents"].hide()
     window.docks["curves"].hide()
     window.restore_default_layout()
-    assert window.docks["prosumers"].isVisible() and window.docks["curves"].isVisible()
+    assert window.docks["agents"].isVisible() and window.docks["curves"].isVisible()
+    assert not window.docks["prosumers"].isVisible()  # the editors live in the Edit workspace
 
 
 def test_tooltips_name_the_shortcuts(window):

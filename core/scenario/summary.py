@@ -86,3 +86,33 @@ def describe_roles(c: dict[str, int]) -> str:
         f"{c['prosumers']} ({n(c['consumers'], 'consumer')}, {n(c['producers'], 'producer')}, "
         f"{c['prosumers_with_der']} with demand and a DER)"
     )
+
+
+def start_period(s: Scenario, network: bool = False) -> tuple[int, str]:
+    """The period a dashboard opens at, and why in words: where something happens.
+
+    On a copper plate, the period where the most local generation could meet local demand (``min(generation
+    available, demand + flexible ceiling)``, the most a local market could trade); with a network model, or when
+    nothing local is generated, the demand peak (where ratings and voltage floors bind: the evening). Ties go to
+    the earlier period. No market is cleared to find it.
+    """
+    T = s.periods
+    if T <= 1:
+        return 0, "the only period"
+    demand = np.zeros(T)
+    gen = np.zeros(T)
+    for p in s.prosumers:
+        demand += np.asarray(p.demand_kw, dtype=float)
+        if p.flexible is not None:
+            demand += np.asarray(p.flexible.d_max_kw, dtype=float)
+        a = p.asset
+        if a is not None and a.kind not in STORAGE_KINDS:
+            avail = np.asarray(a.availability_pu, dtype=float) if a.availability_pu is not None else np.ones(T)
+            gen += a.efficiency * a.p_max_kw * avail
+    local = np.minimum(gen, demand)
+    labels = s.horizon.labels()
+    if network or not np.any(local > 0):
+        t = int(np.argmax(demand))
+        return t, f"{labels[t]}, the demand peak ({demand[t]:,.0f} kW)"
+    t = int(np.argmax(local))
+    return t, f"{labels[t]}, when local generation could meet the most local demand ({local[t]:,.0f} kW)"

@@ -562,3 +562,21 @@ def test_an_edited_scenario_checks_its_next_edits_too():
         edited.with_prosumer(1, replace(edited.prosumers[1], bus="nowhere"))
     with pytest.raises(ScenarioError, match="not on the feeder"):
         replace(edited, prosumers=(replace(p, bus="nowhere"), *edited.prosumers[1:]))
+
+
+def test_the_dashboard_starts_where_something_happens():
+    from core.scenario.model import Asset, Bus, Feeder, Prosumer, Scenario, Substation, Tariffs, TimeHorizon
+    from core.scenario.summary import start_period
+
+    f = Feeder(base_kv=0.4, base_kva=100.0, substation=Substation("0", 1.0, (0.1,) * 4), buses=(Bus("0"),), lines=())
+    pv = Asset("pv", 10.0, availability_pu=(0.0, 0.5, 1.0, 0.2))
+    ps = (
+        Prosumer("home", "0", (2.0, 3.0, 4.0, 9.0)),  # the evening peak is period 3
+        Prosumer("roof", "0", (0.0,) * 4, asset=pv),
+    )
+    s = Scenario("four", f, TimeHorizon(4), Tariffs((0.3,) * 4, (0.05,) * 4), ps)
+    # min(generation, demand): 0, min(5, 3) = 3, min(10, 4) = 4, min(2, 9) = 2 → period 2
+    assert start_period(s) == (2, "02:00, when local generation could meet the most local demand (4 kW)")
+    assert start_period(s, network=True)[0] == 3  # the demand peak
+    dark = Scenario("four", f, TimeHorizon(4), Tariffs((0.3,) * 4, (0.05,) * 4), ps[:1])
+    assert start_period(dark) == (3, "03:00, the demand peak (9 kW)")

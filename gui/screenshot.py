@@ -1,6 +1,6 @@
 """Take the README's screenshots with the app itself, offscreen.
 
-    python -m gui.screenshot docs/screenshot.png [--project FILE] [--bus 14] [--size 1400x880]
+    python -m gui.screenshot docs/screenshot.png [--project FILE] [--bus 14] [--size 1366x768] [--workspace prices]
                              [--mechanism uniform] [--network lindistflow] [--period 12]
                              [--colour-by dlmp] [--show dlmp,day_prices] [--no-audit] [--panel curves]
                              [--fairness maxmin] [--nash] [--bottom-height 420]
@@ -11,11 +11,11 @@ It waits for the market to clear (the runner idle) before taking the picture.
 ``--nash`` presses the Nash panel's *Find equilibrium* and waits for it;
 ``--bottom-height`` gives the bottom docks that many pixels.
 
-The README's two pictures::
+The README's two main pictures (a 1366×768 laptop screen)::
 
     python -m gui.screenshot docs/screenshot.png --bus 14
     python -m gui.screenshot docs/screenshot-dlmp.png --project projects/ieee33-constrained.json \\
-        --network lindistflow --period 19 --colour-by voltage --bus 18 --show dlmp,day_prices
+        --network lindistflow --period 19 --colour-by voltage --bus 18 --workspace prices
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("output", type=Path)
     ap.add_argument("--project", type=Path, default=None, help="project to show (default: the bundled default)")
     ap.add_argument("--bus", default=None, help="select this bus, as a user clicking it")
-    ap.add_argument("--size", default="1400x880")
+    ap.add_argument("--size", default="1366x768", help="window size (a laptop's screen by default)")
+    ap.add_argument("--workspace", default=None, help="workspace to show (edit, market, prices, fairness, studies)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the market to clear")
     ap.add_argument("--mechanism", default=None, help="clearing mechanism (welfare, uniform, pay_as_bid, vcg, …)")
     ap.add_argument("--network", default=None, help="network model of the welfare clearing (none, lindistflow, ac, dc)")
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         window.feeder.set_colour_mode(args.colour_by)
     if args.theme is not None:
         window.set_theme(args.theme)
+    if args.workspace is not None:
+        window.show_workspace(args.workspace)
+        window.restore_default_layout()  # arranged for this window's size
     for key in filter(None, (k.strip() for k in args.show.split(","))):
         window.docks[key].show()
         window.docks[key].raise_()

@@ -39,11 +39,29 @@ class FeederLegend:
             "What the bus colours show: the prosumers a bus hosts, or — with a market "
             "cleared on a network model — its DLMP or its voltage in the chosen period"
         )
+        self.scale_span = QComboBox(self.box)
+        self.scale_span.addItem("Scale: whole day", "day")
+        self.scale_span.addItem("Scale: this period", "period")
+        self.scale_span.setToolTip(
+            "The colour bar's range: the whole day (a colour is the same price or voltage in every period) or "
+            "this period alone (its differences, stretched over the whole bar)"
+        )
         lay.addWidget(caption)
         lay.addWidget(self.colour_by)
+        lay.addWidget(self.scale_span)
+        self.colour_by.currentIndexChanged.connect(self._show_span)
+        self._show_span()
         self.box.setFixedWidth(int(LEGEND_W))
         self.box.adjustSize()
         self.place()
+
+    def span(self) -> str:
+        """``day`` or ``period``: what the bus colour bar spans."""
+        return str(self.scale_span.currentData())
+
+    def _show_span(self, *_args) -> None:
+        self.scale_span.setVisible(self.colour_by.currentData() != "host")
+        self.box.adjustSize()
 
     def style(self) -> None:
         """The box in the view's ink (light or dark theme)."""

@@ -31,6 +31,7 @@ the items.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -125,7 +126,8 @@ class _ResultView:
         self.bus_tips: dict[str, str] = {}
         self.line_styles: dict[str, tuple[QColor, float]] = {}
         self.line_tips: dict[str, str] = {}
-        self._colours: dict[str, tuple[ColourScale | None, dict[str, QColor]]] = {}
+        self._colours: dict[tuple[str, str], tuple[ColourScale | None, dict[str, QColor]]] = {}
+        self.period_label = scenario.horizon.labels()[t] if 0 <= t < scenario.periods else str(t)
         if network and len(buses):
             self.bus_ids = [str(b) for b in buses.bus]
             d = price_decimals(buses.dlmp_per_kwh)
@@ -189,22 +191,25 @@ class _ResultView:
             and self.v_range == (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu)
         )
 
-    def colours(self, mode: str) -> tuple[ColourScale | None, dict[str, QColor]]:
-        """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it."""
-        if mode not in self._colours:
+    def colours(self, mode: str, span: str = "day") -> tuple[ColourScale | None, dict[str, QColor]]:
+        """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it; ``span``:
+        ``day`` — one scale for the whole day, so the same colour is the same price or voltage in every period
+        (playing the day shows what changes) — or ``period``, fitted to this period's buses (its differences)."""
+        if (mode, span) not in self._colours:
             scale, column = None, None
-            # one scale for the whole day: the same colour is the same price or voltage in every period (playing
-            # the day shows what changes, not a scale that re-fits each hour)
             day = self.buses if self.result is None or self.result.buses is None else self.result.buses
+            rows = day if span == "day" else self.buses
             if self.network and len(self.bus_ids) and mode == "dlmp":
-                scale, column = dlmp_scale(day, self.result.currency), "dlmp_per_kwh"
+                scale, column = dlmp_scale(rows, self.result.currency), "dlmp_per_kwh"
             elif self.voltages and len(self.bus_ids) and mode == "voltage":
-                scale, column = voltage_scale(day, *self.v_range), "v_pu"
+                scale, column = voltage_scale(rows, *self.v_range), "v_pu"
             colours = {}
             if scale is not None:
+                label = "day" if span == "day" else self.period_label  # what the bar spans, in its title
+                scale = replace(scale, title=f"{scale.title} · {label}")
                 colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)), strict=True))
-            self._colours[mode] = (scale, colours)
-        return self._colours[mode]
+            self._colours[(mode, span)] = (scale, colours)
+        return self._colours[(mode, span)]
 
 
 def _topology(s: Scenario) -> tuple:
@@ -264,6 +269,7 @@ class FeederView(QGraphicsView):
         self.scene().selectionChanged.connect(self._on_selection)
 
         self.colour_by.currentIndexChanged.connect(lambda _i: self._apply_result())
+        self.legend.scale_span.currentIndexChanged.connect(lambda _i: self._apply_result())
 
     def sizeHint(self) -> QSize:
         """Modest: the window's central widget takes what the workspace's docks leave (they are sized, it is not)."""
@@ -401,7 +407,7 @@ class FeederView(QGraphicsView):
         view = self._shown
         if view is None or not view.is_for(self.result, self.period, s, self._limits):
             view = self._shown = _ResultView(self.result, self.period, s, self._limits)
-        self.bus_scale, values = view.colours(self.colour_mode())
+        self.bus_scale, values = view.colours(self.colour_mode(), self.legend.span())
         empty = KIND_COLOURS["empty"]
         kinds, tips, bus_tips, alerts = self._kinds, self._tips, view.bus_tips, view.alerts
         for bus_id, item in self.buses.items():

@@ -96,7 +96,9 @@ def _sampled(name: str, start: float, stop: float, n: int = 12) -> pg.ColorMap:
     return pg.ColorMap(pos, colours)
 
 
-DLMP_CMAP = _sampled("CET-L18", 0.1, 0.93)  # pale yellow (cheap) → orange → deep red (dear)
+# one colour language: red only for a limit broken (a voltage outside its limits, a line at its rating); prices on a
+# sequential blue (pale: cheap → deep: dear), voltages on viridis
+DLMP_CMAP = _sampled("CET-L12", 0.12, 1.0)
 VOLTAGE_CMAP = pg.colormap.get("viridis")  # dark purple (low) → yellow (high)
 # calm grey while a line has room, orange as it nears its rating, red at it
 LOADING_CMAP = pg.ColorMap(
@@ -130,7 +132,13 @@ class ColourScale:
         return [(p, QColor(self.cmap.map(p, mode="qcolor"))) for p in np.linspace(0.0, 1.0, n)]
 
     def label(self, value: float) -> str:
-        return fmt_sig(value, self.digits)
+        """Every label of one bar with the same decimals: enough to tell its two ends apart ("0.049 … 0.214", not
+        "0.04911 … 0.2141")."""
+        span = abs(self.hi - self.lo)
+        if not (math.isfinite(span) and span > 0):
+            return fmt_sig(value, self.digits)
+        decimals = max(0, min(6, 2 - math.floor(math.log10(span))))
+        return f"{value:,.{decimals}f}"
 
 
 def _range(v: np.ndarray, default: float) -> tuple[float, float]:

@@ -324,3 +324,25 @@ def test_a_small_resize_refits_the_view_without_moving_the_buses(feeder, qtbot):
     qtbot.waitUntil(lambda: view.buses["18"].pos() != before["18"])
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert all(visible.contains(item.pos()) for item in view.buses.values())
+
+
+def test_the_bus_colour_bar_says_what_it_spans_and_formats_its_ends_alike(feeder, result):
+    from gui.network_panels import DLMP_CMAP, ColourScale
+
+    feeder.set_result(result, 19)
+    feeder.set_colour_mode("dlmp")
+    day = result.buses.dlmp_per_kwh
+    evening = result.buses[result.buses.period == 19].dlmp_per_kwh
+    scale = feeder.bus_scale
+    assert (
+        scale.title.endswith("· day") and scale.lo == pytest.approx(day.min()) and scale.hi == pytest.approx(day.max())
+    )
+    feeder.legend.scale_span.setCurrentIndex(feeder.legend.scale_span.findData("period"))
+    scale = feeder.bus_scale
+    assert scale.title.endswith("· 19:00") and scale.lo == pytest.approx(evening.min())
+    assert scale.hi == pytest.approx(evening.max()) and evening.min() > day.min()
+    # one format per bar: the decimals that tell its ends apart
+    bar = ColourScale("Bus DLMP", "EUR/kWh", 0.04907, 0.2030, DLMP_CMAP)
+    assert (bar.label(bar.lo), bar.label(bar.hi)) == ("0.049", "0.203")
+    volts = ColourScale("Bus voltage", "p.u.", 0.934, 1.0061, DLMP_CMAP)
+    assert (volts.label(volts.lo), volts.label(volts.hi)) == ("0.9340", "1.0061")

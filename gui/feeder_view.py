@@ -336,6 +336,7 @@ class FeederView(QGraphicsView):
         for gone in (*old_lines.values(), *old_buses.values(), *old_labels.values()):
             scene.removeItem(gone)
         self._labels_shown = None  # new labels show: level of detail again
+        self._bus_px = BUS_PX  # new discs are full size: level of detail again
         self._syncing = False
         self.fit()  # lays the items out
         if selected_bus in self.buses:
@@ -469,7 +470,9 @@ class FeederView(QGraphicsView):
         # keep the drawing from getting absurdly stretched on one axis
         sx = min(sx, 6.0 * sy, 160.0)
         sy = min(sy, 6.0 * sx, 120.0)
-        return max(sx, 4.0), max(sy, 4.0)
+        # a large feeder fills the view as it is (its buses drawn smaller: _update_lod), never wider than the view
+        # so that fitting it would squash its rows to a slab
+        return max(sx, 0.5), max(sy, 2.0)
 
     def _needs_place(self) -> bool:
         """Whether the items must move: a new layout, or a viewport whose size changes the spacing by more than
@@ -633,6 +636,14 @@ class FeederView(QGraphicsView):
             self._labels_shown = show
             for label in self.labels.values():
                 label.setVisible(show)
+        # bus discs as large as the room between neighbours allows on screen (full size once zoomed in): a
+        # 1,000-bus feeder shows its trunk and laterals, not a heap of overlapping discs
+        size = round(min(BUS_PX, max(3.0, 0.85 * min(px_x, px_y))))
+        if size != getattr(self, "_bus_px", BUS_PX):
+            self._bus_px = size
+            for item in self.buses.values():
+                if not item.substation:
+                    item.setRect(-size / 2, -size / 2, size, size)
 
     # --- selection ---------------------------------------------------------------
     def selected_bus(self) -> str | None:

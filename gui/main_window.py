@@ -244,6 +244,7 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             f"period{'s' if s.periods != 1 else ''}"
         )
         self.market_controls.set_scenario(s)
+        self.clear_stale_warning()
         self.market_state.adopt(self.market_controls.settings())  # a project of another size: other defaults
         self.studies.set_scenario(s, self.doc.path, self.doc.modified)
         self.recompute()

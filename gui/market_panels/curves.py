@@ -219,7 +219,12 @@ class CurvesPanel(QWidget):
             y_lo = lo - max(pad, 18.0 * (y_hi - lo) / (h_px - 18.0))
             vb.setYRange(y_lo, y_hi, padding=0)
         if xs:
-            x_hi = (max(xs) or 1.0) * 1.04
+            x_all = (max(xs) or 1.0) * 1.04
+            x_hi = x_all
+            traded = float(c.traded_kwh or 0.0)
+            if 0.0 < traded and 2.5 * traded < 0.8 * x_all:  # zoomed to where it trades; the rest a wheel away
+                x_hi = max(2.5 * traded, 0.25 * x_all)
+            vb.setLimits(xMin=0.0, xMax=x_all)
             vb.setXRange(0.0, x_hi, padding=0)
         return y_lo, y_hi, x_hi
 

@@ -24,7 +24,13 @@ class ResultsMixin:
     def _on_settings(self, settings) -> None:
         """The market settings changed (a choice, or its undo): the controls show them and the market follows."""
         self.market_controls.show_settings(settings)
+        self.clear_stale_warning()
         self.recompute()
+
+    def clear_stale_warning(self) -> None:
+        """A warning in the status bar ("⚠ …") is about the state before this change: its cause is gone."""
+        if self.statusBar().currentMessage().startswith("⚠"):
+            self.statusBar().clearMessage()
 
     def open_study_point(self, scenario, settings, description: str) -> None:
         """Show a study's point in the dashboard: its scenario and its market settings (mechanism, rule, network, k,

@@ -411,3 +411,25 @@ def test_figures_below_the_noise_floor_read_as_zero():
     assert fmt_sig(7.598e-9) == "0" and fmt_sig(-5.4e-13) == "0"
     assert fmt_sig(0.07158) == "0.07158" and fmt_sig(8.5) == "8.5" and fmt_sig(-2.0) == "−2"
     assert fmt_sig(3238.4) == "3,238"
+
+
+def test_supply_and_demand_opens_on_where_it_trades(qtbot, projects_dir):
+    """The 33-bus community at 00:00 trades a few kWh out of thousands bid: the plot shows the clearing, and the
+    rest of the curves is a wheel away (its limits), not squeezed into the first pixels."""
+    from core.market import clear
+    from core.scenario import load_project
+    from gui.market_panels import CurvesPanel
+
+    s = load_project(projects_dir / "ieee33-community.json")
+    result = clear(s, MarketSettings(mechanism="uniform", period=0, audit=False, compare=False))
+    c = result.curves
+    whole = max(max(c.demand_kwh), max(c.supply_kwh))
+    assert 0 < c.traded_kwh < 0.2 * whole
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.set_result(result)
+    vb = panel.plot.getPlotItem().getViewBox()
+    x0, x1 = vb.viewRange()[0]
+    assert x0 == 0.0 and c.traded_kwh < x1 <= max(2.5 * c.traded_kwh, 0.25 * whole * 1.04) + 1e-6
+    assert vb.state["limits"]["xLimits"][1] == pytest.approx(whole * 1.04)

@@ -62,3 +62,15 @@ def test_undo_walks_back_through_feeder_edits_and_market_choices_alike(window, q
     window.act_undo.trigger()  # then the feeder edit
     assert window.doc.scenario is s and not window.doc.modified
     assert not window.doc.undo_stack.canUndo()
+
+
+def test_a_warning_leaves_the_status_bar_with_its_cause(window, qtbot):
+    window.statusBar().showMessage("⚠ efficiency η must be in (0, 1], got 1.5", 15000)
+    window.market_controls.set_mechanism("vcg")  # another market: the warning was about the last one
+    assert window.statusBar().currentMessage() == ""
+    window.statusBar().showMessage("⚠ a rating must be positive", 15000)
+    window.act_undo.trigger()  # the scenario or the settings change back: so does the cause
+    assert window.statusBar().currentMessage() == ""
+    window.statusBar().showMessage("Saved project.json", 5000)  # news, not a warning, stays
+    window.market_controls.set_mechanism("uniform")
+    assert window.statusBar().currentMessage() == "Saved project.json"

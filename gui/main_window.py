@@ -237,6 +237,7 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
     def _on_scenario(self, s: Scenario) -> None:
         self.feeder.set_scenario(s)
         self.inspector.set_scenario(s)
+        self.dlmp.set_feeder(s.feeder)
         self.day_prices.set_voltage_limit(s.feeder.v_min_pu)
         c = counts(s)
         self.counts_label.setText(

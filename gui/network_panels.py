@@ -266,6 +266,13 @@ class DLMPPanel(QWidget):
         item.addItem(self.zero)
         self.total = item.plot([], [], pen=pg.mkPen(TOTAL, width=2.4), connect="pairs")
         self.total.setZValue(10)
+        # on a large feeder: the selected bus's lateral (its path from the substation and the buses below it)
+        self.lateral = pg.ScatterPlotItem(
+            size=6, brush=pg.mkBrush(HIGHLIGHT), pen=pg.mkPen("#222", width=0.8), symbol="o"
+        )
+        self.lateral.setZValue(12)
+        item.addItem(self.lateral)
+        self._tree = None  # the feeder as a tree from the substation (set_feeder), for the laterals
         self.hover = QLabel(" ", self)
         muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
@@ -323,6 +330,22 @@ class DLMPPanel(QWidget):
         self._selected = bus
         self._show_selected()
 
+    def set_feeder(self, feeder) -> None:
+        """The feeder the prices are on: on a large one, selecting a bus marks its whole lateral."""
+        import networkx as nx
+
+        self._tree = nx.bfs_tree(feeder.graph(), feeder.substation.bus)
+        self._root = feeder.substation.bus
+        self._show_selected()
+
+    def lateral_of(self, bus: str) -> list[str]:
+        """The buses of ``bus``'s lateral: its path from the substation, itself, and every bus below it."""
+        import networkx as nx
+
+        if self._tree is None or bus not in self._tree:
+            return [bus]
+        return [*nx.shortest_path(self._tree, self._root, bus), *nx.descendants(self._tree, bus)]
+
     def _draw(self, refit: bool) -> None:
         result = self.result
         if not has_network(result):
@@ -367,8 +390,14 @@ class DLMPPanel(QWidget):
             float(min(down.min(initial=0.0), mark.min(initial=0.0))),
             float(max(up.max(initial=0.0), mark.max(initial=0.0))),
         )
+        if many and energy and n and mark.min() > 0:
+            # hundreds of buses share the energy part: start the axis under the cheapest DLMP so that what
+            # differs between them (loss, congestion, voltage) is drawn at a readable scale; the axis says where
+            spread = float(mark.max() - mark.min())
+            lo = max(0.0, float(mark.min()) - max(0.5 * spread, 0.02 * float(mark.max())))
         pad = 0.06 * ((hi - lo) or abs(hi) or 1.0)
         vb.setYRange(lo - (pad if lo < 0 else 0.0), hi + pad, padding=0)
+        self._mark = mark
         vb.setLimits(xMin=-1.0, xMax=max(n, 1) + 0.0)
         if refit or n != n_before:
             vb.setXRange(-0.6, n - 0.4, padding=0)
@@ -430,6 +459,18 @@ class DLMPPanel(QWidget):
         self.selected_band.setVisible(idx is not None)
         if idx is not None:
             self.selected_band.setRegion((idx - 0.5, idx + 0.5))
+        marks = getattr(self, "_mark", None)
+        if idx is None or len(self.rows) <= 150 or marks is None or len(marks) != len(self.rows):
+            self.lateral.setData([], [])
+            return
+        where = {str(b): i for i, b in enumerate(self.rows.bus)}
+        ids = [where[b] for b in self.lateral_of(self._selected) if b in where]
+        self.lateral.setData(np.asarray(ids, dtype=float), marks[ids])
+
+    def lateral_marked(self) -> list[str]:
+        """The buses marked as the selected bus's lateral (tests)."""
+        xs, _ys = self.lateral.getData()
+        return [str(self.rows.bus.iloc[int(i)]) for i in (xs if xs is not None else [])]
 
     # --- reading back what is drawn (tests, reports) ------------------------------------------
     def index_of(self, bus: str) -> int | None:

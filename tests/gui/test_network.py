@@ -222,3 +222,33 @@ def test_ac_check_shows_the_ac_voltage(constrained, qtbot):
     assert "AC voltage" in constrained.inspector.toPlainText()
     assert "(AC " in constrained.dlmp.hover_index(constrained.dlmp.index_of("18"))
     assert constrained.day_prices.v_min_ac.isVisible()
+
+
+def test_a_large_feeders_dlmps_show_their_differences_and_the_selected_lateral(qtbot):
+    """200 buses: the axis starts under the cheapest DLMP (the parts that differ are readable), and selecting a
+    bus marks its lateral — its path from the substation and every bus below it — on the chart."""
+    import networkx as nx
+
+    from core.market import MarketSettings, clear
+    from core.scenario.generate import synthetic_feeder
+    from gui.network_panels import DLMPPanel
+
+    s = synthetic_feeder(n_buses=200, n_prosumers=300, seed=7, periods=2)
+    result = clear(s, MarketSettings(network="lindistflow", period=1, audit=False, tatonnement=False, compare=False))
+    panel = DLMPPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 400)
+    panel.set_feeder(s.feeder)
+    panel.set_result(result)
+    dlmp = panel.rows.dlmp_per_kwh.to_numpy(float)
+    y0, y1 = panel.plot.getPlotItem().getViewBox().viewRange()[1]
+    assert 0.0 < y0 < dlmp.min() and y1 > dlmp.max()
+    tree = nx.bfs_tree(s.feeder.graph(), s.feeder.substation.bus)
+    bus = next(
+        b for b in tree if tree.out_degree(b) > 0 and nx.shortest_path_length(tree, s.feeder.substation.bus, b) == 3
+    )
+    panel.set_selected_bus(bus)
+    expected = set(nx.shortest_path(tree, s.feeder.substation.bus, bus)) | nx.descendants(tree, bus)
+    assert set(panel.lateral_marked()) == expected
+    panel.set_selected_bus(None)
+    assert panel.lateral_marked() == []

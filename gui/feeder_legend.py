@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import QComboBox, QFrame, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QLabel, QVBoxLayout
 
 from gui.feeder_items import COLOUR_MODES, KIND_COLOURS, KIND_LABELS, LEGEND_W
 from gui.network_panels import LIMIT, LOADING_SCALE, ColourScale, has_network
@@ -19,11 +19,9 @@ class FeederLegend:
     """The legend of ``view`` (a :class:`~gui.feeder_view.FeederView`): the "Colour buses by" box, a child of the
     view (not of its viewport: it must not scroll with the scene), and the colour bars painted below it."""
 
-    ROW = 17.0
-    BAR = 11.0
-
     def __init__(self, view):
         self.view = view
+        self._start_pt = QApplication.font().pointSizeF()
         self.box = QFrame(view)
         self.box.setObjectName("colourBox")
         self.style()
@@ -72,11 +70,30 @@ class FeederLegend:
         )
 
     def place(self) -> None:
+        self.box.setFixedWidth(int(self.width))
+        self.box.adjustSize()
         self.box.move(self.view.viewport().geometry().topLeft() + QPoint(10, 10))
         self.box.raise_()
 
-    ROW = 17.0
-    BAR = 11.0
+    # the legend grows with the application's font (presentation mode: ×1.4) from its size at start
+    BASE_ROW, BASE_BAR, BASE_PT = 17.0, 11.0, 8.5
+
+    @property
+    def scale(self) -> float:
+        pt = QApplication.font().pointSizeF()
+        return max(1.0, pt / self._start_pt) if pt > 0 and self._start_pt > 0 else 1.0
+
+    @property
+    def row(self) -> float:
+        return self.BASE_ROW * self.scale
+
+    @property
+    def bar(self) -> float:
+        return self.BASE_BAR * self.scale
+
+    @property
+    def width(self) -> float:
+        return LEGEND_W * self.scale
 
     def sections(self) -> list[tuple[str, object]]:
         """What the legend shows, top to bottom: ('host'|'scale'|'note'|'alert', data)."""
@@ -104,15 +121,15 @@ class FeederLegend:
 
     def section_height(self, kind: str, data) -> float:
         if kind == "host":
-            return self.ROW * (1 + len(KIND_COLOURS)) + 4
+            return self.row * (1 + len(KIND_COLOURS)) + 4
         if kind == "scale":
-            return self.ROW + self.BAR + 6 + self.ROW + (self.ROW if data.marks else 0) + 6
-        return self.ROW
+            return self.row + self.bar + 6 + self.row + (self.row if data.marks else 0) + 6
+        return self.row
 
     def rect(self) -> QRectF:
         top = self.box.geometry().bottom() - self.view.viewport().y() + 6.0
         h = 12 + sum(self.section_height(k, d) for k, d in self.sections())
-        return QRectF(10, top, LEGEND_W, h)
+        return QRectF(10, top, self.width, h)
 
     def paint(self, painter: QPainter) -> None:
         """The legend in the top-left corner of the viewport: what the colours mean, with units."""
@@ -125,7 +142,7 @@ class FeederLegend:
         painter.setBrush(QBrush(ink.box))
         painter.drawRoundedRect(box, 6, 6)
         font = painter.font()
-        font.setPointSizeF(8.5)
+        font.setPointSizeF(self.BASE_PT * self.scale)
         painter.setFont(font)
         fm = QFontMetricsF(font)
         left = box.left() + 10
@@ -133,11 +150,11 @@ class FeederLegend:
         text = ink.text
         for kind, data in self.sections():
             if kind == "host":
-                y += self.ROW
+                y += self.row
                 painter.setPen(text)
                 painter.drawText(QPointF(left, y - 4), "Buses host:")
                 for k, colour in KIND_COLOURS.items():
-                    y += self.ROW
+                    y += self.row
                     painter.setPen(QPen(QColor(40, 40, 40), 1))
                     painter.setBrush(QBrush(colour))
                     painter.drawEllipse(QPointF(left + 6, y - 8), 5, 5)
@@ -145,13 +162,13 @@ class FeederLegend:
                     painter.drawText(QPointF(left + 18, y - 4), KIND_LABELS[k])
                 y += 4
             elif kind == "scale":
-                y = self._draw_scale(painter, fm, data, left, y, LEGEND_W - 20)
+                y = self._draw_scale(painter, fm, data, left, y, self.width - 20)
             elif kind == "note":
-                y += self.ROW
+                y += self.row
                 painter.setPen(ink.note)
                 painter.drawText(QPointF(left, y - 4), data)
             elif kind in ("alert", "line_alert"):
-                y += self.ROW
+                y += self.row
                 if kind == "alert":
                     painter.setPen(QPen(LIMIT, 2.5))
                     painter.setBrush(QBrush(QColor(235, 235, 235)))
@@ -167,10 +184,10 @@ class FeederLegend:
         self, painter: QPainter, fm: QFontMetricsF, scale: ColourScale, left: float, y: float, width: float
     ) -> float:
         """A colour bar: title with unit, the gradient, its two ends labelled, marked values ticked."""
-        y += self.ROW
+        y += self.row
         painter.setPen(self.view.ink.text)
         painter.drawText(QPointF(left, y - 4), f"{scale.title} ({scale.unit})")
-        bar = QRectF(left, y, width, self.BAR)
+        bar = QRectF(left, y, width, self.bar)
         grad = QLinearGradient(bar.topLeft(), bar.topRight())
         if scale.hi > scale.lo:
             for pos, colour in scale.stops():
@@ -185,7 +202,7 @@ class FeederLegend:
             x = bar.left() + scale.fraction(value) * bar.width()
             painter.setPen(QPen(LIMIT, 2.2))
             painter.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 3))
-        y = bar.bottom() + 6 + self.ROW
+        y = bar.bottom() + 6 + self.row
         painter.setPen(self.view.ink.text)
         lo, hi = scale.label(scale.lo), scale.label(scale.hi)
         if scale.hi > scale.lo:
@@ -203,7 +220,7 @@ class FeederLegend:
         else:
             painter.drawText(QPointF(left, y - 5), f"all {lo}")
         if scale.marks:
-            y += self.ROW
+            y += self.row
             painter.setPen(QPen(LIMIT, 2.2))
             painter.drawLine(QPointF(left + 2, y - 13), QPointF(left + 2, y - 3))
             painter.setPen(self.view.ink.text)

@@ -221,6 +221,9 @@ def _topology(s: Scenario) -> tuple:
     )
 
 
+LABEL_PT = 8.0  # bus labels
+
+
 class FeederView(QGraphicsView):
     """Draws a scenario's feeder and, given one, a cleared market on it; emits the bus or line the user picks."""
 
@@ -241,6 +244,7 @@ class FeederView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.ink = LIGHT_INK
         self.setBackgroundBrush(QBrush(self.ink.background))
+        self._text_scale = 1.0  # bus labels (presentation mode enlarges them)
         self.legend = FeederLegend(self)  # "Colour buses by" and the colour bars, top left
         self.colour_box, self.colour_by = self.legend.box, self.legend.colour_by
         self.setMinimumSize(320, 240)
@@ -270,6 +274,16 @@ class FeederView(QGraphicsView):
 
         self.colour_by.currentIndexChanged.connect(lambda _i: self._apply_result())
         self.legend.scale_span.currentIndexChanged.connect(lambda _i: self._apply_result())
+
+    def set_text_scale(self, factor: float) -> None:
+        """Bus labels and the legend ×``factor`` (presentation mode), 1 to go back."""
+        self._text_scale = factor
+        font = QFont()
+        font.setPointSizeF(LABEL_PT * factor)
+        for label in self.labels.values():
+            label.setFont(font)
+        self.legend.place()
+        self.viewport().update()
 
     def sizeHint(self) -> QSize:
         """Modest: the window's central widget takes what the workspace's docks leave (they are sized, it is not)."""
@@ -320,7 +334,7 @@ class FeederView(QGraphicsView):
             if label is None:
                 if font is None:
                     font = QFont()
-                    font.setPointSizeF(8.0)
+                    font.setPointSizeF(LABEL_PT * self._text_scale)
                 label = QGraphicsSimpleTextItem(b.id)
                 label.setFont(font)
                 label.setFlags(_FLAGS.ItemIgnoresTransformations)

@@ -46,6 +46,7 @@ class PresentationMixin:
             big.setPixelSize(round(font.pixelSize() * PRESENTATION_FONT_SCALE))
         app.setFont(big)
         scale_plot_fonts(self, PRESENTATION_FONT_SCALE)
+        self.feeder.set_text_scale(PRESENTATION_FONT_SCALE)
         self.showFullScreen()
         self.act_presentation.setChecked(True)
         self.act_leave_presentation.setEnabled(True)
@@ -59,6 +60,7 @@ class PresentationMixin:
         self._presentation = None
         QApplication.instance().setFont(font)
         scale_plot_fonts(self, None)
+        self.feeder.set_text_scale(1.0)
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # the small fonts' minimum sizes, now
         self.setWindowState(window_state)
         if self.isVisible():

@@ -220,3 +220,17 @@ def test_the_current_panel_is_the_one_with_the_focus(window, monkeypatch):
     assert window.current_panel() == "feeder"
     focus["w"] = None
     assert window.current_panel() == "feeder"
+
+
+def test_presentation_mode_enlarges_the_feeders_labels_and_legend_too(cleared, qtbot):
+    from gui.feeder_items import LEGEND_W
+
+    w = cleared
+    label = next(iter(w.feeder.labels.values()))
+    before_pt, before_w = label.font().pointSizeF(), w.feeder.legend_rect().width()
+    w.act_presentation.trigger()
+    assert label.font().pointSizeF() == pytest.approx(before_pt * 1.4, rel=0.02)
+    assert w.feeder.legend_rect().width() == pytest.approx(LEGEND_W * 1.4, rel=0.02)
+    w.act_leave_presentation.trigger()
+    assert label.font().pointSizeF() == pytest.approx(before_pt)
+    assert w.feeder.legend_rect().width() == pytest.approx(before_w)

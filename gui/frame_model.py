@@ -94,6 +94,9 @@ def header_with_unit(column: str, currency: str, money: set[str]) -> str:
     return f"{words} ({unit})" if unit else words
 
 
+ROW_NAME_COLUMNS = ("agent", "id", "bus", "line")  # the first present names a results row
+
+
 class DataFrameModel(QAbstractTableModel):
     """A read-only view of a DataFrame.
 
@@ -157,6 +160,11 @@ class DataFrameModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric.get(key):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            # the row's name (agent, bus, line, id) where the table has one: it stays in view when the table is
+            # scrolled to the right, as a frozen first column would
+            key = next((c for c in ROW_NAME_COLUMNS if c in self.frame.columns), None)
+            if key is not None and 0 <= section < len(self.frame):
+                return str(self.frame[key].iat[section])
             return str(section + 1)
         return None
 

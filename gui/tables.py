@@ -314,8 +314,12 @@ class RecordTableModel(QAbstractTableModel):
                 return col.header
             if role == Qt.ItemDataRole.ToolTipRole:
                 return col.tooltip
-        elif role == Qt.ItemDataRole.DisplayRole:
-            return str(section + 1)
+        elif role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
+            # the row's id, not its number: it stays in view when the table is scrolled to the right (a frozen
+            # id column) and follows the row through sorting and filtering
+            return str(getattr(self._rows[section], "id", section + 1))
+        elif role == Qt.ItemDataRole.ToolTipRole and 0 <= section < len(self._rows):
+            return f"row {section + 1}"
         return None
 
     def flags(self, index):

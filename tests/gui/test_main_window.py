@@ -189,3 +189,17 @@ def test_new_project_starts_a_small_valid_feeder(window):
     assert "untitled" in window.windowTitle()
     s2 = replace(s, name="x")
     assert s2.name == "x"
+
+
+def test_rows_are_named_by_their_id_in_the_row_header(window, qtbot):
+    """Scrolled to the right a table still says whose row it is: the row header holds the id, not a number."""
+    from PySide6.QtCore import Qt
+
+    from tests.gui.waiting import result_where
+
+    vertical = Qt.Orientation.Vertical
+    s = window.doc.scenario
+    assert window.prosumers.model.headerData(0, vertical) == s.prosumers[0].id
+    assert window.lines_table.model.headerData(1, vertical) == s.feeder.lines[1].id
+    result = result_where(window, qtbot, lambda r: r.agents is not None)
+    assert window.agent_results.model.headerData(2, vertical) == str(result.agents.agent.iloc[2])

@@ -13,11 +13,13 @@ from PySide6.QtGui import (
     QPainterPath,
     QPainterPathStroker,
     QPen,
+    QPolygonF,
 )
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsPolygonItem,
     QGraphicsRectItem,
 )
 
@@ -47,6 +49,8 @@ LOADED_WIDTH = 2.6  # px: a rated line in the result
 
 
 AT_LIMIT_WIDTH = 4.5  # px: a line at or over its rating, and the selected line
+FLOW_WIDTHS = (1.4, 5.0)  # px: with a network result, a line's width grows with the power it carries (√ of its share)
+REVERSE_ARROW = QColor(0, 150, 110)  # the arrowhead of a line whose power flows back to the substation (green: export)
 
 
 OVERLOADED = QColor(255, 0, 0)
@@ -302,6 +306,8 @@ class LineItem(QGraphicsPathItem):
         self._band = QPainterPath()
         self._colour = LINE_PEN
         self._width = LINE_WIDTH
+        self._arrow: QGraphicsPolygonItem | None = None
+        self._ends: tuple[QPointF, QPointF] | None = None
         self.setFlags(_FLAGS.ItemIsSelectable)
         self.setZValue(Z_LINE)
         self.setPen(SHARED.pen(LINE_PEN, LINE_WIDTH))
@@ -314,7 +320,28 @@ class LineItem(QGraphicsPathItem):
     def colour(self) -> QColor:
         return QColor(self._colour)
 
+    def set_reverse(self, reverse: bool) -> None:
+        """Power flowing back towards the substation (a feeder exporting its PV): an arrowhead pointing up on the
+        line's drop, sized on screen; downstream flow, the usual direction, is left unmarked."""
+        if reverse and self._arrow is None:
+            arrow = QGraphicsPolygonItem(QPolygonF([QPointF(0, -5), QPointF(4.5, 3.5), QPointF(-4.5, 3.5)]), self)
+            arrow.setFlags(_FLAGS.ItemIgnoresTransformations)
+            arrow.setPen(_NO_PEN)
+            arrow.setBrush(QBrush(REVERSE_ARROW))
+            arrow.setToolTip("Power flows back towards the substation here")
+            self._arrow = arrow
+            self._place_arrow()
+        elif self._arrow is not None:
+            self._arrow.setVisible(reverse)
+
+    def _place_arrow(self) -> None:
+        if self._arrow is not None and self._ends is not None:
+            up, down = self._ends
+            self._arrow.setPos(QPointF(down.x(), 0.5 * (up.y() + down.y())))
+
     def set_ends(self, upstream: QPointF, downstream: QPointF) -> None:
+        self._ends = (upstream, downstream)
+        self._place_arrow()
         path = QPainterPath(upstream)
         if abs(upstream.x() - downstream.x()) > 0.5:
             path.lineTo(QPointF(downstream.x(), upstream.y()))

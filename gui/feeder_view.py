@@ -31,9 +31,11 @@ the items.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from html import escape
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -68,10 +70,10 @@ from gui.feeder_items import (
     BUS_PX,
     COLOUR_MODES,
     DARK_INK,
+    FLOW_WIDTHS,
     KIND_COLOURS,
     LIGHT_INK,
     LINE_WIDTH,
-    LOADED_WIDTH,
     OVERLOADED,
     REPLACE_SCALE_TOL,
     SHARED,
@@ -125,6 +127,7 @@ class _ResultView:
         self.alerts: set[str] = set()
         self.bus_tips: dict[str, str] = {}
         self.line_styles: dict[str, tuple[QColor, float]] = {}
+        self.reverse: set[str] = set()  # lines whose power flows back towards the substation
         self.line_tips: dict[str, str] = {}
         self._colours: dict[tuple[str, str], tuple[ColourScale | None, dict[str, QColor]]] = {}
         self.period_label = scenario.horizon.labels()[t] if 0 <= t < scenario.periods else str(t)
@@ -166,9 +169,18 @@ class _ResultView:
             cols = [lines[c].to_numpy(float) for c in ("loading_pct", "p_kw", "q_kvar", "loss_kw")]
             rated = [i for i, load in enumerate(cols[0]) if load == load]  # NaN: unrated
             colours = scale_colours(LOADING_SCALE, [cols[0][i] for i in rated])
+            # the width says how much power a line carries (its share of the most any line carries, √ so that
+            # the small flows stay visible), the colour how close it is to its rating, the arrow where it flows back
+            p_abs = np.abs(cols[1])
+            p_max = float(np.nanmax(p_abs)) if len(p_abs) and np.isfinite(p_abs).any() else 0.0
+            lo_w, hi_w = FLOW_WIDTHS
+            self.reverse = {ids[i] for i in range(len(ids)) if cols[1][i] < -REVERSE_FLOW_KW}
             for i, colour in zip(rated, colours, strict=True):
                 load, p, q, loss = (float(c[i]) for c in cols)
-                width = AT_LIMIT_WIDTH if load >= LOADING_AT_LIMIT_PCT else LOADED_WIDTH
+                share = math.sqrt(abs(p) / p_max) if p_max > 0 and math.isfinite(p) else 0.0
+                width = lo_w + (hi_w - lo_w) * share
+                if load >= LOADING_AT_LIMIT_PCT:
+                    width = max(width, AT_LIMIT_WIDTH)
                 self.line_styles[ids[i]] = (OVERLOADED if load > LOADING_OVER_PCT else colour, width)
                 state = (
                     " <b style='color:#c00000'>⚠ overloaded</b>"
@@ -181,6 +193,7 @@ class _ResultView:
                     f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P "
                     f"{fmt_number(p, 1)} kW, Q {fmt_number(q, 1)} kvar, losses "
                     f"{fmt_number(loss, 2)} kW"
+                    + ("<br>flowing back towards the substation" if ids[i] in self.reverse else "")
                 )
 
     def is_for(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]) -> bool:
@@ -222,6 +235,7 @@ def _topology(s: Scenario) -> tuple:
 
 
 LABEL_PT = 8.0  # bus labels
+REVERSE_FLOW_KW = 1e-3  # a line carrying more than this back towards the substation gets an arrow
 
 
 class FeederView(QGraphicsView):
@@ -444,6 +458,7 @@ class FeederView(QGraphicsView):
         default = (self.ink.line, LINE_WIDTH)
         for line_id, item in self.lines.items():
             item.set_style(*styles.get(line_id, default))
+            item.set_reverse(line_id in view.reverse)
             tip = tips.get(f"line:{line_id}", "") + line_tips.get(line_id, "")
             if tip != item.tip:
                 item.tip = tip

@@ -346,3 +346,19 @@ def test_the_bus_colour_bar_says_what_it_spans_and_formats_its_ends_alike(feeder
     assert (bar.label(bar.lo), bar.label(bar.hi)) == ("0.049", "0.203")
     volts = ColourScale("Bus voltage", "p.u.", 0.934, 1.0061, DLMP_CMAP)
     assert (volts.label(volts.lo), volts.label(volts.hi)) == ("0.9340", "1.0061")
+
+
+def test_a_lines_width_says_its_flow_and_an_arrow_where_power_flows_back(feeder, result):
+    for t in (13, 19):
+        feeder.set_result(result, t)
+        lines = result.lines[result.lines.period == t].set_index("line")
+        rated = lines[lines.loading_pct.notna() & (lines.loading_pct < 99.5)]
+        widths = {ln: feeder.lines[ln].pen().widthF() for ln in rated.index}
+        by_flow = sorted(rated.index, key=lambda ln: abs(rated.p_kw[ln]))
+        assert [widths[ln] for ln in by_flow] == sorted(widths[ln] for ln in by_flow)  # more power, wider
+        back = {ln for ln in lines.index if lines.p_kw[ln] < -1e-3}
+        arrows = {ln for ln, item in feeder.lines.items() if item._arrow is not None and item._arrow.isVisible()}
+        assert arrows == back
+        for ln in back:
+            assert "back towards the substation" in feeder.lines[ln].toolTip()
+        assert (len(back) > 20) == (t == 13)  # midday: the PV flows back up most of the feeder

@@ -271,7 +271,9 @@ class BusItem(QGraphicsEllipseItem):
 
 
 class SubstationItem(QGraphicsRectItem):
-    """The substation: a dark square whatever the colour scale; ``colour`` is what its bus stands for."""
+    """The substation: a transformer (two overlapping windings, the one-line diagram's symbol) whatever the colour
+    scale, its kV beside it (the label); ``colour`` is what its bus stands for. The square around the windings is
+    what is clicked and selected; it is not drawn."""
 
     substation = True
 
@@ -284,8 +286,18 @@ class SubstationItem(QGraphicsRectItem):
         self.tip = ""
         self.setFlags(_SELECTABLE_GLYPH)
         self.setZValue(Z_SUBSTATION)
-        self.setPen(_SUBSTATION_PEN)
-        self.setBrush(_SUBSTATION_BRUSH)
+        self.setPen(_NO_PEN)
+        self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        w = 0.62 * SUBSTATION_PX  # each winding's diameter; they overlap by a third
+        self.windings = [QGraphicsEllipseItem(-w / 2, y - w / 2, w, w, self) for y in (-0.22 * w * 1.4, 0.22 * w * 1.4)]
+        self.set_ink(QColor(30, 30, 36), QColor("white"))
+
+    def set_ink(self, ink: QColor, paper: QColor) -> None:
+        """The windings in ``ink`` on ``paper`` (the lines behind them do not show through)."""
+        for winding in self.windings:
+            winding.setPen(QPen(ink, 1.8))
+            winding.setBrush(QBrush(paper))
+        self.windings[1].setBrush(QBrush(Qt.BrushStyle.NoBrush))  # the lower winding drawn over the upper one
 
     def set_colour(self, colour: QColor) -> None:
         self.colour = colour

@@ -42,7 +42,6 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QPainter,
-    QPen,
 )
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -64,7 +63,6 @@ from gui.feeder_items import (
     _NO_PEN,
     _SELECTED_BUS_PEN,
     _SELECTED_LINE_PEN,
-    _SUBSTATION_BRUSH,
     AT_LIMIT_WIDTH,
     BUS_ITEMS,
     BUS_PX,
@@ -339,9 +337,8 @@ class FeederView(QGraphicsView):
                 item = None
             if item is None:
                 item = SubstationItem(b.id) if b.id == substation else BusItem(b.id)
-                if item.substation and self.ink is not LIGHT_INK:
-                    item.setBrush(QBrush(self.ink.substation))
-                    item.setPen(QPen(self.ink.text, 1.5))
+                if item.substation:
+                    item.set_ink(self.ink.text, self.ink.background)
                 scene.addItem(item)
             self.buses[b.id] = item
             label = old_labels.pop(b.id, None)
@@ -397,7 +394,9 @@ class FeederView(QGraphicsView):
             tip = f"<b>Bus {bus_id}</b>{' — ' + name if name and name != f'Bus {bus_id}' else ''}<br>"
             tip += f"{len(ps)} prosumer(s), peak demand {peak:,.1f} kW, DER capacity {der:,.1f} kW"
             if bus_id == substation:
-                tip += f"<br>substation: V set {s.feeder.substation.v_set_pu:g} p.u."
+                tip += f"<br>substation: V set {s.feeder.substation.v_set_pu:g} p.u., {s.feeder.base_kv:g} kV"
+                if bus_id in self.labels:
+                    self.labels[bus_id].setText(f"{bus_id} · {s.feeder.base_kv:g} kV")
             self._tips[bus_id] = tip
         self._apply_result()
 
@@ -573,8 +572,7 @@ class FeederView(QGraphicsView):
         self.legend.style()
         for item in self.buses.values():
             if item.substation:
-                item.setBrush(QBrush(ink.substation))
-                item.setPen(QPen(ink.text, 1.5))
+                item.set_ink(ink.text, ink.background)
         brush = QBrush(ink.label)
         for label in self.labels.values():
             label.setBrush(brush)
@@ -663,8 +661,8 @@ class FeederView(QGraphicsView):
         show = px_x >= 22.0 and px_y >= 14.0
         if show != self._labels_shown:
             self._labels_shown = show
-            for label in self.labels.values():
-                label.setVisible(show)
+            for bus_id, label in self.labels.items():
+                label.setVisible(show or self.buses[bus_id].substation)  # the substation and its kV: always
         # bus discs as large as the room between neighbours allows on screen (full size once zoomed in): a
         # 1,000-bus feeder shows its trunk and laterals, not a heap of overlapping discs
         size = round(min(BUS_PX, max(3.0, 0.85 * min(px_x, px_y))))
@@ -765,8 +763,7 @@ def _bus_mark(item: BusItem | SubstationItem) -> QGraphicsItem:
     if item.substation:
         r = SUBSTATION_PX / 2 + 6
         halo = QGraphicsRectItem(-r, -r, 2 * r, 2 * r)
-        body = QGraphicsRectItem(item.rect(), halo)
-        body.setBrush(_SUBSTATION_BRUSH)
+        body = QGraphicsRectItem(item.rect(), halo)  # a blue square around the transformer
     else:
         r = BUS_PX / 2 + 6
         halo = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r)

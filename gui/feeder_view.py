@@ -658,7 +658,7 @@ class FeederView(QGraphicsView):
         zoom = self.transform().m11()
         px_x = getattr(self, "_sx", 20.0) * zoom
         px_y = getattr(self, "_sy", 20.0) * zoom
-        show = px_x >= 22.0 and px_y >= 14.0
+        show = px_x >= 22.0 and px_y >= 11.5  # 8-pt labels need ~11 px between rows
         if show != self._labels_shown:
             self._labels_shown = show
             for bus_id, label in self.labels.items():

@@ -420,6 +420,26 @@ class FeederView(QGraphicsView):
             self.period = period
             self._apply_result()
 
+    def _label_values(self, view: _ResultView) -> None:
+        """Coloured by DLMP or voltage, each bus's label (shown once zoomed in far enough) also gives its value,
+        in the colour bar's format; coloured by what they host, the bus ids alone."""
+        mode, scale = self.colour_mode(), self.bus_scale
+        column = {"dlmp": "dlmp_per_kwh", "voltage": "v_pu"}.get(mode)
+        rows = view.buses
+        values = (
+            dict(zip(map(str, rows.bus), rows[column].to_numpy(float), strict=True))
+            if scale is not None and column is not None and rows is not None and len(rows) and column in rows
+            else {}
+        )
+        substation = self._scenario.feeder.substation.bus if self._scenario is not None else None
+        for bus_id, label in self.labels.items():
+            if bus_id == substation:
+                continue  # its kV
+            v = values.get(bus_id)
+            text = bus_id if v is None or v != v else f"{bus_id}  {scale.label(v)}"
+            if label.text() != text:
+                label.setText(text)
+
     def bus_colour(self, bus_id: str) -> QColor:
         return QColor(self.buses[bus_id].colour)
 
@@ -436,6 +456,7 @@ class FeederView(QGraphicsView):
         if view is None or not view.is_for(self.result, self.period, s, self._limits):
             view = self._shown = _ResultView(self.result, self.period, s, self._limits)
         self.bus_scale, values = view.colours(self.colour_mode(), self.legend.span())
+        self._label_values(view)
         empty = KIND_COLOURS["empty"]
         kinds, tips, bus_tips, alerts = self._kinds, self._tips, view.bus_tips, view.alerts
         for bus_id, item in self.buses.items():

@@ -362,3 +362,12 @@ def test_a_lines_width_says_its_flow_and_an_arrow_where_power_flows_back(feeder,
         for ln in back:
             assert "back towards the substation" in feeder.lines[ln].toolTip()
         assert (len(back) > 20) == (t == 13)  # midday: the PV flows back up most of the feeder
+
+
+def test_coloured_by_a_quantity_the_labels_give_its_value_in_the_bars_format(feeder, result):
+    feeder.set_result(result, 19)
+    feeder.set_colour_mode("voltage")
+    v18 = float(result.buses[(result.buses.period == 19) & (result.buses.bus == "18")].v_pu.iloc[0])
+    assert feeder.labels["18"].text() == f"18  {feeder.bus_scale.label(v18)}" and v18 == pytest.approx(0.934, abs=1e-6)
+    feeder.set_colour_mode("host")
+    assert feeder.labels["18"].text() == "18"

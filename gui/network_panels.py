@@ -41,6 +41,7 @@ PARTS = (
 TOTAL = QColor(17, 17, 17)
 SELECTED_BAND = QColor(0, 120, 215, 45)
 LIMIT = QColor(200, 0, 0)
+AREAS_ABOVE = 150  # buses: from this many the DLMP parts are stacked areas against electrical distance, not bars
 NOISE = 1e-9  # |part| below this (currency/kWh) is numerical noise of the solver: shown as 0
 V_TOL_PU = 1e-6  # a voltage this close to its limit is at the limit, not beyond it
 LOADING_AT_LIMIT_PCT = 99.5  # a line this loaded is at its rating (congested)
@@ -262,6 +263,16 @@ class DLMPPanel(QWidget):
             )
             item.addItem(bar)
             self.bars[key] = bar
+        # hundreds of buses: the parts as stacked areas against electrical distance (AREAS_ABOVE buses and more)
+        self.areas: dict[str, tuple[pg.PlotCurveItem, pg.PlotCurveItem, pg.FillBetweenItem]] = {}
+        for key, _name, colour in PARTS:
+            lo, hi = pg.PlotCurveItem(pen=pg.mkPen(None)), pg.PlotCurveItem(pen=pg.mkPen(None))
+            fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(colour))
+            for it in (lo, hi, fill):
+                it.setVisible(False)
+                item.addItem(it)
+            self.areas[key] = (lo, hi, fill)
+        self.x = np.zeros(0)  # each drawn bus's position: its rank, or its electrical distance (areas)
         self.zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#666", width=1))
         item.addItem(self.zero)
         self.total = item.plot([], [], pen=pg.mkPen(TOTAL, width=2.4), connect="pairs")
@@ -359,30 +370,44 @@ class DLMPPanel(QWidget):
         n_before = len(self.rows)
         self.rows = rows
         n = len(rows)
-        x = np.arange(n, dtype=float)
+        many = n >= AREAS_ABOVE
+        x = rows.electrical_distance_pu.to_numpy(float) if many else np.arange(n, dtype=float)
+        self.x = x
         up = np.zeros(n)
         down = np.zeros(n)
         energy = self.with_energy.isChecked()
         self.legend.setText(self._legend_text(energy))
-        many = n > 150  # bars a pixel or two wide: no gaps between them (they would stripe), a thinner mark
-        width = 1.0 if many else 0.78
         for key, _name, _colour in PARTS:
             h = np.where(np.abs(rows[key].to_numpy(float)) < NOISE, 0.0, rows[key].to_numpy(float))
             shown = energy or key != "energy_per_kwh"
-            self.bars[key].setVisible(shown)
-            if not shown:
-                self.bars[key].setOpts(x=x, height=h, y0=np.zeros(n), width=width)
-                continue
+            self.bars[key].setVisible(shown and not many)
+            for it in self.areas[key]:
+                it.setVisible(shown and many)
             y0 = np.where(h >= 0, up, down)
-            up = np.where(h >= 0, up + h, up)
-            down = np.where(h < 0, down + h, down)
-            self.bars[key].setOpts(x=x, height=h, y0=y0, width=width)
+            if shown:
+                up = np.where(h >= 0, up + h, up)
+                down = np.where(h < 0, down + h, down)
+            self.bars[key].setOpts(x=x, height=h, y0=y0 if shown else np.zeros(n), width=0.78)
+            if many:
+                lo, hi, _fill = self.areas[key]
+                lo.setData(x, y0)
+                hi.setData(x, y0 + h)
         dlmp = rows.dlmp_per_kwh.to_numpy(float)
         # the mark: the DLMP, or without the energy part the sum of the three locational parts drawn
         mark = dlmp if energy else up + down
-        half = 0.5 if many else 0.39
-        self.total.setPen(pg.mkPen(TOTAL, width=1.3 if many else 2.4))
-        self.total.setData(np.repeat(x, 2) + np.tile([-half, half], n), np.repeat(mark, 2))
+        if many:  # one line through every bus's DLMP, nearest the substation first
+            self.total.setPen(pg.mkPen(TOTAL, width=1.2))
+            self.total.setData(x, mark, connect="all")
+        else:
+            self.total.setPen(pg.mkPen(TOTAL, width=2.4))
+            self.total.setData(np.repeat(x, 2) + np.tile([-0.39, 0.39], n), np.repeat(mark, 2), connect="pairs")
+        axis_label(
+            self.plot,
+            "bottom",
+            "Electrical distance from the substation (Σ|Z| along the path, p.u.) →"
+            if many
+            else "Bus, by electrical distance from the substation →",
+        )
         unit = price_unit(result)
         axis_label(self.plot, "left", f"DLMP ({unit})" if energy else f"DLMP − energy<br>({unit})")
         vb = self.plot.getPlotItem().getViewBox()
@@ -398,15 +423,25 @@ class DLMPPanel(QWidget):
         pad = 0.06 * ((hi - lo) or abs(hi) or 1.0)
         vb.setYRange(lo - (pad if lo < 0 else 0.0), hi + pad, padding=0)
         self._mark = mark
-        vb.setLimits(xMin=-1.0, xMax=max(n, 1) + 0.0)
-        if refit or n != n_before:
-            vb.setXRange(-0.6, n - 0.4, padding=0)
+        if many:
+            span = float(x.max() - x.min()) or 1.0
+            vb.setLimits(xMin=float(x.min()) - 0.02 * span, xMax=float(x.max()) + 0.02 * span)
+            if refit or n != n_before:
+                vb.setXRange(float(x.min()), float(x.max()), padding=0.01)
+        else:
+            vb.setLimits(xMin=-1.0, xMax=max(n, 1) + 0.0)
+            if refit or n != n_before:
+                vb.setXRange(-0.6, n - 0.4, padding=0)
         self._retick()
         self._show_selected()
         if self._hover_index is not None and self._hover_index < n:
             self.hover_index(self._hover_index)
         else:
-            self.hover.setText("Hover a bar for the bus's numbers; click it to select the bus")
+            self.hover.setText(
+                "Hover the chart for the nearest bus's numbers; click to select it"
+                if many
+                else "Hover a bar for the bus's numbers; click it to select the bus"
+            )
         periods = result.periods
         when = str(periods.time.iloc[t]) if "time" in periods and 0 <= t < len(periods) else f"period {t}"
         network = NETWORK_LABELS.get(result.settings.network, result.settings.network)
@@ -437,6 +472,9 @@ class DLMPPanel(QWidget):
         """Bus ids under the bars: every k-th when they would not fit side by side."""
         ax = self.plot.getPlotItem().getAxis("bottom")
         n = len(self.rows)
+        if n >= AREAS_ABOVE:
+            ax.setTicks(None)  # electrical distance: pyqtgraph's own numeric ticks
+            return
         if n == 0:
             ax.setTicks([[]])
             return
@@ -458,19 +496,33 @@ class DLMPPanel(QWidget):
         idx = self.index_of(self._selected) if self._selected is not None else None
         self.selected_band.setVisible(idx is not None)
         if idx is not None:
-            self.selected_band.setRegion((idx - 0.5, idx + 0.5))
+            self.selected_band.setRegion(self._band_at(idx))
         marks = getattr(self, "_mark", None)
-        if idx is None or len(self.rows) <= 150 or marks is None or len(marks) != len(self.rows):
+        if idx is None or len(self.rows) < AREAS_ABOVE or marks is None or len(marks) != len(self.rows):
             self.lateral.setData([], [])
             return
         where = {str(b): i for i, b in enumerate(self.rows.bus)}
         ids = [where[b] for b in self.lateral_of(self._selected) if b in where]
-        self.lateral.setData(np.asarray(ids, dtype=float), marks[ids])
+        self.lateral.setData(self.x[ids], marks[ids])
 
     def lateral_marked(self) -> list[str]:
         """The buses marked as the selected bus's lateral (tests)."""
-        xs, _ys = self.lateral.getData()
-        return [str(self.rows.bus.iloc[int(i)]) for i in (xs if xs is not None else [])]
+        xs, ys = self.lateral.getData()
+        if xs is None:
+            return []
+        marks = self._mark
+        return [
+            str(self.rows.bus.iloc[i])
+            for x, y in zip(xs, ys, strict=True)
+            for i in np.flatnonzero((self.x == x) & (marks == y))[:1]
+        ]
+
+    def _band_at(self, i: int) -> tuple[float, float]:
+        """The band that highlights bus ``i``: its bar, or a sliver of the distance axis around it."""
+        if len(self.rows) < AREAS_ABOVE:
+            return i - 0.5, i + 0.5
+        half = 0.004 * (float(self.x.max() - self.x.min()) or 1.0)
+        return float(self.x[i]) - half, float(self.x[i]) + half
 
     # --- reading back what is drawn (tests, reports) ------------------------------------------
     def index_of(self, bus: str) -> int | None:
@@ -495,7 +547,10 @@ class DLMPPanel(QWidget):
         vb = self.plot.getPlotItem().getViewBox()
         if not vb.sceneBoundingRect().contains(scene_pos) or not len(self.rows):
             return None
-        i = round(vb.mapSceneToView(scene_pos).x())
+        at = vb.mapSceneToView(scene_pos).x()
+        if len(self.rows) >= AREAS_ABOVE:  # the bus nearest along the distance axis
+            return int(np.argmin(np.abs(self.x - at)))
+        i = round(at)
         return i if 0 <= i < len(self.rows) else None
 
     def _mouse_moved(self, scene_pos) -> None:
@@ -539,7 +594,7 @@ class DLMPPanel(QWidget):
         self._hover_index = i
         bus = str(self.rows.bus.iloc[i])
         text = self.describe(bus)
-        self.hover_band.setRegion((i - 0.5, i + 0.5))
+        self.hover_band.setRegion(self._band_at(i))
         self.hover_band.setVisible(True)
         self.hover.setText(text)
         self.plot.setToolTip(self.describe(bus, full=True))

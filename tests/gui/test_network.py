@@ -225,8 +225,9 @@ def test_ac_check_shows_the_ac_voltage(constrained, qtbot):
 
 
 def test_a_large_feeders_dlmps_show_their_differences_and_the_selected_lateral(qtbot):
-    """200 buses: the axis starts under the cheapest DLMP (the parts that differ are readable), and selecting a
-    bus marks its lateral — its path from the substation and every bus below it — on the chart."""
+    """200 buses: the parts are stacked areas against electrical distance, the axis starts under the cheapest DLMP
+    (the parts that differ are readable), and selecting a bus marks its lateral — its path from the substation and
+    every bus below it — on the chart."""
     import networkx as nx
 
     from core.market import MarketSettings, clear
@@ -241,6 +242,12 @@ def test_a_large_feeders_dlmps_show_their_differences_and_the_selected_lateral(q
     panel.set_feeder(s.feeder)
     panel.set_result(result)
     dlmp = panel.rows.dlmp_per_kwh.to_numpy(float)
+    # the parts as stacked areas against electrical distance, not one bar per bus
+    assert not panel.bars["energy_per_kwh"].isVisible() and panel.areas["energy_per_kwh"][2].isVisible()
+    lo, hi, _fill = panel.areas["loss_per_kwh"]
+    assert list(hi.xData) == list(panel.rows.electrical_distance_pu)
+    loss = panel.rows.loss_per_kwh
+    assert hi.yData - lo.yData == pytest.approx(loss.where(loss.abs() >= 1e-9, 0.0))
     y0, y1 = panel.plot.getPlotItem().getViewBox().viewRange()[1]
     assert 0.0 < y0 < dlmp.min() and y1 > dlmp.max()
     tree = nx.bfs_tree(s.feeder.graph(), s.feeder.substation.bus)

@@ -484,9 +484,13 @@ class ScenarioForm(QWidget):
 
     def set_scenario(self, s: Scenario) -> None:
         for key, e in self.edits.items():
-            if e.property("invalid"):
-                continue  # keep what the user typed until they fix it
-            e.setText(str(self._value(s, key)))
+            if e.property("invalid") or e.hasFocus():
+                continue  # keep what the user typed until they fix it (or while they type)
+            text = str(self._value(s, key))
+            if e.text() != text:
+                e.setText(text)
+                e.setCursorPosition(0)  # a long name or description reads from its start, not its end
+                e.setToolTip(text if len(text) > 30 else "")
 
     def _commit(self, key: str) -> None:
         e = self.edits[key]

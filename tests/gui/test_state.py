@@ -74,3 +74,8 @@ def test_a_warning_leaves_the_status_bar_with_its_cause(window, qtbot):
     window.statusBar().showMessage("Saved project.json", 5000)  # news, not a warning, stays
     window.market_controls.set_mechanism("uniform")
     assert window.statusBar().currentMessage() == "Saved project.json"
+
+
+def test_the_scenario_fields_read_from_the_start_of_their_text(window):
+    name = window.scenario_form.edits["name"]
+    assert name.cursorPosition() == 0 and name.text() == window.doc.scenario.name

@@ -90,7 +90,10 @@ class RecordTable(QWidget):
         lay.addLayout(self.bar)
         lay.addWidget(self.view)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        # widths from the content (the first 200 rows: instant on 3,000), again for each new set of rows
+        self.view.horizontalHeader().setResizeContentsPrecision(200)
         self.view.resizeColumnsToContents()
+        model.modelReset.connect(self.view.resizeColumnsToContents)
 
     def _on_current(self, current, _previous) -> None:
         if not current.isValid():

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QApplication
 
 from gui.window.constants import LAYOUT_VERSION
 
@@ -205,7 +204,6 @@ class WorkspacesMixin:
                 first = w.stack.get(column[0][0], 1.0 / len(column))
                 sizes = [round(first * rest)] + [round((1.0 - first) * rest / (len(column) - 1))] * (len(column) - 1)
                 self.resizeDocks([self.docks[g[0]] for g in column], sizes, Qt.Orientation.Vertical)
-        QApplication.sendPostedEvents(None, 0)
 
     def _restore_workspace(self) -> None:
         """At start: the workspace the user left, as they left it (or its default)."""

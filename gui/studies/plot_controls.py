@@ -100,7 +100,7 @@ class PlotControls(QWidget):
         self.group_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
 
     # --- what is chosen ------------------------------------------------------------------
-    def metric(self) -> str:
+    def chosen_metric(self) -> str:  # (not "metric": that is QWidget.metric(), which Qt calls when painting)
         return self.metric_combo.currentData()
 
     def view_kind(self) -> str:

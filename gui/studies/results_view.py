@@ -210,7 +210,7 @@ class ResultsView(QWidget):
             return
         self.controls.update_filters()
         self.controls.update_metric_items(self.table)
-        view, metric = self.controls.view_kind(), self.controls.metric()
+        view, metric = self.controls.view_kind(), self.controls.chosen_metric()
         x_axis, g_axis = self.controls.x_axis(), self.controls.group_axis()
         ok = self.filtered()
         if not len(self.table):

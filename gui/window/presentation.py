@@ -15,6 +15,8 @@ from gui.presenting import (
 )
 from gui.window.constants import EDITING_DOCKS, PRESENTATION_FONT_SCALE
 
+FULL_SCREEN_WAIT_MS = 400  # how long a window manager gets to grant full screen
+
 
 class PresentationMixin:
     """Methods of :class:`gui.main_window.MainWindow` (presentation)."""
@@ -48,9 +50,21 @@ class PresentationMixin:
         scale_plot_fonts(self, PRESENTATION_FONT_SCALE)
         self.feeder.set_text_scale(PRESENTATION_FONT_SCALE)
         self.showFullScreen()
+        QTimer.singleShot(FULL_SCREEN_WAIT_MS, self._full_screen_or_maximised)
         self.act_presentation.setChecked(True)
         self.act_leave_presentation.setEnabled(True)
         self.statusBar().showMessage("Presentation mode: Esc or F5 leaves", 5000)
+
+    def _full_screen_or_maximised(self) -> None:
+        """A window manager may refuse full screen (some tiling ones do): then maximised, and the workspace's
+        docks sized again for the larger fonts, so that the plots keep their room instead of collapsing."""
+        if self._presentation is None or self.isFullScreen():
+            return
+        self.showMaximized()
+        from gui.window.workspaces import BY_KEY
+
+        self._size_workspace(BY_KEY[self.workspace])
+        self.statusBar().showMessage("Presentation mode: full screen was refused, so the window is maximised", 8000)
 
     def leave_presentation(self) -> None:
         """Back to the layout, window state and font from before."""

@@ -234,3 +234,27 @@ def test_presentation_mode_enlarges_the_feeders_labels_and_legend_too(cleared, q
     w.act_leave_presentation.trigger()
     assert label.font().pointSizeF() == pytest.approx(before_pt)
     assert w.feeder.legend_rect().width() == pytest.approx(before_w)
+
+
+def test_presentation_mode_right_after_start_does_not_bring_the_window_down(window, qtbot):
+    # the application's font grows ×1.4: Qt asks every widget for its paint metrics, and the study plot controls'
+    # own method named metric() (shadowing QWidget.metric) raised there and brought the process down (a
+    # segmentation fault, also under a real X server)
+    window.act_presentation.trigger()
+    qtbot.wait(1500)
+    assert window.in_presentation()
+    window.act_leave_presentation.trigger()
+    qtbot.wait(300)
+    assert not window.in_presentation()
+
+
+def test_presentation_mode_maximises_when_full_screen_is_refused(cleared, qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    w = cleared
+    monkeypatch.setattr(w, "showFullScreen", lambda: None)  # a window manager that ignores the request
+    w.act_presentation.trigger()
+    qtbot.waitUntil(lambda: bool(w.windowState() & Qt.WindowState.WindowMaximized), timeout=3000)
+    assert w.in_presentation() and "full screen was refused" in w.statusBar().currentMessage()
+    w.act_leave_presentation.trigger()
+    assert not w.in_presentation()

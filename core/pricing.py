@@ -245,6 +245,8 @@ class LinDistFlowProblem:
         self._objective = cp.Maximize(fleet.value - fleet.cost - grid_cost)
         rated = np.flatnonzero(np.isfinite(net.rating_pu))
         self.rated = rated[rated > 0]
+        self._rated_mask = np.zeros((nB, 1), dtype=bool)  # buses × 1: the lines (into each bus) with a rating
+        self._rated_mask[self.rated] = True
         self.watch_line = np.zeros((nB, T), dtype=bool)  # (line, period) ratings in the problem
         self.watch_v = np.zeros((nB, T), dtype=bool)  # (bus, period) voltage limits in the problem
         self.start: tuple[np.ndarray, np.ndarray] | None = None  # the last solution's loss factors
@@ -310,9 +312,7 @@ class LinDistFlowProblem:
         net, base = self.net, self.net.base_kva
         flow = np.abs(np.asarray(self.At @ p_hat))
         fmax = self._fmax
-        rated = np.zeros(net.n, dtype=bool)
-        rated[self.rated] = True
-        rated = rated[:, None]
+        rated = self._rated_mask
         broken = rated & (flow > fmax * (1.0 + WATCH_TOL) + WATCH_TOL)
         near = rated & (flow >= WATCH_LOADING * fmax)
         if self.model != "dc" and net.n > 1:

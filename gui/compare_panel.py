@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import MECHANISM_LABELS, Diagnostic, MarketResult
+from core.market import COMPARE_COLUMNS, MECHANISM_LABELS, Diagnostic, MarketResult
 from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
 from gui.market_panels import BAD, SELECTED, SHORT_MECHANISM, axis_label, make_plot, period_label
 from gui.presenting import muted
@@ -99,18 +99,9 @@ METRICS: dict[str, tuple[str, int, str]] = {
     ),
     "period_platform_surplus": ("Platform surplus at {when} ({cur})", 2, "What the platform keeps at {when}, {cur}"),
 }
-DAY_ROWS = (
-    "welfare",
-    "efficiency",
-    "gain_over_outside",
-    "platform_surplus",
-    "traded_kwh",
-    "grid_import_kwh",
-    "grid_export_kwh",
-    "worst_off_gain",
-    "ir_violations",
-)
-PERIOD_ROWS = ("period_welfare", "period_traded_kwh", "period_price_per_kwh", "period_platform_surplus", "max_ic_gain")
+# the comparison's columns (core's table), shown in two views: the day, and the chosen period with the audit's gain
+DAY_ROWS = tuple(c for c in COMPARE_COLUMNS if not c.startswith("period_") and c != "max_ic_gain")
+PERIOD_ROWS = (*(c for c in COMPARE_COLUMNS if c.startswith("period_")), "max_ic_gain")
 
 
 class ComparePanel(QWidget):

@@ -284,6 +284,8 @@ class DLMPPanel(QWidget):
         self.lateral.setZValue(12)
         item.addItem(self.lateral)
         self._tree = None  # the feeder as a tree from the substation (set_feeder), for the laterals
+        self._feeder = None
+        self._lateral_idx: list[int] = []  # the drawn lateral's rows
         self.hover = QLabel(" ", self)
         muted(self.hover, "#333")
         self.hover.setTextFormat(Qt.TextFormat.RichText)
@@ -345,6 +347,9 @@ class DLMPPanel(QWidget):
         """The feeder the prices are on: on a large one, selecting a bus marks its whole lateral."""
         import networkx as nx
 
+        if feeder is self._feeder:  # an edit of the prosumers keeps the feeder: same tree
+            return
+        self._feeder = feeder
         self._tree = nx.bfs_tree(feeder.graph(), feeder.substation.bus)
         self._root = feeder.substation.bus
         self._show_selected()
@@ -499,23 +504,16 @@ class DLMPPanel(QWidget):
             self.selected_band.setRegion(self._band_at(idx))
         marks = getattr(self, "_mark", None)
         if idx is None or len(self.rows) < AREAS_ABOVE or marks is None or len(marks) != len(self.rows):
+            self._lateral_idx = []
             self.lateral.setData([], [])
             return
         where = {str(b): i for i, b in enumerate(self.rows.bus)}
-        ids = [where[b] for b in self.lateral_of(self._selected) if b in where]
-        self.lateral.setData(self.x[ids], marks[ids])
+        self._lateral_idx = [where[b] for b in self.lateral_of(self._selected) if b in where]
+        self.lateral.setData(self.x[self._lateral_idx], marks[self._lateral_idx])
 
     def lateral_marked(self) -> list[str]:
         """The buses marked as the selected bus's lateral (tests)."""
-        xs, ys = self.lateral.getData()
-        if xs is None:
-            return []
-        marks = self._mark
-        return [
-            str(self.rows.bus.iloc[i])
-            for x, y in zip(xs, ys, strict=True)
-            for i in np.flatnonzero((self.x == x) & (marks == y))[:1]
-        ]
+        return [str(self.rows.bus.iloc[i]) for i in self._lateral_idx]
 
     def _band_at(self, i: int) -> tuple[float, float]:
         """The band that highlights bus ``i``: its bar, or a sliver of the distance axis around it."""

@@ -96,19 +96,11 @@ def start_period(s: Scenario, network: bool = False) -> tuple[int, str]:
     nothing local is generated, the demand peak (where ratings and voltage floors bind: the evening). Ties go to
     the earlier period. No market is cleared to find it.
     """
-    T = s.periods
-    if T <= 1:
+    if s.periods <= 1:
         return 0, "the only period"
-    demand = np.zeros(T)
-    gen = np.zeros(T)
-    for p in s.prosumers:
-        demand += np.asarray(p.demand_kw, dtype=float)
-        if p.flexible is not None:
-            demand += np.asarray(p.flexible.d_max_kw, dtype=float)
-        a = p.asset
-        if a is not None and a.kind not in STORAGE_KINDS:
-            avail = np.asarray(a.availability_pu, dtype=float) if a.availability_pu is not None else np.ones(T)
-            gen += a.efficiency * a.p_max_kw * avail
+    totals = period_totals(s)
+    demand = (totals.demand_kw + totals.flexible_max_kw).to_numpy(float)
+    gen = totals.generation_available_kw.to_numpy(float)
     local = np.minimum(gen, demand)
     labels = s.horizon.labels()
     if network or not np.any(local > 0):

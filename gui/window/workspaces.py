@@ -143,9 +143,7 @@ class WorkspacesMixin:
         self.workspace = key
         self.workspace_actions[key].setChecked(True)
         self.settings.setValue("workspace/current", key)
-        saved = self.settings.value(f"workspace/{key}")
-        if not (isinstance(saved, QByteArray) and self.restoreState(saved, LAYOUT_VERSION)):
-            self.arrange_workspace(BY_KEY[key])
+        self._lay_out_workspace()
         self.statusBar().showMessage(f"{BY_KEY[key].name}: {BY_KEY[key].tip}", 6000)
 
     def _remember_workspace(self) -> None:
@@ -210,6 +208,10 @@ class WorkspacesMixin:
         key = str(self.settings.value("workspace/current", DEFAULT_WORKSPACE))
         self.workspace = key if key in BY_KEY else DEFAULT_WORKSPACE
         self.workspace_actions[self.workspace].setChecked(True)
+        self._lay_out_workspace()
+
+    def _lay_out_workspace(self) -> None:
+        """The current workspace as the user left it (QSettings), else as it comes."""
         saved = self.settings.value(f"workspace/{self.workspace}")
         if not (isinstance(saved, QByteArray) and self.restoreState(saved, LAYOUT_VERSION)):
             self.arrange_workspace(BY_KEY[self.workspace])

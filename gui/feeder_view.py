@@ -233,6 +233,7 @@ def _topology(s: Scenario) -> tuple:
 
 
 LABEL_PT = 8.0  # bus labels
+VALUE_LABEL_PX = 100.0  # columns this far apart on screen leave room for "18  0.9340 p.u." beside a bus
 REVERSE_FLOW_KW = 1e-3  # a line carrying more than this back towards the substation gets an arrow
 
 
@@ -257,6 +258,7 @@ class FeederView(QGraphicsView):
         self.ink = LIGHT_INK
         self.setBackgroundBrush(QBrush(self.ink.background))
         self._text_scale = 1.0  # bus labels (presentation mode enlarges them)
+        self._value_labels = False  # labels wide enough on screen for a value beside the id
         self.legend = FeederLegend(self)  # "Colour buses by" and the colour bars, top left
         self.colour_box, self.colour_by = self.legend.box, self.legend.colour_by
         self.setMinimumSize(320, 240)
@@ -420,12 +422,12 @@ class FeederView(QGraphicsView):
             self.period = period
             self._apply_result()
 
-    def _label_values(self, view: _ResultView) -> None:
-        """Coloured by DLMP or voltage, each bus's label (shown once zoomed in far enough) also gives its value,
-        in the colour bar's format; coloured by what they host, the bus ids alone."""
-        mode, scale = self.colour_mode(), self.bus_scale
-        column = {"dlmp": "dlmp_per_kwh", "voltage": "v_pu"}.get(mode)
-        rows = view.buses
+    def _label_values(self) -> None:
+        """Coloured by DLMP or voltage, each bus's label also gives its value with its unit, in the colour bar's
+        format, once the columns are far enough apart on screen for it (zoomed in); else the bus ids alone."""
+        mode, scale, view = self.colour_mode(), self.bus_scale, self._shown
+        column = {"dlmp": "dlmp_per_kwh", "voltage": "v_pu"}.get(mode) if self._value_labels else None
+        rows = view.buses if view is not None else None
         values = (
             dict(zip(map(str, rows.bus), rows[column].to_numpy(float), strict=True))
             if scale is not None and column is not None and rows is not None and len(rows) and column in rows
@@ -436,7 +438,7 @@ class FeederView(QGraphicsView):
             if bus_id == substation:
                 continue  # its kV
             v = values.get(bus_id)
-            text = bus_id if v is None or v != v else f"{bus_id}  {scale.label(v)}"
+            text = bus_id if v is None or v != v else f"{bus_id}  {scale.label(v)} {scale.unit}"
             if label.text() != text:
                 label.setText(text)
 
@@ -456,7 +458,7 @@ class FeederView(QGraphicsView):
         if view is None or not view.is_for(self.result, self.period, s, self._limits):
             view = self._shown = _ResultView(self.result, self.period, s, self._limits)
         self.bus_scale, values = view.colours(self.colour_mode(), self.legend.span())
-        self._label_values(view)
+        self._label_values()
         empty = KIND_COLOURS["empty"]
         kinds, tips, bus_tips, alerts = self._kinds, self._tips, view.bus_tips, view.alerts
         for bus_id, item in self.buses.items():
@@ -680,6 +682,10 @@ class FeederView(QGraphicsView):
         px_x = getattr(self, "_sx", 20.0) * zoom
         px_y = getattr(self, "_sy", 20.0) * zoom
         show = px_x >= 22.0 and px_y >= 11.5  # 8-pt labels need ~11 px between rows
+        wide = px_x >= VALUE_LABEL_PX
+        if wide != self._value_labels:
+            self._value_labels = wide
+            self._label_values()
         if show != self._labels_shown:
             self._labels_shown = show
             for bus_id, label in self.labels.items():

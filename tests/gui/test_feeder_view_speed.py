@@ -368,6 +368,11 @@ def test_coloured_by_a_quantity_the_labels_give_its_value_in_the_bars_format(fee
     feeder.set_result(result, 19)
     feeder.set_colour_mode("voltage")
     v18 = float(result.buses[(result.buses.period == 19) & (result.buses.bus == "18")].v_pu.iloc[0])
-    assert feeder.labels["18"].text() == f"18  {feeder.bus_scale.label(v18)}" and v18 == pytest.approx(0.934, abs=1e-6)
+    assert v18 == pytest.approx(0.934, abs=1e-6)
+    assert feeder.labels["18"].text() == f"18  {feeder.bus_scale.label(v18)} p.u."
+    feeder.zoom(0.25)  # columns too close for a value beside each id: the ids alone
+    assert feeder.labels["18"].text() == "18"
+    feeder.fit()
+    assert feeder.labels["18"].text().endswith("p.u.")
     feeder.set_colour_mode("host")
     assert feeder.labels["18"].text() == "18"

@@ -24,6 +24,7 @@ from core import __version__
 from core.errors import ScenarioError
 from core.scenario.io import load_project, save_project
 from core.scenario.summary import counts, describe_roles, period_totals
+from core.units import column_unit, fmt, fmt_column
 
 
 def nash_defaults() -> dict:
@@ -46,8 +47,12 @@ def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
     elif fmt == "json":
         out.write(df.to_json(orient="records", indent=2, double_precision=10) + "\n")
     else:
+        shown = df.copy()
+        for c in shown.columns:  # every number by its column's unit (core.units), one format per column
+            if pd.api.types.is_float_dtype(shown[c]):
+                shown[c] = fmt_column(shown[c].to_numpy(), column_unit(str(c)))
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
-            out.write(df.to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n")
+            out.write(shown.to_string(index=False) + "\n")
 
 
 def cmd_validate(args, out) -> int:
@@ -194,7 +199,7 @@ def cmd_clear(args, out) -> int:
     )
     width = max(len(k) for k in result.summary)
     for key, value in result.summary.items():
-        text = f"{value:,.6g}" if isinstance(value, float) else str(value)
+        text = fmt(value, column_unit(key)) if value is None or isinstance(value, float) else str(value)
         out.write(f"  {key:<{width}}  {text}\n")
     for w in result.warnings:
         out.write(f"  warning: {w}\n")

@@ -21,6 +21,7 @@ from core import __version__
 from core.market import MECHANISM_LABELS, MarketResult
 from core.scenario.model import Scenario
 from core.scenario.summary import counts, describe_roles
+from core.units import column_label, column_unit, fmt, fmt_column
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 1100px;
@@ -35,83 +36,22 @@ border: 1px solid #eee; } figcaption { color: #555; font-size: 0.9em; } .note { 
 """
 
 
-# unit suffixes of column and summary names, longest first ("{cur}" is the project's currency)
-_UNITS = (
-    ("_per_kwh", "{cur}/kWh"),
-    ("_kwh", "kWh"),
-    ("_kvar", "kvar"),
-    ("_kw", "kW"),
-    ("_pu", "p.u."),
-    ("_pct", "%"),
-    ("_s", "s"),
-)
-_MONEY = {
-    "welfare",
-    "payment",
-    "value",
-    "cost",
-    "surplus",
-    "platform_surplus",
-    "outside_option",
-    "gain_over_outside",
-    "welfare_gain",
-    "worst_off",
-    "max_envy",
-    "utility",
-    "utility_efficient",
-    "transfer",
-    "max_ic_gain",
-}
-_WORDS = {
-    "p2p": "P2P",
-    "ir": "IR",
-    "ok": "OK",
-    "dlmp": "DLMP",
-    "hhi": "HHI",
-    "rsi": "RSI",
-    "pu": "p.u.",
-    "v": "V",
-    "id": "id",
-    "der": "DER",
-    "cournot": "Cournot",
-    "ac": "AC",
-    "dc": "DC",
-}
 # summary entries the settings table already shows, or too technical for a headline
 _NOT_HEADLINES = {"mechanism", "network", "decomposition_error_per_kwh", "status", "fairness_rule"}
-NOISE = 1e-9  # figures below this are a solver's last digits: shown as 0
 
 
 def readable(name: str, currency: str) -> str:
-    """``price_per_kwh`` → ``Price (EUR/kWh)``, ``v_min_pu`` → ``V min (p.u.)``, ``welfare`` → ``Welfare (EUR)``."""
-    unit = ""
-    base = name
-    for suffix, u in _UNITS:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            base, unit = name[: -len(suffix)], u.format(cur=currency)
-            break
-    if not unit and name in _MONEY:
-        unit = currency
-    words = [_WORDS.get(w, w) for w in base.split("_") if w]
-    text = " ".join(words)
-    text = text[:1].upper() + text[1:]
-    return f"{text} ({unit})" if unit else text
+    """``price_per_kwh`` → ``Price (EUR/kWh)`` (:func:`core.units.column_label`)."""
+    return column_label(name, currency)
 
 
-def _fmt(v) -> str:
-    if isinstance(v, (float, np.floating)) and np.isfinite(v) and abs(float(v)) < NOISE:
-        return "0"
+def _fmt(v, unit: str = "") -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return "∞" if v > 0 else ("−∞" if v < 0 else "—")
-        a = abs(float(v))
-        if a != 0 and (a < 1e-3 or a >= 1e7):
-            return f"{float(v):.3e}"
-        return f"{float(v):,.4f}".rstrip("0").rstrip(".") if a < 100 else f"{float(v):,.2f}"
+        return fmt(v, unit)
     if v is None:
         return "—"
     if isinstance(v, (list, tuple)):
@@ -127,12 +67,18 @@ def frame_html(df: pd.DataFrame, max_rows: int = 200, currency: str | None = Non
     shown = df.head(max_rows)
     names = [readable(str(c), currency) if currency is not None else str(c) for c in shown.columns]
     head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    columns = []  # each numeric column in one format, by its unit
+    for c in shown.columns:
+        col = shown[c]
+        if pd.api.types.is_float_dtype(col):
+            columns.append([(True, t) for t in fmt_column(col.to_numpy(), column_unit(str(c)))])
+        else:
+            columns.append(
+                [(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)), _fmt(v)) for v in col]
+            )
     rows = []
-    for _, r in shown.iterrows():
-        cells = []
-        for v in r.to_numpy():
-            num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-            cells.append(f'<td class="num">{_fmt(v)}</td>' if num else f"<td>{escape(_fmt(v))}</td>")
+    for i in range(len(shown)):
+        cells = [f'<td class="num">{t}</td>' if num else f"<td>{escape(t)}</td>" for num, t in (c[i] for c in columns)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if len(df) > max_rows:
@@ -180,7 +126,7 @@ def build_html(
         if isinstance(value, (dict, list, tuple, np.ndarray)) or key in _NOT_HEADLINES:
             continue
         label = readable(key, result.currency)
-        parts.append(f"<span class='kpi'>{escape(label)}<b>{escape(_fmt(value))}</b></span>")
+        parts.append(f"<span class='kpi'>{escape(label)}<b>{escape(_fmt(value, column_unit(key)))}</b></span>")
     parts.append(f"</div><p class='note'>Prices in {cur}/kWh, money in {cur}, energy in kWh.</p>")
     for caption, png in (figures or {}).items():
         data = base64.b64encode(png).decode("ascii")

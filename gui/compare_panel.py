@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import COMPARE_COLUMNS, MECHANISM_LABELS, Diagnostic, MarketResult
-from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
+from core.units import fmt_number, fmt_sig
+from gui.frame_model import DataFrameModel
 from gui.market_panels import BAD, SELECTED, SHORT_MECHANISM, axis_label, make_plot, period_label
 from gui.presenting import muted
 

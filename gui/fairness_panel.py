@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import FAIRNESS_LABELS, NETWORK_LABELS, Diagnostic, MarketResult
+from core.units import fmt_number, fmt_sig
 from gui.charts import CategoryTicks, StatGrid, index_at, side_column
-from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
+from gui.frame_model import DataFrameModel
 from gui.market_panels import SELECTED, _note, axis_label, make_plot
 from gui.presenting import muted
 

@@ -15,83 +15,16 @@ import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from core.units import column_unit, fmt_cell, fmt_full, fmt_number, unit_decimals
+
+__all__ = [
+    "SORT_ROLE",
+    "DataFrameModel",
+    "FrameSortProxy",
+    "fmt_number",
+]  # fmt_number: until every panel imports core.units
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-MINUS = "−"
-
-UNIT_SUFFIXES = (  # longest first
-    ("_per_kwh", "{cur}/kWh"),
-    ("_kwh", "kWh"),
-    ("_kw", "kW"),
-    ("_pu", "p.u."),
-    ("_s", "s"),
-)
-
-
-def fmt_number(x, decimals: int = 2) -> str:
-    """``1,234.50``, ``−2.00``; NaN shows as an en dash."""
-    if x is None:
-        return "–"
-    if isinstance(x, (bool, np.bool_)):
-        return "✓" if x else "✗"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "–"
-    text = f"{v:,.{decimals}f}"
-    if text.startswith("-"):
-        text = MINUS + text[1:] if float(text.replace(",", "")) != 0 else text[1:]
-    return text
-
-
-NOISE_FLOOR = 1e-7  # below this a figure shown with significant digits reads as 0
-
-
-def fmt_sig(x, digits: int = 4) -> str:
-    """A short number with ``digits`` significant digits (``8.5``, ``0.07158``, ``3,238``); ``0`` below
-    :data:`NOISE_FLOOR`."""
-    if x is None:
-        return "–"
-    v = float(x)
-    if math.isnan(v):
-        return "–"
-    if abs(v) < NOISE_FLOOR:  # a solver's last digits (7.6e-9 kWh traded), not a quantity worth its digits
-        return "0"
-    mag = math.floor(math.log10(abs(v)))
-    decimals = max(0, digits - 1 - mag)
-    text = f"{v:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace("-", MINUS)
-
-
-def column_decimals(values: np.ndarray, digits: int = 4, most: int = 4) -> int:
-    """Decimals showing about ``digits`` significant digits of the column's largest magnitude."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 0
-    if np.all(v == np.round(v)):
-        return 0
-    top = float(np.max(np.abs(v)))
-    if top == 0:
-        return 0
-    return int(min(most, max(1, digits - 1 - math.floor(math.log10(top)))))
-
-
-def header_with_unit(column: str, currency: str, money: set[str]) -> str:
-    """``bought_kwh`` → ``Bought (kWh)``, ``payment`` (money) → ``Payment (EUR)``."""
-    name, unit = column, None
-    for suffix, u in UNIT_SUFFIXES:
-        if column.endswith(suffix):
-            name, unit = column[: -len(suffix)], u.format(cur=currency)
-            break
-    if unit is None and column in money:
-        unit = currency
-    words = name.replace("_", " ").strip()
-    words = words[:1].upper() + words[1:]
-    return f"{words} ({unit})" if unit else words
 
 
 ROW_NAME_COLUMNS = ("agent", "id", "bus", "line")  # the first present names a results row
@@ -116,6 +49,7 @@ class DataFrameModel(QAbstractTableModel):
         self.cell_tooltip: Callable[[int, str], str | None] | None = None
         self.bold_row: int | None = None
         self._decimals: dict[str, int] = {}
+        self._units: dict[str, str] = {}
         self._numeric: dict[str, bool] = {}
 
     def set_frame(
@@ -133,7 +67,8 @@ class DataFrameModel(QAbstractTableModel):
             c: pd.api.types.is_numeric_dtype(self.frame[c]) and not pd.api.types.is_bool_dtype(self.frame[c])
             for c in self.frame.columns
         }
-        self._decimals = {c: column_decimals(self.frame[c].to_numpy()) for c, num in self._numeric.items() if num}
+        self._units = {c: column_unit(str(c)) for c, num in self._numeric.items() if num}
+        self._decimals = {c: unit_decimals(self.frame[c].to_numpy(), u) for c, u in self._units.items()}
         self._decimals.update(decimals or {})
         self.endResetModel()
 
@@ -179,7 +114,7 @@ class DataFrameModel(QAbstractTableModel):
                 if text is not None:
                     return text
             if self._numeric.get(key):
-                return fmt_number(value, self._decimals.get(key, 2))
+                return fmt_cell(value, self._decimals.get(key, 2), self._units.get(key, ""))
             if isinstance(value, (bool, np.bool_)):
                 return "✓" if value else "✗"
             return "" if value is None else str(value)
@@ -219,6 +154,10 @@ class DataFrameModel(QAbstractTableModel):
                 tip = self.cell_tooltip(r, key)
                 if tip is not None:
                     return tip
+            if self._numeric.get(key):  # the full number behind the rounded one
+                full = fmt_full(value)
+                head = self.tooltips.get(key)
+                return f"{full}\n\n{head}" if head else full
             return self.tooltips.get(key)
         return None
 

@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
 
 from core.market import AUCTIONS, MECHANISM_LABELS, MarketResult
 from core.nash_run import NashOutcome, NashRequest
+from core.units import fmt_number, fmt_sig
 from gui.charts import CategoryTicks, StatLine, series_colour, side_column
-from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
+from gui.frame_model import DataFrameModel
 from gui.market_panels import BAD, GOOD, axis_label, dashed, hline, make_plot, period_label, set_line_label
 from gui.presenting import muted
 from gui.workers.nash import NashRunner

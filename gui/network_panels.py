@@ -27,7 +27,7 @@ from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from core.market import NETWORK_LABELS, MarketResult
-from gui.frame_model import column_decimals, fmt_number, fmt_sig
+from core.units import column_decimals, fmt_number, fmt_sig
 from gui.market_panels import HIGHLIGHT, _note, axis_label, make_plot, price_unit
 from gui.presenting import muted
 

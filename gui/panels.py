@@ -26,8 +26,8 @@ from core.market import NETWORK_LABELS
 from core.scenario import Scenario
 from core.scenario.edit import new_prosumer
 from core.scenario.summary import counts, describe_roles
+from core.units import fmt_number, fmt_sig
 from gui.document import ProjectDocument
-from gui.frame_model import fmt_number, fmt_sig
 from gui.network_panels import (
     LIMIT,
     LOADING_AT_LIMIT_PCT,

@@ -22,8 +22,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.market import MECHANISM_LABELS, MarketResult
+from core.units import fmt_number, fmt_sig
 from gui.charts import CategoryTicks, index_at
-from gui.frame_model import fmt_number, fmt_sig
 from gui.market_panels import _note, axis_label, make_plot, period_label, price_unit
 from gui.presenting import muted
 

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import MarketResult
-from gui.frame_model import DataFrameModel, FrameSortProxy, fmt_sig, header_with_unit
+from core.units import column_label, fmt_sig
+from gui.frame_model import DataFrameModel, FrameSortProxy
 from gui.market_panels.style import BAD, MONEY_COLUMNS, axis_label, hline, make_plot, set_line_label
 
 AGENT_TOOLTIPS = {
@@ -154,7 +155,7 @@ class AgentResultsPanel(QWidget):
                     self._soc[int(r)] = (soc[r], self._energy(result, r, soc[r]))
         if self._soc:
             frame = frame.assign(soc=["" for _ in range(len(frame))])
-        headers = {c: header_with_unit(c, cur, MONEY_COLUMNS) for c in frame.columns}
+        headers = {c: column_label(c, cur, MONEY_COLUMNS) for c in frame.columns}
         headers.update(
             {
                 "agent": "Agent",

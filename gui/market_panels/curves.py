@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import MarketResult
-from gui.frame_model import fmt_sig
+from core.units import fmt_sig
 from gui.market_panels.style import (
     DEMAND,
     FEED_IN,

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import MarketResult
-from gui.frame_model import fmt_number, fmt_sig
+from core.units import fmt_number, fmt_sig
 from gui.market_panels.style import (
     DEMAND,
     DLMP_BAND,

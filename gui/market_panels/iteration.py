@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import Diagnostic, MarketResult
-from gui.frame_model import fmt_sig
+from core.units import fmt_sig
 from gui.market_panels.style import (
     DEMAND,
     SUPPLY,

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import MECHANISM_LABELS, Diagnostic, MarketResult
-from gui.frame_model import DataFrameModel, fmt_number, fmt_sig
+from core.units import fmt_number, fmt_sig
+from gui.frame_model import DataFrameModel
 from gui.market_panels.style import BAD, GOOD, SELECTED, SHORT_MECHANISM, period_label
 
 PROPERTY_COLUMNS = ("efficiency", "ir", "bb", "max_ic_gain")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import MECHANISM_LABELS, MarketResult
+from core.units import MONEY_NAMES
 from gui.presenting import muted
 
 DEMAND = QColor(31, 119, 180)
@@ -48,21 +49,7 @@ BAD = QBrush(QColor(255, 205, 205))
 SELECTED = QBrush(QColor(214, 230, 250))
 
 
-MONEY_COLUMNS = {
-    "payment",
-    "grid_payment",
-    "value",
-    "cost",
-    "surplus",
-    "outside_option",
-    "gain_over_outside",
-    "utility",
-    "welfare",
-    "platform_surplus",
-    "max_ic_gain",
-    "declared_gains",
-    "ic_gain",
-}
+MONEY_COLUMNS = MONEY_NAMES  # one list of the money columns: core.units
 
 
 SHORT_MECHANISM = {

@@ -6,18 +6,10 @@ import math
 
 from core.market import FAIRNESS_LABELS, MECHANISM_LABELS, NETWORK_LABELS
 from core.study import METRICS
-from gui.frame_model import fmt_sig
+from core.units import MONEY_NAMES, fmt_sig
 from gui.market_panels import SHORT_MECHANISM
 
-MONEY = {
-    "welfare",
-    "declared_gains",
-    "gain_over_outside",
-    "worst_off_gain",
-    "platform_surplus",
-    "max_ic_gain",
-    "fairness_welfare_gain",
-}
+MONEY = MONEY_NAMES  # one list of the money names: core.units
 
 # axis → (label, unit for the plot's axis, tooltip)
 AXIS_INFO: dict[str, tuple[str, str, str]] = {

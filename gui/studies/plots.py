@@ -18,8 +18,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 
 from core.study import TEXT_AXES
+from core.units import fmt_sig
 from gui.charts import CategoryTicks, series_colour
-from gui.frame_model import fmt_sig
 from gui.market_panels import axis_label, dashed, make_plot, style_plot_item
 from gui.studies.labels import axis_title, value_text
 

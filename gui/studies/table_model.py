@@ -10,7 +10,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from core.study import AXES
-from gui.frame_model import SORT_ROLE, column_decimals, fmt_number, header_with_unit
+from core.units import column_decimals, column_label, fmt_number
+from gui.frame_model import SORT_ROLE
 from gui.market_panels import BAD
 from gui.studies.labels import AXIS_INFO, METRIC_INFO, MONEY
 
@@ -212,7 +213,7 @@ def table_view(parent) -> QTableView:
 
 def table_headers(frame: pd.DataFrame, currency: str) -> dict[str, str]:
     """The columns' headers: the axes' and metrics' names with their units (in ``currency``)."""
-    headers = {c: header_with_unit(c, currency or "currency", MONEY) for c in frame.columns}
+    headers = {c: column_label(c, currency or "currency", MONEY) for c in frame.columns}
     for a in AXES:
         headers[a] = AXIS_INFO[a][0]
     for m, (name, unit, _tip) in METRIC_INFO.items():

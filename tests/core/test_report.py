@@ -55,6 +55,6 @@ def test_report_names_say_what_and_in_what_unit():
     r = clear(s, MarketSettings(mechanism="vcg"))
     html = build_html(s, r)
     # the chapter's VCG example: the platform pays 2 ¢ (module text of test_market); headline and tables readable
-    assert "Platform surplus (¢)<b>-2</b>" in html
+    assert "Platform surplus (¢)<b>−2.00</b>" in html  # money: two decimals, a true minus
     assert "<th>Bought (kWh)</th>" in html and "price_per_kwh" not in html
     assert "e-1" not in html  # no solver noise in scientific notation

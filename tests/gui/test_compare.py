@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.frame_model import fmt_number
+from core.units import fmt_number
 from tests.gui.waiting import TIMEOUT_MS, result_where
 
 

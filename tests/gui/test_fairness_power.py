@@ -26,8 +26,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 import gui.workers.jobs
+from core.units import fmt_sig
 from gui.fairness_panel import envy_view
-from gui.frame_model import fmt_sig
 from gui.power_panels import hhi_text
 from tests.gui.waiting import TIMEOUT_MS, result_where
 

@@ -88,7 +88,7 @@ def test_vcg_shows_its_deficit(teaching, qtbot):
     result = _choose(teaching, qtbot, "vcg")
     assert result.summary["platform_surplus"] == pytest.approx(-2.0)
     props = teaching.properties
-    assert props.cell("vcg", "platform_surplus") == "−2"
+    assert props.cell("vcg", "platform_surplus") == "−2.00"  # money: cents, like every money column
     assert props.cell("vcg", "bb").startswith("✗")
     assert props.cell("uniform", "bb").startswith("✓")
     assert props.cell("vcg", "max_ic_gain") == "✓ 0.00"  # truthful: nobody gains by lying
@@ -406,7 +406,7 @@ def test_an_auction_says_it_drops_the_network_and_the_welfare_clearing_takes_it_
 
 
 def test_figures_below_the_noise_floor_read_as_zero():
-    from gui.frame_model import fmt_sig
+    from core.units import fmt_sig
 
     assert fmt_sig(7.598e-9) == "0" and fmt_sig(-5.4e-13) == "0"
     assert fmt_sig(0.07158) == "0.07158" and fmt_sig(8.5) == "8.5" and fmt_sig(-2.0) == "−2"

@@ -86,7 +86,15 @@ def empty_scenario(periods: int = 24) -> Scenario:
 
 
 def adding_bus(s: Scenario, parent: str) -> tuple[Scenario, str]:
-    """A new bus hung below ``parent`` by a new line (a copy of the line feeding ``parent``, or 0.1 + j0.08 Ω)."""
+    """A new bus hung below ``parent`` by a new line (a copy of the line feeding ``parent``, or 0.1 + j0.08 Ω).
+
+    On a feeder whose buses all have geographic coordinates the new bus gets some too, so that the feeder can
+    still be drawn on the map: ``parent``'s, shifted by half the median line length ``ℓ`` east and south,
+    ``(x + ℓ/2, y − ℓ/2)`` (1 when no line has a length).
+    """
+    import math
+    import statistics
+
     from core.scenario.model import Bus, Line
 
     ids = {b.id for b in s.feeder.buses}
@@ -105,7 +113,13 @@ def adding_bus(s: Scenario, parent: str) -> tuple[Scenario, str]:
         else Line(id=f"L{j}", from_bus=parent, to_bus=bus_id, r_ohm=0.1, x_ohm=0.08, rating_a=200.0)
     )
     f = s.feeder
-    feeder = replace(f, buses=(*f.buses, Bus(id=bus_id)), lines=(*f.lines, line))
+    new = Bus(id=bus_id)
+    if f.buses and all(b.has_coordinates for b in f.buses):
+        xy = {b.id: (b.x, b.y) for b in f.buses}
+        lengths = [d for ln in f.lines if (d := math.dist(xy[ln.from_bus], xy[ln.to_bus])) > 0]
+        step = statistics.median(lengths) / 2 if lengths else 1.0
+        new = replace(new, x=xy[parent][0] + step, y=xy[parent][1] - step)
+    feeder = replace(f, buses=(*f.buses, new), lines=(*f.lines, line))
     return replace(s, feeder=feeder), bus_id
 
 

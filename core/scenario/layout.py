@@ -1,6 +1,10 @@
-"""A tidy drawing of the radial feeder: substation at the top, one row per depth, subtrees packed by their contours."""
+"""Where the feeder's buses are drawn: a tidy tree (substation at the top, one row per depth, subtrees packed by
+their contours) or, when every bus has coordinates, the map (north up)."""
 
 from __future__ import annotations
+
+import math
+import statistics
 
 import networkx as nx
 
@@ -71,6 +75,40 @@ def tree_layout(feeder: Feeder) -> dict[str, tuple[float, float]]:
             pos[b.id] = (next_free, depth_max + 1.0)
             next_free += 1.0
     return pos
+
+
+def geographic_layout(feeder: Feeder) -> dict[str, tuple[float, float]] | None:
+    """Positions ``(x, y)`` from the buses' geographic coordinates, in the units of :func:`tree_layout`; ``None``
+    when a bus has none (or every bus stands on one point, so there is nothing to draw).
+
+    The drawing's ``y`` grows downwards (a tree's depth), so north is up: with ``(X, Y)`` a bus's coordinates,
+    ``x = (X − X_min)/u`` and ``y = (Y_max − Y)/u``. The unit ``u`` is the median length of the lines (those of
+    length zero left out), so a typical line is one unit long, as one row of the tree: the view's spacing and its
+    level of detail (labels once buses are far enough apart) work the same on both. The coordinates are taken as
+    they are (a plane): longitude and latitude draw the east–west distances ``1/cos(latitude)`` too wide, which
+    changes no order and no neighbour.
+    """
+    buses = feeder.buses
+    if not buses or not all(b.has_coordinates for b in buses):
+        return None
+    xy = {b.id: (float(b.x), float(b.y)) for b in buses}
+    lengths = [
+        math.dist(xy[ln.from_bus], xy[ln.to_bus])
+        for ln in feeder.lines
+        if ln.from_bus in xy and ln.to_bus in xy and xy[ln.from_bus] != xy[ln.to_bus]
+    ]
+    if not lengths:
+        if len(set(xy.values())) > 1:  # no line with a length, yet buses apart: their spread is the unit
+            xs, ys = [p[0] for p in xy.values()], [p[1] for p in xy.values()]
+            lengths = [max(max(xs) - min(xs), max(ys) - min(ys))]
+        elif len(buses) > 1:
+            return None
+        else:
+            lengths = [1.0]
+    unit = statistics.median(lengths)
+    x0 = min(p[0] for p in xy.values())
+    y0 = max(p[1] for p in xy.values())
+    return {bus: ((x - x0) / unit, (y0 - y) / unit) for bus, (x, y) in xy.items()}
 
 
 def electrical_depth(feeder: Feeder) -> dict[str, int]:

@@ -51,6 +51,11 @@ class Bus:
     (µS, referred to the feeder's base voltage like every impedance): it draws
     ``P = G·V²`` and ``Q = −B·V²`` (a capacitor bank has ``B > 0`` and supplies
     reactive power; a reactor ``B < 0``). Default: none.
+
+    ``x``, ``y`` are the bus's geographic coordinates, both or neither, in whatever unit the source
+    gives (typically longitude and latitude in degrees, or metres east and north in a projected
+    system; ``y`` grows northwards). Only relative positions matter: the feeder is drawn from them
+    (:func:`core.scenario.layout.geographic_layout`) when every bus has them. Default: none.
     """
 
     id: str
@@ -59,6 +64,13 @@ class Bus:
     v_max_pu: float | None = None
     g_shunt_us: float = 0.0
     b_shunt_us: float = 0.0
+    x: float | None = None
+    y: float | None = None
+
+    @property
+    def has_coordinates(self) -> bool:
+        """Whether the bus has geographic coordinates (``x`` and ``y``)."""
+        return self.x is not None and self.y is not None
 
 
 @dataclass(frozen=True)
@@ -502,6 +514,18 @@ def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:
             )
         if b.b_shunt_us != 0.0:
             c.number(b.b_shunt_us, f"{fld}.b_shunt_us", row=i, row_id=b.id)
+        if (b.x is None) != (b.y is None):
+            given, missing = ("x", "y") if b.y is None else ("y", "x")
+            c.add(
+                f"{fld}.{missing}",
+                f"is missing while {given} is given: a bus has both coordinates (x, y) or neither",
+                i,
+                b.id,
+            )
+        for name in ("x", "y"):
+            v = getattr(b, name)
+            if v is not None:
+                c.number(v, f"{fld}.{name}", row=i, row_id=b.id)
 
     sub = f.substation
     if sub.bus not in seen:

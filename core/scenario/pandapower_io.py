@@ -104,6 +104,10 @@ def import_pandapower(
       pandapower: it becomes the shunt it draws there. Cut at both ends (or a
       transformer at an out-of-service bus), it is dropped. pandapower's ``shunt``
       elements become bus shunts (``(p_mw − j·q_mvar)·step`` at ``vn_kv``).
+    * Geographic coordinates: pandapower ≥ 3's GeoJSON points in ``bus.geo`` (older versions:
+      ``bus_geodata.x``/``.y``) become ``Bus.x``/``Bus.y``; a bus merged by a switch has the
+      coordinates of the bus kept (else of the first merged bus that has some). Only when every
+      bus of the feeder has them: with some missing, none are imported (a warning says so).
     * The ext_grid bus is the substation (``v_set_pu = vm_pu``); loads become
       consumers (``P = p_mw·scaling``, ``Q = q_mvar·scaling``), static
       generators DER assets with ``P^max = p_mw·scaling`` and no cost,
@@ -186,6 +190,42 @@ def _finite(v: Any) -> float | None:
 def _ids(indices: list[int], limit: int = 10) -> str:
     shown = ", ".join(str(i) for i in indices[:limit])
     return shown + (f" … ({len(indices)} in all)" if len(indices) > limit else "")
+
+
+def _bus_coordinates(net: Any) -> dict[int, tuple[float, float]]:
+    """The buses' geographic coordinates ``{bus: (x, y)}`` where the net has finite ones.
+
+    pandapower ≥ 3 keeps a GeoJSON point per bus in ``net.bus.geo`` (a text such as
+    ``{"coordinates": [7.77, 48.41], "type": "Point"}``, or the parsed object); earlier
+    versions a ``net.bus_geodata`` table with columns ``x`` and ``y``. Anything else (no
+    table, a missing or malformed entry, a geometry other than a point) is left out.
+    """
+    import json
+
+    out: dict[int, tuple[float, float]] = {}
+    bus = net.bus
+    if "geo" in bus.columns:
+        for idx, geo in bus["geo"].items():
+            if isinstance(geo, str):
+                try:
+                    geo = json.loads(geo)
+                except ValueError:
+                    continue
+            if not isinstance(geo, dict) or geo.get("type", "Point") != "Point":
+                continue
+            xy = geo.get("coordinates")
+            if isinstance(xy, (list, tuple)) and len(xy) >= 2:
+                x, y = _finite(xy[0]), _finite(xy[1])
+                if x is not None and y is not None:
+                    out[int(idx)] = (_sig(x), _sig(y))
+    if not out and "bus_geodata" in net:
+        geodata = net["bus_geodata"]
+        if hasattr(geodata, "columns") and {"x", "y"} <= set(geodata.columns):
+            for idx, x, y in zip(geodata.index, geodata["x"], geodata["y"], strict=True):
+                fx, fy = _finite(x), _finite(y)
+                if fx is not None and fy is not None:
+                    out[int(idx)] = (_sig(fx), _sig(fy))
+    return out
 
 
 def _wrap_deg(angle: float) -> float:
@@ -790,7 +830,36 @@ class _NetImporter:
             )
         if odd:
             self.warn(f"the voltage limits of bus(es) {_ids(odd)} are not a range: the feeder's are used")
-        return vmin, vmax, out
+        return vmin, vmax, self.coordinates(out)
+
+    def coordinates(self, buses: list[Bus]) -> list[Bus]:
+        """``buses`` with their geographic coordinates when the net has them for every one of them.
+
+        A representative bus takes its own coordinates, else those of the first bus merged into it
+        (by index) that has some; with some buses still without, none are given (a warning says so).
+        """
+        geo = _bus_coordinates(self.net)
+        if not geo:
+            return buses
+        merged: dict[int, list[int]] = {}
+        for b, r in sorted(self.rep.items()):
+            merged.setdefault(r, []).append(b)
+        xy: dict[str, tuple[float, float]] = {}
+        missing: list[int] = []
+        for bus in buses:
+            r = int(bus.id)
+            found = geo.get(r) or next((geo[b] for b in merged.get(r, ()) if b in geo), None)
+            if found is None:
+                missing.append(r)
+            else:
+                xy[bus.id] = found
+        if missing:
+            self.warn(
+                f"{len(missing)} of {len(buses)} bus(es) have no geographic coordinates ({_ids(missing)}): "
+                "no coordinates imported, the feeder is drawn as a tree"
+            )
+            return buses
+        return [replace(bus, x=xy[bus.id][0], y=xy[bus.id][1]) for bus in buses]
 
     def prosumers(self, reach: set[int]) -> list[Prosumer]:
         T = self.T
@@ -900,8 +969,9 @@ def export_pandapower(scenario: Scenario, period: int = 0):
 
     Buses at the feeder's base voltage; the substation as the external grid; each bus's net injection of
     the period (as given in the file, :func:`core.network.topology.bus_injections_kw`) as one
-    constant-power load. Lines with their R and X in ohm and their shunt (``c_nf_per_km`` from
-    ``B = 2πf·C`` at 50 Hz, ``g_us_per_km``) over 1 km, unrated. A line with a
+    constant-power load; a bus's geographic coordinates (when it has them) as its ``geodata``. Lines
+    with their R and X in ohm and their shunt (``c_nf_per_km`` from ``B = 2πf·C`` at 50 Hz,
+    ``g_us_per_km``) over 1 km, unrated. A line with a
     :class:`~core.scenario.model.Transformer` becomes a pandapower transformer from its ``from_bus``
     (hv) to its ``to_bus`` (lv) with the same equivalent circuit: ``vn_lv_kv`` the base,
     ``vn_hv_kv = tap_ratio·base`` (the off-nominal ratio), ``S_n`` its rating (else the feeder's base),
@@ -920,7 +990,10 @@ def export_pandapower(scenario: Scenario, period: int = 0):
     f = scenario.feeder
     vb = f.base_kv
     ppn = pp.create_empty_network(sn_mva=f.base_kva / 1000.0, f_hz=50.0)
-    idx = {b.id: pp.create_bus(ppn, vn_kv=vb, name=b.id) for b in f.buses}
+    idx = {
+        b.id: pp.create_bus(ppn, vn_kv=vb, name=b.id, geodata=(b.x, b.y) if b.has_coordinates else None)
+        for b in f.buses
+    }
     pp.create_ext_grid(ppn, idx[f.substation.bus], vm_pu=f.substation.v_set_pu, va_degree=0.0)
 
     def shunt(bus: str, y_us: complex) -> None:  # draws (G − jB)·V²: p_mw = G·V², q_mvar = −B·V² at V = V_b

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from core.errors import ScenarioError
@@ -483,6 +485,61 @@ def test_bus_switch_merges_and_open_line_switch_cuts():
     assert f"L{cut}" not in {ln.id for ln in s.feeder.lines}
     text = " ".join(warnings)
     assert "bus-bus switch" in text and "opened by a switch" in text and "not connected" in text
+
+
+def with_geodata(net, xy):
+    """``net`` with the coordinates ``xy`` ({bus: (x, y)}) set as this pandapower keeps them."""
+    for b, (x, y) in xy.items():
+        net.bus.loc[b, "geo"] = json.dumps({"coordinates": [x, y], "type": "Point"})
+    return net
+
+
+def test_cigre_mv_brings_its_geographic_coordinates():
+    net = pn.create_cigre_network_mv()
+    s, warnings = import_pandapower(net)
+    assert all(b.has_coordinates for b in s.feeder.buses)
+    geo = {str(i): json.loads(g)["coordinates"] for i, g in net.bus.geo.items()}  # pandapower's GeoJSON points
+    assert {b.id: [b.x, b.y] for b in s.feeder.buses} == {b.id: geo[b.id] for b in s.feeder.buses}
+    assert not any("coordinates" in w for w in warnings)
+    assert loads_project(dumps_project(s)) == s
+
+
+def test_coordinates_of_merged_buses_partial_and_older_pandapower():
+    net = lv_network()
+    extra = pp.create_bus(net, vn_kv=0.4, name="busbar B")
+    pp.create_switch(net, 2, extra, et="b", closed=True)  # LV0 == busbar B: bus 2 is kept
+    xy = {0: (8.0, 49.0), 1: (8.01, 49.0), 2: (8.02, 48.99), 3: (8.03, 48.99), 4: (8.03, 48.98), extra: (9.0, 50.0)}
+    s, warnings = import_pandapower(with_geodata(net, xy))
+    assert {b.id: (b.x, b.y) for b in s.feeder.buses} == {str(b): xy[b] for b in range(5)}
+    # the kept bus without coordinates takes those of the bus merged into it
+    net.bus.loc[2, "geo"] = None
+    s, _ = import_pandapower(net)
+    assert (s.feeder.buses[2].x, s.feeder.buses[2].y) == (9.0, 50.0)
+    # a bus without any: none imported, and a warning says so
+    net.bus.loc[4, "geo"] = None
+    s, warnings = import_pandapower(net)
+    assert not any(b.has_coordinates for b in s.feeder.buses)
+    assert any("1 of 5 bus(es) have no geographic coordinates (4)" in w for w in warnings)
+    # pandapower before 3: a bus_geodata table with columns x and y
+    old = lv_network()
+    old.bus = old.bus.drop(columns="geo")
+    xs, ys = [0.0, 100.0, 200.0, 300.0, 300.0], [0.0, 0.0, -50.0, -50.0, -150.0]
+    old["bus_geodata"] = pd.DataFrame({"x": xs, "y": ys})
+    s, _ = import_pandapower(old)
+    assert [(b.x, b.y) for b in s.feeder.buses] == list(zip(xs, ys, strict=True))
+    # no coordinates at all: nothing said
+    s, warnings = import_pandapower(lv_network())
+    assert not any(b.has_coordinates for b in s.feeder.buses) and not any("coordinates" in w for w in warnings)
+
+
+def test_coordinates_survive_an_export_and_import():
+    from core.scenario.importers import export_pandapower
+
+    s, _ = import_pandapower(pn.create_cigre_network_mv())
+    net, idx = export_pandapower(s, 0)
+    back, _ = import_pandapower(net)
+    coords = {b.id: (b.x, b.y) for b in s.feeder.buses}
+    assert {b.id: (b.x, b.y) for b in back.feeder.buses} == {str(idx[k]): xy for k, xy in coords.items()}
 
 
 def test_meshed_network_names_loop_lines(net33):

@@ -76,6 +76,35 @@ def test_defaults_are_left_out():
     assert '"start_hour": 12.0' in text
 
 
+def test_bus_coordinates_are_written_only_when_given():
+    s = load_project(TEACHING)
+    assert '"x"' not in dumps_project(s)  # older files (no coordinates) are written as they were
+    bs = tuple(replace(b, x=7.5 + k * 0.001, y=48.25 - k * 0.002) for k, b in enumerate(s.feeder.buses))
+    s2 = replace(s, feeder=replace(s.feeder, buses=bs))
+    text = dumps_project(s2)
+    assert '{"id": "S", "name": "Substation", "x": 7.5, "y": 48.25}' in text
+    assert loads_project(text) == s2
+
+
+def test_a_bus_with_one_coordinate_names_the_file_field_and_row(tmp_path):
+    data = json.loads(TEACHING.read_text(encoding="utf-8"))
+    data["scenario"]["feeder"]["buses"][2]["x"] = 3.0
+    data["scenario"]["feeder"]["buses"][3]["x"] = "east"
+    path = tmp_path / "half.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_project(path)
+    err = info.value
+    assert str(path) in str(err)
+    assert [(p.field, p.row) for p in err.problems] == [("feeder.buses[3].x", 3)]  # the type first
+    data["scenario"]["feeder"]["buses"][3]["x"] = None
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_project(path)
+    assert [(p.field, p.row) for p in info.value.problems] == [("feeder.buses[2].y", 2)]
+    assert "both coordinates" in str(info.value)
+
+
 # --- property: any valid scenario survives text exactly --------------------
 
 AWKWARD = [0.1 + 0.2, 1e-300, 5e-324, 2.2250738585072014e-308, 1 / 3, 123456789.12345679, 1e22, 1.7976931348623157e308]
@@ -140,7 +169,8 @@ def scenarios(draw) -> Scenario:
     for b in bus_ids:
         lim = draw(st.none() | st.lists(finite(0.0, exclude_min=True), min_size=2, max_size=2, unique=True).map(sorted))
         shunt = draw(shunts)
-        buses.append(Bus(b, draw(text), *(lim or (None, None)), *shunt))
+        xy = draw(st.none() | st.tuples(finite(), finite()))
+        buses.append(Bus(b, draw(text), *(lim or (None, None)), *shunt, *(xy or (None, None))))
     lines = []
     for k in range(1, n):  # a random tree: bus k hangs off an earlier bus
         parent = bus_ids[draw(st.integers(0, k - 1))]

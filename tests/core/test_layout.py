@@ -3,11 +3,13 @@
 import bisect
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 
 import pytest
 
 from core.scenario.generate import ieee33_community, synthetic_feeder, teaching_5bus
-from core.scenario.layout import tree_layout
+from core.scenario.layout import geographic_layout, tree_layout
+from core.scenario.model import Bus, Feeder, Line, Substation
 
 
 def segments(feeder, pos):
@@ -79,3 +81,39 @@ def test_large_feeders_keep_their_buses_apart_and_their_lines_uncrossed(n):
 
 def test_the_teaching_feeder():
     check(teaching_5bus().feeder)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def three_buses(**xy) -> Feeder:
+    """S with A to its east and B to its south (coordinates ``xy``: {bus: (x, y)})."""
+    return Feeder(
+        base_kv=20.0,
+        base_kva=1000.0,
+        substation=Substation("S", v_set_pu=1.0, wholesale_price_per_kwh=(0.1,)),
+        buses=tuple(Bus(b, x=xy[b][0], y=xy[b][1]) if b in xy else Bus(b) for b in ("S", "A", "B")),
+        lines=(Line("L1", "S", "A", r_ohm=0.1, x_ohm=0.1), Line("L2", "B", "S", r_ohm=0.1, x_ohm=0.1)),
+    )
+
+
+def test_geographic_layout_puts_north_up_in_units_of_the_median_line():
+    # A 0.02° east of S, B 0.01° south of S: the lines are 0.02 and 0.01 long, the unit their median 0.015
+    pos = geographic_layout(three_buses(S=(7.0, 48.0), A=(7.02, 48.0), B=(7.0, 47.99)))
+    assert pos.keys() == {"S", "A", "B"}
+    assert pos["S"] == pytest.approx((0.0, 0.0))
+    assert pos["A"] == pytest.approx((0.02 / 0.015, 0.0))  # east: to the right
+    assert pos["B"] == pytest.approx((0.0, 0.01 / 0.015))  # south: below (y grows downwards, as a tree's depth)
+    # metres give the same drawing: only relative positions count
+    metres = geographic_layout(three_buses(S=(1000.0, 5000.0), A=(1200.0, 5000.0), B=(1000.0, 4900.0)))
+    assert {b: metres[b] for b in "SAB"} == {b: pytest.approx(pos[b]) for b in "SAB"}
+
+
+def test_geographic_layout_needs_every_bus_placed():
+    assert geographic_layout(three_buses()) is None
+    assert geographic_layout(three_buses(S=(7.0, 48.0), A=(7.02, 48.0))) is None  # B has none
+    assert geographic_layout(three_buses(S=(1.0, 1.0), A=(1.0, 1.0), B=(1.0, 1.0))) is None  # all on one point
+    f = three_buses(S=(0.0, 0.0), A=(0.0, 0.0), B=(0.0, -3.0))  # one line of length zero: the other is the unit
+    assert geographic_layout(f) == {"S": (0.0, 0.0), "A": (0.0, 0.0), "B": (0.0, 1.0)}
+    one = replace(f, buses=(Bus("S", x=5.0, y=5.0),), lines=())
+    assert geographic_layout(one) == {"S": (0.0, 0.0)}

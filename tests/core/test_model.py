@@ -273,6 +273,20 @@ def test_bad_shunts_name_their_field_and_row():
     assert any("draws power" in p.message for p in probs)
 
 
+def test_bus_coordinates_are_optional_and_come_in_pairs():
+    assert (buses()[1].x, buses()[1].y, buses()[1].has_coordinates) == (None, None, False)
+    bs = list(buses())
+    bs[0] = replace(bs[0], x=7.77, y=48.41)  # longitude, latitude
+    bs[1] = replace(bs[1], x=-120.0, y=0.0)
+    assert scenario(feeder=feeder(buses=tuple(bs))).feeder.buses[0].has_coordinates
+    bs[2] = replace(bs[2], x=1.0)  # y missing
+    bs[3] = replace(bs[3], y=math.nan, x=2.0)
+    probs = problems_of(feeder=feeder(buses=tuple(bs)))
+    assert where(probs) == [("feeder.buses[2].y", 2), ("feeder.buses[3].y", 3)]
+    assert probs[0].row_id == "2" and "both coordinates" in probs[0].message
+    assert "finite" in probs[1].message
+
+
 def test_prosumer_on_missing_bus():
     probs = problems_of(prosumers=with_prosumer(1, bus="nowhere"))
     assert where(probs) == [("prosumers[1].bus", 1)]

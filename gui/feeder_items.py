@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -307,9 +308,9 @@ BUS_ITEMS = (BusItem, SubstationItem)
 
 
 class LineItem(QGraphicsPathItem):
-    """A feeder line drawn as a one-line-diagram elbow (across from the upstream bus, then down);
-    clickable over a band wider than it is drawn. Painted by Qt; ``shape`` (asked on a click or a
-    tooltip, not when painting) returns the band made once per path."""
+    """A feeder line drawn as a one-line-diagram elbow (across from the upstream bus, then down) or straight (on the
+    map); clickable over a band wider than it is drawn. Painted by Qt; ``shape`` (asked on a click or a tooltip, not
+    when painting) returns the band made once per path."""
 
     def __init__(self, line_id: str):
         super().__init__()
@@ -320,6 +321,7 @@ class LineItem(QGraphicsPathItem):
         self._width = LINE_WIDTH
         self._arrow: QGraphicsPolygonItem | None = None
         self._ends: tuple[QPointF, QPointF] | None = None
+        self._straight = False
         self.setFlags(_FLAGS.ItemIsSelectable)
         self.setZValue(Z_LINE)
         self.setPen(SHARED.pen(LINE_PEN, LINE_WIDTH))
@@ -349,13 +351,22 @@ class LineItem(QGraphicsPathItem):
     def _place_arrow(self) -> None:
         if self._arrow is not None and self._ends is not None:
             up, down = self._ends
-            self._arrow.setPos(QPointF(down.x(), 0.5 * (up.y() + down.y())))
+            if self._straight:  # halfway along the line, pointing to its upstream end
+                self._arrow.setPos(0.5 * (up + down))
+                d = up - down
+                self._arrow.setRotation(math.degrees(math.atan2(d.x(), -d.y())) if d.x() or d.y() else 0.0)
+            else:  # halfway down the drop, pointing up
+                self._arrow.setPos(QPointF(down.x(), 0.5 * (up.y() + down.y())))
+                self._arrow.setRotation(0.0)
 
-    def set_ends(self, upstream: QPointF, downstream: QPointF) -> None:
+    def set_ends(self, upstream: QPointF, downstream: QPointF, straight: bool = False) -> None:
+        """The line from its ``upstream`` bus (towards the substation) to its ``downstream`` one: an elbow (across,
+        then down: the one-line diagram) or, ``straight``, the direct segment (the geographic drawing)."""
         self._ends = (upstream, downstream)
+        self._straight = straight
         self._place_arrow()
         path = QPainterPath(upstream)
-        if abs(upstream.x() - downstream.x()) > 0.5:
+        if not straight and abs(upstream.x() - downstream.x()) > 0.5:
             path.lineTo(QPointF(downstream.x(), upstream.y()))
         path.lineTo(downstream)
         stroker = QPainterPathStroker()

@@ -1,4 +1,5 @@
-"""The feeder's legend, top left of :class:`gui.feeder_view.FeederView`: "Colour buses by" and the colour bars.
+"""The feeder's legend, top left of :class:`gui.feeder_view.FeederView`: "Colour buses by", "Geographic layout"
+and the colour bars.
 
 What the bus and line colours mean, with units and ranges (the scales of :mod:`gui.network_panels`), the
 limits marked on the bars, and the red of a voltage outside its limits or a line at its rating. Painted in
@@ -9,15 +10,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFrame, QLabel, QVBoxLayout
 
 from gui.feeder_items import COLOUR_MODES, KIND_COLOURS, KIND_LABELS, LEGEND_W
 from gui.network_panels import LIMIT, LOADING_SCALE, ColourScale, has_network
 
+GEOGRAPHIC_TIP = (
+    "Draw the buses where they are on the map (north up), from the coordinates the network came with; "
+    "off: the one-line diagram, substation at the top and laterals to the side"
+)
+GEOGRAPHIC_OFF_TIP = (
+    "Draw the buses where they are on the map: needs geographic coordinates (x, y) for every bus, as a "
+    "pandapower network with bus geodata brings them; this feeder is drawn as a one-line diagram"
+)
+
 
 class FeederLegend:
-    """The legend of ``view`` (a :class:`~gui.feeder_view.FeederView`): the "Colour buses by" box, a child of the
-    view (not of its viewport: it must not scroll with the scene), and the colour bars painted below it."""
+    """The legend of ``view`` (a :class:`~gui.feeder_view.FeederView`): the "Colour buses by" box with the
+    "Geographic layout" switch, a child of the view (not of its viewport: it must not scroll with the scene), and
+    the colour bars painted below it."""
 
     def __init__(self, view):
         self.view = view
@@ -44,9 +55,14 @@ class FeederLegend:
             "The colour bar's range: the whole day (a colour is the same price or voltage in every period) or "
             "this period alone (its differences, stretched over the whole bar)"
         )
+        self.geographic = QCheckBox("Geographic layout", self.box)
+        self.geographic.setStyleSheet("background: transparent;")
+        self.geographic.setEnabled(False)
+        self.geographic.setToolTip(GEOGRAPHIC_OFF_TIP)
         lay.addWidget(caption)
         lay.addWidget(self.colour_by)
         lay.addWidget(self.scale_span)
+        lay.addWidget(self.geographic)
         self.colour_by.currentIndexChanged.connect(self._show_span)
         self._show_span()
         self.box.setFixedWidth(int(LEGEND_W))

@@ -1,10 +1,12 @@
-"""The feeder drawn as a one-line diagram: substation at the top, laterals to the side.
+"""The feeder drawn as a one-line diagram (substation at the top, laterals to the side) or on the map.
 
 (:class:`FeederView` is over 400 lines on purpose: layout, selection, colouring and the period's result all
 recolour the same items and must agree on which changed; its drawing kit is in :mod:`gui.feeder_items`, its
 legend in :mod:`gui.feeder_legend`.)
 
-Positions come from :func:`core.scenario.layout.tree_layout` (layout units); the
+Positions come from :func:`core.scenario.layout.tree_layout` (layout units) or, when every bus has
+geographic coordinates and "Geographic layout" is on (the default then), from
+:func:`core.scenario.layout.geographic_layout` (north up, lines straight, one scale for both axes); the
 view stretches them to fill its window, bus glyphs keep their size on screen,
 and labels appear once there is room for them (level of detail), so the
 1,000-bus feeder stays readable. Drag to pan, wheel to zoom, ``F`` or
@@ -54,7 +56,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.scenario import Scenario
-from core.scenario.layout import tree_layout
+from core.scenario.layout import electrical_depth, geographic_layout, tree_layout
 from gui.feeder_items import (
     _FLAGS,
     _HALO_BRUSH,
@@ -90,7 +92,7 @@ from gui.feeder_items import (
     prosumers_by_bus,
     scale_colours,
 )
-from gui.feeder_legend import FeederLegend
+from gui.feeder_legend import GEOGRAPHIC_OFF_TIP, GEOGRAPHIC_TIP, FeederLegend
 from gui.frame_model import fmt_number
 from gui.network_panels import (
     LIMIT,
@@ -223,6 +225,11 @@ class _ResultView:
         return self._colours[(mode, span)]
 
 
+def _coordinates(s: Scenario) -> tuple:
+    """The buses' geographic coordinates, what the geographic layout is made from."""
+    return tuple((b.x, b.y) for b in s.feeder.buses)
+
+
 def _topology(s: Scenario) -> tuple:
     """What the items and the layout are made from: the substation, the buses in order, the lines."""
     return (
@@ -261,6 +268,7 @@ class FeederView(QGraphicsView):
         self._value_labels = False  # labels wide enough on screen for a value beside the id
         self.legend = FeederLegend(self)  # "Colour buses by" and the colour bars, top left
         self.colour_box, self.colour_by = self.legend.box, self.legend.colour_by
+        self.geographic_box = self.legend.geographic  # "Geographic layout": enabled when every bus has coordinates
         self.setMinimumSize(320, 240)
         self.setToolTip("")
         self.buses: dict[str, BusItem | SubstationItem] = {}
@@ -271,7 +279,11 @@ class FeederView(QGraphicsView):
         self._selection_marks: list[QGraphicsItem] = []  # the halo of the selected bus, the selected line
         self._unpainted: list[QGraphicsItem] = []  # selected items, drawn by their marks meanwhile
         self._labels_shown: bool | None = None
-        self._layout: dict[str, tuple[float, float]] = {}
+        self._layout: dict[str, tuple[float, float]] = {}  # the one drawn: the tree's or the map's
+        self._tree: dict[str, tuple[float, float]] = {}
+        self._geo: dict[str, tuple[float, float]] | None = None  # None: some bus has no coordinates
+        self._geo_wanted = True  # the user's choice, kept for the next feeder with coordinates
+        self._depth: dict[str, int] = {}  # lines from the substation: which end of a straight line is upstream
         self._scenario: Scenario | None = None
         self._user_zoomed = False
         self._syncing = False
@@ -288,6 +300,7 @@ class FeederView(QGraphicsView):
 
         self.colour_by.currentIndexChanged.connect(lambda _i: self._apply_result())
         self.legend.scale_span.currentIndexChanged.connect(lambda _i: self._apply_result())
+        self.geographic_box.toggled.connect(self.set_geographic)
 
     def set_text_scale(self, factor: float) -> None:
         """Bus labels and the legend ×``factor`` (presentation mode), 1 to go back."""
@@ -311,7 +324,43 @@ class FeederView(QGraphicsView):
         self._scenario = scenario
         if old is None or (old.feeder is not scenario.feeder and _topology(old) != _topology(scenario)):
             self._rebuild(scenario)
+        elif old.feeder is not scenario.feeder and _coordinates(old) != _coordinates(scenario):
+            self._read_coordinates(scenario)
+            self.fit()
         self._refresh_styles(scenario)
+
+    # --- tree or map -------------------------------------------------------------
+    def _read_coordinates(self, s: Scenario) -> None:
+        """The geographic layout of ``s`` (if every bus has coordinates), the switch to match, the layout drawn."""
+        self._geo = geographic_layout(s.feeder)
+        self._depth = electrical_depth(s.feeder) if self._geo is not None else {}
+        box = self.geographic_box
+        box.blockSignals(True)
+        box.setEnabled(self._geo is not None)
+        box.setChecked(self._geo is not None and self._geo_wanted)
+        box.blockSignals(False)
+        box.setToolTip(GEOGRAPHIC_TIP if self._geo is not None else GEOGRAPHIC_OFF_TIP)
+        self._layout = self._geo if self.is_geographic_possible() and self._geo_wanted else self._tree
+
+    def is_geographic_possible(self) -> bool:
+        """Whether the feeder can be drawn on the map: every bus has coordinates."""
+        return self._geo is not None
+
+    def is_geographic(self) -> bool:
+        """Whether the feeder is drawn on the map (else as the tree)."""
+        return self._geo is not None and self._layout is self._geo
+
+    def set_geographic(self, on: bool) -> None:
+        """Draw the feeder on the map (``on``, when its buses have coordinates) or as the tree, and fit it."""
+        self._geo_wanted = bool(on)
+        if self.geographic_box.isChecked() != (on and self._geo is not None):
+            self.geographic_box.blockSignals(True)
+            self.geographic_box.setChecked(on and self._geo is not None)
+            self.geographic_box.blockSignals(False)
+        layout = self._geo if on and self._geo is not None else self._tree
+        if layout is not self._layout:
+            self._layout = layout
+            self.fit()
 
     def _rebuild(self, s: Scenario) -> None:
         """Items for a new topology, then the layout. The items of the buses and lines that stay are kept
@@ -324,7 +373,8 @@ class FeederView(QGraphicsView):
         self.buses.clear()
         self.lines.clear()
         self.labels.clear()
-        self._layout = tree_layout(s.feeder)
+        self._tree = tree_layout(s.feeder)
+        self._read_coordinates(s)
         for ln in s.feeder.lines:
             line = old_lines.pop(ln.id, None)
             if line is None:
@@ -508,7 +558,7 @@ class FeederView(QGraphicsView):
 
     # --- geometry ----------------------------------------------------------------
     def _scales(self) -> tuple[float, float]:
-        """Pixels per layout unit in x and y so the tree fills the viewport."""
+        """Pixels per layout unit in x and y so the tree (or the map) fills the viewport."""
         xs = [p[0] for p in self._layout.values()] or [0.0]
         ys = [p[1] for p in self._layout.values()] or [0.0]
         # the legend sits in the top-left corner: keep the drawing to its right
@@ -516,6 +566,9 @@ class FeederView(QGraphicsView):
         h = max(self.viewport().height() - 2 * self.MARGIN_PX, 100.0)
         span_x = max(max(xs) - min(xs), 1.0)
         span_y = max(max(ys) - min(ys), 1.0)
+        if self.is_geographic():  # a map: one scale for both axes, so distances and directions stay true
+            scale = max(min(w / span_x, h / span_y, 160.0), 0.5)
+            return scale, scale
         sx = w / span_x
         sy = h / span_y
         # keep the drawing from getting absurdly stretched on one axis
@@ -553,11 +606,16 @@ class FeederView(QGraphicsView):
             ring.setPos(pos[bus_id])
         s = self._scenario
         if s is not None:
+            straight, depth = self.is_geographic(), self._depth
             for ln in s.feeder.lines:
                 if ln.from_bus in pos and ln.to_bus in pos:
                     a, b = pos[ln.from_bus], pos[ln.to_bus]
-                    up, down = (a, b) if a.y() <= b.y() else (b, a)
-                    self.lines[ln.id].set_ends(up, down)
+                    if straight:  # the end nearer the substation is upstream
+                        first = depth.get(ln.from_bus, 0) <= depth.get(ln.to_bus, 0)
+                    else:  # a row nearer the top
+                        first = a.y() <= b.y()
+                    up, down = (a, b) if first else (b, a)
+                    self.lines[ln.id].set_ends(up, down, straight)
         if self._unpainted:
             self._mark_selection()
         rect = self._drawing_rect().adjusted(

@@ -30,7 +30,7 @@ against the excess supply, ``λ_t ← Π[λ_t − α_t·Σ_i q_{i,t}(λ)]`` on
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cvxpy as cp
 import numpy as np
@@ -38,7 +38,7 @@ import numpy as np
 from core.numerics import SOLVER  # noqa: F401 - re-exported: the project's solver
 from core.numerics import solve as _solve_checked
 from core.prosumer import FleetModel
-from core.scenario.model import Scenario
+from core.scenario.model import STORAGE_KINDS, Scenario
 
 
 def grid_prices(s: Scenario, periods: tuple[int, ...], grid: str = "tariffs") -> tuple[np.ndarray, np.ndarray]:
@@ -307,25 +307,141 @@ def price_response(scenario: Scenario, prices, periods=None) -> np.ndarray:
     return PriceResponse(scenario, periods).solve(prices)[0]
 
 
-def outside_option(scenario: Scenario, periods=None, response: PriceResponse | None = None) -> np.ndarray:
+def respond(scenario: Scenario, sell, buy=None, periods=None, solver=None) -> tuple[np.ndarray, np.ndarray]:
+    """Every agent's own answer to ``sell``/``buy`` (currency/kWh per period; ``buy`` defaults to ``sell``):
+    (net trades q, agents × periods kW; surplus per agent), as :meth:`PriceResponse.solve` gives them.
+
+    The agents whose periods are independent (:func:`separable`) are answered in closed form
+    (:func:`separable_response`); only the others (storage, ramp limits) go to a solver: a
+    :class:`PriceResponse` of them, or ``solver(scenario_of_them)``, a context manager giving one (a cache's).
+    """
+    periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
+    T = len(periods)
+    sell = np.asarray(sell, dtype=float).reshape(T)
+    buy = sell if buy is None else np.asarray(buy, dtype=float).reshape(T)
+    if np.any(sell > buy + 1e-12):
+        raise ValueError("the selling price may not exceed the buying price (arbitrage)")
+    n = len(scenario.prosumers)
+    q, surplus = np.zeros((n, T)), np.zeros(n)
+    simple = [i for i, p in enumerate(scenario.prosumers) if separable(p, T)]
+    if simple:
+        q[simple], surplus[simple] = separable_response(
+            [scenario.prosumers[i] for i in simple], periods, scenario.horizon.step_h, sell, buy
+        )
+    rest = sorted(set(range(n)) - set(simple))
+    if rest:
+        few = replace(scenario, prosumers=tuple(scenario.prosumers[i] for i in rest), validate=False)
+        if solver is None:
+            q[rest], surplus[rest] = PriceResponse(few, periods).solve(sell, buy)
+        else:
+            with solver(few) as response:
+                q[rest], surplus[rest] = response.solve(sell, buy)
+    return q, surplus
+
+
+def outside_option(scenario: Scenario, periods=None, response: PriceResponse | None = None, solver=None) -> np.ndarray:
     """Each agent's surplus trading with the grid alone at the tariffs (currency): its outside option.
 
-    ``response``: a :class:`PriceResponse` of this scenario and these periods to re-use (compiled once).
+    ``response``: a :class:`PriceResponse` of this scenario and these periods to re-use (compiled once): every
+    agent is then solved in it. Without one, :func:`respond` (closed form where the agent's periods are
+    independent; ``solver`` as there).
     """
-    buy, sell = grid_prices(scenario, tuple(range(scenario.periods)) if periods is None else tuple(periods))
-    return (response or PriceResponse(scenario, periods)).solve(sell, buy)[1]
+    periods = tuple(range(scenario.periods)) if periods is None else tuple(periods)
+    buy, sell = grid_prices(scenario, periods)
+    if response is not None:
+        return response.solve(sell, buy)[1]
+    return respond(scenario, sell, buy, periods, solver)[1]
+
+
+def separable(prosumer, periods: int) -> bool:
+    """True when the agent's periods are independent problems: no storage and no ramp limit linking them."""
+    a = prosumer.asset
+    if a is None:
+        return True
+    if a.kind in STORAGE_KINDS:
+        return False
+    return a.ramp_kw_per_period is None or periods <= 1
+
+
+def separable_surplus(prosumers, periods: tuple[int, ...], step_h: float, sell, buy) -> np.ndarray:
+    """The surplus of :func:`separable_response`."""
+    return separable_response(prosumers, periods, step_h, sell, buy)[1]
+
+
+def separable_response(prosumers, periods: tuple[int, ...], step_h: float, sell, buy) -> tuple[np.ndarray, np.ndarray]:
+    """(net trades, agents × periods kW; surplus per agent) of agents whose periods are independent
+    (:func:`separable`) facing ``buy`` ≥ ``sell`` (currency/kWh per period) alone, in closed form — the
+    :class:`PriceResponse` optimum without a solver.
+
+    In a period an agent chooses its DER output ``P ∈ [P_lo, P_hi]`` (cost ``a·P² + b·P``, ``η·P`` at the meter)
+    and its flexible load ``F ∈ [0, F_hi]`` (value ``b_v·F − a_v·F²``) against its fixed demand ``d``. Valued
+    at a price π of energy at the meter, ``L(π) = max_{P,F} −C(P) + V(F) + π·(η·P − d − F)``, and its net trade
+    ``q(π)`` rises with π. The agent sells at ``sell`` when even there it has energy to spare (``q(sell) ≥ 0``),
+    buys at ``buy`` when even there it is short (``q(buy) < 0``), and otherwise balances itself at the π in
+    between where ``q`` crosses 0 — where buying and selling cost nothing, so its surplus is ``L(π)`` too.
+    ``L`` is convex and continuous in π, so π found by bisection gives the surplus to rounding.
+    """
+    n, T = len(prosumers), len(periods)
+    sell = np.broadcast_to(np.asarray(sell, dtype=float), (n, T))
+    buy = np.broadcast_to(np.asarray(buy, dtype=float), (n, T))
+    d = np.array([[p.demand_kw[t] for t in periods] for p in prosumers]).reshape(n, T)
+    hi = np.zeros((n, T))
+    lo = np.zeros((n, T))
+    eta = np.ones((n, 1))
+    a = np.zeros((n, 1))
+    b = np.zeros((n, 1))
+    fhi = np.zeros((n, T))
+    av = np.zeros((n, 1))
+    bv = np.zeros((n, 1))
+    for i, p in enumerate(prosumers):
+        if p.asset is not None:
+            x = p.asset
+            hi[i] = [x.p_max_at(t) for t in periods]
+            lo[i] = np.minimum(x.p_min_kw, hi[i])
+            eta[i], a[i], b[i] = x.efficiency, x.cost_a_per_kw2h, x.cost_b_per_kwh
+        if p.flexible is not None:
+            f = p.flexible
+            fhi[i] = [f.d_max_kw[t] for t in periods]
+            av[i], bv[i] = f.value_a_per_kw2h, f.value_b_per_kwh
+
+    def best(pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The output and the flexible load that maximise L at π (ties at the middle of the interval)."""
+        slope = pi * eta - b  # d/dP of −b·P + π·η·P
+        with np.errstate(divide="ignore", invalid="ignore"):
+            interior = np.where(a > 0, slope / (2 * a), np.where(slope > 0, hi, np.where(slope < 0, lo, (lo + hi) / 2)))
+            flex = np.where(av > 0, (bv - pi) / (2 * av), np.where(bv > pi, fhi, np.where(bv < pi, 0.0, fhi / 2)))
+        return np.clip(interior, lo, hi), np.clip(flex, 0.0, fhi)
+
+    def net(pi: np.ndarray) -> np.ndarray:
+        P, F = best(pi)
+        return eta * P - d - F
+
+    # π: buy when short even at the buying price, sell when long even at the selling price, else where q = 0
+    left, right = sell.copy(), buy.copy()
+    for _ in range(80):
+        mid = (left + right) / 2
+        short = net(mid) < 0
+        left, right = np.where(short, mid, left), np.where(short, right, mid)
+    pi = np.where(net(buy) < 0, buy, np.where(net(sell) >= 0, sell, right))
+    P, F = best(pi)
+    q = eta * P - d - F
+    balanced = (pi > sell) & (pi < buy)  # self-sufficient at an inner π: trades nothing (up to the bisection)
+    value = -(a * P**2 + b * P) + (bv * F - av * F**2) + pi * q
+    return np.where(balanced, 0.0, q), step_h * value.sum(axis=1)
 
 
 def decentralised_gap(
-    solution: WelfareSolution, scenario: Scenario, response: PriceResponse | None = None
+    solution: WelfareSolution, scenario: Scenario, response: PriceResponse | None = None, solver=None
 ) -> dict[str, float]:
     """How far the agents' own answers at λ are from the planner's (chapter: they coincide).
 
     ``max_trade_gap_kw``: the largest |q_i(λ) − q*_i| over agents and periods;
     ``max_imbalance_kw``: the largest |Σ_i q_i(λ) + G^imp − G^exp| over periods.
     """
-    resp = response or PriceResponse(scenario, solution.periods)
-    q = resp.solve(solution.price_per_kwh)[0]
+    if response is not None:
+        q = response.solve(solution.price_per_kwh)[0]
+    else:
+        q = respond(scenario, solution.price_per_kwh, periods=solution.periods, solver=solver)[0]
     imbalance = q.sum(axis=0) + solution.grid_import_kw - solution.grid_export_kw
     return {
         "max_trade_gap_kw": float(np.max(np.abs(q - solution.trade_kw))) if q.size else 0.0,

@@ -135,16 +135,12 @@ class ClearingCache:
         with self._lock:
             known = [self._alone.get(k) for k in keys]
         missing = [i for i, v in enumerate(known) if v is None]
-        if len(missing) == len(keys):
-            with self.price_response(s) as response:
-                values = outside_option(s, response=response)
-        elif missing:
-            values = np.array(known, dtype=float)
-            few = replace(s, prosumers=tuple(s.prosumers[i] for i in missing), validate=False)
-            with self.price_response(few) as response:  # compiled once per kind of prosumer
-                values[missing] = outside_option(few, response=response)
-        else:
+        if not missing:
             return np.array(known, dtype=float)
+        values = np.array([np.nan if v is None else v for v in known], dtype=float)
+        few = replace(s, prosumers=tuple(s.prosumers[i] for i in missing), validate=False)
+        # closed form where an agent's periods are independent; a solver (compiled once per kind) for storage
+        values[missing] = outside_option(few, solver=self.price_response)
         with self._lock:
             if len(self._alone) + len(missing) > self.MAX_OUTSIDE_OPTIONS:
                 self._alone.clear()

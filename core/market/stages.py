@@ -153,8 +153,7 @@ def _diagnose(
     timings, summary = result.timings_s, result.summary
     if Diagnostic.DECENTRALISED_CHECK in todo and not stop():
         t0 = time.perf_counter()
-        with cache.price_response(s) as response:
-            summary.update(decentralised_gap(ctx.sol, s, response=response))
+        summary.update(decentralised_gap(ctx.sol, s, solver=cache.price_response))  # solver: storage only
         timings["decentralised_check"] = time.perf_counter() - t0
     if Diagnostic.PRICE_ITERATION in todo and not stop():
         t0 = time.perf_counter()

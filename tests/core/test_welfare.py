@@ -4,6 +4,8 @@ Every number is worked out by hand in the comments.
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.prosumer import FleetModel, check_trade_plan, dispatch_from_trade, trade_bounds
 from core.scenario.model import (
@@ -18,7 +20,17 @@ from core.scenario.model import (
     Tariffs,
     TimeHorizon,
 )
-from core.welfare import decentralised_gap, outside_option, price_response, solve_welfare, tatonnement
+from core.welfare import (
+    PriceResponse,
+    decentralised_gap,
+    outside_option,
+    price_response,
+    respond,
+    separable,
+    separable_surplus,
+    solve_welfare,
+    tatonnement,
+)
 
 
 def scenario(prosumers, periods=1, retail=100.0, feed_in=0.0, step_h=1.0):
@@ -191,6 +203,66 @@ def test_outside_option_by_hand():
     pv = Prosumer("pv", "1", (0.0,), asset=Asset("pv", 6.0))
     s = scenario([c, pv], retail=0.3, feed_in=0.05, step_h=0.5)
     assert outside_option(s) == pytest.approx([-0.3, 0.15], abs=1e-6)
+
+
+def test_self_consumption_alone_by_hand():
+    # a household of 3 kW with a 5 kW PV of cost 0.02 + 0.01·P per kWh and a flexible load worth 0.2 − 0.05·F
+    # per kW: alone it sells at 0.05 and buys at 0.30. At π = 0.05 its PV gives (0.05 − 0.02)/0.02 = 1.5 kW,
+    # its flexible load (0.2 − 0.05)/0.1 = 1.5 kW: q = 1.5 − 3 − 1.5 < 0, short. At π = 0.30 the PV gives
+    # 5 kW (capped) and the load 0: q = 2 > 0, long. So it balances itself: PV = 3 + F with
+    # 0.02 + 0.02·P = π = 0.2 − 0.1·F → P = 3 + F, 0.02 + 0.06 + 0.02·F = 0.2 − 0.1·F → F = 1, P = 4, π = 0.10.
+    # Surplus: −(0.01·16 + 0.02·4) + (0.2·1 − 0.05·1) = −0.24 + 0.15 = −0.09 per hour.
+    h = Prosumer(
+        "h",
+        "1",
+        (3.0,),
+        asset=Asset("pv", 5.0, cost_a_per_kw2h=0.01, cost_b_per_kwh=0.02),
+        flexible=FlexibleLoad((4.0,), 0.05, 0.2),
+    )
+    s = scenario([h], retail=0.3, feed_in=0.05)
+    assert separable_surplus([h], (0,), 1.0, [0.05], [0.3]) == pytest.approx([-0.09], abs=1e-12)
+    assert outside_option(s, response=PriceResponse(s)) == pytest.approx([-0.09], abs=1e-6)  # the solver agrees
+    q, _ = respond(s, [0.05], [0.3])
+    assert q.tolist() == [[0.0]]  # it balances itself: no trade
+    # at one price of 0.2 its PV gives (0.2 − 0.02)/0.02 = 9 → 5 kW (capped), the load 0: it sells 2 kW
+    q, surplus = respond(s, [0.2])
+    assert q.ravel() == pytest.approx([2.0]) and surplus == pytest.approx([-(0.01 * 25 + 0.02 * 5) + 0.2 * 2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 8),  # demand
+            st.sampled_from([None, "pv", "chp"]),
+            st.floats(0, 10),  # capacity
+            st.floats(0.5, 1.0),  # efficiency
+            st.sampled_from([0.0, 0.004, 0.05]),  # cost a
+            st.floats(-0.05, 0.4),  # cost b
+            st.booleans(),  # a flexible load
+            st.sampled_from([0.0, 0.03]),  # its value a
+            st.floats(0.0, 0.5),  # its value b
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.tuples(st.floats(0.0, 0.2), st.floats(0.0, 0.3)), min_size=1, max_size=3),
+)
+def test_the_closed_form_alone_is_the_solvers_optimum(agents, prices):
+    # independent peer: the agents' own problems solved as one program by Clarabel (PriceResponse)
+    T = len(prices)
+    feed_in = tuple(p for p, _ in prices)
+    retail = tuple(p + extra for p, extra in prices)
+    ps = []
+    for k, (d, kind, cap, eta, a, b, flex, av, bv) in enumerate(agents):
+        asset = None if kind is None else Asset(kind, cap, efficiency=eta, cost_a_per_kw2h=a, cost_b_per_kwh=b)
+        fl = FlexibleLoad((3.0,) * T, av, bv) if flex else None
+        ps.append(Prosumer(f"p{k}", "1", (d,) * T, asset=asset, flexible=fl))
+    s = scenario(ps, periods=T, retail=retail, feed_in=feed_in)
+    assert all(separable(p, T) for p in ps)
+    solver = outside_option(s, response=PriceResponse(s))
+    closed = outside_option(s)
+    assert closed == pytest.approx(solver, abs=2e-5, rel=1e-6)
 
 
 def test_storage_shifts_energy_to_the_expensive_period():

@@ -45,6 +45,10 @@ def run_gui(path: Path | None = None) -> int:
     if reason:
         sys.stderr.write(reason)
         return 1
+    # the clearing's process starts first: its imports (the solver stack) overlap the window's
+    from gui.workers.process import CLEARING_PRELOAD, CLEARING_PROCESS, prestart
+
+    prestart(CLEARING_PROCESS, CLEARING_PRELOAD)
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow, app_icon

@@ -532,7 +532,7 @@ class FairnessPanel(QWidget):
     def _draw_bars(self, result: MarketResult, rule: str) -> None:
         f = result.fairness
         eff = f.utility_efficient.to_numpy(float)
-        order = np.argsort(-eff, kind="stable")
+        order = np.argsort(-np.round(eff, 6), kind="stable")  # equal gains (to a millionth) in the project's order
         f = f.iloc[order].reset_index(drop=True)
         self._sorted = f
         self.order = [str(a) for a in f.agent]

@@ -21,6 +21,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.workers import jobs
+from gui.workers.process import CLEARING_PRELOAD, CLEARING_PROCESS
 from gui.workers.runner import Runner
 
 DEBOUNCE_MS = 40
@@ -48,8 +49,9 @@ class MarketRunner(Runner):
 
     job = staticmethod(jobs.clear_job)
     what = "clearing"
-    process_name = "feeder-market-clearing"
+    process_name = CLEARING_PROCESS
     crashed = "the computation process stopped unexpectedly ({how}); a new one starts with the next change"
+    preload = CLEARING_PRELOAD
 
     def __init__(self, parent: QObject | None = None, debounce_ms: int = DEBOUNCE_MS, process: bool = True):
         """``process``: clear in a separate process (True) or on a thread of this one (False)."""

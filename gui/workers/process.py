@@ -52,6 +52,30 @@ def _deliver(sink, kind: str, args: tuple) -> None:
         log.debug("a %s report found no runner", kind)
 
 
+CLEARING_PROCESS = "feeder-market-clearing"
+CLEARING_PRELOAD = ("gui.workers.jobs", "core.pricing", "clarabel")  # the clearing's solver stack
+_PRESTARTED: dict[str, WorkerProcess] = {}
+
+
+def prestart(name: str, preload: tuple[str, ...] = ()) -> None:
+    """Start the worker process ``name`` now, importing ``preload`` while the dashboard builds its window;
+    the first runner of that name takes it (:func:`take_prestarted`) instead of starting one when its first
+    request comes — the process's start-up then overlaps the window's."""
+    if name not in _PRESTARTED:
+        _PRESTARTED[name] = WorkerProcess(name, preload=preload)
+
+
+def take_prestarted(name: str, crashed: str) -> WorkerProcess | None:
+    """The process :func:`prestart` started under ``name``, if it is still alive (once)."""
+    proc = _PRESTARTED.pop(name, None)
+    if proc is None or not proc.alive:
+        if proc is not None:
+            proc.close(0.5)
+        return None
+    proc.crashed = crashed
+    return proc
+
+
 class WorkerProcess:
     """A spawned worker process (:func:`gui.workers.protocol.serve`) and the thread relaying its replies."""
 
@@ -59,6 +83,7 @@ class WorkerProcess:
         self,
         name: str = "feeder-market-worker",
         crashed: str = "the worker process stopped unexpectedly ({how}); the next request starts a new one",
+        preload: tuple[str, ...] = (),
     ):
         import multiprocessing
 
@@ -69,7 +94,7 @@ class WorkerProcess:
         self.replies = ctx.Queue()
         self.control = ctx.Queue()
         self.process = ctx.Process(
-            target=serve, args=(self.requests, self.replies, self.control), daemon=True, name=name
+            target=serve, args=(self.requests, self.replies, self.control, tuple(preload)), daemon=True, name=name
         )
         self.process.start()
         self.pid = self.process.pid

@@ -95,8 +95,19 @@ class _Replies:
         self._replies.put((kind, job, blob))
 
 
-def serve(requests, replies, control) -> None:
-    """A worker process's loop: run each requested job until ``None`` arrives or the dashboard is gone."""
+def serve(requests, replies, control, preload: tuple[str, ...] = ()) -> None:
+    """A worker process's loop: run each requested job until ``None`` arrives or the dashboard is gone.
+
+    ``preload``: modules imported before the first request (the solver stack takes a second or two to import:
+    done while the dashboard builds its window, not after its first request).
+    """
+    import importlib
+
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the job's own import will say what is wrong
+            log.debug("cannot preload %s", name, exc_info=True)
     out = _Replies(replies)
     stopped: set[int] = set()
     parent = multiprocessing.parent_process()

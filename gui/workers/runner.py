@@ -29,7 +29,7 @@ import logging
 from PySide6.QtCore import QObject, Qt, Signal
 
 from gui.failures import describe_failure
-from gui.workers.process import ThreadWorker, WorkerProcess
+from gui.workers.process import ThreadWorker, WorkerProcess, take_prestarted
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Runner(QObject):
     what = "computation"  # for messages: "the computation cannot be sent to its worker process"
     process_name = "feeder-market-worker"
     crashed = "the computation process stopped unexpectedly ({how}); a new one starts with the next request"
+    preload: tuple[str, ...] = ()  # modules a new worker process imports before its first request
     join_s = PROCESS_JOIN_S
 
     def __init__(self, parent: QObject | None = None, process: bool = True):
@@ -138,7 +139,9 @@ class Runner(QObject):
         if self._proc is None or not self._proc.alive:
             if self._proc is not None:
                 self._proc.close(0.5)
-            self._proc = WorkerProcess(self.process_name, self.crashed)
+            self._proc = take_prestarted(self.process_name, self.crashed) or WorkerProcess(
+                self.process_name, self.crashed, self.preload
+            )
         return self._proc
 
     def _cancel(self, drop: bool = False) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.market import FAIRNESS_LABELS, NETWORK_LABELS, Diagnostic, MarketResult
+from core.market.settings import FAIRNESS_AUDIT_MAX_AGENTS
 from core.units import fmt_number, fmt_sig
 from gui.charts import CategoryTicks, StatGrid, index_at, side_column
 from gui.frame_model import DataFrameModel
@@ -501,6 +502,13 @@ class FairnessPanel(QWidget):
                 "Fairness rules measure each participant's gain over its outside option at the tariffs: "
                 "with the wholesale price as the outside option they are not computed. Choose the tariffs "
                 "(or “Automatic” on the copper plate) in the Market dock."
+            )
+        n = len(result.agents) if result.agents is not None else 0
+        if s.fairness == "efficiency" and n > FAIRNESS_AUDIT_MAX_AGENTS:
+            return (
+                f"With {n:,} participants the fairness rules are compared only when one is chosen (each takes "
+                "seconds at this size): choose Proportional or Max-min under Fairness in the Market dock to see "
+                "every participant's gain, the price of fairness and the envy between them."
             )
         return "This result carries no fairness audit."
 

@@ -288,3 +288,21 @@ def test_a_new_market_marks_the_shown_equilibrium_out_of_date(teaching, qtbot):
     _choose(teaching, qtbot, mechanism="pay_as_bid")
     assert "Pay-as-bid" in panel.title.text()
     assert panel.state.text().startswith("The equilibrium shown is for the market before the last change")
+
+
+def test_a_large_market_says_how_to_get_its_fairness_audit(qtbot):
+    # above FAIRNESS_AUDIT_MAX_AGENTS participants the efficient clearing skips comparing the rules: the panel
+    # says so and how to get them, instead of a bare "not computed"
+    from core.market import MarketSettings, clear
+    from core.market.settings import FAIRNESS_AUDIT_MAX_AGENTS
+    from core.scenario.generate import synthetic_feeder
+    from gui.fairness_panel import FairnessPanel
+
+    s = synthetic_feeder(n_buses=30, n_prosumers=FAIRNESS_AUDIT_MAX_AGENTS + 20, periods=2)
+    result = clear(s, MarketSettings(audit=False, tatonnement=False))
+    assert result.fairness is None and result.envy is None
+    panel = FairnessPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(result)
+    assert f"With {FAIRNESS_AUDIT_MAX_AGENTS + 20:,} participants" in panel.note.text()
+    assert "Proportional or Max-min" in panel.note.text()

@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 
 from core.scenario import Scenario
 from core.scenario.layout import electrical_depth, geographic_layout, tree_layout
+from core.units import fmt_number
 from gui.feeder_items import (
     _FLAGS,
     _HALO_BRUSH,
@@ -93,7 +94,6 @@ from gui.feeder_items import (
     scale_colours,
 )
 from gui.feeder_legend import GEOGRAPHIC_OFF_TIP, GEOGRAPHIC_TIP, FeederLegend
-from gui.frame_model import fmt_number
 from gui.network_panels import (
     LIMIT,
     LOADING_AT_LIMIT_PCT,

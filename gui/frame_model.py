@@ -15,14 +15,7 @@ import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from core.units import column_unit, fmt_cell, fmt_full, fmt_number, unit_decimals
-
-__all__ = [
-    "SORT_ROLE",
-    "DataFrameModel",
-    "FrameSortProxy",
-    "fmt_number",
-]  # fmt_number: until every panel imports core.units
+from core.units import column_unit, fmt_cell, fmt_full, unit_decimals
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 

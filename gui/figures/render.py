@@ -1,0 +1,110 @@
+"""Rendering a figure's graphics offscreen: to SVG bytes, to PNG bytes, or as vectors into any QPainter (the PDF).
+
+The figure's item is put in a ``pyqtgraph.GraphicsScene`` and drawn with ``QGraphicsScene.render`` — the scene's
+items only. pyqtgraph's items place their ticks and labels in device coordinates, which they read from a view of
+their scene; a :class:`Canvas` therefore gives the scene one ``pyqtgraph.GraphicsView``, never shown, whose only
+content is the figure's item. Nothing on screen is grabbed, and no widget is drawn.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QGraphicsProxyWidget
+
+from gui.figures import Figure
+
+
+class Canvas:
+    """An offscreen scene holding one figure, sized ``width`` × ``height`` logical pixels."""
+
+    def __init__(self, fig: Figure):
+        self.figure = fig
+        self.width, self.height = fig.size
+        # pyqtgraph's items read their device geometry from a pyqtgraph view of their scene: one that is never
+        # shown, whose only content is the figure's item
+        self.view = pg.GraphicsView(background="w")
+        self.view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        self.view.resize(self.width, self.height)
+        self.scene = self.view.scene()
+        self.rect = QRectF(0, 0, self.width, self.height)
+        self.view.setCentralItem(fig.item)
+        self.view.setRange(self.rect, padding=0)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Let the items lay themselves out (pyqtgraph's layouts and view ranges update on events)."""
+        from PySide6.QtWidgets import QApplication
+
+        for _ in range(3):
+            QApplication.processEvents()
+        self.figure.item.setGeometry(self.rect)
+
+    def widgets(self) -> list:
+        """Widgets embedded in the figure (there must be none)."""
+        return [it for it in self.scene.items() if isinstance(it, QGraphicsProxyWidget)]
+
+    def paint(self, painter: QPainter, target: QRectF) -> None:
+        """Draw the figure into ``target`` of ``painter`` (vectors on a vector device: SVG, PDF)."""
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        self.scene.render(painter, target, self.rect, Qt.AspectRatioMode.KeepAspectRatio)
+        painter.restore()
+
+    def svg(self, title: str = "") -> bytes:
+        from PySide6.QtSvg import QSvgGenerator
+
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        gen = QSvgGenerator()
+        gen.setOutputDevice(buf)
+        gen.setSize(QSize(self.width, self.height))
+        gen.setViewBox(self.rect)
+        gen.setTitle(title or self.figure.caption)
+        gen.setDescription("Drawn by Feeder Market from the market's result")
+        painter = QPainter(gen)
+        try:
+            painter.fillRect(self.rect, QColor("white"))
+            self.paint(painter, self.rect)
+        finally:
+            painter.end()
+        buf.close()
+        return bytes(data.data())
+
+    def png(self, scale: float = 2.0) -> bytes:
+        img = QImage(int(self.width * scale), int(self.height * scale), QImage.Format.Format_ARGB32)
+        img.setDevicePixelRatio(scale)
+        img.fill(QColor("white"))
+        painter = QPainter(img)
+        try:
+            self.paint(painter, self.rect)
+        finally:
+            painter.end()
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        img.save(buf, "PNG")
+        buf.close()
+        return bytes(data.data())
+
+    def close(self) -> None:
+        self.view.deleteLater()
+
+
+def render_svg(fig: Figure) -> bytes:
+    canvas = Canvas(fig)
+    try:
+        return canvas.svg()
+    finally:
+        canvas.close()
+
+
+def render_png(fig: Figure, scale: float = 2.0) -> bytes:
+    canvas = Canvas(fig)
+    try:
+        return canvas.png(scale)
+    finally:
+        canvas.close()

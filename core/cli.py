@@ -472,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="feeder-market",
         description="Feeder Market: P2P and transactive energy markets on radial feeders. "
         "Without a command, opens the dashboard (on FILE, or the default project).",
+        epilog="feeder-market report FILE -o OUT.pdf|OUT.html [--mechanism … --network … --period …] writes the "
+        "dashboard's report without a window (feeder-market report --help).",
     )
     ap.add_argument("--version", action="version", version=f"feeder-market {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")

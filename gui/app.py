@@ -2,7 +2,8 @@
 
 ``feeder-market [FILE]`` opens the dashboard on FILE (default: the bundled
 IEEE 33-bus community). ``feeder-market validate|summary|import …`` runs the
-headless command line of :mod:`core.cli` without ever importing Qt.
+headless command line of :mod:`core.cli` without ever importing Qt; ``feeder-market report …``
+writes the report (:mod:`gui.report`), drawing its figures offscreen.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from core.cli import main as cli_main
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "report":  # draws its figures with Qt (offscreen): the dashboard's side
+        from gui.report import report_command
+
+        return report_command(args[1:])
     if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
         return cli_main(args)
     if len(args) > 1 or (args and args[0].startswith("-")):

@@ -120,10 +120,10 @@ class ActionsMixin:
             self.act_export_excel.setEnabled(False)
             self.act_export_excel.setToolTip("Excel export needs the openpyxl package (pip install openpyxl)")
         self.act_export_report = self._action(
-            "&Report (HTML)…",
+            "&Report (PDF or HTML)…",
             self.export_report_dialog,
             "Ctrl+Shift+R",
-            "Write a self-contained HTML report of the scenario and its market",
+            "Write a report of the scenario and its market for stakeholders: a PDF, or one self-contained HTML file",
         )
         self.act_open_report = self._action(
             "Open &last report", self.open_last_report, None, "Open the last HTML report written, in the browser"

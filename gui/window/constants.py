@@ -36,18 +36,6 @@ LAYOUT_VERSION = 3  # saved dock layouts of another version are not restored (2:
 EDITING_DOCKS = ("prosumers", "lines", "buses", "scenario", "history")  # hidden in presentation mode
 
 
-# the report's figures: caption → panel key (the DLMP only when the result has a network)
-REPORT_PANELS = {
-    "The feeder": "feeder",
-    "Supply and demand": "curves",
-    "Distribution locational marginal prices": "dlmp",
-    "Compare mechanisms": "compare",
-    "Mechanism properties": "properties",
-    "Fairness": "fairness",
-    "Market power": "market_power",
-}
-
-
 PANEL_BUDGET_MS = 15  # big projects: panels filled per turn of the event loop until this much time went by
 
 

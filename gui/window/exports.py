@@ -15,13 +15,11 @@ from PySide6.QtWidgets import (
 
 from gui.presenting import (
     HAVE_SVG,
-    png_bytes,
     save_png,
     save_svg,
     write_csv_folder,
     write_excel,
 )
-from gui.window.constants import REPORT_PANELS
 
 
 class ExportsMixin:
@@ -129,52 +127,51 @@ class ExportsMixin:
         self._remember_dir(p)
         self.statusBar().showMessage(f"Wrote {p}", 8000)
 
-    def report_figures(self) -> dict[str, bytes]:
-        """The main panels as PNG bytes, caption → bytes (each tab brought forward while it is drawn)."""
-        result = self.market_result
-        front = [d for d in self.docks.values() if d.isVisible() and not d.visibleRegion().isEmpty()]
-        figures = {}
-        for caption, key in REPORT_PANELS.items():
-            if key == "dlmp" and (result is None or result.buses is None):
-                continue
-            if key != "feeder":
-                dock = self.docks[key]
-                if not dock.isHidden():  # in another workspace: drawn at its own size all the same
-                    dock.raise_()
-                    QApplication.processEvents()
-            figures[caption] = png_bytes(self.panel_widget(key))
-        for dock in front:
-            dock.raise_()
-        return figures
-
-    def export_report(self, path: str | Path) -> Path:
-        """Write the HTML report of the scenario and its current result to ``path``."""
-        from core.report import write_report
+    def export_report(self, path: str | Path, page: str = "A4") -> Path:
+        """Write the report (HTML or PDF, by the name's ending) of the scenario and its current result to ``path``:
+        its figures drawn from the result (:mod:`gui.report`), not grabbed from the panels."""
+        from gui.report import write_report
 
         if self.market_result is None:
             raise OSError("no market result yet")
-        p = write_report(Path(path), self.doc.scenario, self.market_result, self.report_figures())
+        p, seconds = write_report(Path(path), self.doc.scenario, self.market_result, page=page)
         with contextlib.suppress(OSError):
             p.chmod(0o644)  # written through a private temporary file: readable like any document
         self.last_report = p
         self.act_open_report.setEnabled(True)
-        self.statusBar().showMessage(f"Wrote the report {p} (File ▸ Export ▸ Open last report)", 10000)
+        self.statusBar().showMessage(
+            f"Wrote the report {p} in {seconds:.1f} s (File ▸ Export ▸ Open last report)", 10000
+        )
         return p
 
     def export_report_dialog(self) -> None:
+        from gui.report import ReportError
+
         if not self._need_result():
             return
-        stem = (self.doc.path.stem if self.doc.path else "feeder-market") + "-report.html"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Write the HTML report", str(self._export_dir() / stem), "HTML files (*.html)"
+        stem = (self.doc.path.stem if self.doc.path else "feeder-market") + "-report.pdf"
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Write the report",
+            str(self._export_dir() / stem),
+            "PDF, A4 (*.pdf);;PDF, Letter (*.pdf);;HTML, one self-contained file (*.html)",
         )
         if not path:
             return
-        p = Path(path) if path.endswith((".html", ".htm")) else Path(f"{path}.html")
+        html = chosen.startswith("HTML")
+        p = Path(path)
+        if p.suffix.lower() not in (".pdf", ".html", ".htm"):
+            p = Path(f"{path}.{'html' if html else 'pdf'}")
         try:
-            self.export_report(p)
-        except OSError as err:
-            self.error("Cannot write the report", f"{p}: {err.strerror or err}")
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.export_report(p, page="Letter" if "Letter" in chosen else "A4")
+            finally:
+                QApplication.restoreOverrideCursor()
+        except (OSError, ReportError) as err:
+            self.error(
+                "Cannot write the report", str(err) if isinstance(err, ReportError) else f"{p}: {err.strerror or err}"
+            )
             return
         self._remember_dir(p)
 

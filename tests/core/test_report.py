@@ -1,60 +1,110 @@
-"""The HTML report: self-contained, with the numbers of the result in it."""
+"""The report's document: words a stakeholder reads, numbers equal to the result's, self-contained HTML."""
 
 import re
 from html.parser import HTMLParser
 
-from core.market import MarketSettings, clear
-from core.report import build_html, write_report
-from core.scenario.generate import teaching_5bus
+import numpy as np
+import pytest
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
+from core.market import MarketSettings, clear
+from core.report import FigureSlot, Heading, KeyFigures, Paragraph, Table, build_report, executive_summary, to_html
+from core.scenario.generate import ieee33_community, synthetic_feeder, teaching_5bus
+from core.units import MONEY, fmt
+
+SVG = b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'><rect width='10' height='10'/></svg>"
 
 
 class _Parser(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.sources, self.tables = [], 0
+        self.sources, self.tables, self.figures = [], 0, 0
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "table":
-            self.tables += 1
+        self.tables += tag == "table"
+        self.figures += tag == "figure"
         for key in ("src", "href"):
             if key in attrs:
                 self.sources.append(attrs[key])
 
 
-def test_report_is_self_contained_and_carries_the_numbers(tmp_path):
+@pytest.fixture(scope="module")
+def vcg():
     s = teaching_5bus()
-    r = clear(s, MarketSettings(mechanism="uniform"))
-    html = build_html(s, r, figures={"Supply and demand": PNG})
+    return s, clear(s, MarketSettings(mechanism="vcg"))
+
+
+def test_the_executive_summary_says_the_results_numbers(vcg):
+    # the chapter's VCG example (teaching feeder): S1 (cost 5) and S2 (cost 7) each sell 1 kWh to B1 (value 12)
+    # and B2 (value 10): 2 kWh, prices clearing between 8 and 9 ¢; the Clarke pivot makes the platform pay 2 ¢
+    s, r = vcg
+    text = " ".join(executive_summary(s, r))
+    assert "2 of the 6 participants sell and 2 buy: 2 kWh change hands" in text
+    g = r.agents.gain_over_outside.to_numpy(float)
+    assert f"gain {fmt(g.sum(), MONEY, '¢')} together" in text
+    best, worst = r.agents.agent.iat[int(np.argmax(g))], r.agents.agent.iat[int(np.argmin(g))]
+    assert f"{best} gains the most ({fmt(g.max(), MONEY, '¢')})" in text
+    assert f"{worst} the least ({fmt(g.min(), MONEY, '¢')})" in text
+    assert "the platform pays a deficit of 2.00 ¢" in text  # VCG is not budget balanced
+
+
+def test_settings_and_headlines_are_words_with_units(vcg):
+    s, r = vcg
+    rep = build_report(s, r)
+    text = rep.text()
+    for raw in ("lindistflow", "wholesale", "pay_as_bid", "price_per_kwh", "gain_over_outside", "ir_ok"):
+        assert raw not in text, raw
+    kf = next(b for b in rep.blocks if isinstance(b, KeyFigures))
+    labels = {label: (value, what) for label, value, what in kf.items}
+    assert labels["Welfare"][0] == fmt(r.summary["welfare"], MONEY, "¢")
+    assert "negative" in labels["Welfare"][1]  # its sign convention, in words
+    assert labels["Platform surplus"][0] == "−2.00 ¢"
+    assert labels["Traded between participants"][0] == "2 kWh"
+    # one table of the mechanisms compared, every mechanism in words
+    heads = [b.text for b in rep.blocks if isinstance(b, Heading)]
+    assert heads.count("Mechanisms compared") == 1
+    assert "Pay-as-bid auction" in text and "VCG mechanism" in text
+
+
+def test_the_html_is_self_contained_with_svg_figures(vcg, tmp_path):
+    s, r = vcg
+    rep = build_report(s, r, figures=("supply_demand", "feeder"))
+    html = to_html(rep, {"supply_demand": (SVG, "Supply and demand at 12:00")})
     p = _Parser()
     p.feed(html)
-    assert p.tables >= 4  # settings, periods, participants, mechanism properties, market power
-    # nothing is fetched: the one figure is a data: URI
-    assert p.sources == [p.sources[0]] and p.sources[0].startswith("data:image/png;base64,")
+    assert p.figures == 1 and p.tables >= 4  # a slot without a drawing is left out
+    assert all(src.startswith("data:") for src in p.sources)  # nothing is fetched
+    assert any(src.startswith("data:image/svg+xml;base64,") for src in p.sources)
+    assert any(src.startswith("data:text/csv;base64,") for src in p.sources)  # the full tables, attached
     assert not re.search(r"https?://", html)
-    assert "8.5" in html and "Uniform-price double auction" in html
-    out = write_report(tmp_path / "report.html", s, r)
-    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "Figure 1.</b> Supply and demand at 12:00" in html
 
 
-def test_report_names_say_what_and_in_what_unit():
-    from core.report import readable
+def test_a_network_report_says_which_market_each_part_measures():
+    s = ieee33_community()
+    r = clear(s, MarketSettings(network="lindistflow", period=19, audit=False, tatonnement=False))
+    text = build_report(s, r).text()
+    # market power is the copper plate's uniform auction: said, with that auction's own price and volume
+    mp = r.market_power_summary
+    assert (
+        "a different market from this report's (Welfare-maximising (shadow price), LinDistFlow + losses, 19:00)" in text
+    )
+    assert fmt(mp["price"], "price", "EUR") in text
+    assert "the buses' prices (DLMPs) range from " + fmt(r.summary["dlmp_min_per_kwh"], "price", "EUR") in text
+    assert "Each bus pays its distribution locational marginal price" in text
 
-    assert readable("price_per_kwh", "¢") == "Price (¢/kWh)"
-    assert readable("v_min_pu", "EUR") == "V min (p.u.)"
-    assert readable("max_loading_pct", "EUR") == "Max loading (%)"
-    assert readable("p2p_kwh", "EUR") == "P2P (kWh)"
-    assert readable("platform_surplus", "¢") == "Platform surplus (¢)"
-    assert readable("ir_ok", "¢") == "IR OK"
-    s = teaching_5bus()
-    r = clear(s, MarketSettings(mechanism="vcg"))
-    html = build_html(s, r)
-    # the chapter's VCG example: the platform pays 2 ¢ (module text of test_market); headline and tables readable
-    assert "Platform surplus (¢)<b>−2.00</b>" in html  # money: two decimals, a true minus
-    assert "<th>Bought (kWh)</th>" in html and "price_per_kwh" not in html
-    assert "e-1" not in html  # no solver noise in scientific notation
+
+def test_a_big_market_shows_the_top_and_bottom_and_attaches_the_rest():
+    s = synthetic_feeder(n_buses=40, n_prosumers=120, periods=2)
+    r = clear(s, MarketSettings(audit=False, tatonnement=False, compare=False))
+    rep = build_report(s, r, figures=())
+    table = next(b for b in rep.blocks if isinstance(b, Table) and b.attachment == "participants.csv")
+    assert len(table.rows) == 20 and "of 120" in table.note
+    assert len(rep.attachments["participants.csv"]) == 120
+    gains = [
+        float(row[table.columns.index("Gain over the grid alone (EUR)")].replace(",", "").replace("−", "-"))
+        for row in table.rows
+    ]
+    assert gains[:15] == sorted(gains[:15], reverse=True)  # the top, highest first
+    assert not any(isinstance(b, FigureSlot) for b in rep.blocks)
+    assert any(isinstance(b, Paragraph) for b in rep.blocks)

@@ -95,12 +95,15 @@ def test_excel_workbook_has_one_sheet_per_result_table(constrained, tmp_path):
 
 
 def test_html_report_is_self_contained(constrained, tmp_path):
+    from gui.report import draw_figures
+
     path = constrained.export_report(tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
-    images = re.findall(r"src=[\"']data:image/png;base64,", text)
-    assert len(images) >= 5  # feeder, curves, DLMP, properties, fairness, market power
-    assert "Distribution locational marginal prices" in text
+    images = re.findall(r"src=[\"']data:image/svg\+xml;base64,", text)  # drawn from the result, as vectors
+    drawn = draw_figures(constrained.doc.scenario, constrained.market_result)
+    assert len(images) == len(drawn) >= 5  # feeder, curves, prices over the day, DLMP parts, market power…
+    assert "distribution locational marginal price" in text
     assert not re.search(r'(src|href)=["\']https?://', text)
     assert constrained.last_report == path and constrained.act_open_report.isEnabled()
     assert str(path) in constrained.statusBar().currentMessage()

@@ -615,6 +615,41 @@ def build_report(
     return Report(title, meta, b, attachments, cur)
 
 
+def study_report(
+    name: str,
+    about: list[str],
+    plot_caption: str,
+    plot_data: pd.DataFrame,
+    results: pd.DataFrame,
+    currency: str,
+    figure_key: str = "study_plot",
+) -> Report:
+    """The report of a study (:mod:`core.study`): what was varied and how many points, its plot (slot
+    ``figure_key``), the numbers behind the plot, and the points' outcome; the whole results attached."""
+    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    meta = f"Feeder Market {__version__} · {now} · a study of {len(results):,} points"
+    b: list[Block] = [Heading("The study")]
+    b += [Paragraph(t) for t in about]
+    b.append(FigureSlot(figure_key))
+    attachments = {"study-results.csv": results}
+    if len(plot_data):
+        b.append(Heading("The numbers behind the plot"))
+        attachments["plot.csv"] = plot_data
+        shown = plot_data.head(BIG_TABLE * 2)
+        note = (
+            f"The first {len(shown):,} of {len(plot_data):,} rows; the whole table is attached as plot.csv."
+            if len(plot_data) > len(shown)
+            else ""
+        )
+        b.append(frame_table(shown, currency, note=note, attachment="plot.csv" if note else None))
+    if "status" in results:
+        b.append(Heading("The points"))
+        counts = results.status.value_counts()
+        b.append(Table(["Outcome", "Points"], [[str(k), f"{int(v):,}"] for k, v in counts.items()], [False, True]))
+    b.append(Paragraph(plot_caption, note=True))
+    return Report(f"Study: {name}", meta, b, attachments, currency)
+
+
 # --- HTML -------------------------------------------------------------------------------------------------------
 _STYLE = """
 body { font-family: "DejaVu Sans", -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 60em;

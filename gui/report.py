@@ -78,18 +78,26 @@ def write_report(
     p = check_path(path)
     figs = draw_figures(scenario, result)
     report = build_report(scenario, result, title, tuple(figs))
+    write_document(p, report, figs, page)
+    return p, time.perf_counter() - t0
+
+
+def write_document(path: str | Path, report: Report, figures: dict, page: str = "A4") -> Path:
+    """Write ``report`` with its ``figures`` (key → :class:`gui.figures.Figure`) to ``path``: PDF or HTML by the
+    name's ending, atomically."""
     from core.files import write_atomic
 
+    p = check_path(path)
     try:
         if p.suffix.lower() == ".pdf":
-            data = pdf_bytes(report, figs, page)
+            data = pdf_bytes(report, figures, page)
             write_atomic(p, lambda fh: fh.write(data), mode="wb", encoding=None, newline=None)
         else:
-            from gui.figures.render import Canvas
+            from gui.figures.render import canvas_for
 
             rendered = {}
-            for key, fig in figs.items():
-                canvas = Canvas(fig)
+            for key, fig in figures.items():
+                canvas = canvas_for(fig)
                 try:
                     rendered[key] = (canvas.svg(), fig.caption)
                 finally:
@@ -98,7 +106,7 @@ def write_report(
             write_atomic(p, lambda fh: fh.write(text))
     except OSError as err:
         raise ReportError(f"{p}: cannot write the report ({err.strerror or err})") from None
-    return p, time.perf_counter() - t0
+    return p
 
 
 # --- PDF --------------------------------------------------------------------------------------------------------
@@ -239,7 +247,7 @@ class _Pdf:
     def figure(self, fig, number: int) -> None:
         from PySide6.QtCore import QRectF
 
-        from gui.figures.render import Canvas
+        from gui.figures.render import canvas_for
 
         w_px, h_px = fig.size
         w = self.width
@@ -249,12 +257,21 @@ class _Pdf:
         if h + ch > self.height:  # never taller than a page
             h = self.height - ch - self.GAP
             w = h * w_px / h_px
-        canvas = Canvas(fig)
-        self._canvases.append(canvas)
+        # drawn once as SVG at the figure's own size, then played into the page: text keeps its size relative to
+        # the drawing whatever the PDF's resolution (pyqtgraph sizes its labels for the device it paints on)
+        from PySide6.QtCore import QByteArray
+        from PySide6.QtSvg import QSvgRenderer
 
-        def paint(painter, y, canvas=canvas, cap=cap, w=w, h=h):
+        canvas = canvas_for(fig)
+        try:
+            svg = QSvgRenderer(QByteArray(canvas.svg()))
+        finally:
+            canvas.close()
+        self._canvases.append(svg)
+
+        def paint(painter, y, svg=svg, cap=cap, w=w, h=h):
             k = self.k
-            canvas.paint(painter, QRectF((self.width - w) / 2 * k, y * k, w * k, h * k))
+            svg.render(painter, QRectF((self.width - w) / 2 * k, y * k, w * k, h * k))
             painter.save()
             painter.translate(0, (y + h + 3) * k)
             cap.drawContents(painter)
@@ -353,8 +370,7 @@ def pdf_bytes(report: Report, figures: dict, page: str = "A4") -> bytes:
         pdf.paint_all(report.title)
     finally:
         painter.end()
-        for c in pdf._canvases:
-            c.close()
+        pdf._canvases.clear()
     buf.close()
     return bytes(data.data())
 

@@ -41,6 +41,16 @@ class Canvas:
             QApplication.processEvents()
         self.figure.item.setGeometry(self.rect)
 
+    def _dpi(self) -> int:
+        return self.view.logicalDpiX()
+
+    def _export_mode(self, on: bool, painter) -> None:
+        """pyqtgraph's export mode (what its own exporters do): markers drawn as vectors, not cached pixmaps."""
+        opts = {"antialias": True, "background": QColor("white"), "painter": painter}
+        for item in self.scene.items():
+            if hasattr(item, "setExportMode"):
+                item.setExportMode(on, opts if on else None)
+
     def widgets(self) -> list:
         """Widgets embedded in the figure (there must be none)."""
         return [it for it in self.scene.items() if isinstance(it, QGraphicsProxyWidget)]
@@ -62,15 +72,20 @@ class Canvas:
         gen = QSvgGenerator()
         gen.setOutputDevice(buf)
         gen.setSize(QSize(self.width, self.height))
+        # the screen's resolution: pyqtgraph lays its axes and markers out for the device it paints on, and the
+        # generator's own default (90 dpi) drew them out of step with the data
+        gen.setResolution(self._dpi())
         gen.setViewBox(self.rect)
         gen.setTitle(title or self.figure.caption)
         gen.setDescription("Drawn by Feeder Market from the market's result")
         painter = QPainter(gen)
+        self._export_mode(True, painter)
         try:
             painter.fillRect(self.rect, QColor("white"))
             self.paint(painter, self.rect)
         finally:
             painter.end()
+            self._export_mode(False, None)
         buf.close()
         return bytes(data.data())
 
@@ -92,6 +107,38 @@ class Canvas:
 
     def close(self) -> None:
         self.view.deleteLater()
+
+
+class ItemCanvas(Canvas):
+    """A figure whose item already lives in a scene (a panel's plot on screen): its scene is drawn within the
+    item's bounds — the item and its children only, never the widgets around it."""
+
+    def __init__(self, fig: Figure):  # no offscreen view: the item has its own
+        self.figure = fig
+        self.width, self.height = fig.size
+        self.scene = fig.item.scene()
+        self.rect = QRectF(0, 0, self.width, self.height)
+
+    def _dpi(self) -> int:
+        return self.scene.views()[0].logicalDpiX()
+
+    def paint(self, painter: QPainter, target: QRectF) -> None:
+        # through the view that shows it: pyqtgraph's axes and labels are laid out for that view's geometry
+        view = self.scene.views()[0]
+        source = view.mapFromScene(self.figure.item.sceneBoundingRect()).boundingRect()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        view.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+        painter.restore()
+
+    def close(self) -> None:
+        pass
+
+
+def canvas_for(fig: Figure) -> Canvas:
+    """The canvas that draws ``fig``: offscreen for a figure built for it, its own view for one already shown."""
+    scene = fig.item.scene()
+    return ItemCanvas(fig) if scene is not None and scene.views() else Canvas(fig)
 
 
 def render_svg(fig: Figure) -> bytes:

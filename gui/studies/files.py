@@ -65,3 +65,24 @@ def ask_export_plot(panel: StudiesPanel) -> None:
             panel.export_plot_data(path)
         except OSError as err:
             panel.run_box.say(f"⚠ Cannot write {path}: {err}", error=True)
+
+
+def ask_report(panel: StudiesPanel) -> None:
+    from gui.report import ReportError
+
+    path, chosen = QFileDialog.getSaveFileName(
+        panel,
+        "Write the study's report",
+        str(_folder(panel) / "study-report.pdf"),
+        "PDF, A4 (*.pdf);;PDF, Letter (*.pdf);;HTML, one self-contained file (*.html)",
+    )
+    if not path:
+        return
+    p = Path(path)
+    if p.suffix.lower() not in (".pdf", ".html", ".htm"):
+        p = Path(f"{path}.{'html' if chosen.startswith('HTML') else 'pdf'}")
+    try:
+        panel.write_report(p, page="Letter" if "Letter" in chosen else "A4")
+        panel.run_box.say(f"Wrote the study's report {p}")
+    except (OSError, ReportError) as err:
+        panel.run_box.say(f"⚠ Cannot write the report: {err}", error=True)

@@ -45,7 +45,7 @@ from core.study import (
     write_results,
 )
 from gui.charts import side_column
-from gui.studies.files import ask_export_plot, ask_load_results, ask_save_results, ask_save_spec
+from gui.studies.files import ask_export_plot, ask_load_results, ask_report, ask_save_results, ask_save_spec
 from gui.studies.form import StudyForm
 from gui.studies.labels import AXIS_INFO, value_text
 from gui.studies.results_view import ResultsView
@@ -95,6 +95,7 @@ class StudiesPanel(QWidget):
     load_results_button = _forward("run_box.load_results_button")
     save_spec_button = _forward("run_box.save_spec_button")
     export_plot_button = _forward("run_box.export_plot_button")
+    report_button = _forward("run_box.report_button")
     # the study shown and its view
     table = _forward("results.table")
     spec = _forward("results.spec")
@@ -202,6 +203,7 @@ class StudiesPanel(QWidget):
         self.load_results_button.clicked.connect(lambda: ask_load_results(self))
         self.save_spec_button.clicked.connect(lambda: ask_save_spec(self))
         self.export_plot_button.clicked.connect(lambda: ask_export_plot(self))
+        self.report_button.clicked.connect(lambda: ask_report(self))
         self.runner.busy.connect(lambda _on: self._update_buttons())
         self.runner.rows.connect(self._on_rows)
         self.runner.progress.connect(self._on_progress)
@@ -427,6 +429,7 @@ class StudiesPanel(QWidget):
         has_rows = len(self.results.table) > 0
         self.save_results_button.setEnabled(has_rows and not busy)
         self.export_plot_button.setEnabled(len(self.results.plot_data) > 0)
+        self.report_button.setEnabled(len(self.results.table) > 0 and not busy)
         self.load_results_button.setEnabled(not busy)
         self.save_spec_button.setEnabled(self.scenario is not None)
 
@@ -484,6 +487,47 @@ class StudiesPanel(QWidget):
     def export_table(self, path: str | os.PathLike) -> Path:
         """The results table as CSV (Parquet when the suffix is ``.parquet``): :meth:`save_results`."""
         return self.save_results(path)
+
+    def write_report(self, path: str | os.PathLike, page: str = "A4") -> Path:
+        """A report of the study shown — what was varied, its plot as drawn (the plot's graphics only, as
+        vectors), the numbers behind it and the points' outcome, the whole results attached — as PDF or HTML by
+        the name's ending (:func:`gui.report.write_document`)."""
+        from PySide6.QtGui import QTextDocumentFragment
+
+        from core.report import study_report
+        from gui.figures import Figure
+        from gui.report import write_document
+        from gui.studies.labels import metric_label
+
+        r = self.results
+
+        def plain(html: str) -> str:
+            return " ".join(QTextDocumentFragment.fromHtml(html).toPlainText().split())
+
+        shown = r.stack.currentWidget()
+        item = getattr(shown, "centralWidget", None)
+        view = {"lines": "lines", "heat": "a heat map", "histogram": "histograms"}.get(r.controls.view_kind(), "a plot")
+        metric = r.controls.chosen_metric()
+        caption = f"{metric_label(metric, r.currency or r.project_currency)} as {view}"
+        legend = plain(r.legend.text())
+        if legend:
+            caption += f" — {legend}"
+        figures = {}
+        if item is not None and len(r.plot_data):
+            rect = item.sceneBoundingRect()
+            figures["study_plot"] = Figure("study_plot", item, caption, size=(int(rect.width()), int(rect.height())))
+        about = [plain(r.title.text())]
+        if r.spec is not None and r.spec.text:
+            about.append("The study's spec: " + " ".join(r.spec.text.split())[:600])
+        report = study_report(
+            r.spec.name if r.spec is not None else (r.meta or {}).get("name", "study"),
+            about,
+            caption,
+            r.plot_data,
+            r.table,
+            r.currency or r.project_currency or "EUR",
+        )
+        return write_document(path, report, figures, page)
 
     def export_plot_data(self, path: str | os.PathLike) -> Path:
         """The numbers behind the plot shown, as CSV."""

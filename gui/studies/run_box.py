@@ -70,6 +70,12 @@ class RunBox(QWidget):
             "map's cells; the histogram's bins) as CSV"
         )
 
+        self.report_button = QPushButton("Report…", self)
+        self.report_button.setToolTip(
+            "Write a report of the study for stakeholders (PDF or one HTML file): what was varied, the plot shown "
+            "as drawn, the numbers behind it and the points' outcome, with the whole results attached"
+        )
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
@@ -89,6 +95,7 @@ class RunBox(QWidget):
         files.addWidget(self.load_results_button, 0, 1)
         files.addWidget(self.save_spec_button, 1, 0)
         files.addWidget(self.export_plot_button, 1, 1)
+        files.addWidget(self.report_button, 2, 0, 1, 2)
         lay.addLayout(files)
         self.dask.toggled.connect(self.scheduler.setEnabled)
 

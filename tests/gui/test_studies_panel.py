@@ -358,3 +358,19 @@ def test_a_killed_worker_process_ends_the_run_with_a_message_and_the_next_run_wo
     run_and_wait(panel, qtbot)
     assert panel.runner.process_pid not in (None, pid, os.getpid())
     assert "Done: 4 points" in panel.state.text() and (panel.table.status == "ok").all()
+
+
+def test_a_study_report_holds_its_plot_and_its_numbers(ran, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    assert ran.report_button.isEnabled()
+    html = ran.write_report(tmp_path / "study.html").read_text(encoding="utf-8")
+    assert html.count("<figure>") == 1 and "data:image/svg+xml;base64," in html  # the plot, as vectors
+    assert "Study: " in html and "The numbers behind the plot" in html and "study-results.csv" in html
+    # the plot's numbers: the mean gain of each mechanism at each PV penetration, as the plot draws them
+    data = ran.plot_data
+    assert len(data) == 9 and html.count("<tr>") >= 9
+    pdf = ran.write_report(tmp_path / "study.pdf")
+    reader = pypdf.PdfReader(str(pdf))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "The numbers behind the plot" in text and "page 1 of" in text
+    assert "Gain over the grid alone" in text or "gain over the grid alone" in text.lower()

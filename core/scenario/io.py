@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from core.errors import Problem, ScenarioError
-from core.files import write_atomic
+from core.files import read_text, write_atomic
 from core.scenario.model import Scenario
 
 FORMAT_NAME = "feeder-market-project"
@@ -232,7 +232,10 @@ def scenario_from_data(data: Any, file: str | None = None) -> Scenario:
         loader.fail(key, "is not a known top-level field (expected format, schema_version, scenario)")
     if "scenario" not in data:
         loader.fail("scenario", "is missing")
-    scenario = loader.build_record(Scenario, data.get("scenario", {}), "")
+    body = data.get("scenario", {})
+    if not isinstance(body, dict):  # its fields would each be "missing": one line says it all
+        raise ScenarioError(Problem("scenario", f"must be an object, got {_short(body)}"), file=file)
+    scenario = loader.build_record(Scenario, body, "")
     if loader.problems:
         raise ScenarioError(loader.problems, file=file)
     try:
@@ -278,29 +281,49 @@ def _format(value: Any, indent: int) -> str:
 
 def loads_project(text: str, file: str | None = None) -> Scenario:
     """Parse a project file's text (errors name ``file`` and the line of a JSON syntax error)."""
+    if text.startswith("\ufeff"):  # a byte-order mark, as Notepad writes UTF-8
+        text = text[1:]
     try:
-        # NaN/Infinity are parsed, then refused by validation, which names the field
-        data = json.loads(text, parse_constant=float)
+        # NaN/Infinity are parsed, then refused by validation, which names the field; so is a number too long to
+        # be a quantity (read as a float: infinite); a key twice in one object is refused, naming it
+        data = json.loads(text, parse_constant=float, parse_int=_int, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise ScenarioError(
             Problem("", f"is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", row=err.lineno),
             file=file,
         ) from None
+    except RecursionError:
+        raise ScenarioError(_TOO_DEEP, file=file) from None
     except ValueError as err:
         raise ScenarioError(str(err), file=file) from None
-    return scenario_from_data(data, file=file)
+    try:
+        return scenario_from_data(data, file=file)
+    except RecursionError:
+        raise ScenarioError(_TOO_DEEP, file=file) from None
+
+
+_TOO_DEEP = "nests lists or objects deeper than a project file can (is it one?)"
+
+
+def _int(text: str) -> int | float:
+    """A JSON integer; one too long to be any quantity becomes a float (infinite), which validation refuses by
+    its field and row instead of Python's digit limit."""
+    return int(text) if len(text) <= 300 else float(text)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key '{key}' appears twice in one object (which one was meant?)")
+        out[key] = value
+    return out
 
 
 def load_project(path: str | os.PathLike[str]) -> Scenario:
     """Read a project file. Raises :class:`ScenarioError` naming the file on any problem."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=str(p)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"cannot be read: {err}", file=str(p)) from None
-    return loads_project(text, file=str(p))
+    return loads_project(read_text(p), file=str(p))
 
 
 def save_project(scenario: Scenario, path: str | os.PathLike[str]) -> Path:

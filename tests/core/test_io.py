@@ -527,4 +527,53 @@ def test_a_file_that_is_not_utf8(tmp_path):
     path.write_bytes(b'{"name": "caf\xe9"}')
     with pytest.raises(ScenarioError) as info:
         load_project(path)
-    assert "cannot be read" in str(info.value) and info.value.file == str(path)
+    assert str(info.value) == f"{path}: is not UTF-8 text: byte 0xe9 at line 1 (save it as UTF-8)"
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path):
+    # as Notepad saves UTF-8
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(teaching_data()).encode("utf-8"))
+    assert load_project(path) == load_project(TEACHING)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b'{"format": "feeder-market-project", "format": "x"}', "the key 'format' appears twice in one object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests lists or objects deeper than a project file can"),
+        (
+            b'{"format": "feeder-market-project", "schema_version": 1, "scenario": [1]}',
+            "field 'scenario': must be an object, got [1]",
+        ),
+    ],
+    ids=["duplicate key", "deep nesting", "scenario as a list"],
+)
+def test_malformed_json_gets_one_plain_line(tmp_path, content, says):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError) as info:
+        load_project(path)
+    assert str(info.value) == f"{path}: {says}" or str(info.value).startswith(f"{path}: {says}")
+    assert len(info.value.problems) == 1
+
+
+def test_a_number_too_long_for_any_quantity_is_refused_by_its_field(tmp_path):
+    data = teaching_data()
+    text = json.dumps(data).replace('"base_kv": 0.4', '"base_kv": ' + "9" * 5000, 1)  # no decimal point: an int
+    assert "9" * 5000 in text
+    path = tmp_path / "long.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_project(path)
+    assert info.value.field == "feeder.base_kv" and "digits" not in str(info.value)
+
+
+def test_a_folder_and_an_endless_device_are_refused_without_reading_them(tmp_path):
+    with pytest.raises(ScenarioError, match="is a folder, not a file"):
+        load_project(tmp_path)
+    if Path("/dev/zero").exists():
+        from core.files import read_text
+
+        with pytest.raises(ScenarioError, match="is larger than 1 MB"):
+            read_text("/dev/zero", limit=2**20)  # read no further than the limit

@@ -2,7 +2,10 @@
 
 (:class:`FeederView` is over 400 lines on purpose: layout, selection, colouring and the period's result all
 recolour the same items and must agree on which changed; its drawing kit is in :mod:`gui.feeder_items`, its
-legend in :mod:`gui.feeder_legend`.)
+legend in :mod:`gui.feeder_legend`. The buses, lines, labels and rings are made, placed and coloured by
+:class:`gui.feeder_items.FeederItems` and the legend painted by :class:`gui.feeder_legend.LegendPainter` — the code
+that draws the report's feeder figure, :mod:`gui.figures.feeder`; the view adds the tooltips, the selection and
+the "Colour buses by" box.)
 
 Positions come from :func:`core.scenario.layout.tree_layout` (layout units) or, when every bus has
 geographic coordinates and "Geographic layout" is on (the default then), from
@@ -33,18 +36,8 @@ the items.
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-from html import escape
-
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QFont,
-    QPainter,
-)
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -57,7 +50,6 @@ from PySide6.QtWidgets import (
 
 from core.scenario import Scenario
 from core.scenario.layout import electrical_depth, geographic_layout, tree_layout
-from core.units import fmt_number
 from gui.feeder_items import (
     _FLAGS,
     _HALO_BRUSH,
@@ -66,163 +58,31 @@ from gui.feeder_items import (
     _NO_PEN,
     _SELECTED_BUS_PEN,
     _SELECTED_LINE_PEN,
-    AT_LIMIT_WIDTH,
     BUS_ITEMS,
     BUS_PX,
     COLOUR_MODES,
     DARK_INK,
-    FLOW_WIDTHS,
-    KIND_COLOURS,
+    LABEL_PT,
     LIGHT_INK,
-    LINE_WIDTH,
-    OVERLOADED,
     REPLACE_SCALE_TOL,
     SHARED,
     SUBSTATION_PX,
-    Z_LABEL,
-    Z_RING,
     Z_SELECTED_BUS,
     Z_SELECTED_LINE,
     BusItem,
+    FeederItems,
     LineItem,
+    ResultView,
     SubstationItem,
-    _kind,
     _overlay,
     _ring,
     all_bus_limits,
-    prosumers_by_bus,
-    scale_colours,
+    bus_positions,
+    fit_scales,
+    level_of_detail,
 )
 from gui.feeder_legend import GEOGRAPHIC_OFF_TIP, GEOGRAPHIC_TIP, FeederLegend
-from gui.network_panels import (
-    LIMIT,
-    LOADING_AT_LIMIT_PCT,
-    LOADING_OVER_PCT,
-    LOADING_SCALE,
-    ColourScale,
-    bus_rows,
-    dlmp_scale,
-    has_network,
-    has_voltages,
-    line_rows,
-    price_decimals,
-    voltage_outside,
-    voltage_scale,
-)
-
-
-class _ResultView:
-    """What one result shows in one period on one feeder: per bus its values, ring and tooltip lines, per
-    line its style and tooltip lines; the bus colours for each colour mode. Built once, reused while only
-    the scenario's prosumers or the colour mode change."""
-
-    def __init__(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]):
-        self.result, self.period, self.limits = result, t, limits
-        self.v_range = (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu)
-        self.network = network = has_network(result)
-        self.voltages = voltages = has_voltages(result)
-        self.buses = buses = bus_rows(result, t) if network else None
-        lines = line_rows(result, t) if network else None
-        self.bus_ids: list[str] = []
-        self.alerts: set[str] = set()
-        self.bus_tips: dict[str, str] = {}
-        self.line_styles: dict[str, tuple[QColor, float]] = {}
-        self.reverse: set[str] = set()  # lines whose power flows back towards the substation
-        self.line_tips: dict[str, str] = {}
-        self._colours: dict[tuple[str, str], tuple[ColourScale | None, dict[str, QColor]]] = {}
-        self.period_label = scenario.horizon.labels()[t] if 0 <= t < scenario.periods else str(t)
-        if network and len(buses):
-            self.bus_ids = [str(b) for b in buses.bus]
-            d = price_decimals(buses.dlmp_per_kwh)
-            unit = f"{escape(result.currency)}/kWh"
-            cols = [
-                buses[c].to_numpy(float)
-                for c in (
-                    "dlmp_per_kwh",
-                    "energy_per_kwh",
-                    "loss_per_kwh",
-                    "congestion_per_kwh",
-                    "voltage_per_kwh",
-                    "v_pu",
-                )
-            ]
-            for bus_id, dlmp, energy, loss, congestion, voltage, v in zip(self.bus_ids, *cols, strict=True):
-                tip = (
-                    f"<br><b>DLMP {fmt_number(dlmp, d)} {unit}</b> (energy {fmt_number(energy, d)}, loss "
-                    f"{fmt_number(loss, d)}, congestion {fmt_number(congestion, d)}, voltage "
-                    f"{fmt_number(voltage, d)})"
-                )
-                if voltages:
-                    v_min, v_max = limits.get(bus_id, self.v_range)
-                    alert = voltage_outside(float(v), v_min, v_max)
-                    if alert:
-                        self.alerts.add(bus_id)
-                    tip += f"<br>V {fmt_number(v, 4)} p.u." + (
-                        f" <span style='color:{LIMIT.name()}'><b>⚠ outside {v_min:g}–{v_max:g}</b></span>"
-                        if alert
-                        else ""
-                    )
-                self.bus_tips[bus_id] = tip
-        self.line_scale = LOADING_SCALE if network and lines is not None and len(lines) else None
-        if self.line_scale is not None:
-            ids = [str(x) for x in lines.line]
-            cols = [lines[c].to_numpy(float) for c in ("loading_pct", "p_kw", "q_kvar", "loss_kw")]
-            rated = [i for i, load in enumerate(cols[0]) if load == load]  # NaN: unrated
-            colours = scale_colours(LOADING_SCALE, [cols[0][i] for i in rated])
-            # the width says how much power a line carries (its share of the most any line carries, √ so that
-            # the small flows stay visible), the colour how close it is to its rating, the arrow where it flows back
-            p_abs = np.abs(cols[1])
-            p_max = float(np.nanmax(p_abs)) if len(p_abs) and np.isfinite(p_abs).any() else 0.0
-            lo_w, hi_w = FLOW_WIDTHS
-            self.reverse = {ids[i] for i in range(len(ids)) if cols[1][i] < -REVERSE_FLOW_KW}
-            for i, colour in zip(rated, colours, strict=True):
-                load, p, q, loss = (float(c[i]) for c in cols)
-                share = math.sqrt(abs(p) / p_max) if p_max > 0 and math.isfinite(p) else 0.0
-                width = lo_w + (hi_w - lo_w) * share
-                if load >= LOADING_AT_LIMIT_PCT:
-                    width = max(width, AT_LIMIT_WIDTH)
-                self.line_styles[ids[i]] = (OVERLOADED if load > LOADING_OVER_PCT else colour, width)
-                state = (
-                    " <b style='color:#c00000'>⚠ overloaded</b>"
-                    if load > LOADING_OVER_PCT
-                    else " <b style='color:#c00000'>at its rating</b>"
-                    if load >= LOADING_AT_LIMIT_PCT
-                    else ""
-                )
-                self.line_tips[ids[i]] = (
-                    f"<br><b>loading {fmt_number(load, 1)} %</b>{state}<br>P "
-                    f"{fmt_number(p, 1)} kW, Q {fmt_number(q, 1)} kvar, losses "
-                    f"{fmt_number(loss, 2)} kW"
-                    + ("<br>flowing back towards the substation" if ids[i] in self.reverse else "")
-                )
-
-    def is_for(self, result, t: int, scenario: Scenario, limits: dict[str, tuple[float, float]]) -> bool:
-        return (
-            self.result is result
-            and self.period == t
-            and self.limits is limits
-            and self.v_range == (scenario.feeder.v_min_pu, scenario.feeder.v_max_pu)
-        )
-
-    def colours(self, mode: str, span: str = "day") -> tuple[ColourScale | None, dict[str, QColor]]:
-        """The bus colour scale of ``mode`` (None: what the buses host) and each bus's colour on it; ``span``:
-        ``day`` — one scale for the whole day, so the same colour is the same price or voltage in every period
-        (playing the day shows what changes) — or ``period``, fitted to this period's buses (its differences)."""
-        if (mode, span) not in self._colours:
-            scale, column = None, None
-            day = self.buses if self.result is None or self.result.buses is None else self.result.buses
-            rows = day if span == "day" else self.buses
-            if self.network and len(self.bus_ids) and mode == "dlmp":
-                scale, column = dlmp_scale(rows, self.result.currency), "dlmp_per_kwh"
-            elif self.voltages and len(self.bus_ids) and mode == "voltage":
-                scale, column = voltage_scale(rows, *self.v_range), "v_pu"
-            colours = {}
-            if scale is not None:
-                label = "day" if span == "day" else self.period_label  # what the bar spans, in its title
-                scale = replace(scale, title=f"{scale.title} · {label}")
-                colours = dict(zip(self.bus_ids, scale_colours(scale, self.buses[column].to_numpy(float)), strict=True))
-            self._colours[(mode, span)] = (scale, colours)
-        return self._colours[(mode, span)]
+from gui.network_panels import ColourScale
 
 
 def _coordinates(s: Scenario) -> tuple:
@@ -237,11 +97,6 @@ def _topology(s: Scenario) -> tuple:
         tuple(b.id for b in s.feeder.buses),
         tuple((ln.id, ln.from_bus, ln.to_bus) for ln in s.feeder.lines),
     )
-
-
-LABEL_PT = 8.0  # bus labels
-VALUE_LABEL_PX = 100.0  # columns this far apart on screen leave room for "18  0.9340 p.u." beside a bus
-REVERSE_FLOW_KW = 1e-3  # a line carrying more than this back towards the substation gets an arrow
 
 
 class FeederView(QGraphicsView):
@@ -271,14 +126,15 @@ class FeederView(QGraphicsView):
         self.geographic_box = self.legend.geographic  # "Geographic layout": enabled when every bus has coordinates
         self.setMinimumSize(320, 240)
         self.setToolTip("")
-        self.buses: dict[str, BusItem | SubstationItem] = {}
-        self.lines: dict[str, LineItem] = {}
-        self.labels: dict[str, QGraphicsSimpleTextItem] = {}
-        self.rings: dict[str, QGraphicsEllipseItem] = {}  # the red rings of the buses outside their limits
-        self._alerting: set[str] = set()  # buses outside their voltage limits (the substation too)
+        # the buses, lines, labels and rings: made, placed and coloured by the code that draws the report's figure
+        self.drawing = FeederItems(scene, screen=True, ink=self.ink)
+        self.buses: dict[str, BusItem | SubstationItem] = self.drawing.buses
+        self.lines: dict[str, LineItem] = self.drawing.lines
+        self.labels: dict[str, QGraphicsSimpleTextItem] = self.drawing.labels
+        self.rings: dict[str, QGraphicsEllipseItem] = self.drawing.rings  # the red rings of the buses outside limits
+        self._alerting: set[str] = self.drawing.alerting  # buses outside their voltage limits (the substation too)
         self._selection_marks: list[QGraphicsItem] = []  # the halo of the selected bus, the selected line
         self._unpainted: list[QGraphicsItem] = []  # selected items, drawn by their marks meanwhile
-        self._labels_shown: bool | None = None
         self._layout: dict[str, tuple[float, float]] = {}  # the one drawn: the tree's or the map's
         self._tree: dict[str, tuple[float, float]] = {}
         self._geo: dict[str, tuple[float, float]] | None = None  # None: some bus has no coordinates
@@ -287,11 +143,10 @@ class FeederView(QGraphicsView):
         self._scenario: Scenario | None = None
         self._user_zoomed = False
         self._syncing = False
-        self._kinds: dict[str, str] = {}
         self._tips: dict[str, str] = {}  # what a bus or line is, before any market numbers
         self._limits: dict[str, tuple[float, float]] = {}
         self._limits_of = None  # the feeder ``_limits`` and the line tips were read from
-        self._shown: _ResultView | None = None
+        self._shown: ResultView | None = None
         self.result = None
         self.period = 0
         self.bus_scale: ColourScale | None = None  # the scale the buses are painted with (None: what they host)
@@ -307,8 +162,7 @@ class FeederView(QGraphicsView):
         self._text_scale = factor
         font = QFont()
         font.setPointSizeF(LABEL_PT * factor)
-        for label in self.labels.values():
-            label.setFont(font)
+        self.drawing.set_label_font(font)
         self.legend.place()
         self.viewport().update()
 
@@ -367,53 +221,9 @@ class FeederView(QGraphicsView):
         (adding a bus to the 1,000-bus feeder makes one bus, one label and one line), the others go."""
         selected_bus = self.selected_bus()
         self._syncing = True
-        scene = self.scene()
-        substation = s.feeder.substation.bus
-        old_buses, old_lines, old_labels = dict(self.buses), dict(self.lines), dict(self.labels)
-        self.buses.clear()
-        self.lines.clear()
-        self.labels.clear()
         self._tree = tree_layout(s.feeder)
         self._read_coordinates(s)
-        for ln in s.feeder.lines:
-            line = old_lines.pop(ln.id, None)
-            if line is None:
-                line = LineItem(ln.id)
-                scene.addItem(line)
-            self.lines[ln.id] = line
-        font = None
-        for b in s.feeder.buses:
-            item = old_buses.pop(b.id, None)
-            if item is not None and item.substation != (b.id == substation):
-                old_buses[b.id] = item  # a bus became the substation, or stopped being it: a new glyph
-                item = None
-            if item is None:
-                item = SubstationItem(b.id) if b.id == substation else BusItem(b.id)
-                if item.substation:
-                    item.set_ink(self.ink.text, self.ink.background)
-                scene.addItem(item)
-            self.buses[b.id] = item
-            label = old_labels.pop(b.id, None)
-            if label is None:
-                if font is None:
-                    font = QFont()
-                    font.setPointSizeF(LABEL_PT * self._text_scale)
-                label = QGraphicsSimpleTextItem(b.id)
-                label.setFont(font)
-                label.setFlags(_FLAGS.ItemIgnoresTransformations)
-                label.setBrush(QBrush(self.ink.label))
-                label.setZValue(Z_LABEL)
-                scene.addItem(label)
-            self.labels[b.id] = label
-        for bus_id in old_buses:
-            self._alerting.discard(bus_id)
-            ring = self.rings.pop(bus_id, None)
-            if ring is not None:
-                scene.removeItem(ring)
-        for gone in (*old_lines.values(), *old_buses.values(), *old_labels.values()):
-            scene.removeItem(gone)
-        self._labels_shown = None  # new labels show: level of detail again
-        self._bus_px = BUS_PX  # new discs are full size: level of detail again
+        self.drawing.build(s)
         self._syncing = False
         self.fit()  # lays the items out
         if selected_bus in self.buses:
@@ -433,13 +243,11 @@ class FeederView(QGraphicsView):
                     f"<b>Line {ln.id}</b> {ln.from_bus} → {ln.to_bus}<br>R {ln.r_ohm:g} Ω, "
                     f"X {ln.x_ohm:g} Ω" + (f"<br>rating {rating:,.0f} kVA" if rating else "<br>unrated")
                 )
-        by_bus = prosumers_by_bus(s)
+        by_bus = self.drawing.name(s)  # what each bus hosts, the substation's kV
         names = {b.id: b.name for b in s.feeder.buses}
         substation = s.feeder.substation.bus
-        self._kinds.clear()
         for bus_id in self.buses:
             ps = by_bus.get(bus_id, ())
-            self._kinds[bus_id] = _kind(ps)
             peak = sum(max(p.demand_kw) for p in ps) if ps else 0.0
             der = sum(p.asset.p_max_kw for p in ps if p.asset is not None)
             name = names.get(bus_id, "")
@@ -447,8 +255,6 @@ class FeederView(QGraphicsView):
             tip += f"{len(ps)} prosumer(s), peak demand {peak:,.1f} kW, DER capacity {der:,.1f} kW"
             if bus_id == substation:
                 tip += f"<br>substation: V set {s.feeder.substation.v_set_pu:g} p.u., {s.feeder.base_kv:g} kV"
-                if bus_id in self.labels:
-                    self.labels[bus_id].setText(f"{bus_id} · {s.feeder.base_kv:g} kV")
             self._tips[bus_id] = tip
         self._apply_result()
 
@@ -506,31 +312,19 @@ class FeederView(QGraphicsView):
             return
         view = self._shown
         if view is None or not view.is_for(self.result, self.period, s, self._limits):
-            view = self._shown = _ResultView(self.result, self.period, s, self._limits)
-        self.bus_scale, values = view.colours(self.colour_mode(), self.legend.span())
+            view = self._shown = ResultView(self.result, self.period, s, self._limits)
+        # the colours, rings, widths and arrows: the code that draws the report's figure
+        self.bus_scale = self.drawing.colour(view, self.colour_mode(), self.legend.span())
         self._label_values()
-        empty = KIND_COLOURS["empty"]
-        kinds, tips, bus_tips, alerts = self._kinds, self._tips, view.bus_tips, view.alerts
+        tips, bus_tips = self._tips, view.bus_tips
         for bus_id, item in self.buses.items():
-            colour = values.get(bus_id)
-            if colour is None:
-                # not in the last cleared market (added since): no colour on the scale
-                colour = empty if self.bus_scale is not None else KIND_COLOURS[kinds.get(bus_id, "empty")]
-            item.set_colour(colour)
-            alert = bus_id in alerts
-            if alert != item.alert:
-                item.alert = alert
-                self._set_ring(item, alert)
             tip = tips.get(bus_id, "") + bus_tips.get(bus_id, "")
             if tip != item.tip:
                 item.tip = tip
                 item.setToolTip(tip)
         self.line_scale = view.line_scale
-        styles, line_tips = view.line_styles, view.line_tips
-        default = (self.ink.line, LINE_WIDTH)
+        line_tips = view.line_tips
         for line_id, item in self.lines.items():
-            item.set_style(*styles.get(line_id, default))
-            item.set_reverse(line_id in view.reverse)
             tip = tips.get(f"line:{line_id}", "") + line_tips.get(line_id, "")
             if tip != item.tip:
                 item.tip = tip
@@ -539,44 +333,14 @@ class FeederView(QGraphicsView):
             self._mark_selection()  # the selected bus in its new colour, with or without its ring
         self.viewport().update()  # the legend
 
-    def _set_ring(self, item: BusItem | SubstationItem, alert: bool) -> None:
-        if alert:
-            self._alerting.add(item.bus_id)
-        else:
-            self._alerting.discard(item.bus_id)
-        if item.substation:
-            return
-        ring = self.rings.pop(item.bus_id, None)
-        if ring is not None:
-            self.scene().removeItem(ring)
-        if alert:
-            ring = self.rings[item.bus_id] = _ring()
-            ring.setFlags(_FLAGS.ItemIgnoresTransformations)
-            ring.setZValue(Z_RING)
-            ring.setPos(item.pos())
-            self.scene().addItem(ring)
-
     # --- geometry ----------------------------------------------------------------
     def _scales(self) -> tuple[float, float]:
         """Pixels per layout unit in x and y so the tree (or the map) fills the viewport."""
-        xs = [p[0] for p in self._layout.values()] or [0.0]
-        ys = [p[1] for p in self._layout.values()] or [0.0]
         # the legend sits in the top-left corner: keep the drawing to its right
         w = max(self.viewport().width() - 2 * self.MARGIN_PX - self._legend_room(), 100.0)
         h = max(self.viewport().height() - 2 * self.MARGIN_PX, 100.0)
-        span_x = max(max(xs) - min(xs), 1.0)
-        span_y = max(max(ys) - min(ys), 1.0)
-        if self.is_geographic():  # a map: one scale for both axes, so distances and directions stay true
-            scale = max(min(w / span_x, h / span_y, 160.0), 0.5)
-            return scale, scale
-        sx = w / span_x
-        sy = h / span_y
-        # keep the drawing from getting absurdly stretched on one axis
-        sx = min(sx, 6.0 * sy, 160.0)
-        sy = min(sy, 6.0 * sx, 120.0)
-        # a large feeder fills the view as it is (its buses drawn smaller: _update_lod), never wider than the view
-        # so that fitting it would squash its rows to a slab
-        return max(sx, 0.5), max(sy, 2.0)
+        # a large feeder fills the view as it is (its buses drawn smaller: _update_lod)
+        return fit_scales(self._layout, w, h, self.is_geographic())
 
     def _needs_place(self) -> bool:
         """Whether the items must move: a new layout, or a viewport whose size changes the spacing by more than
@@ -596,26 +360,8 @@ class FeederView(QGraphicsView):
         sx, sy = self._scales()
         self._sx, self._sy = sx, sy
         self._placed = (self._layout, sx, sy)
-        pos = {b: QPointF(x * sx, y * sy) for b, (x, y) in self._layout.items()}
-        labels = self.labels
-        for bus_id, item in self.buses.items():
-            p = pos[bus_id]
-            item.setPos(p)
-            labels[bus_id].setPos(p.x() + (12 if item.substation else 7), p.y() + (-18 if item.substation else -16))
-        for bus_id, ring in self.rings.items():
-            ring.setPos(pos[bus_id])
-        s = self._scenario
-        if s is not None:
-            straight, depth = self.is_geographic(), self._depth
-            for ln in s.feeder.lines:
-                if ln.from_bus in pos and ln.to_bus in pos:
-                    a, b = pos[ln.from_bus], pos[ln.to_bus]
-                    if straight:  # the end nearer the substation is upstream
-                        first = depth.get(ln.from_bus, 0) <= depth.get(ln.to_bus, 0)
-                    else:  # a row nearer the top
-                        first = a.y() <= b.y()
-                    up, down = (a, b) if first else (b, a)
-                    self.lines[ln.id].set_ends(up, down, straight)
+        pos = bus_positions(self._layout, sx, sy)
+        self.drawing.place(pos, self._scenario, self.is_geographic(), self._depth)
         if self._unpainted:
             self._mark_selection()
         rect = self._drawing_rect().adjusted(
@@ -651,12 +397,7 @@ class FeederView(QGraphicsView):
         self.ink = ink
         self.setBackgroundBrush(QBrush(ink.background))
         self.legend.style()
-        for item in self.buses.values():
-            if item.substation:
-                item.set_ink(ink.text, ink.background)
-        brush = QBrush(ink.label)
-        for label in self.labels.values():
-            label.setBrush(brush)
+        self.drawing.set_ink(ink)
         if self._scenario is not None:
             self._apply_result()
         self.viewport().update()
@@ -739,23 +480,13 @@ class FeederView(QGraphicsView):
         zoom = self.transform().m11()
         px_x = getattr(self, "_sx", 20.0) * zoom
         px_y = getattr(self, "_sy", 20.0) * zoom
-        show = px_x >= 22.0 and px_y >= 11.5  # 8-pt labels need ~11 px between rows
-        wide = px_x >= VALUE_LABEL_PX
+        # the report's figure asks the same question of its own spacing
+        show, wide, size = level_of_detail(px_x, px_y)
         if wide != self._value_labels:
             self._value_labels = wide
             self._label_values()
-        if show != self._labels_shown:
-            self._labels_shown = show
-            for bus_id, label in self.labels.items():
-                label.setVisible(show or self.buses[bus_id].substation)  # the substation and its kV: always
-        # bus discs as large as the room between neighbours allows on screen (full size once zoomed in): a
-        # 1,000-bus feeder shows its trunk and laterals, not a heap of overlapping discs
-        size = round(min(BUS_PX, max(3.0, 0.85 * min(px_x, px_y))))
-        if size != getattr(self, "_bus_px", BUS_PX):
-            self._bus_px = size
-            for item in self.buses.values():
-                if not item.substation:
-                    item.setRect(-size / 2, -size / 2, size, size)
+        self.drawing.show_labels(show)  # the substation and its kV: always
+        self.drawing.set_bus_size(size)  # full size once zoomed in
 
     # --- selection ---------------------------------------------------------------
     def selected_bus(self) -> str | None:

@@ -1,3 +1,7 @@
 """Imports the modules whose builders :func:`gui.figures.figure` registers (the report's figures)."""
 
+# ruff: noqa: F401 - imported for their registrations
+
 from __future__ import annotations
+
+import gui.figures.feeder

@@ -39,6 +39,33 @@ def nash_defaults() -> dict:
 COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
 
 
+def choice(what: str, choices: Sequence[str], aliases: dict[str, str] | None = None):
+    """An argparse type accepting any case and hyphens or underscores (``pay-as-bid``, ``LinDistFlow``,
+    ``max-min``): returns the canonical choice, or a usage error listing the choices as the help writes them."""
+
+    def convert(text: str) -> str:
+        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        key = (aliases or {}).get(key, key)
+        if key in choices:
+            return key
+        shown = ", ".join(spelled(c) for c in choices)
+        raise argparse.ArgumentTypeError(f"{text!r}: choose one of {shown}")
+
+    convert.__name__ = what  # argparse names the type in its messages
+    return convert
+
+
+def spelled(choice_name: str) -> str:
+    """A choice as the help and the messages write it: ``pay_as_bid`` → ``pay-as-bid``, ``maxmin`` → ``max-min``."""
+    return {"maxmin": "max-min"}.get(choice_name, choice_name.replace("_", "-"))
+
+
+MECHANISMS = ("welfare", "uniform", "pay_as_bid", "vcg", "trade_reduction")
+NETWORKS = ("none", "socp", "lindistflow", "ac", "dc")
+FAIRNESS = ("efficiency", "proportional", "maxmin")
+FAIRNESS_ALIASES = {"max_min": "maxmin", "max_min_fairness": "maxmin", "proportional_fairness": "proportional"}
+
+
 def _print_frame(df: pd.DataFrame, fmt: str, out: io.TextIOBase) -> None:
     import pandas as pd
 
@@ -126,6 +153,9 @@ def cmd_clear(args, out) -> int:
     from core.market import MarketSettings, clear
 
     s = load_project(args.file)
+    if args.period is not None and not 0 <= args.period < s.periods:
+        sys.stderr.write(f"error: --period must be in 0…{s.periods - 1} for {args.file}, got {args.period}\n")
+        return 2
     try:
         settings = MarketSettings(
             mechanism=args.mechanism,
@@ -327,7 +357,7 @@ def cmd_nash(args, out) -> int:
 
     s = load_project(args.file)
     if not 0 <= args.period < s.periods:
-        sys.stderr.write(f"error: period {args.period} is outside the horizon (0…{s.periods - 1})\n")
+        sys.stderr.write(f"error: --period must be in 0…{s.periods - 1} for {args.file}, got {args.period}\n")
         return 2
     # the same search as the dashboard's Nash panel (core.nash_run), with the same defaults
     request = NashRequest(
@@ -501,22 +531,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("clear", help="clear the market of a project and print prices, trades and properties")
     p.add_argument("file", type=Path)
     p.add_argument(
-        "--mechanism", default="welfare", help="welfare (default), uniform, pay_as_bid, vcg or trade_reduction"
+        "--mechanism",
+        default="welfare",
+        type=choice("--mechanism", MECHANISMS),
+        help="welfare (default), uniform, pay-as-bid, vcg or trade-reduction",
     )
     p.add_argument("--period", type=int, default=None, help="period to show and audit (0-based; default 0)")
     p.add_argument("--k", type=float, default=0.5, help="k of k-pricing for the uniform auction (default 0.5)")
     p.add_argument(
         "--grid",
-        choices=("tariffs", "wholesale"),
+        type=choice("--grid", ("tariffs", "wholesale")),
         default=None,
         help="the outside option: retail/feed-in tariffs (default without a network) or the "
         "wholesale price at the substation (default with one)",
     )
     p.add_argument(
-        "--network", default="none", help="feeder model of the welfare clearing: none (default), lindistflow, ac or dc"
+        "--network",
+        default="none",
+        type=choice("--network", NETWORKS),
+        help="feeder model of the welfare clearing: none (default), socp (exact AC), lindistflow, ac or dc",
     )
     p.add_argument("--no-audit", action="store_true", help="skip the properties audit and the price iteration")
-    p.add_argument("--fairness", default="efficiency", help="efficiency (default), proportional or maxmin")
+    p.add_argument(
+        "--fairness",
+        default="efficiency",
+        type=choice("--fairness", FAIRNESS, FAIRNESS_ALIASES),
+        help="efficiency (default), proportional or max-min",
+    )
     p.add_argument(
         "--no-transfers", action="store_true", help="fairness without lump-sum transfers: every kWh at the market price"
     )
@@ -531,7 +572,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("nash", help="search a pure Nash equilibrium of the sellers' bidding game")
     p.add_argument("file", type=Path)
-    p.add_argument("--mechanism", default="uniform", help="uniform (default), pay_as_bid, vcg or trade_reduction")
+    p.add_argument(
+        "--mechanism",
+        default="uniform",
+        type=choice("--mechanism", MECHANISMS[1:]),
+        help="uniform (default), pay-as-bid, vcg or trade-reduction",
+    )
     p.add_argument("--period", type=int, default=0)
     nash = nash_defaults()
     p.add_argument(
@@ -559,7 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Injections are the prosumers' demand and PV/wind output as given in the file.",
     )
     p.add_argument("file", type=Path)
-    p.add_argument("--model", default="ac", help="ac (exact, default), lindistflow or dc")
+    p.add_argument(
+        "--model",
+        default="ac",
+        type=choice("--model", ("ac", "lindistflow", "dc")),
+        help="ac (exact, default), lindistflow or dc",
+    )
     p.add_argument("--period", type=int, default=0, help="period (0-based; default 0)")
     p.add_argument(
         "--format",
@@ -595,7 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out=None) -> int:
     """Run a headless command; returns the exit code."""
     out = out or sys.stdout
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse's usage errors (2) and --help/--version (0): a code, as every command
+        return int(stop.code or 0)
     if not getattr(args, "command", None):
         build_parser().print_help(out)
         return 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 AUCTIONS = ("uniform", "pay_as_bid", "vcg", "trade_reduction")
 
 NETWORK_CHOICES = ("none", "socp", "lindistflow", "ac", "dc")
@@ -124,8 +126,25 @@ class MarketSettings:
     def __post_init__(self) -> None:
         if self.mechanism not in MECHANISM_NAMES:
             raise ValueError(f"unknown mechanism '{self.mechanism}': choose one of {', '.join(MECHANISM_NAMES)}")
-        if not 0.0 <= self.k <= 1.0:
-            raise ValueError(f"k must be in [0, 1], got {self.k:g}")
+        # the API's arguments checked by name (a ValueError, never a TypeError from deep inside)
+        if isinstance(self.k, bool) or not isinstance(self.k, int | float) or not 0.0 <= self.k <= 1.0:
+            raise ValueError(f"k must be a number in [0, 1], got {self.k!r}")
+        if self.period is not None and (
+            isinstance(self.period, bool) or not isinstance(self.period, int | np.integer) or self.period < 0
+        ):
+            raise ValueError(f"period must be a whole number ≥ 0 (a period of the horizon), got {self.period!r}")
+        for name in (
+            "audit",
+            "tatonnement",
+            "decentralised_check",
+            "market_power",
+            "fairness_transfers",
+            "lexicographic",
+            "fairness_audit",
+            "compare",
+        ):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.grid not in (None, "tariffs", "wholesale"):
             raise ValueError(f"grid must be 'tariffs' or 'wholesale', got {self.grid!r}")
         if self.network not in NETWORK_CHOICES:

@@ -96,7 +96,7 @@ class BiddingGame:
         **mechanism_kwargs,
     ) -> None:
         if mechanism not in MECHANISMS:
-            raise ValueError(f"mechanism must be one of {sorted(MECHANISMS)}, got {mechanism!r}")
+            raise ValueError(f"mechanism must be one of {', '.join(sorted(MECHANISMS))}, got {mechanism!r}")
         m_max, w_max = _num(m_max, "m_max"), _num(w_max, "w_max")
         if m_max < 0:
             raise ValueError(f"m_max must be ≥ 0, got {m_max!r}")

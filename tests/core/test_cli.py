@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 
@@ -158,4 +159,50 @@ def test_nash_on_the_command_line_is_the_dashboards_search(projects_dir):
 def test_nash_with_a_mechanism_that_is_not_an_auction_says_so(projects_dir, capsys):
     assert main(["nash", str(projects_dir / "teaching-5bus.json"), "--mechanism", "welfare"], out=io.StringIO()) == 2
     err = capsys.readouterr().err
-    assert "mechanism 'welfare' is not one of uniform, pay_as_bid, vcg, trade_reduction" in err
+    assert "'welfare': choose one of uniform, pay-as-bid, vcg, trade-reduction" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "mechanism"),
+    [
+        (["--mechanism", "Pay-As-Bid"], "pay_as_bid"),
+        (["--mechanism", "trade-reduction"], "trade_reduction"),
+        (["--mechanism", "UNIFORM"], "uniform"),
+        (["--fairness", "max-min"], "welfare"),
+    ],
+)
+def test_choices_accept_any_case_and_hyphens(projects_dir, capsys, argv, mechanism):
+    code, out, _ = run(["clear", str(projects_dir / "teaching-5bus.json"), "--no-audit", *argv], capsys)
+    assert code == 0 and f": {mechanism} clearing" in out
+
+
+def test_one_exit_code_convention(projects_dir, capsys):
+    teaching = str(projects_dir / "teaching-5bus.json")
+    # 2: usage (an unknown choice, a period outside the horizon), for every command alike
+    for argv in (
+        ["clear", teaching, "--period", "24"],
+        ["flow", teaching, "--period", "24"],
+        ["nash", teaching, "--period", "24"],
+        ["clear", teaching, "--network", "LinDist"],
+    ):
+        code, _, err = run(argv, capsys)
+        assert code == 2 and err.count("\n") <= 8 and "Traceback" not in err, argv
+    code, out, _ = run(["flow", teaching, "--model", "AC"], capsys)
+    assert code == 0 and "exact AC power flow" in out
+    code, _, err = run(["clear", teaching, "--network", "LinDistFlow", "--mechanism", "vcg"], capsys)
+    assert code == 2 and "network model applies to the welfare clearing" in err
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"period": 0.5}, "period must be a whole number"),
+        ({"k": "half"}, "k must be a number in [0, 1], got 'half'"),
+        ({"audit": "yes"}, "audit must be true or false"),
+    ],
+)
+def test_api_arguments_are_checked_by_name(changes, says):
+    from core.market import MarketSettings
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        MarketSettings(**changes)

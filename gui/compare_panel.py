@@ -17,9 +17,7 @@ from html import escape
 
 import numpy as np
 import pandas as pd
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -34,14 +32,14 @@ from PySide6.QtWidgets import (
 
 from core.market import COMPARE_COLUMNS, MECHANISM_LABELS, Diagnostic, MarketResult
 from core.units import fmt_number, fmt_sig
+from gui.figures.comparison import MechanismBars
+from gui.figures.fairness import plot_widget
 from gui.frame_model import DataFrameModel
-from gui.market_panels import BAD, SELECTED, SHORT_MECHANISM, axis_label, make_plot, period_label
+from gui.market_panels import BAD, SELECTED, SHORT_MECHANISM, period_label
 from gui.presenting import muted
 
-BAR = QColor(31, 119, 180)
 CHART_FROM_PX = 880  # the efficiency bars beside the table from this panel width
 NOTE_FROM_PX = 300  # the one-line note under the table from this panel height
-BAR_CHOSEN = QColor(226, 110, 30)
 
 # metric → (label with its unit, decimals, tooltip); {cur}: the currency, {when}: the period's clock time
 METRICS: dict[str, tuple[str, int, str]] = {
@@ -146,14 +144,10 @@ class ComparePanel(QWidget):
         self.view.horizontalHeader().setSectionsClickable(True)
         self.view.horizontalHeader().sectionClicked.connect(self._clicked)
         self.view.clicked.connect(lambda index: self._clicked(index.column()))
-        self.plot = make_plot(self)
+        self.chart = MechanismBars("Efficiency (%)")  # the report's comparison draws the same bars
+        self.plot = plot_widget(self.chart.plot, self)
         self.plot.setMinimumWidth(180)
-        item = self.plot.getPlotItem()
-        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[], brushes=[])
-        item.addItem(self.bars)
-        item.getViewBox().setMouseEnabled(x=False, y=False)
-        item.getViewBox().invertY(True)
-        axis_label(self.plot, "bottom", "Efficiency (%)")
+        self.bars = self.chart.bars
         self.plot.setToolTip("Efficiency: the share of the welfare clearing's gain over the grid alone, %")
         self.note = QLabel(
             "Welfare: value − cost − net grid cost at the true curves. Click a column to show that mechanism.", self
@@ -199,7 +193,7 @@ class ComparePanel(QWidget):
         self._rows = DAY_ROWS if self.show_day.isChecked() else PERIOD_ROWS
         if self._table.empty:
             self.model.set_frame(pd.DataFrame())
-            self.bars.setOpts(x0=[], y=[], width=[], brushes=[])
+            self.chart.clear()
             why = (
                 "not compared: tick <i>Compare</i> in the Market dock"
                 if not r.settings.compare
@@ -231,23 +225,7 @@ class ComparePanel(QWidget):
         if r.settings.network != "none" or r.settings.grid_prices != "tariffs":
             extra = " — the dashboard's welfare clearing has its network; here all five run on the copper plate"
         self.title.setText(f"<b>Compare mechanisms</b> · {scope} · copper plate at the tariffs{escape(extra)}")
-        eff = 100.0 * t.efficiency.to_numpy(float)
-        y = np.arange(len(t), dtype=float)
-        ok = np.isfinite(eff)
-        self.bars.setOpts(
-            x0=np.zeros(int(ok.sum())),
-            y=y[ok],
-            width=eff[ok],
-            height=0.6,
-            brushes=[pg.mkBrush(BAR_CHOSEN if m == chosen else BAR) for m in t.mechanism[ok]],
-        )
-        left = self.plot.getPlotItem().getAxis("left")
-        names = [SHORT_MECHANISM.get(m, m) for m in t.mechanism]
-        left.setTicks([[(float(i), n) for i, n in enumerate(names)], []])
-        metrics = QFontMetrics(left.style["tickFont"] or self.font())
-        left.setWidth(max(metrics.horizontalAdvance(n) for n in names) + 14)
-        lo = float(min(0.0, np.nanmin(eff))) if ok.any() else 0.0
-        self.plot.getPlotItem().getViewBox().setRange(xRange=(lo, 105.0), yRange=(-0.6, len(t) - 0.4), padding=0)
+        self.chart.show(t, "efficiency", chosen, scale=100.0, right=105.0)
 
     # --- cells ---------------------------------------------------------------------------
     def _mechanism(self, key: str) -> str | None:

@@ -35,36 +35,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.market import FAIRNESS_LABELS, NETWORK_LABELS, Diagnostic, MarketResult
+from core.market import NETWORK_LABELS, Diagnostic, MarketResult
 from core.market.settings import FAIRNESS_AUDIT_MAX_AGENTS
 from core.units import fmt_number, fmt_sig
 from gui.charts import CategoryTicks, StatGrid, index_at, side_column
+from gui.figures.fairness import SHORT_RULE, FairnessChart, clean, plot_widget, rule_label
 from gui.frame_model import DataFrameModel
 from gui.market_panels import SELECTED, _note, axis_label, make_plot
 from gui.presenting import muted
 
-EFFICIENT = QColor(112, 146, 190)  # the efficient allocation's gains
-RULE = QColor(232, 125, 30)  # the chosen rule's gains
-NOISE = 1e-6  # a price of fairness, Gini or gain this small (relative) is the solver's rounding: shown as 0
 ENVY_LIMIT = 200  # above this many agents the heat map shows the envious agents only, or block maxima
 
 ENVY_CMAP = pg.ColorMap(
     [0.0, 0.004, 0.35, 0.7, 1.0],
     [QColor(255, 255, 255), QColor(255, 236, 150), QColor(250, 170, 60), QColor(220, 70, 30), QColor(120, 0, 30)],
 )
-
-SHORT_RULE = {"efficiency": "efficient", "proportional": "proportional", "maxmin": "max-min"}
-
-
-def clean(x: float, scale: float = 1.0) -> float:
-    """``x`` with the solver's rounding (``|x| < 1e-6·max(1, scale)``) shown as an exact 0."""
-    x = float(x)
-    return 0.0 if abs(x) < NOISE * max(1.0, abs(scale)) else x
-
-
-def rule_label(rule: str) -> str:
-    return FAIRNESS_LABELS.get(rule, rule)
-
 
 # ---------------------------------------------------------------------------
 # the envy heat map
@@ -335,30 +320,15 @@ class FairnessPanel(QWidget):
         sl.addStretch(1)
         self.summary = side_column(summary)
 
-        # utilities: two series per participant, sorted by the efficient gain
-        self.plot = make_plot(self)
-        self.plot.setMinimumSize(140, 60)
-        item = self.plot.getPlotItem()
-        item.getViewBox().setMouseEnabled(x=True, y=False)
-        self.eff_bars = pg.BarGraphItem(
-            x=[0.0], height=[0.0], width=0.4, brush=pg.mkBrush(EFFICIENT), pen=pg.mkPen(None)
-        )
-        self.rule_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.4, brush=pg.mkBrush(RULE), pen=pg.mkPen(None))
-        item.addItem(self.eff_bars)
-        item.addItem(self.rule_bars)
-        self.rule_line = item.plot([0.0], [], stepMode="center", pen=pg.mkPen(RULE, width=2.0))
-        self.rule_line.setZValue(5)
-        self.zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#666", width=1))
-        item.addItem(self.zero)
-        self.hover_band = pg.LinearRegionItem(
-            values=(0, 1), movable=False, brush=pg.mkBrush(255, 200, 40, 70), pen=pg.mkPen(None)
-        )
-        self.hover_band.setZValue(-20)
-        self.hover_band.setVisible(False)
-        item.addItem(self.hover_band)
-        self.names = CategoryTicks(self.plot, "bottom")
-        axis_label(self.plot, "left", "Gain")
-        axis_label(self.plot, "bottom", "Participant, largest efficient gain first →")
+        # utilities: two series per participant, sorted by the efficient gain (drawn by the report's chart)
+        self.chart = FairnessChart()
+        self.plot = plot_widget(self.chart.plot, self, (140, 60))
+        self.eff_bars = self.chart.eff_bars
+        self.rule_bars = self.chart.rule_bars
+        self.rule_line = self.chart.rule_line
+        self.zero = self.chart.zero
+        self.hover_band = self.chart.hover_band
+        self.names = self.chart.names
         self.legend = QLabel("", self)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -538,56 +508,11 @@ class FairnessPanel(QWidget):
         self.heatmap.set_envy(result.envy, cur, note="under the DLMPs")
 
     def _draw_bars(self, result: MarketResult, rule: str) -> None:
-        f = result.fairness
-        eff = f.utility_efficient.to_numpy(float)
-        order = np.argsort(-np.round(eff, 6), kind="stable")  # equal gains (to a millionth) in the project's order
-        f = f.iloc[order].reset_index(drop=True)
-        self._sorted = f
-        self.order = [str(a) for a in f.agent]
-        eff, u = f.utility_efficient.to_numpy(float), f.utility.to_numpy(float)
-        self._eff, self._rule = eff, u
-        n = len(f)
-        x = np.arange(n, dtype=float)
-        same = rule == "efficiency"
-        many = n > 80
-        if same:
-            self.eff_bars.setOpts(x=x, height=eff, width=1.0 if many else 0.7)
-            self.rule_bars.setOpts(x=x, height=np.zeros(n), width=0.0)
-            self.rule_bars.setVisible(False)
-            self.rule_line.setData([0.0], [], stepMode="center")
-            self.rule_line.setVisible(False)
-        elif many:  # bars a pixel wide: the efficient gains as bars, the rule's as a line over them
-            self.eff_bars.setOpts(x=x, height=eff, width=1.0)
-            self.rule_bars.setVisible(False)
-            self.rule_line.setData(np.arange(n + 1, dtype=float) - 0.5, u, stepMode="center")
-            self.rule_line.setVisible(True)
-        else:
-            self.eff_bars.setOpts(x=x - 0.2, height=eff, width=0.4)
-            self.rule_bars.setOpts(x=x + 0.2, height=u, width=0.4)
-            self.rule_bars.setVisible(True)
-            self.rule_line.setData([0.0], [], stepMode="center")
-            self.rule_line.setVisible(False)
-        name = SHORT_RULE.get(rule, rule)
-        swatch = "<nobr><span style='color:{c}'>{m}</span> {t}</nobr>"
-        if same:
-            legend = swatch.format(c=EFFICIENT.name(), m="■", t="gain over the outside option (the rule is efficiency)")
-        else:
-            legend = (
-                "gain over the outside option: "
-                + swatch.format(c=EFFICIENT.name(), m="■", t="efficient")
-                + " &nbsp; "
-                + swatch.format(c=RULE.name(), m="━" if many else "■", t=f"under {name}")
-            )
-        self.legend.setText(legend)
-        axis_label(self.plot, "left", f"Gain ({result.currency})")
-        lo = min(0.0, float(np.nanmin(np.r_[eff, u], initial=0.0)))
-        hi = max(0.0, float(np.nanmax(np.r_[eff, u], initial=0.0)))
-        pad = 0.06 * ((hi - lo) or 1.0)
-        vb = self.plot.getPlotItem().getViewBox()
-        vb.setYRange(lo - (pad if lo < 0 else 0.0), hi + pad, padding=0)
-        vb.setXRange(-0.6, n - 0.4, padding=0)
-        self.names.set_names(self.order)
-        self.hover_band.setVisible(False)
+        self.chart.show(result, rule)
+        self._sorted = self.chart.sorted
+        self.order = list(self.chart.order)
+        self._eff, self._rule = self.chart.eff, self.chart.rule
+        self.legend.setText(self.chart.legend_html())
         self.hover.setText("Hover a participant for its gains, payment and transfer")
 
     def _fill_table(self, result: MarketResult, rule: str) -> None:

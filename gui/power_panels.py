@@ -17,56 +17,31 @@ from html import escape
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.market import MECHANISM_LABELS, MarketResult
 from core.units import fmt_number, fmt_sig
-from gui.charts import CategoryTicks, index_at
-from gui.market_panels import _note, axis_label, make_plot, period_label, price_unit
-from gui.presenting import muted
-
-# HHI bands on the 0–1 scale (the chapter's 0.25; DOJ/FTC 2010: 1,500 and 2,500 points)
-BAND_MODERATE = 0.15
-BAND_HIGH = 0.25
-BANDS = (  # from, to, name, short name, colour
-    (0.0, BAND_MODERATE, "unconcentrated", "low", QColor(168, 214, 160)),
-    (BAND_MODERATE, BAND_HIGH, "moderate", "mod.", QColor(250, 212, 120)),
-    (BAND_HIGH, 1.0, "highly concentrated", "high", QColor(240, 150, 140)),
+from gui.charts import index_at
+from gui.figures.fairness import plot_widget
+from gui.figures.market_power import (
+    COURNOT,
+    INF_TEXT,
+    OBSERVED,
+    PIVOTAL,
+    SHARE,
+    MarketPowerChart,
+    band_colour,
+    gauge_bar,
+    gauge_x,
+    hhi_text,
+    lerner_text,
+    paint_gauge,
+    sorted_sellers,
 )
-SHARE = QColor(31, 119, 180)
-CAPACITY = QColor(31, 119, 180, 60)
-PIVOTAL = QColor(190, 30, 45)
-OBSERVED = QColor(232, 125, 30)
-COURNOT = QColor(128, 80, 190)
-INF_TEXT = "∞ (locally inelastic)"
-
-
-def band_colour(h: float) -> QColor:
-    for lo, hi, _name, _short, colour in BANDS:
-        if lo <= h and (h < hi or hi == 1.0):
-            return colour
-    return BANDS[-1][4]
-
-
-def hhi_text(summary: dict) -> str:
-    """``HHI 0.30 · 3,000 points · highly concentrated`` (or why there is none)."""
-    h = summary.get("hhi", float("nan"))
-    if h is None or not math.isfinite(h):
-        return f"HHI – · {summary.get('band', 'no trade')}"
-    return (
-        f"HHI {fmt_number(h, 2)} · {fmt_number(summary.get('hhi_points', 10_000 * h), 0)} points · "
-        f"{summary.get('band', '')}"
-    )
-
-
-def lerner_text(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if math.isinf(x):
-        return INF_TEXT
-    return fmt_number(x, 3)
+from gui.market_panels import _note, period_label, price_unit
+from gui.presenting import muted
 
 
 class HHIGauge(QWidget):
@@ -92,48 +67,17 @@ class HHIGauge(QWidget):
         self.update()
 
     def _bar(self) -> QRectF:
-        return QRectF(8.0, 4.0, max(self.width() - 16.0, 10.0), 16.0)
+        return gauge_bar(self.width())
 
     def x_of(self, h: float) -> float:
-        r = self._bar()
-        return r.left() + min(max(h, 0.0), 1.0) * r.width()
+        return gauge_x(self.width(), h)
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = self._bar()
         font = QFont(self.font())
         font.setPointSizeF(8.0)
-        p.setFont(font)
-        fm = QFontMetricsF(font)
-        for lo, hi, name, short, colour in BANDS:
-            band = QRectF(self.x_of(lo), r.top(), self.x_of(hi) - self.x_of(lo), r.height())
-            p.fillRect(band, colour)
-            label = next((t for t in (name, short) if fm.horizontalAdvance(t) <= band.width() - 4.0), None)
-            if label is not None:
-                p.setPen(QColor("#333"))
-                p.drawText(band, Qt.AlignmentFlag.AlignCenter, label)
-        p.setPen(QPen(QColor("#666"), 1.0))
-        p.drawRect(r)
-        # ticks under the bar, in the palette's text colour (readable on the dark theme too)
-        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        for v in (0.0, BAND_MODERATE, BAND_HIGH, 0.5, 0.75, 1.0):
-            x = self.x_of(v)
-            p.drawLine(QPointF(x, r.bottom()), QPointF(x, r.bottom() + 3))
-            text = fmt_sig(v, 2) if v not in (0.0, 1.0) else str(int(v))
-            w = fm.horizontalAdvance(text)
-            left = min(max(x - w / 2, 0.0), self.width() - w)
-            p.drawText(QPointF(left, r.bottom() + 4 + fm.ascent()), text)
-        if self.value is not None:
-            x = self.x_of(self.value)
-            p.setPen(QPen(QColor("#111"), 2.5))
-            p.drawLine(QPointF(x, r.top() - 3), QPointF(x, r.bottom() + 1))
-            tri = QPainterPath()
-            tri.moveTo(x - 5, r.top() - 4)
-            tri.lineTo(x + 5, r.top() - 4)
-            tri.lineTo(x, r.top() + 3)
-            tri.closeSubpath()
-            p.fillPath(tri, QColor("#111"))
+        # ticks under the bar in the palette's text colour (readable on the dark theme too)
+        paint_gauge(p, self.width(), self.value, font, self.palette().color(QPalette.ColorRole.WindowText))
         p.end()
 
 
@@ -155,19 +99,15 @@ class MarketPowerPanel(QWidget):
         self.gauge = HHIGauge(self)
         self.hhi_label.setToolTip(self.gauge.toolTip())
 
-        # shares: kWh sold (bars) over capacity offered (pale bars behind); pivotal sellers in red
-        self.share_plot = make_plot(self)
-        self.share_plot.setMinimumSize(140, 60)
-        si = self.share_plot.getPlotItem()
-        si.getViewBox().setMouseEnabled(x=True, y=False)
-        self.capacity_bars = pg.BarGraphItem(
-            x=[0.0], height=[0.0], width=0.8, brush=pg.mkBrush(CAPACITY), pen=pg.mkPen(SHARE, width=0.8)
-        )
-        self.share_bars = pg.BarGraphItem(x=[0.0], height=[0.0], width=0.5, brush=pg.mkBrush(SHARE), pen=pg.mkPen(None))
-        si.addItem(self.capacity_bars)
-        si.addItem(self.share_bars)
-        self.share_names = CategoryTicks(self.share_plot, "bottom")
-        axis_label(self.share_plot, "left", "Share (%)")
+        # shares: kWh sold (bars) over capacity offered (pale bars behind); pivotal sellers in red; Lerner
+        # observed vs Cournot — drawn by the report's chart
+        self.chart = MarketPowerChart()
+        c = self.chart
+        self.share_plot = plot_widget(c.share_plot, self, (140, 60))
+        self.capacity_bars, self.share_bars, self.share_names = c.capacity_bars, c.share_bars, c.share_names
+        self.lerner_plot = plot_widget(c.lerner_plot, self, (140, 60))
+        self.observed_bars, self.cournot_bars, self.inf_bars = c.observed_bars, c.cournot_bars, c.inf_bars
+        self.lerner_names = c.lerner_names
 
         self.share_legend = QLabel(
             "<nobr>Share, largest first:</nobr> "
@@ -183,33 +123,6 @@ class MarketPowerPanel(QWidget):
         self.share_legend.setTextFormat(Qt.TextFormat.RichText)
         self.share_legend.setWordWrap(True)
 
-        # Lerner: observed (P − mc)/P beside Cournot s_i/|ε|
-        self.lerner_plot = make_plot(self)
-        self.lerner_plot.setMinimumSize(140, 60)
-        li = self.lerner_plot.getPlotItem()
-        li.getViewBox().setMouseEnabled(x=True, y=False)
-        self.observed_bars = pg.BarGraphItem(
-            x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(OBSERVED), pen=pg.mkPen(None)
-        )
-        self.cournot_bars = pg.BarGraphItem(
-            x=[0.0], height=[0.0], width=0.38, brush=pg.mkBrush(COURNOT), pen=pg.mkPen(None)
-        )
-        inf_brush = pg.mkBrush(COURNOT.red(), COURNOT.green(), COURNOT.blue(), 90)
-        inf_brush.setStyle(Qt.BrushStyle.BDiagPattern)
-        self.inf_bars = pg.BarGraphItem(
-            x=[0.0],
-            height=[0.0],
-            width=0.38,
-            brush=inf_brush,
-            pen=pg.mkPen(COURNOT, width=1.2, style=Qt.PenStyle.DashLine),
-        )
-        li.addItem(self.observed_bars)
-        li.addItem(self.cournot_bars)
-        li.addItem(self.inf_bars)
-        self.inf_labels: list[pg.TextItem] = []
-        self.lerner_names = CategoryTicks(self.lerner_plot, "bottom")
-        self.lerner_plot.setXLink(self.share_plot)
-        axis_label(self.lerner_plot, "left", "Lerner")
         self._lerner_legend = (
             "<nobr>Lerner (P − mc)/P:</nobr> "
             f"<nobr><span style='color:{OBSERVED.name()}'>■</span> observed</nobr> &nbsp; "
@@ -293,8 +206,7 @@ class MarketPowerPanel(QWidget):
             self.stack.setCurrentWidget(self.note)
             return
         self.stack.setCurrentIndex(0)
-        order = np.lexsort((mp.capacity_share.to_numpy(float) * -1, -np.nan_to_num(mp.share.to_numpy(float))))
-        s = mp.iloc[order].reset_index(drop=True)
+        s = sorted_sellers(mp)
         self.sellers = s
         n = len(s)
         unit = price_unit(result)
@@ -336,8 +248,8 @@ class MarketPowerPanel(QWidget):
         self.hhi_label.setText(f"<b style='font-size:11.5pt; color:{colour}'>{escape(head)}<br>{escape(band)}</b>")
         self.hhi_label.setToolTip(f"{hhi_text(summary)}{cap_text}\n\n{self.gauge.toolTip()}")
         self.gauge.set_value(h)
-        self._draw_shares(s)
-        self._draw_lerner(s)
+        self.chart.show(s)
+        self._lerner_legend_text()
         piv = list(summary.get("pivotal", []))
         if not piv:
             self.pivotal.setText(
@@ -355,61 +267,12 @@ class MarketPowerPanel(QWidget):
             )
         self.hover.setText("Hover a seller for its numbers")
 
-    def _draw_shares(self, s: pd.DataFrame) -> None:
-        n = len(s)
-        x = np.arange(n, dtype=float)
-        share = 100.0 * np.nan_to_num(s.share.to_numpy(float))
-        cap = 100.0 * np.nan_to_num(s.capacity_share.to_numpy(float))
-        many = n > 80
-        brushes = [pg.mkBrush(PIVOTAL if p else SHARE) for p in s.pivotal.to_numpy(bool)]
-        self.share_bars.setOpts(x=x, height=share, width=0.9 if many else 0.5, brushes=brushes)
-        self.capacity_bars.setOpts(
-            x=x, height=cap, width=1.0 if many else 0.8, pen=pg.mkPen(None) if many else pg.mkPen(SHARE, width=0.8)
-        )
-        vb = self.share_plot.getPlotItem().getViewBox()
-        top = max(float(np.max(np.r_[share, cap], initial=0.0)), 1.0)
-        vb.setYRange(0.0, top * 1.08, padding=0)
-        vb.setXRange(-0.6, n - 0.4, padding=0)
-        names = [str(a) for a in s.agent]
-        self.share_names.set_names(names)
-        self.lerner_names.set_names(names)
+    @property
+    def inf_labels(self) -> list[pg.TextItem]:
+        return self.chart.inf_labels
 
-    def _draw_lerner(self, s: pd.DataFrame) -> None:
-        n = len(s)
-        x = np.arange(n, dtype=float)
-        obs = s.lerner_observed.to_numpy(float)
-        cour = s.lerner_cournot.to_numpy(float)
-        inf = np.isinf(cour)
-        lo, hi = 0.0, 0.0
-        finite = np.r_[obs[np.isfinite(obs)], cour[np.isfinite(cour)]]
-        if finite.size:
-            lo, hi = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
-        if hi <= 0:
-            hi = 1.0
-        top = hi * (1.3 if inf.any() else 1.08)  # room for the ∞ marks above the tallest finite bar
-        many = n > 80
-        w = 0.5 if many else 0.38
-        self.observed_bars.setOpts(x=x - w / 2, height=np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0), width=w)
-        self.cournot_bars.setOpts(x=x + w / 2, height=np.where(np.isfinite(cour), cour, 0.0), width=w)
-        self.inf_bars.setOpts(x=(x + w / 2)[inf], height=np.full(int(inf.sum()), top * 0.8), width=w)
-        self.inf_bars.setVisible(bool(inf.any()))
-        item = self.lerner_plot.getPlotItem()
-        for t in self.inf_labels:
-            item.removeItem(t)
-        self.inf_labels = []
-        if inf.any() and inf.sum() <= 40:
-            for i in np.flatnonzero(inf):
-                t = pg.TextItem("∞", color=COURNOT, anchor=(0.5, 1.0))
-                font = QFont()
-                font.setPointSizeF(11)
-                font.setBold(True)
-                t.setFont(font)
-                t.setPos(float(x[i] + w / 2), top * 0.8)
-                item.addItem(t)
-                self.inf_labels.append(t)
-        vb = item.getViewBox()
-        vb.setYRange(lo - (0.05 * (hi - lo) if lo < 0 else 0.0), top, padding=0)
-        k = int(inf.sum())
+    def _lerner_legend_text(self) -> None:
+        k = self.chart.n_infinite
         eps = f" <nobr>({escape(self._eps_text)})</nobr>" if k == 0 else ""
         extra = f" &nbsp; <nobr><span style='color:{COURNOT.name()}'>▨</span> <b>{INF_TEXT}</b></nobr>" if k else ""
         self.lerner_legend.setText(self._lerner_legend + eps + extra)

@@ -4,4 +4,7 @@
 
 from __future__ import annotations
 
+import gui.figures.comparison
+import gui.figures.fairness
 import gui.figures.feeder
+import gui.figures.market_power

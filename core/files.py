@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -18,14 +19,22 @@ def write_atomic(
     encoding: str | None = "utf-8",
     newline: str | None = "\n",
 ) -> Path:
-    """Call ``write(fh)`` on a temporary file beside ``path``, flush it to disk, then rename it over ``path``.
+    """Call ``write(fh)`` on a temporary file beside ``path``, flush it to disk, then rename it over ``path`` and
+    flush the folder: after a crash or a kill at any moment, ``path`` is the old file or the new one, whole.
 
-    On any failure the temporary file is removed and ``path`` is left as it
-    was. A new file gets mode 0644; a replaced one keeps its mode.
+    * On any failure the temporary file is removed and ``path`` is left as it was.
+    * A symbolic link is followed: its target is replaced (atomically, beside the target), the link kept.
+    * Temporary files of this name left by a write that was killed (``.NAME.*.tmp``, older than this write) are
+      removed once the new file is in place.
+    * A new file gets mode 0644; a replaced one keeps its mode.
+
+    Returns ``path`` as given (the link, when it is one).
     """
-    p = Path(path)
+    started = time.time()
+    given = Path(path)
+    p = Path(os.path.realpath(given)) if given.is_symlink() else given
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TMP_SUFFIX, dir=p.parent)
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
@@ -40,7 +49,61 @@ def write_atomic(
         except OSError:
             pass
         raise
-    return p
+    _fsync_folder(p.parent)
+    remove_stale_temporaries(p, older_than=started)  # left before this save began: no save of ours is in them
+    return given
+
+
+TMP_SUFFIX = ".tmp"
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush the folder's entry of the renamed file to disk (POSIX; elsewhere the rename is the best there is)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str], older_than: float | None = None) -> list[Path]:
+    """Remove the temporary files a killed :func:`write_atomic` of ``path`` left beside it (``.NAME.*.tmp``) that
+    are older than ``older_than`` (seconds since the epoch; default: older than ``path`` itself, the last good
+    save). Returns what was removed; files it cannot remove are left alone."""
+    p = Path(path)
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
+    if older_than is None:
+        try:
+            older_than = p.stat().st_mtime
+        except OSError:
+            return []
+    removed = []
+    try:
+        candidates = list(p.parent.glob(f".{glob_escape(p.name)}.*{TMP_SUFFIX}"))
+    except OSError:
+        return []
+    for c in candidates:
+        try:
+            if c.is_file() and not c.is_symlink() and c.stat().st_mtime < older_than:
+                c.unlink()
+                removed.append(c)
+        except OSError:
+            pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def read_text(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> str:

@@ -64,6 +64,9 @@ class FilesMixin:
         except ScenarioError as err:
             self.error("Cannot open project", err)
             return False
+        from core.files import remove_stale_temporaries
+
+        remove_stale_temporaries(path)  # what a save killed mid-write left beside it (older than the file)
         self._add_recent(path)
         self.feeder.fit()
         why = self.start_where_something_happens()
@@ -211,6 +214,9 @@ class FilesMixin:
             self.discard_recovery()
 
     def recovery_available(self) -> bool:
+        from core.files import remove_stale_temporaries
+
+        remove_stale_temporaries(self.recovery_path())  # an autosave killed mid-write
         return self.recovery_path().is_file()
 
     def discard_recovery(self) -> None:

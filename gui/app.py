@@ -68,8 +68,31 @@ def run_gui(path: Path | None = None) -> int:
         window.open_path(path, ask=False)
     window.show()
     window.feeder.fit()
+    stop_on_signals(window)
     settle_garbage_collector()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        from gui.workers.process import close_prestarted
+
+        close_prestarted()
+
+
+def stop_on_signals(window) -> None:
+    """Ctrl+C (SIGINT) and SIGTERM stop the dashboard cleanly (:meth:`MainWindow.stop_on_signal`). Qt's event loop
+    runs in C++, where Python's handlers wait: a timer gives them a turn four times a second."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, _frame) -> None:
+        QTimer.singleShot(0, lambda: window.stop_on_signal(signal.Signals(signum).name))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
 
 
 def configure_log_file() -> Path | None:

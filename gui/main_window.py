@@ -328,8 +328,18 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
             if not live:
                 bar.hide()
 
+    def stop_on_signal(self, name: str = "SIGTERM") -> None:
+        """Ctrl+C in the terminal (SIGINT) or SIGTERM: unsaved edits go to the recovery file (offered at the next
+        start), the window closes without asking, the worker processes end with it."""
+        self._stopping = name
+        if self.doc.modified:
+            self.autosave()
+        self.close()
+        QApplication.quit()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
+        stopping = getattr(self, "_stopping", None)
+        if not stopping and not self.maybe_save():
             event.ignore()
             return
         if self._presentation is not None:
@@ -337,7 +347,8 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         self.settings.setValue("window/geometry", self.saveGeometry())
         self._remember_workspace()
         self.autosave_timer.stop()
-        self.discard_recovery()
+        if not stopping or not self.doc.modified:
+            self.discard_recovery()  # stopped by a signal with edits: the recovery file keeps them
         self.runner.shutdown()
         self.nash_runner.shutdown()
         self.studies.shutdown()

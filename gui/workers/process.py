@@ -76,6 +76,12 @@ def take_prestarted(name: str, crashed: str) -> WorkerProcess | None:
     return proc
 
 
+def close_prestarted() -> None:
+    """End the processes :func:`prestart` started that no runner took (the dashboard closing early)."""
+    while _PRESTARTED:
+        _PRESTARTED.popitem()[1].close(0.5)
+
+
 class WorkerProcess:
     """A spawned worker process (:func:`gui.workers.protocol.serve`) and the thread relaying its replies."""
 

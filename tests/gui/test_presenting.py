@@ -261,3 +261,23 @@ def test_presentation_mode_maximises_when_full_screen_is_refused(cleared, qtbot,
     assert w.in_presentation() and "full screen was refused" in w.statusBar().currentMessage()
     w.act_leave_presentation.trigger()
     assert not w.in_presentation()
+
+
+def test_a_stop_signal_keeps_unsaved_edits_for_recovery_and_asks_nothing(window, qtbot, monkeypatch):
+    # Ctrl+C or SIGTERM: no dialog (nobody may be at the screen), the edits in the recovery file, the window shut
+    quits = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quits.append(True))
+    window.doc.apply(replace(window.doc.scenario, name="Edited, then Ctrl+C"), "Rename")
+    window.stop_on_signal("SIGINT")  # window.ask_save_changes fails the test if it is called
+    assert not window.isVisible() and quits == [True]
+    assert window.recovery_available()
+    from core.scenario.io import load_project
+
+    assert load_project(window.recovery_path()).name == "Edited, then Ctrl+C"
+    assert window.runner._closed and window.nash_runner._closed  # the workers end with the window
+
+
+def test_a_stop_signal_without_edits_leaves_no_recovery_file(window, monkeypatch):
+    monkeypatch.setattr(QApplication, "quit", lambda: None)
+    window.stop_on_signal("SIGTERM")
+    assert not window.isVisible() and not window.recovery_available()

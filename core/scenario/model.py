@@ -473,7 +473,103 @@ def validate_scenario(s: Scenario) -> list[Problem]:
     _validate_feeder(c, s.feeder, T)
     _validate_tariffs(c, s.tariffs, T)
     _validate_prosumers(c, s, T)
+    if not c.problems:  # well-formed: now whether its numbers could be a real feeder's
+        _plausible(c, s)
     return c.problems
+
+
+# Plausibility bounds (README, "Project format"): a number outside them is a typo or a unit slip (W for kW, V for
+# kV), not a feeder; the solver would answer in its own words. Power and energy are relative to the feeder's base
+# power, impedances and shunts to its base impedance, money to a generous ceiling that holds in any currency.
+BASE_KV = (0.1, 500.0)  # kV
+BASE_KVA = (1.0, 1e7)  # kVA
+IMPEDANCE_PU = 100.0  # a line's |r|, |x| at most this many base impedances
+SHUNT_PU = 100.0  # a shunt's |g|, |b| at most this many base admittances
+RATING_KVA = (0.1, 1e6)  # kVA
+RATING_A = (0.1, 1e5)  # A
+POWER_PER_BASE = 100.0  # a prosumer's demand, DER, flexible load, ramp: at most this × the base power (kW)
+ENERGY_PER_BASE = 1000.0  # a storage's energy, a bid's quantity: at most this × the base power (kWh)
+MONEY_PER_KWH = 1e6  # |a price, a cost or a value| per kWh (or per kW²h): below this, in any currency
+
+
+def _plausible(c: _Checker, s: Scenario) -> None:
+    f = s.feeder
+    c.number(f.base_kv, "feeder.base_kv", lo=BASE_KV[0], hi=BASE_KV[1], what="a distribution feeder's voltage is")
+    c.number(f.base_kva, "feeder.base_kva", lo=BASE_KVA[0], hi=BASE_KVA[1], what="a feeder's base power is")
+    if c.problems:
+        return  # the other bounds are relative to these
+    z_base = f.base_kv**2 * 1000.0 / f.base_kva  # Ω
+    y_base_us = 1e6 / z_base
+    power = POWER_PER_BASE * f.base_kva
+    energy = ENERGY_PER_BASE * f.base_kva
+    money = MONEY_PER_KWH
+
+    def at_most(value, field, bound, unit, why, row=None, row_id=None) -> None:
+        if value is not None and abs(value) > bound:
+            c.add(field, f"is {value:g} {unit}, beyond {bound:g} {unit} ({why})", row, row_id)
+
+    z_why = f"{IMPEDANCE_PU:g} times the feeder's base impedance of {z_base:.4g} Ω: no line is that long"
+    y_why = f"{SHUNT_PU:g} times the feeder's base admittance"
+    for i, b in enumerate(f.buses):
+        at_most(b.g_shunt_us, f"feeder.buses[{i}].g_shunt_us", SHUNT_PU * y_base_us, "µS", y_why, i, b.id)
+        at_most(b.b_shunt_us, f"feeder.buses[{i}].b_shunt_us", SHUNT_PU * y_base_us, "µS", y_why, i, b.id)
+    for i, ln in enumerate(f.lines):
+        fld = f"feeder.lines[{i}]"
+        at_most(ln.r_ohm, f"{fld}.r_ohm", IMPEDANCE_PU * z_base, "Ω", z_why, i, ln.id)
+        at_most(ln.x_ohm, f"{fld}.x_ohm", IMPEDANCE_PU * z_base, "Ω", z_why, i, ln.id)
+        at_most(ln.g_shunt_us, f"{fld}.g_shunt_us", SHUNT_PU * y_base_us, "µS", y_why, i, ln.id)
+        at_most(ln.b_shunt_us, f"{fld}.b_shunt_us", SHUNT_PU * y_base_us, "µS", y_why, i, ln.id)
+        if ln.rating_kva is not None:
+            c.number(
+                ln.rating_kva,
+                f"{fld}.rating_kva",
+                row=i,
+                row_id=ln.id,
+                lo=RATING_KVA[0],
+                hi=RATING_KVA[1],
+                what="a line's rating (kVA) is",
+            )
+        if ln.rating_a is not None:
+            c.number(
+                ln.rating_a,
+                f"{fld}.rating_a",
+                row=i,
+                row_id=ln.id,
+                lo=RATING_A[0],
+                hi=RATING_A[1],
+                what="a line's rating (A) is",
+            )
+    money_why = "a price per kWh in any currency"
+    for t, v in enumerate(f.substation.wholesale_price_per_kwh):
+        at_most(v, f"feeder.substation.wholesale_price_per_kwh[{t}]", money, "per kWh", money_why, t)
+    for name in ("retail_import_price_per_kwh", "feed_in_price_per_kwh"):
+        for t, v in enumerate(getattr(s.tariffs, name)):
+            at_most(v, f"tariffs.{name}[{t}]", money, "per kWh", money_why, t)
+    power_why = f"{POWER_PER_BASE:g} times the feeder's base power of {f.base_kva:g} kVA"
+    energy_why = f"{ENERGY_PER_BASE:g} times the feeder's base power of {f.base_kva:g} kVA, in kWh"
+    for i, p in enumerate(s.prosumers):
+        fld = f"prosumers[{i}]"
+        for t, v in enumerate(p.demand_kw):
+            at_most(v, f"{fld}.demand_kw[{t}]", power, "kW", power_why, i, p.id)
+        for t, v in enumerate(p.demand_kvar or ()):
+            at_most(v, f"{fld}.demand_kvar[{t}]", power, "kvar", power_why, i, p.id)
+        a = p.asset
+        if a is not None:
+            at_most(a.p_max_kw, f"{fld}.asset.p_max_kw", power, "kW", power_why, i, p.id)
+            at_most(a.p_min_kw, f"{fld}.asset.p_min_kw", power, "kW", power_why, i, p.id)
+            at_most(a.ramp_kw_per_period, f"{fld}.asset.ramp_kw_per_period", power, "kW", power_why, i, p.id)
+            at_most(a.energy_kwh, f"{fld}.asset.energy_kwh", energy, "kWh", energy_why, i, p.id)
+            at_most(a.cost_a_per_kw2h, f"{fld}.asset.cost_a_per_kw2h", money, "per kW²h", money_why, i, p.id)
+            at_most(a.cost_b_per_kwh, f"{fld}.asset.cost_b_per_kwh", money, "per kWh", money_why, i, p.id)
+        fl = p.flexible
+        if fl is not None:
+            for t, v in enumerate(fl.d_max_kw):
+                at_most(v, f"{fld}.flexible.d_max_kw[{t}]", power, "kW", power_why, i, p.id)
+            at_most(fl.value_a_per_kw2h, f"{fld}.flexible.value_a_per_kw2h", money, "per kW²h", money_why, i, p.id)
+            at_most(fl.value_b_per_kwh, f"{fld}.flexible.value_b_per_kwh", money, "per kWh", money_why, i, p.id)
+        for k, b in enumerate(p.bids):
+            at_most(b.price_per_kwh, f"{fld}.bids[{k}].price_per_kwh", money, "per kWh", money_why, i, p.id)
+            at_most(b.quantity_kwh, f"{fld}.bids[{k}].quantity_kwh", energy, "kWh", energy_why, i, p.id)
 
 
 def _validate_feeder(c: _Checker, f: Feeder, T: int | None) -> None:

@@ -594,3 +594,57 @@ def test_the_dashboard_starts_where_something_happens():
     assert start_period(s, network=True)[0] == 3  # the demand peak
     dark = Scenario("four", f, TimeHorizon(4), Tariffs((0.3,) * 4, (0.05,) * 4), ps[:1])
     assert start_period(dark) == (3, "03:00, the demand peak (9 kW)")
+
+
+# --- plausibility: a number no real feeder has is refused by its field, its row and the bound ----------------
+def _with(s, what: str, value):
+    """The teaching feeder with one number changed (validated on construction)."""
+    f, p = s.feeder, s.prosumers
+    if what == "base_kv":
+        return replace(s, feeder=replace(f, base_kv=value))
+    if what == "r_ohm":
+        return s.with_line(0, replace(f.lines[0], r_ohm=value))
+    if what == "rating_a":
+        return s.with_line(0, replace(f.lines[0], rating_a=value))
+    if what == "demand":
+        return replace(s, prosumers=(replace(p[0], demand_kw=(value,) * s.periods), *p[1:]))
+    if what == "cost":
+        k = next(i for i, x in enumerate(p) if x.asset is not None)
+        q = replace(p[k], asset=replace(p[k].asset, cost_b_per_kwh=value))
+        return replace(s, prosumers=(*p[:k], q, *p[k + 1 :]))
+    if what == "retail":
+        return replace(s, tariffs=replace(s.tariffs, retail_import_price_per_kwh=(value,) * s.periods))
+    raise AssertionError(what)
+
+
+@pytest.mark.parametrize(
+    ("what", "value", "field", "says"),
+    [
+        ("base_kv", 1e308, "feeder.base_kv", "a distribution feeder's voltage is in [0.1, 500]"),
+        ("base_kv", 1e-9, "feeder.base_kv", "a distribution feeder's voltage is in [0.1, 500]"),
+        ("r_ohm", 1e300, "feeder.lines[0].r_ohm", "times the feeder's base impedance"),
+        ("rating_a", 1e-9, "feeder.lines[0].rating_a", "a line's rating (A) is in [0.1, 100000]"),
+        ("demand", 1e12, "prosumers[0].demand_kw[0]", "times the feeder's base power"),
+        ("cost", 1e200, ".asset.cost_b_per_kwh", "a price per kWh in any currency"),
+        ("retail", 1e300, "tariffs.retail_import_price_per_kwh[0]", "a price per kWh in any currency"),
+    ],
+)
+def test_implausible_numbers_are_refused_by_field_and_bound(what, value, field, says):
+    s = teaching_5bus()
+    with pytest.raises(ScenarioError) as info:
+        _with(s, what, value)
+    problem = info.value.problems[0]
+    assert field in problem.field and says in problem.message, problem
+
+
+def test_the_bounds_are_relative_to_the_feeders_base():
+    # the teaching feeder: 0.4 kV, base 100 kVA → base impedance 0.4² · 1000 / 100 = 1.6 Ω; 100 base impedances
+    # = 160 Ω is still a line, 161 Ω is not; 100 × 100 kVA = 10 MW of one household's demand is the ceiling
+    s = teaching_5bus()
+    assert s.feeder.base_kv == 0.4 and s.feeder.base_kva == 100.0
+    _with(s, "r_ohm", 160.0)
+    with pytest.raises(ScenarioError, match="161 Ω, beyond 160 Ω"):
+        _with(s, "r_ohm", 161.0)
+    _with(s, "demand", 10_000.0)
+    with pytest.raises(ScenarioError, match="beyond 10000 kW"):
+        _with(s, "demand", 10_001.0)

@@ -136,6 +136,9 @@ def cmd_summary(args, out) -> int:
 def cmd_import(args, out) -> int:
     from core.scenario.importers import import_pandapower
 
+    if args.output.is_dir():
+        sys.stderr.write(f"error: {args.output}: is a folder; give the project file to write (.json)\n")
+        return 1
     scenario, warnings = import_pandapower(args.source, periods=args.periods, name=args.name)
     path = save_project(scenario, args.output)
     for w in warnings:
@@ -663,6 +666,10 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except OSError as err:  # a file that cannot be written there (a missing folder, no permission): one line
+        where = err.filename or ""
+        sys.stderr.write(f"error: {where}{': ' if where else ''}cannot write it: {err.strerror or err}\n")
+        return 1
 
 
 if __name__ == "__main__":

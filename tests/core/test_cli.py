@@ -206,3 +206,11 @@ def test_api_arguments_are_checked_by_name(changes, says):
 
     with pytest.raises(ValueError, match=re.escape(says)):
         MarketSettings(**changes)
+
+
+def test_import_to_a_folder_or_a_missing_place_is_one_line(tmp_path, capsys):
+    pytest.importorskip("pandapower")
+    code, _, err = run(["import", "case33bw", "-o", str(tmp_path)], capsys)
+    assert code == 1 and err == f"error: {tmp_path}: is a folder; give the project file to write (.json)\n"
+    code, _, err = run(["import", "case33bw", "-o", "/proc/nope/x.json"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "No such file or directory" in err and "Traceback" not in err

@@ -23,46 +23,34 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from core.market import NETWORK_LABELS, MarketResult
-from core.units import column_decimals, fmt_number, fmt_sig
-from gui.market_panels import HIGHLIGHT, _note, axis_label, make_plot, price_unit
+from core.units import fmt_number, fmt_sig
+from gui.figures.dlmp import (
+    AREAS_ABOVE,
+    NOISE,
+    PARTS,
+    DLMPChart,
+    bus_rows,
+    exactness_text,
+    has_network,
+    price_decimals,
+)
+from gui.figures.supply_demand import plot_widget
+from gui.market_panels import _note, price_unit
 from gui.presenting import muted
 
-# the four parts of a DLMP, bottom of the stack first
-PARTS = (
-    ("energy_per_kwh", "energy", QColor(112, 146, 190)),
-    ("loss_per_kwh", "loss", QColor(242, 163, 40)),
-    ("congestion_per_kwh", "congestion", QColor(214, 50, 60)),
-    ("voltage_per_kwh", "voltage", QColor(128, 80, 190)),
-)
-TOTAL = QColor(17, 17, 17)
-SELECTED_BAND = QColor(0, 120, 215, 45)
 LIMIT = QColor(200, 0, 0)
-AREAS_ABOVE = 150  # buses: from this many the DLMP parts are stacked areas against electrical distance, not bars
-NOISE = 1e-9  # |part| below this (currency/kWh) is numerical noise of the solver: shown as 0
 V_TOL_PU = 1e-6  # a voltage this close to its limit is at the limit, not beyond it
 LOADING_AT_LIMIT_PCT = 99.5  # a line this loaded is at its rating (congested)
 LOADING_OVER_PCT = 100.5  # … and beyond this it is overloaded
 
 
-def has_network(result: MarketResult | None) -> bool:
-    return result is not None and result.buses is not None and len(result.buses) > 0
-
-
 def has_voltages(result: MarketResult | None) -> bool:
     """Whether the network model computes voltages (the DC model does not: its ``v_pu`` is the set-point)."""
     return has_network(result) and result.settings.network != "dc"
-
-
-def bus_rows(result: MarketResult | None, period: int) -> pd.DataFrame:
-    """``result.buses`` of one period, indexed by bus id (empty without a network)."""
-    if not has_network(result):
-        return pd.DataFrame()
-    b = result.buses
-    return b[b.period == period].set_index("bus", drop=False)
 
 
 def line_rows(result: MarketResult | None, period: int) -> pd.DataFrame:
@@ -77,11 +65,6 @@ def clean(x: float) -> float:
     """``x`` with solver noise (|x| < 1e-9) shown as an exact 0."""
     x = float(x)
     return 0.0 if abs(x) < NOISE else x
-
-
-def price_decimals(values) -> int:
-    """Decimals that show a price column with four significant digits at its largest magnitude."""
-    return max(2, column_decimals(np.asarray(values, float), digits=4, most=6))
 
 
 # ---------------------------------------------------------------------------
@@ -186,17 +169,6 @@ def bus_limits(scenario, bus_id: str) -> tuple[float, float]:
 # ---------------------------------------------------------------------------
 
 
-def exactness_text(result: MarketResult) -> str:
-    """`` · exact AC (gap 2e-09)`` for the exact model, a warning where it fell back; empty for the others."""
-    s = result.summary
-    if result.settings.network != "socp":
-        return ""
-    if s.get("fallback"):
-        return " · ⚠ the exact model's relaxation was not exact here: LinDistFlow prices, AC-checked"
-    gap = s.get("exactness_gap")
-    return f" · exact AC (relaxation gap {gap:.0e})" if gap is not None else ""
-
-
 class DLMPPanel(QWidget):
     """The period's DLMP of every bus as a stacked bar of energy + loss + congestion + voltage.
 
@@ -239,50 +211,12 @@ class DLMPPanel(QWidget):
             "scale; the black bar then marks DLMP − energy"
         )
         self.with_energy.toggled.connect(lambda _on: self._draw(refit=False))
-        self.plot = make_plot(self)
-        item = self.plot.getPlotItem()
-        vb = item.getViewBox()
-        vb.setMouseEnabled(x=True, y=False)
-        self.hover_band = pg.LinearRegionItem(
-            values=(0, 1),
-            movable=False,
-            brush=pg.mkBrush(HIGHLIGHT.red(), HIGHLIGHT.green(), HIGHLIGHT.blue(), 70),
-            pen=pg.mkPen(None),
-        )
-        self.selected_band = pg.LinearRegionItem(
-            values=(0, 1), movable=False, brush=pg.mkBrush(SELECTED_BAND), pen=pg.mkPen(None)
-        )
-        for band in (self.hover_band, self.selected_band):
-            band.setZValue(-20)
-            band.setVisible(False)
-            item.addItem(band)
-        self.bars: dict[str, pg.BarGraphItem] = {}
-        for key, _name, colour in PARTS:
-            bar = pg.BarGraphItem(
-                x=[0.0], height=[0.0], y0=[0.0], width=0.78, brush=pg.mkBrush(colour), pen=pg.mkPen(None)
-            )
-            item.addItem(bar)
-            self.bars[key] = bar
-        # hundreds of buses: the parts as stacked areas against electrical distance (AREAS_ABOVE buses and more)
-        self.areas: dict[str, tuple[pg.PlotCurveItem, pg.PlotCurveItem, pg.FillBetweenItem]] = {}
-        for key, _name, colour in PARTS:
-            lo, hi = pg.PlotCurveItem(pen=pg.mkPen(None)), pg.PlotCurveItem(pen=pg.mkPen(None))
-            fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(colour))
-            for it in (lo, hi, fill):
-                it.setVisible(False)
-                item.addItem(it)
-            self.areas[key] = (lo, hi, fill)
-        self.x = np.zeros(0)  # each drawn bus's position: its rank, or its electrical distance (areas)
-        self.zero = pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen("#666", width=1))
-        item.addItem(self.zero)
-        self.total = item.plot([], [], pen=pg.mkPen(TOTAL, width=2.4), connect="pairs")
-        self.total.setZValue(10)
-        # on a large feeder: the selected bus's lateral (its path from the substation and the buses below it)
-        self.lateral = pg.ScatterPlotItem(
-            size=6, brush=pg.mkBrush(HIGHLIGHT), pen=pg.mkPen("#222", width=0.8), symbol="o"
-        )
-        self.lateral.setZValue(12)
-        item.addItem(self.lateral)
+        # the drawing is the report's figure's (gui.figures.dlmp): one code path
+        self.chart = ch = DLMPChart()
+        self.plot = plot_widget(ch.plot, self)
+        self.hover_band, self.selected_band, self.lateral = ch.hover_band, ch.selected_band, ch.lateral
+        self.bars, self.areas, self.zero, self.total = ch.bars, ch.areas, ch.zero, ch.total
+        self.x = ch.x
         self._tree = None  # the feeder as a tree from the substation (set_feeder), for the laterals
         self._feeder = None
         self._lateral_idx: list[int] = []  # the drawn lateral's rows
@@ -292,8 +226,6 @@ class DLMPPanel(QWidget):
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.hover.setFixedHeight(self.hover.fontMetrics().lineSpacing() + 4)
         self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        axis_label(self.plot, "left", "DLMP")
-        axis_label(self.plot, "bottom", "Bus, by electrical distance from the substation →")
         page = QWidget(self)
         pl = QVBoxLayout(page)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -316,8 +248,6 @@ class DLMPPanel(QWidget):
         self.stack.setCurrentWidget(self.note)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
-        vb.sigXRangeChanged.connect(lambda *_a: self._retick())
-        vb.sigResized.connect(lambda *_a: self._retick())
 
     @staticmethod
     def _legend_text(energy: bool) -> str:
@@ -365,79 +295,20 @@ class DLMPPanel(QWidget):
     def _draw(self, refit: bool) -> None:
         result = self.result
         if not has_network(result):
-            self.rows = pd.DataFrame()
+            self.rows = self.chart.rows = pd.DataFrame()
             self.title.setText("<b>DLMP</b> · no network model")
             self.title.setToolTip("")
             self.stack.setCurrentWidget(self.note)
             return
         t = self.period
-        rows = bus_rows(result, t).sort_values(["electrical_distance_pu", "depth"], kind="stable")
-        n_before = len(self.rows)
-        self.rows = rows
-        n = len(rows)
-        many = n >= AREAS_ABOVE
-        x = rows.electrical_distance_pu.to_numpy(float) if many else np.arange(n, dtype=float)
-        self.x = x
-        up = np.zeros(n)
-        down = np.zeros(n)
         energy = self.with_energy.isChecked()
         self.legend.setText(self._legend_text(energy))
-        for key, _name, _colour in PARTS:
-            h = np.where(np.abs(rows[key].to_numpy(float)) < NOISE, 0.0, rows[key].to_numpy(float))
-            shown = energy or key != "energy_per_kwh"
-            self.bars[key].setVisible(shown and not many)
-            for it in self.areas[key]:
-                it.setVisible(shown and many)
-            y0 = np.where(h >= 0, up, down)
-            if shown:
-                up = np.where(h >= 0, up + h, up)
-                down = np.where(h < 0, down + h, down)
-            self.bars[key].setOpts(x=x, height=h, y0=y0 if shown else np.zeros(n), width=0.78)
-            if many:
-                lo, hi, _fill = self.areas[key]
-                lo.setData(x, y0)
-                hi.setData(x, y0 + h)
+        self.rows = rows = self.chart.show(result, t, energy, refit)
+        n = len(rows)
+        many = n >= AREAS_ABOVE
+        self.x, self._mark = self.chart.x, self.chart.mark
         dlmp = rows.dlmp_per_kwh.to_numpy(float)
-        # the mark: the DLMP, or without the energy part the sum of the three locational parts drawn
-        mark = dlmp if energy else up + down
-        if many:  # one line through every bus's DLMP, nearest the substation first
-            self.total.setPen(pg.mkPen(TOTAL, width=1.2))
-            self.total.setData(x, mark, connect="all")
-        else:
-            self.total.setPen(pg.mkPen(TOTAL, width=2.4))
-            self.total.setData(np.repeat(x, 2) + np.tile([-0.39, 0.39], n), np.repeat(mark, 2), connect="pairs")
-        axis_label(
-            self.plot,
-            "bottom",
-            "Electrical distance from the substation (Σ|Z| along the path, p.u.) →"
-            if many
-            else "Bus, by electrical distance from the substation →",
-        )
         unit = price_unit(result)
-        axis_label(self.plot, "left", f"DLMP ({unit})" if energy else f"DLMP − energy<br>({unit})")
-        vb = self.plot.getPlotItem().getViewBox()
-        lo, hi = (
-            float(min(down.min(initial=0.0), mark.min(initial=0.0))),
-            float(max(up.max(initial=0.0), mark.max(initial=0.0))),
-        )
-        if many and energy and n and mark.min() > 0:
-            # hundreds of buses share the energy part: start the axis under the cheapest DLMP so that what
-            # differs between them (loss, congestion, voltage) is drawn at a readable scale; the axis says where
-            spread = float(mark.max() - mark.min())
-            lo = max(0.0, float(mark.min()) - max(0.5 * spread, 0.02 * float(mark.max())))
-        pad = 0.06 * ((hi - lo) or abs(hi) or 1.0)
-        vb.setYRange(lo - (pad if lo < 0 else 0.0), hi + pad, padding=0)
-        self._mark = mark
-        if many:
-            span = float(x.max() - x.min()) or 1.0
-            vb.setLimits(xMin=float(x.min()) - 0.02 * span, xMax=float(x.max()) + 0.02 * span)
-            if refit or n != n_before:
-                vb.setXRange(float(x.min()), float(x.max()), padding=0.01)
-        else:
-            vb.setLimits(xMin=-1.0, xMax=max(n, 1) + 0.0)
-            if refit or n != n_before:
-                vb.setXRange(-0.6, n - 0.4, padding=0)
-        self._retick()
         self._show_selected()
         if self._hover_index is not None and self._hover_index < n:
             self.hover_index(self._hover_index)
@@ -473,30 +344,6 @@ class DLMPPanel(QWidget):
         )
         self.stack.setCurrentIndex(0)
 
-    def _retick(self) -> None:
-        """Bus ids under the bars: every k-th when they would not fit side by side."""
-        ax = self.plot.getPlotItem().getAxis("bottom")
-        n = len(self.rows)
-        if n >= AREAS_ABOVE:
-            ax.setTicks(None)  # electrical distance: pyqtgraph's own numeric ticks
-            return
-        if n == 0:
-            ax.setTicks([[]])
-            return
-        vb = self.plot.getPlotItem().getViewBox()
-        (x0, x1), width = vb.viewRange()[0], max(vb.width(), 50.0)
-        ids = [str(b) for b in self.rows.bus]
-        fm = QFontMetricsF(ax.style.get("tickFont") or self.font())
-        label_px = max(fm.horizontalAdvance(s) for s in ids) + 8.0
-        visible = max(x1 - x0, 1.0)
-        k = max(1, math.ceil(label_px / (width / visible)))
-        if k > 1:  # round the stride up to 2, 5, 10, 20, 50…
-            mag = 10 ** math.floor(math.log10(k))
-            k = next(m * mag for m in (1, 2, 5, 10) if m * mag >= k)
-        major = [(float(i), ids[i]) for i in range(0, n, k)]
-        minor = [(float(i), "") for i in range(n)] if k > 1 and width / visible >= 3 else []
-        ax.setTicks([major, minor])
-
     def _show_selected(self) -> None:
         idx = self.index_of(self._selected) if self._selected is not None else None
         self.selected_band.setVisible(idx is not None)
@@ -516,11 +363,7 @@ class DLMPPanel(QWidget):
         return [str(self.rows.bus.iloc[i]) for i in self._lateral_idx]
 
     def _band_at(self, i: int) -> tuple[float, float]:
-        """The band that highlights bus ``i``: its bar, or a sliver of the distance axis around it."""
-        if len(self.rows) < AREAS_ABOVE:
-            return i - 0.5, i + 0.5
-        half = 0.004 * (float(self.x.max() - self.x.min()) or 1.0)
-        return float(self.x[i]) - half, float(self.x[i]) + half
+        return self.chart.band_at(i)
 
     # --- reading back what is drawn (tests, reports) ------------------------------------------
     def index_of(self, bus: str) -> int | None:

@@ -119,6 +119,27 @@ td.num { text-align: right; } th { background-color: #eef1f6; text-align: left; 
 """
 
 
+def _figure_height(slot, figures: dict, width: float) -> float:
+    """About how tall figure ``slot`` prints at ``width`` points (its caption included)."""
+    fig = figures.get(slot.key) if isinstance(slot, FigureSlot) else None
+    if fig is None:
+        return 0.0
+    w, h = fig.size
+    return width * h / w + 50.0
+
+
+def _keep_with(following: list, figures: dict, width: float) -> float:
+    """The room a heading needs below it on the same page: what it introduces (or a few lines)."""
+    if not following:
+        return 0.0
+    nxt = following[0]
+    if isinstance(nxt, FigureSlot):
+        return _figure_height(nxt, figures, width)
+    if isinstance(nxt, Paragraph) and len(following) > 1 and isinstance(following[1], FigureSlot):
+        return 40.0 + _figure_height(following[1], figures, width)
+    return 110.0 if isinstance(nxt, Table) else 60.0
+
+
 def _header_lines(text: str, width: int = 12) -> str:
     """A column header broken into short lines at its spaces (never inside a word, which Qt does to a header
     squeezed by its neighbours)."""
@@ -249,7 +270,11 @@ class _Pdf:
 
         from gui.figures.render import canvas_for
 
-        w_px, h_px = fig.size
+        # painted straight into the page as vectors at paint time (the PDF is laid out at the screen's 96 dpi, the
+        # resolution pyqtgraph sizes its labels and markers for; clipping to the plots is kept)
+        canvas = canvas_for(fig)
+        w_px, h_px = canvas.width, canvas.height  # what the figure's layout needed
+        self._canvases.append(canvas)
         w = self.width
         h = w * h_px / w_px
         cap = self.doc(f"<p class=note><b>Figure {number}.</b> {escape(fig.caption)}</p>")
@@ -257,21 +282,10 @@ class _Pdf:
         if h + ch > self.height:  # never taller than a page
             h = self.height - ch - self.GAP
             w = h * w_px / h_px
-        # drawn once as SVG at the figure's own size, then played into the page: text keeps its size relative to
-        # the drawing whatever the PDF's resolution (pyqtgraph sizes its labels for the device it paints on)
-        from PySide6.QtCore import QByteArray
-        from PySide6.QtSvg import QSvgRenderer
 
-        canvas = canvas_for(fig)
-        try:
-            svg = QSvgRenderer(QByteArray(canvas.svg()))
-        finally:
-            canvas.close()
-        self._canvases.append(svg)
-
-        def paint(painter, y, svg=svg, cap=cap, w=w, h=h):
+        def paint(painter, y, canvas=canvas, cap=cap, w=w, h=h):
             k = self.k
-            svg.render(painter, QRectF((self.width - w) / 2 * k, y * k, w * k, h * k))
+            canvas.export_paint(painter, QRectF((self.width - w) / 2 * k, y * k, w * k, h * k))
             painter.save()
             painter.translate(0, (y + h + 3) * k)
             cap.drawContents(painter)
@@ -326,7 +340,7 @@ def pdf_bytes(report: Report, figures: dict, page: str = "A4") -> bytes:
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buf)
-    writer.setResolution(300)
+    writer.setResolution(96)  # the screen's: fonts and pyqtgraph's device sizes agree (the PDF stays vector)
     writer.setTitle(report.title)
     writer.setCreator("Feeder Market")
     size = QPageSize(QPageSize.PageSizeId.A4 if page == "A4" else QPageSize.PageSizeId.Letter)
@@ -344,16 +358,17 @@ def pdf_bytes(report: Report, figures: dict, page: str = "A4") -> bytes:
         blocks = report.blocks
         for i, blk in enumerate(blocks):
             if isinstance(blk, Heading):
-                # a heading stays with what follows it (a figure's height, or a few lines)
-                nxt = blocks[i + 1] if i + 1 < len(blocks) else None
-                keep = (
-                    pdf.width * 428 / 760
-                    if isinstance(nxt, FigureSlot)
-                    else (110.0 if isinstance(nxt, Table) else 60.0)
-                )
+                # a heading stays with what follows it: a figure, a paragraph and the figure it introduces, a
+                # table's first rows, or a few lines
+                keep = _keep_with(blocks[i + 1 :], figures, pdf.width)
                 pdf.text(f"<h{blk.level}>{escape(blk.text)}</h{blk.level}>", keep_with_next=keep)
             elif isinstance(blk, Paragraph):
-                pdf.text(f"<p class=note>{escape(blk.text)}</p>" if blk.note else f"<p>{escape(blk.text)}</p>")
+                nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+                keep = _figure_height(nxt, figures, pdf.width) if isinstance(nxt, FigureSlot) else 0.0
+                pdf.text(
+                    f"<p class=note>{escape(blk.text)}</p>" if blk.note else f"<p>{escape(blk.text)}</p>",
+                    keep_with_next=keep,
+                )
             elif isinstance(blk, KeyFigures):
                 pdf.key_figures(blk)
             elif isinstance(blk, Table):
@@ -370,7 +385,8 @@ def pdf_bytes(report: Report, figures: dict, page: str = "A4") -> bytes:
         pdf.paint_all(report.title)
     finally:
         painter.end()
-        pdf._canvases.clear()
+        for canvas in pdf._canvases:
+            canvas.close()
     buf.close()
     return bytes(data.data())
 

@@ -337,6 +337,8 @@ class MarketPowerChart:
             return None
         ceiling = 1.45 * top
         self.share_plot.getViewBox().setYRange(0.0, ceiling, padding=0)
+        for bars in (self.share_bars, self.capacity_bars):  # cut in the data too: an SVG keeps no clipping
+            bars.setOpts(height=np.minimum(np.asarray(bars.opts["height"], dtype=float), ceiling))
         i = int(np.flatnonzero(rest)[0])
         label = pg.TextItem(
             f"{fmt_number(share[i], 0)} % ↑", color="#222", anchor=(1.0, 0.0), fill=pg.mkBrush(255, 255, 255, 220)

@@ -8,6 +8,8 @@ content is the figure's item. Nothing on screen is grabbed, and no widget is dra
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -22,6 +24,11 @@ class Canvas:
     def __init__(self, fig: Figure):
         self.figure = fig
         self.width, self.height = fig.size
+        if hasattr(fig.item, "minimumSize"):  # never narrower than its layout needs (it would overflow the page)
+            need = fig.item.minimumSize()
+            self.width = max(self.width, math.ceil(need.width()))
+            self.height = max(self.height, math.ceil(need.height()))
+            fig.size = (self.width, self.height)
         # pyqtgraph's items read their device geometry from a pyqtgraph view of their scene: one that is never
         # shown, whose only content is the figure's item
         self.view = pg.GraphicsView(background="w")
@@ -62,6 +69,14 @@ class Canvas:
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         self.scene.render(painter, target, self.rect, Qt.AspectRatioMode.KeepAspectRatio)
         painter.restore()
+
+    def export_paint(self, painter: QPainter, target: QRectF) -> None:
+        """:meth:`paint` in pyqtgraph's export mode (markers as vectors, not cached pixmaps)."""
+        self._export_mode(True, painter)
+        try:
+            self.paint(painter, target)
+        finally:
+            self._export_mode(False, None)
 
     def svg(self, title: str = "") -> bytes:
         from PySide6.QtSvg import QSvgGenerator

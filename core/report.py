@@ -682,8 +682,8 @@ def _table_html(t: Table, links: dict[str, str]) -> str:
         for r in t.rows
     )
     note = escape(t.note)
-    if t.attachment and t.attachment in links:
-        note += f" <a download='{escape(t.attachment)}' href='{links[t.attachment]}'>{escape(t.attachment)}</a>"
+    if t.attachment and t.attachment in links:  # the data once, at the end; here a link to it
+        note += f" <a href='#attached-{escape(t.attachment)}'>{escape(t.attachment)}</a>"
     return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>" + (
         f"<p class='note'>{note}</p>" if note.strip() else ""
     )
@@ -726,7 +726,10 @@ def to_html(report: Report, figures: dict[str, tuple[bytes, str]] | None = None)
     if links:
         parts.append(
             "<h2>Attached tables</h2><p class='note'>The full tables, as CSV: "
-            + ", ".join(f"<a download='{escape(n)}' href='{u}'>{escape(n)}</a>" for n, u in links.items())
+            + ", ".join(
+                f"<a id='attached-{escape(n)}' download='{escape(n)}' href='{u}'>{escape(n)}</a>"
+                for n, u in links.items()
+            )
             + ".</p>"
         )
     parts.append("<p class='note'>Made by Feeder Market; this file needs no network to open.</p></body></html>")

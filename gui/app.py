@@ -50,31 +50,46 @@ def run_gui(path: Path | None = None) -> int:
     if reason:
         sys.stderr.write(reason)
         return 1
-    # the clearing's process starts first: its imports (the solver stack) overlap the window's
-    from gui.workers.process import CLEARING_PRELOAD, CLEARING_PROCESS, prestart
+    import signal
 
-    prestart(CLEARING_PROCESS, CLEARING_PRELOAD)
-    from PySide6.QtWidgets import QApplication
+    from gui.workers.process import CLEARING_PRELOAD, CLEARING_PROCESS, close_prestarted, prestart
 
-    from gui.main_window import MainWindow, app_icon
+    stopped: list[int] = []
 
-    QApplication.setOrganizationName("FeederMarket")
-    QApplication.setApplicationName("Feeder Market")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    configure_log_file()
-    app.setWindowIcon(app_icon())
-    window = MainWindow()
-    if path is not None:
-        window.open_path(path, ask=False)
-    window.show()
-    window.feeder.fit()
-    stop_on_signals(window)
-    settle_garbage_collector()
+    def starting(signum, _frame) -> None:  # Ctrl+C before the window is up: nothing to save; stop at the next step
+        stopped.append(signum)  # (raising here could land inside a Qt call, which swallows it)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, starting)
     try:
+        # the clearing's process starts first: its imports (the solver stack) overlap the window's
+        prestart(CLEARING_PROCESS, CLEARING_PRELOAD)
+        from PySide6.QtWidgets import QApplication
+
+        from gui.main_window import MainWindow, app_icon
+
+        if stopped:
+            return 0
+        QApplication.setOrganizationName("FeederMarket")
+        QApplication.setApplicationName("Feeder Market")
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        configure_log_file()
+        app.setWindowIcon(app_icon())
+        window = MainWindow()
+        if path is not None:
+            window.open_path(path, ask=False)
+        if stopped:
+            window.stop_on_signal()
+            return 0
+        window.show()
+        window.feeder.fit()
+        stop_on_signals(window)
+        settle_garbage_collector()
+        if stopped:  # between the checks
+            window.stop_on_signal()
+            return 0
         return app.exec()
     finally:
-        from gui.workers.process import close_prestarted
-
         close_prestarted()
 
 

@@ -214,3 +214,24 @@ def test_import_to_a_folder_or_a_missing_place_is_one_line(tmp_path, capsys):
     assert code == 1 and err == f"error: {tmp_path}: is a folder; give the project file to write (.json)\n"
     code, _, err = run(["import", "case33bw", "-o", "/proc/nope/x.json"], capsys)
     assert code == 1 and err.count("\n") == 1 and "No such file or directory" in err and "Traceback" not in err
+
+
+def test_every_choice_in_every_spelling():
+    import argparse
+
+    from core.cli import FAIRNESS, FAIRNESS_ALIASES, MECHANISMS, NETWORKS, choice, spelled
+
+    for name, choices, aliases in (
+        ("--mechanism", MECHANISMS, None),
+        ("--network", NETWORKS, None),
+        ("--fairness", FAIRNESS, FAIRNESS_ALIASES),
+    ):
+        convert = choice(name, choices, aliases)
+        for c in choices:
+            hyphens = spelled(c)
+            for text in (c, hyphens, hyphens.upper(), c.title(), c.replace("_", "-").capitalize(), f" {c} "):
+                assert convert(text) == c, (name, text)
+        with pytest.raises(argparse.ArgumentTypeError, match="choose one of"):
+            convert("nonsense")
+    assert choice("--fairness", FAIRNESS, FAIRNESS_ALIASES)("Max-Min") == "maxmin"
+    assert choice("--network", NETWORKS)("LinDistFlow") == "lindistflow"

@@ -8,6 +8,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.cli import main
 
@@ -119,3 +121,43 @@ def test_every_malformed_file_gets_a_plain_error(tmp_path, capsys, command):
         assert str(path) in first and len(first) < 400, (name, first)  # names the file, one readable line
         refused.append(name)
     assert len(refused) == len(CORPUS)
+
+
+def _paths(node, path=()):
+    """Every place in the JSON tree a value can go: (path) of each node below the root."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield (*path, k)
+            yield from _paths(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield (*path, i)
+            yield from _paths(v, (*path, i))
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)  # JSON has no infinity (NaN and Infinity literals: the corpus)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+PLACES = sorted(_paths(json.loads(TEACHING.read_text(encoding="utf-8"))), key=str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(place=st.sampled_from(PLACES), value=JSON_VALUES)
+def test_any_json_value_in_any_field_gives_a_scenario_or_a_scenario_error(place, value):
+    from core.errors import ScenarioError
+    from core.scenario.io import loads_project
+    from core.scenario.model import Scenario
+
+    data = _set(json.loads(TEACHING.read_text(encoding="utf-8")), place, value)
+    try:
+        result = loads_project(json.dumps(data, allow_nan=False))
+    except ScenarioError as err:
+        assert str(err)  # a message, naming what is wrong
+    else:
+        assert isinstance(result, Scenario)

@@ -494,11 +494,51 @@ def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
     """A plain reason when the network makes the market infeasible (what the solver cannot say itself)."""
     if status not in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         return f"the network-constrained clearing is {status}"
+    line = _overloaded_line(s, net, periods)
+    if line is not None:
+        return "the network-constrained clearing is infeasible: " + line
     # the usual culprit: fixed demand that no flow within the ratings and voltage limits can serve
     return (
         "the network-constrained clearing is infeasible: no dispatch meets the fixed demand within the "
         f"line ratings and voltage limits ({net.v_min_pu.min():g}–{net.v_max_pu.max():g} p.u.) — "
         "relax a rating or a voltage limit, or add local generation or flexibility"
+    )
+
+
+def _overloaded_line(s: Scenario, net: Radial, periods) -> str | None:
+    """The line (and period) whose rating no dispatch can keep, if there is one: the fixed demand beyond it, less
+    all the power the DERs beyond it could give, must still flow through it (a plain sum over its subtree; losses
+    only add to it)."""
+    from core.scenario.model import STORAGE_KINDS
+
+    periods = tuple(range(s.periods)) if periods is None else tuple(periods)
+    try:
+        idx = net.index
+        need = np.zeros((net.n, len(periods)))
+        for p in s.prosumers:
+            k = idx[p.bus]
+            for c, t in enumerate(periods):
+                supply = 0.0
+                if p.asset is not None:
+                    a = p.asset
+                    supply = a.efficiency * max(a.p_max_at(t), 0.0)
+                    if a.kind in STORAGE_KINDS and a.energy_kwh is not None:
+                        supply = min(supply, a.efficiency * a.energy_kwh / s.horizon.step_h)  # full, at most
+                need[k, c] += p.demand_kw[t] - supply
+        flow = np.asarray(net.path.T @ need)  # kW through line j (into bus j): its subtree's net need
+        rating = np.asarray(net.rating_pu, dtype=float) * net.base_kva
+        excess = flow - rating[:, None]
+        excess[0] = -np.inf  # bus 0 has no line
+        j, c = np.unravel_index(int(np.nanargmax(excess)), excess.shape)
+        if not np.isfinite(excess[j, c]) or excess[j, c] <= 1e-6 * max(rating[j], 1.0):
+            return None
+    except (KeyError, ValueError, IndexError):
+        return None
+    when = s.horizon.labels()[periods[c]]
+    return (
+        f"line {net.line_ids[j]} must carry at least {flow[j, c]:,.1f} kW at {when} (the fixed demand beyond it "
+        f"less all the power its DERs could give), above its rating of {rating[j]:,.1f} kVA — raise that rating, "
+        "or add generation, storage or flexibility beyond it"
     )
 
 

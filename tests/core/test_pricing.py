@@ -171,3 +171,36 @@ def test_an_edit_that_newly_binds_a_limit_re_solves_to_the_fresh_answer():
     assert again.dlmp[1, 0] == pytest.approx(0.20, abs=1e-4) and again.der_kw[1, 0] == pytest.approx(4.0, abs=1e-3)
     assert np.max(np.abs(again.dlmp - fresh.dlmp)) < 1e-6
     assert lp.watch_line[1, 0]
+
+
+def test_an_infeasible_rating_is_named_with_the_flow_it_must_carry():
+    # every prosumer of the 33-bus community is beyond line L1 (substation → bus 2): in each period L1 carries at
+    # least the whole fixed demand less everything the DERs could give; with a 1 kVA rating the worst period names it
+    from dataclasses import replace
+
+    from core.errors import ClearingError
+    from core.market import MarketSettings, clear
+    from core.scenario.generate import ieee33_community
+    from core.scenario.model import STORAGE_KINDS
+
+    s = ieee33_community()
+    s = s.with_line(0, replace(s.feeder.lines[0], rating_kva=1.0, rating_a=None))
+    assert s.feeder.lines[0].id == "L1" and s.feeder.lines[0].from_bus == s.feeder.substation.bus
+
+    def least(t):
+        total = 0.0
+        for p in s.prosumers:
+            supply = 0.0
+            if p.asset is not None:
+                supply = p.asset.efficiency * max(p.asset.p_max_at(t), 0.0)
+                if p.asset.kind in STORAGE_KINDS and p.asset.energy_kwh is not None:
+                    supply = min(supply, p.asset.efficiency * p.asset.energy_kwh / s.horizon.step_h)
+            total += p.demand_kw[t] - supply
+        return total
+
+    worst = max(range(s.periods), key=least)
+    with pytest.raises(ClearingError) as info:
+        clear(s, MarketSettings(network="lindistflow", audit=False, tatonnement=False))
+    text = str(info.value)
+    assert f"line L1 must carry at least {least(worst):,.1f} kW at {s.horizon.labels()[worst]}" in text
+    assert "above its rating of 1.0 kVA" in text

@@ -106,8 +106,8 @@ def test_dc_model_sees_congestion_but_no_voltage_or_loss():
 def test_infeasible_network_is_reported_with_a_reason():
     from core.errors import ClearingError
 
-    # 20 kW of fixed load behind a 6 kVA line with a 10 kW local unit: impossible
-    with pytest.raises(ClearingError, match=r"infeasible.*line ratings"):
+    # 20 kW of fixed load behind a 6 kVA line with a 10 kW local unit: at least 20 − 10 = 10 kW must flow
+    with pytest.raises(ClearingError, match=r"infeasible: line \S+ must carry at least 10\.0 kW .* rating of 6\.0 kVA"):
         clear_network(two_bus(rating_kva=6.0, load=20.0))
 
 

@@ -77,7 +77,19 @@ def check_status(status: str | None, what: str, reason=None, refined: str | None
             "the numbers shown may be off in their last digits"
         )
         return
-    raise ClearingError(status or "solver_error", reason(status) if reason is not None else f"{what} is {status}")
+    raise ClearingError(status or "solver_error", reason(status) if reason is not None else plain_status(what, status))
+
+
+def plain_status(what: str, status: str | None) -> str:
+    """A failed solve in words about the market, not the solver's."""
+    if status in ("unbounded", "unbounded_inaccurate"):
+        return (
+            f"{what} has no finite optimum: some value or cost makes trading ever more profitable (a negative cost "
+            "or a value with no upper limit on the quantity?)"
+        )
+    if status in ("infeasible", "infeasible_inaccurate"):
+        return f"{what} has no feasible answer: the limits of the prosumers and the feeder cannot all be met"
+    return f"{what} could not be solved ({status or 'no status'})"
 
 
 def solve(problem, what: str, reason=None, refined: str | None = None, **options) -> float:
@@ -94,6 +106,11 @@ def solve(problem, what: str, reason=None, refined: str | None = None, **options
             warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
             value = problem.solve(**options)
     except cp.error.SolverError as err:
-        raise ClearingError("solver_error", f"{what}: the solver failed ({err})") from None
+        log.warning("%s: %s", what, err)  # the solver's own words, for the log
+        raise ClearingError(
+            "solver_error",
+            f"{what} could not be solved: the numbers are too far apart for the solver (a price, cost or quantity "
+            "many orders of magnitude from the others?)",
+        ) from None
     check_status(problem.status, what, reason, refined)
     return value

@@ -289,7 +289,11 @@ def loads_project(text: str, file: str | None = None) -> Scenario:
         data = json.loads(text, parse_constant=float, parse_int=_int, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise ScenarioError(
-            Problem("", f"is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", row=err.lineno),
+            Problem(
+                "",
+                f"is not valid JSON: {_json_words(err.msg)} at line {err.lineno}, column {err.colno}",
+                row=err.lineno,
+            ),
             file=file,
         ) from None
     except RecursionError:
@@ -300,6 +304,12 @@ def loads_project(text: str, file: str | None = None) -> Scenario:
         return scenario_from_data(data, file=file)
     except RecursionError:
         raise ScenarioError(_TOO_DEEP, file=file) from None
+
+
+def _json_words(msg: str) -> str:
+    """Python's JSON message without its own trailing "at" (which ours adds: "starting at at line")."""
+    msg = msg.strip()
+    return msg[: -len(" at")] if msg.endswith(" at") else msg
 
 
 _TOO_DEEP = "nests lists or objects deeper than a project file can (is it one?)"

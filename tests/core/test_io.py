@@ -587,3 +587,13 @@ def test_a_folder_and_an_endless_device_are_refused_without_reading_them(tmp_pat
 
         with pytest.raises(ScenarioError, match="is larger than 1 MB"):
             read_text("/dev/zero", limit=2**20)  # read no further than the limit
+
+
+def test_json_errors_read_as_one_sentence(tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text('{"format": "feeder-market-project", "name": "abc', encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_project(path)
+    assert (
+        str(info.value) == f"{path}: is not valid JSON: Unterminated string starting at line 1, column 45"
+    )  # at its quote

@@ -36,7 +36,7 @@ def nash_defaults() -> dict:
     return {f.name: f.default for f in dataclasses.fields(NashRequest) if f.default is not dataclasses.MISSING}
 
 
-COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study")
+COMMANDS = ("validate", "summary", "import", "clear", "flow", "nash", "study", "timeseries", "export")
 
 
 def choice(what: str, choices: Sequence[str], aliases: dict[str, str] | None = None):
@@ -280,6 +280,47 @@ def cmd_clear(args, out) -> int:
             "(Myerson–Satterthwaite: no mechanism guarantees all four):\n"
         )
         _print_frame(result.comparison, "table", out)
+    return 0
+
+
+def cmd_timeseries(args, out) -> int:
+    from core.scenario.timeseries import export_profiles_csv, import_profiles_csv
+
+    s = load_project(args.file)
+    if args.export is not None:
+        path = export_profiles_csv(s, args.export, long=args.long)
+        out.write(
+            f"wrote {path}: {s.periods} period(s) of {s.horizon.step_h * 60:g} min, {len(s.prosumers)} prosumers "
+            f"({'long' if args.long else 'wide'})\n"
+        )
+        return 0
+    if args.output is None:
+        sys.stderr.write("error: --import needs -o OUT.json (the project file to write)\n")
+        return 2
+    if args.output.is_dir():
+        sys.stderr.write(f"error: {args.output}: is a folder; give the project file to write (.json)\n")
+        return 1
+    scenario, report = import_profiles_csv(args.import_, s)
+    path = save_project(scenario, args.output)
+    for line in report.lines():
+        out.write(f"{line}\n")
+    out.write(f"wrote {path}: {scenario.periods} period(s) of {scenario.horizon.step_h * 60:g} min\n")
+    return 0
+
+
+def cmd_export(args, out) -> int:
+    from core.scenario.pandapower_export import export_pandapower_json
+
+    s = load_project(args.file)
+    if not 0 <= args.period < s.periods:
+        sys.stderr.write(f"error: --period must be in 0…{s.periods - 1} for {args.file}, got {args.period}\n")
+        return 2
+    if args.output.is_dir():
+        sys.stderr.write(f"error: {args.output}: is a folder; give the file to write (.json)\n")
+        return 1
+    path = export_pandapower_json(s, args.output, args.period, series=args.series)
+    what = f"the {s.periods} periods as const controllers" if args.series else "one period"
+    out.write(f"wrote {path}: pandapower net of period {args.period} ({s.horizon.labels()[args.period]}), {what}\n")
     return 0
 
 
@@ -622,6 +663,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="table (default), csv (the bus table, a blank line, the line table) or json",
     )
     p.set_defaults(run=cmd_flow)
+
+    p = sub.add_parser(
+        "timeseries",
+        help="import per-prosumer profiles from a CSV into a project, or export them",
+        description="--import CSV -o OUT.json: the CSV's series (wide: time + one column per prosumer id; long: "
+        "time,id,quantity,value) onto FILE's project, unmatched ids reported; another horizon (96 × 15 min, several "
+        "days) needs every prosumer's demand and resamples the rest by clock time. --export CSV [--long]: every "
+        "per-period series of FILE. The format: docs/cli.md.",
+    )
+    p.add_argument("file", type=Path)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--import", dest="import_", type=Path, metavar="CSV", help="the profiles to read")
+    g.add_argument("--export", type=Path, metavar="CSV", help="the profiles file to write")
+    p.add_argument("-o", "--output", type=Path, help="with --import: the project file to write (.json)")
+    p.add_argument("--long", action="store_true", help="with --export: one row per value (time,id,quantity,value)")
+    p.set_defaults(run=cmd_timeseries)
+
+    p = sub.add_parser(
+        "export",
+        help="write a project as a pandapower network (one period, or the day as const controllers)",
+        description="The feeder, the substation as the external grid, each bus's demand as a load and its PV/wind "
+        "output as static generators in --period; with --series also every period as pandapower const "
+        "controllers over a DFData table (pandapower.timeseries.run_timeseries runs the day).",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--to", required=True, type=choice("--to", ("pandapower",)), help="pandapower")
+    p.add_argument("-o", "--output", required=True, type=Path, help="the file to write (.json)")
+    p.add_argument("--period", type=int, default=0, help="the period of the net's tables (0-based; default 0)")
+    p.add_argument("--series", action="store_true", help="also the whole horizon as const controllers")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser(
         "study",

@@ -964,6 +964,11 @@ class _NetImporter:
         return out
 
 
+def _max_i_ka(rating_kva: float | None, base_kv: float) -> float:
+    """A rating in kVA at ``base_kv`` as pandapower's ``max_i_ka`` (``I = S/(√3·V)``); unrated: 10 kA."""
+    return _UNRATED_KA if rating_kva is None else rating_kva / (math.sqrt(3.0) * base_kv) / 1000.0
+
+
 def export_pandapower(scenario: Scenario, period: int = 0):
     """The scenario in one period as a pandapower net (the inverse of :func:`import_pandapower`, for comparison).
 
@@ -971,7 +976,8 @@ def export_pandapower(scenario: Scenario, period: int = 0):
     the period (as given in the file, :func:`core.network.topology.bus_injections_kw`) as one
     constant-power load; a bus's geographic coordinates (when it has them) as its ``geodata``. Lines
     with their R and X in ohm and their shunt (``c_nf_per_km`` from ``B = 2πf·C`` at 50 Hz,
-    ``g_us_per_km``) over 1 km, unrated. A line with a
+    ``g_us_per_km``) over 1 km, rated ``max_i_ka = S/(√3·V_b)`` from :meth:`~core.scenario.model.Line.rating_kva_at`
+    (unrated: 10 kA, which the importer reads as no rating). A line with a
     :class:`~core.scenario.model.Transformer` becomes a pandapower transformer from its ``from_bus``
     (hv) to its ``to_bus`` (lv) with the same equivalent circuit: ``vn_lv_kv`` the base,
     ``vn_hv_kv = tap_ratio·base`` (the off-nominal ratio), ``S_n`` its rating (else the feeder's base),
@@ -1014,7 +1020,7 @@ def export_pandapower(scenario: Scenario, period: int = 0):
                 x_ohm_per_km=ln.x_ohm,
                 c_nf_per_km=ln.b_shunt_us * 1e-6 / (2.0 * math.pi * 50.0) * 1e9,
                 g_us_per_km=ln.g_shunt_us,
-                max_i_ka=10.0,
+                max_i_ka=_max_i_ka(ln.rating_kva_at(vb), vb),
                 name=ln.id,
             )
             continue

@@ -247,6 +247,8 @@ class MainWindow(ActionsMixin, ResultsMixin, FilesMixin, ExportsMixin, Presentat
         self.market_controls.set_scenario(s)
         self.clear_stale_warning()
         self.market_state.adopt(self.market_controls.settings())  # a project of another size: other defaults
+        if self.market_state.period >= s.periods:  # a shorter horizon (an undone 96-period import): its last period
+            self.market_state.set_period(s.periods - 1)
         self.studies.set_scenario(s, self.doc.path, self.doc.modified)
         self.recompute()
 

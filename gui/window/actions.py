@@ -50,6 +50,14 @@ class ActionsMixin:
         self.act_export_csv = self._action(
             "Export prosumers to CSV…", self.export_csv, tip="Write the prosumers to a CSV file"
         )
+        self.act_import_profiles = self._action(
+            "Import profiles (CSV)…",
+            self.import_profiles,
+            tip="Per-period demand, availability and prices of the prosumers from a CSV (wide or long)",
+        )
+        self.act_export_profiles = self._action(
+            "Export profiles (CSV)…", self.export_profiles, tip="Write every per-period series to a CSV file"
+        )
         self.act_import_pp = self._action(
             "Import pandapower network…", self.import_pandapower, tip="Open a pandapower JSON network as a new project"
         )
@@ -169,6 +177,7 @@ class ActionsMixin:
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
         m.addActions([self.act_import_csv, self.act_export_csv, self.act_import_pp])
+        m.addActions([self.act_import_profiles, self.act_export_profiles])
         m.addSeparator()
         ex = m.addMenu("&Export")
         ex.addActions([self.act_export_png, self.act_export_svg])

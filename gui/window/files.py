@@ -134,6 +134,47 @@ class FilesMixin:
             except OSError as err:
                 self.error("Cannot export prosumers", f"{path}: {err.strerror or err}")
 
+    def import_profiles(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import profiles", str(Path.home()), "CSV files (*.csv)")
+        if path:
+            self.import_profiles_path(Path(path))
+
+    def import_profiles_path(self, path: Path) -> bool:
+        """The per-period series of a CSV (core.scenario.timeseries) onto the project, as one undoable edit; what
+        did not match (ids, the horizon) is said in a message."""
+        from core.scenario.timeseries import import_profiles_csv
+
+        try:
+            new, report = import_profiles_csv(path, self.doc.scenario)
+        except ScenarioError as err:
+            self.error("Cannot import profiles", err)
+            return False
+        self.doc.apply(new, f"Import profiles from {path.name}")
+        self.statusBar().showMessage(f"Imported {report.series} profiles from {path}", 5000)
+        if report.unknown_ids or report.missing_ids or report.horizon_changed:
+            lines = report.lines()
+            box = QMessageBox(QMessageBox.Icon.Information, "Imported profiles", lines[0], parent=self)
+            box.setInformativeText("\n".join(f"• {line}" for line in lines[1:]))
+            if QApplication.platformName() == "offscreen":
+                box.setModal(False)
+                box.show()
+                QTimer.singleShot(0, box.close)  # never block an unattended run
+            else:
+                box.exec()
+        return True
+
+    def export_profiles(self) -> None:
+        from core.scenario.timeseries import export_profiles_csv
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export profiles", str(Path.home() / "profiles.csv"), "CSV files (*.csv)"
+        )
+        if path:
+            try:
+                export_profiles_csv(self.doc.scenario, path)
+            except OSError as err:
+                self.error("Cannot export profiles", f"{path}: {err.strerror or err}")
+
     def import_pandapower(self) -> None:
         if not self.maybe_save():
             return

@@ -139,7 +139,15 @@ def cmd_import(args, out) -> int:
     if args.output.is_dir():
         sys.stderr.write(f"error: {args.output}: is a folder; give the project file to write (.json)\n")
         return 1
-    scenario, warnings = import_pandapower(args.source, periods=args.periods, name=args.name)
+    if args.source.lower().startswith("simbench:"):
+        from core.scenario.simbench_io import import_simbench
+
+        if args.day is None:
+            raise ScenarioError("a SimBench grid needs --day YYYY-MM-DD (a day of 2016, the year of its profiles)")
+        code = args.source.split(":", 1)[1]
+        scenario, warnings = import_simbench(code, args.day, step=args.step, name=args.name)
+    else:
+        scenario, warnings = import_pandapower(args.source, periods=args.periods, name=args.name)
     path = save_project(scenario, args.output)
     for w in warnings:
         out.write(f"warning: {w}\n")
@@ -564,12 +572,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import",
         help="turn a pandapower network into a project",
-        description="SOURCE is a pandapower.networks name (e.g. case33bw) or a pandapower JSON file.",
+        description="SOURCE is a pandapower.networks name (e.g. case33bw), a pandapower JSON file or "
+        "simbench:CODE (a SimBench grid with a day of its profiles: --day, --step).",
     )
     p.add_argument("source")
     p.add_argument("-o", "--output", required=True, type=Path, help="the project file to write (.json)")
     p.add_argument("--periods", type=int, default=1, help="periods in the horizon (loads repeated; default 1)")
     p.add_argument("--name", default=None, help="the scenario's name")
+    p.add_argument("--day", default=None, help="simbench: the day of the profiles, YYYY-MM-DD in 2016")
+    p.add_argument(
+        "--step", default="1h", type=choice("--step", ("1h", "15min")), help="simbench: 1h (default) or 15min"
+    )
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("clear", help="clear the market of a project and print prices, trades and properties")

@@ -1,0 +1,179 @@
+"""SimBench grids with a day of their profiles (issue 18): the import against SimBench's own frames and pandapower.
+
+The net is loaded once per module (SimBench takes seconds); the reference numbers are read straight from
+SimBench's profiles by their ``time`` column, not through the importer's row lookup.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import sys
+
+import numpy as np
+import pytest
+
+sb = pytest.importorskip("simbench")
+pp = pytest.importorskip("pandapower")
+
+from core.cli import main  # noqa: E402
+from core.errors import ScenarioError  # noqa: E402
+from core.network.powerflow import flow  # noqa: E402
+from core.scenario import simbench_io  # noqa: E402
+from core.scenario.io import load_project  # noqa: E402
+from core.scenario.simbench_io import import_simbench, radial_simbench_codes  # noqa: E402
+
+CODE = "1-LV-rural1--0-sw"
+DAY = dt.date(2016, 6, 21)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return sb.get_simbench_net(CODE)
+
+
+@pytest.fixture(scope="module")
+def absolute(net):
+    return sb.get_absolute_values(net, profiles_instead_of_study_cases=True)
+
+
+@pytest.fixture(scope="module")
+def hourly(net):
+    return import_simbench(CODE, DAY, net=net)
+
+
+def _rows(net, clock: str) -> int:
+    """The row of ``dd.mm.2016 HH:MM`` in SimBench's profiles, by its own time column."""
+    times = net.profiles["load"]["time"]
+    hits = np.flatnonzero((times == clock).to_numpy())
+    assert len(hits) == 1, clock
+    return int(hits[0])
+
+
+def test_a_summer_day_has_24_hourly_periods_and_says_the_price_is_a_default(hourly, net):
+    s, warnings = hourly
+    assert s.periods == 24 and s.horizon.step_h == 1.0
+    assert len(s.feeder.buses) == len(net.bus) == 15
+    assert {p.id for p in s.prosumers} == {f"load{i}" for i in net.load.index} | {f"sgen{i}" for i in net.sgen.index}
+    assert len(s.feeder.substation.wholesale_price_per_kwh) == 24
+    assert np.mean(s.feeder.substation.wholesale_price_per_kwh) == pytest.approx(0.10)
+    assert any("wholesale price is not part of SimBench" in w for w in warnings)
+    assert not any("one snapshot repeated" in w for w in warnings)
+
+
+def test_noon_ac_flow_matches_pandapower_with_the_same_hourly_means(hourly, net, absolute):
+    """Period 12 (12:00–13:00): every load and sgen at the mean of SimBench's four quarter hours, in pandapower."""
+    s, _ = hourly
+    start = _rows(net, "21.06.2016 12:00")
+    hour = slice(start, start + 4)
+    ppnet = copy.deepcopy(net)
+    ppnet.load["p_mw"] = absolute[("load", "p_mw")].iloc[hour].mean().to_numpy()
+    ppnet.load["q_mvar"] = absolute[("load", "q_mvar")].iloc[hour].mean().to_numpy()
+    ppnet.sgen["p_mw"] = absolute[("sgen", "p_mw")].iloc[hour].mean().to_numpy()
+    assert ppnet.sgen["p_mw"].sum() > 0.05  # noon: the PV feeds (a real test of the sgen profiles)
+    pp.runpp(ppnet, tolerance_mva=1e-10, numba=False)
+
+    res = flow(s, 12, "ac")
+    assert res.converged
+    frame = res.bus_frame()
+    ours = frame.set_index("bus").v_pu
+    theirs = ppnet.res_bus.vm_pu.loc[[int(b) for b in ours.index]].to_numpy()
+    assert np.max(np.abs(ours.to_numpy() - theirs)) < 1e-6
+    assert ours.max() - ours.min() > 1e-3  # the voltages do move along the feeder
+
+
+def test_the_days_energy_per_prosumer_is_the_profiles_sum(hourly, net, absolute):
+    s, _ = hourly
+    start = _rows(net, "21.06.2016 00:00")
+    assert _rows(net, "21.06.2016 23:45") == start + 95  # a day without a clock change
+    day = slice(start, start + 96)
+    by_id = {p.id: p for p in s.prosumers}
+    for i in net.load.index:
+        want_kwh = absolute[("load", "p_mw")][i].iloc[day].sum() * 0.25 * 1000.0  # 96 quarter hours of 0.25 h
+        assert sum(by_id[f"load{i}"].demand_kw) * 1.0 == pytest.approx(want_kwh, rel=1e-9)
+    for i in net.sgen.index:
+        a = by_id[f"sgen{i}"].asset
+        want_kwh = absolute[("sgen", "p_mw")][i].iloc[day].sum() * 0.25 * 1000.0
+        assert sum(a.p_max_at(t) for t in range(24)) == pytest.approx(want_kwh, rel=1e-9)
+        assert a.p_max_kw == pytest.approx(net.sgen.at[i, "p_mw"] * 1000.0)  # installed, not the day's output
+
+
+def test_15_minute_steps_keep_the_96_quarter_hours(net, absolute):
+    s, _ = import_simbench(CODE, DAY, step="15min", net=net)
+    assert s.periods == 96 and s.horizon.step_h == 0.25
+    assert len(s.feeder.substation.wholesale_price_per_kwh) == 96
+    start = _rows(net, "21.06.2016 00:00")
+    load0 = next(p for p in s.prosumers if p.id == "load0")
+    want = absolute[("load", "p_mw")][0].iloc[start : start + 96].to_numpy() * 1000.0
+    np.testing.assert_allclose(load0.demand_kw, want, rtol=1e-9)
+
+
+def test_clock_change_days_still_have_24_hours(net):
+    for day, word in ((dt.date(2016, 3, 27), "skips"), (dt.date(2016, 10, 30), "repeats")):
+        s, warnings = import_simbench(CODE, day, net=net)
+        assert s.periods == 24
+        assert any(word in w for w in warnings)
+
+
+def test_a_meshed_code_is_refused_naming_radial_alternatives():
+    code = "1-MV-urban--0-no_sw"  # without its switches the open ring closes
+    with pytest.raises(ScenarioError) as err:
+        import_simbench(code, DAY)
+    text = str(err.value)
+    assert "meshed" in text and "radial SimBench codes:" in text and "\n" not in text
+    named = text.split("radial SimBench codes:")[1]
+    radial = {g.code for g in radial_simbench_codes()}
+    assert [c for c in radial if c in named]
+    assert code not in radial
+
+
+def test_the_radial_list_holds_the_tested_code_with_its_size(hourly):
+    s, _ = hourly
+    grid = next(g for g in radial_simbench_codes() if g.code == CODE)
+    assert (grid.level, grid.buses, grid.prosumers) == ("LV", len(s.feeder.buses), len(s.prosumers))
+
+
+def test_bad_code_day_and_step_are_one_line_errors():
+    with pytest.raises(ScenarioError, match=r"not a SimBench code; radial SimBench codes: .*1-LV-rural1--0-sw"):
+        import_simbench("1-LV-rural9--0-sw", DAY)
+    with pytest.raises(ScenarioError, match="cover the year 2016 only"):
+        import_simbench(CODE, dt.date(2017, 6, 21))
+    with pytest.raises(ScenarioError, match="YYYY-MM-DD"):
+        import_simbench(CODE, "21/06/2016")
+    with pytest.raises(ScenarioError, match="step"):
+        import_simbench(CODE, DAY, step="30min")
+
+
+def test_without_simbench_the_error_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "simbench", None)
+    with pytest.raises(ScenarioError, match=r'pip install -e "\.\[grid\]"'):
+        import_simbench(CODE, DAY)
+
+
+def test_cli_imports_a_simbench_day(net, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(simbench_io, "load_simbench_net", lambda code: net)
+    out = tmp_path / "lv.json"
+    assert main(["import", f"simbench:{CODE}", "--day", "2016-06-21", "--step", "15min", "-o", str(out)]) == 0
+    assert "96 period(s)" in capsys.readouterr().out
+    assert load_project(out).periods == 96
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--day", "2016-13-01"], "YYYY-MM-DD"),
+        ([], "needs --day"),
+        (["--day", "2016-06-21", "--step", "5min"], "choose one of 1h, 15min"),
+    ],
+)
+def test_cli_errors_are_one_line(argv, expected, tmp_path, capsys):
+    code = main(["import", f"simbench:{CODE}", *argv, "-o", str(tmp_path / "x.json")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert expected in lines[-1]
+    assert (code, len(lines)) == (1, 1) or code == 2  # ours: one line; argparse's (2): the usage, then one line
+
+
+def test_cli_bad_code_lists_close_radial_codes(tmp_path, capsys):
+    assert main(["import", "simbench:1-LV-rural4--0-sw", "--day", "2016-06-21", "-o", str(tmp_path / "x.json")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "not a SimBench code" in err and "1-LV-rural" in err

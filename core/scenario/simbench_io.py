@@ -115,6 +115,16 @@ def _level(code: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
+def simbench_installed() -> bool:
+    """Whether the ``simbench`` package can be imported (without importing it: that takes a second)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("simbench") is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules (tests)
+        return False
+
+
 def _simbench() -> Any:
     try:
         import simbench

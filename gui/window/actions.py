@@ -61,6 +61,11 @@ class ActionsMixin:
         self.act_import_pp = self._action(
             "Import pandapower network…", self.import_pandapower, tip="Open a pandapower JSON network as a new project"
         )
+        self.act_import_simbench = self._action(
+            "Import SimBench grid…",
+            self.import_simbench,
+            tip="A SimBench benchmark grid with a day of its load and generation profiles, as a new project",
+        )
         self.act_quit = self._action("&Quit", self.close, K.Quit, "Quit Feeder Market")
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence(K.Undo))
@@ -176,7 +181,7 @@ class ActionsMixin:
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
-        m.addActions([self.act_import_csv, self.act_export_csv, self.act_import_pp])
+        m.addActions([self.act_import_csv, self.act_export_csv, self.act_import_pp, self.act_import_simbench])
         m.addActions([self.act_import_profiles, self.act_export_profiles])
         m.addSeparator()
         ex = m.addMenu("&Export")

@@ -195,6 +195,42 @@ class FilesMixin:
         if warnings:
             QMessageBox.information(self, "Imported with notes", "\n".join(f"• {w}" for w in warnings))
 
+    def import_simbench(self) -> None:
+        """File ▸ Import SimBench grid…: a radial SimBench code, a day of 2016 and a step, as a new project."""
+        if not self.maybe_save():
+            return
+        from core.scenario.simbench_io import INSTALL_HINT, simbench_installed
+
+        if not simbench_installed():
+            self.error("SimBench is not installed", INSTALL_HINT)
+            return
+        from gui.simbench_dialog import SimbenchDialog
+
+        dialog = SimbenchDialog(self)
+        if dialog.exec() != SimbenchDialog.DialogCode.Accepted:
+            return
+        self.import_simbench_grid(*dialog.choice())
+
+    def import_simbench_grid(self, code: str, day, step: str = "1h") -> bool:
+        """Import SimBench's ``code`` with the profiles of ``day`` (a new project, off the GUI thread)."""
+        from gui.simbench_dialog import run_import
+
+        try:
+            scenario, warnings = run_import(self, code, day, step)
+        except ScenarioError as err:
+            self.error("Cannot import SimBench grid", err)
+            return False
+        self.doc.replace(scenario, None)
+        self.feeder.fit()
+        self.statusBar().showMessage(
+            f"Imported SimBench {code} on {day.isoformat()}: {len(scenario.prosumers)} prosumers, "
+            f"{scenario.periods} periods ({len(warnings)} notes)",
+            8000,
+        )
+        if warnings and QApplication.platformName() != "offscreen":
+            QMessageBox.information(self, "Imported with notes", "\n".join(f"• {w}" for w in warnings))
+        return True
+
     def error(self, title: str, err) -> None:
         """Show a readable error (never a traceback) and keep the current state."""
         text = err.report() if isinstance(err, ScenarioError) else str(err)

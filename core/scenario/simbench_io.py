@@ -44,28 +44,11 @@ class SimbenchGrid:
     prosumers: int
 
 
-# The codes that import as one radial feeder: every LV and MV code was imported once (2016-06-21, simbench 1.6.3;
-# tests/core/test_simbench.py checks a sample). The MV urban and commercial grids without their switches ('-no_sw')
-# are meshed; the HV, EHV and multi-level codes tried have several external grids or a meshed HV part.
+# The codes that import as one radial feeder: every LV, MV and MVLV code (but the 5,000–10,000-bus MVLV '-all-' ones,
+# of which '-0-sw' only) was imported once (2016-06-21, simbench 1.6.3; tests/core/test_simbench.py checks a
+# sample). The MV and MVLV urban and commercial grids without their switches ('-no_sw') are meshed; the HV, HVMV
+# and EHV codes have several external grids or a meshed HV part; the "complete_data" and EHVHV… codes were not tried.
 _RADIAL: tuple[tuple[str, int, int], ...] = (  # (code, buses, prosumers) as imported
-    ("1-MV-rural--0-sw", 95, 198),
-    ("1-MV-rural--0-no_sw", 95, 198),
-    ("1-MV-rural--1-sw", 97, 251),
-    ("1-MV-rural--1-no_sw", 97, 251),
-    ("1-MV-rural--2-sw", 97, 288),
-    ("1-MV-rural--2-no_sw", 97, 288),
-    ("1-MV-semiurb--0-sw", 115, 236),
-    ("1-MV-semiurb--0-no_sw", 115, 236),
-    ("1-MV-semiurb--1-sw", 120, 328),
-    ("1-MV-semiurb--1-no_sw", 120, 328),
-    ("1-MV-semiurb--2-sw", 120, 359),
-    ("1-MV-semiurb--2-no_sw", 120, 359),
-    ("1-MV-urban--0-sw", 139, 273),
-    ("1-MV-urban--1-sw", 139, 374),
-    ("1-MV-urban--2-sw", 139, 406),
-    ("1-MV-comm--0-sw", 104, 187),
-    ("1-MV-comm--1-sw", 107, 240),
-    ("1-MV-comm--2-sw", 108, 276),
     ("1-LV-rural1--0-sw", 15, 17),
     ("1-LV-rural1--0-no_sw", 15, 17),
     ("1-LV-rural1--1-sw", 15, 26),
@@ -102,6 +85,82 @@ _RADIAL: tuple[tuple[str, int, int], ...] = (  # (code, buses, prosumers) as imp
     ("1-LV-urban6--1-no_sw", 59, 119),
     ("1-LV-urban6--2-sw", 59, 154),
     ("1-LV-urban6--2-no_sw", 59, 154),
+    ("1-MV-rural--0-sw", 95, 198),
+    ("1-MV-rural--0-no_sw", 95, 198),
+    ("1-MV-rural--1-sw", 97, 251),
+    ("1-MV-rural--1-no_sw", 97, 251),
+    ("1-MV-rural--2-sw", 97, 288),
+    ("1-MV-rural--2-no_sw", 97, 288),
+    ("1-MV-semiurb--0-sw", 115, 236),
+    ("1-MV-semiurb--0-no_sw", 115, 236),
+    ("1-MV-semiurb--1-sw", 120, 328),
+    ("1-MV-semiurb--1-no_sw", 120, 328),
+    ("1-MV-semiurb--2-sw", 120, 359),
+    ("1-MV-semiurb--2-no_sw", 120, 359),
+    ("1-MV-urban--0-sw", 139, 273),
+    ("1-MV-urban--1-sw", 139, 374),
+    ("1-MV-urban--2-sw", 139, 406),
+    ("1-MV-comm--0-sw", 104, 187),
+    ("1-MV-comm--1-sw", 107, 240),
+    ("1-MV-comm--2-sw", 108, 276),
+    ("1-MVLV-rural-all-0-sw", 5477, 5954),
+    ("1-MVLV-rural-1.108-0-sw", 109, 213),
+    ("1-MVLV-rural-1.108-0-no_sw", 109, 213),
+    ("1-MVLV-rural-1.108-1-sw", 111, 274),
+    ("1-MVLV-rural-1.108-1-no_sw", 111, 274),
+    ("1-MVLV-rural-1.108-2-sw", 111, 326),
+    ("1-MVLV-rural-1.108-2-no_sw", 111, 326),
+    ("1-MVLV-rural-2.107-0-sw", 191, 303),
+    ("1-MVLV-rural-2.107-0-no_sw", 191, 303),
+    ("1-MVLV-rural-2.107-1-sw", 193, 361),
+    ("1-MVLV-rural-2.107-1-no_sw", 193, 361),
+    ("1-MVLV-rural-2.107-2-sw", 193, 422),
+    ("1-MVLV-rural-2.107-2-no_sw", 193, 422),
+    ("1-MVLV-rural-4.101-0-sw", 138, 238),
+    ("1-MVLV-rural-4.101-0-no_sw", 138, 238),
+    ("1-MVLV-rural-4.101-1-sw", 140, 294),
+    ("1-MVLV-rural-4.101-1-no_sw", 140, 294),
+    ("1-MVLV-rural-4.101-2-sw", 140, 353),
+    ("1-MVLV-rural-4.101-2-no_sw", 140, 353),
+    ("1-MVLV-semiurb-all-0-sw", 9097, 9566),
+    ("1-MVLV-semiurb-3.202-0-sw", 243, 369),
+    ("1-MVLV-semiurb-3.202-0-no_sw", 243, 369),
+    ("1-MVLV-semiurb-3.202-1-sw", 248, 509),
+    ("1-MVLV-semiurb-3.202-1-no_sw", 248, 509),
+    ("1-MVLV-semiurb-3.202-2-sw", 248, 552),
+    ("1-MVLV-semiurb-3.202-2-no_sw", 248, 552),
+    ("1-MVLV-semiurb-4.201-0-sw", 158, 276),
+    ("1-MVLV-semiurb-4.201-0-no_sw", 158, 276),
+    ("1-MVLV-semiurb-4.201-1-sw", 163, 371),
+    ("1-MVLV-semiurb-4.201-1-no_sw", 163, 371),
+    ("1-MVLV-semiurb-4.201-2-sw", 163, 424),
+    ("1-MVLV-semiurb-4.201-2-no_sw", 163, 424),
+    ("1-MVLV-semiurb-5.220-0-sw", 225, 347),
+    ("1-MVLV-semiurb-5.220-0-no_sw", 225, 347),
+    ("1-MVLV-semiurb-5.220-1-sw", 230, 467),
+    ("1-MVLV-semiurb-5.220-1-no_sw", 230, 467),
+    ("1-MVLV-semiurb-5.220-2-sw", 230, 515),
+    ("1-MVLV-semiurb-5.220-2-no_sw", 230, 515),
+    ("1-MVLV-urban-all-0-sw", 10453, 12348),
+    ("1-MVLV-urban-5.303-0-sw", 249, 384),
+    ("1-MVLV-urban-5.303-1-sw", 249, 513),
+    ("1-MVLV-urban-5.303-2-sw", 249, 562),
+    ("1-MVLV-urban-6.305-0-sw", 197, 387),
+    ("1-MVLV-urban-6.305-1-sw", 197, 491),
+    ("1-MVLV-urban-6.305-2-sw", 197, 557),
+    ("1-MVLV-urban-6.309-0-sw", 197, 387),
+    ("1-MVLV-urban-6.309-1-sw", 197, 491),
+    ("1-MVLV-urban-6.309-2-sw", 197, 557),
+    ("1-MVLV-comm-all-0-sw", 6203, 7359),
+    ("1-MVLV-comm-3.403-0-sw", 232, 320),
+    ("1-MVLV-comm-3.403-1-sw", 235, 421),
+    ("1-MVLV-comm-3.403-2-sw", 236, 469),
+    ("1-MVLV-comm-4.416-0-sw", 147, 227),
+    ("1-MVLV-comm-4.416-1-sw", 150, 283),
+    ("1-MVLV-comm-4.416-2-sw", 151, 341),
+    ("1-MVLV-comm-5.401-0-sw", 214, 298),
+    ("1-MVLV-comm-5.401-1-sw", 217, 379),
+    ("1-MVLV-comm-5.401-2-sw", 218, 432),
 )
 
 
@@ -197,14 +256,16 @@ def import_simbench(
       the same circuit. A meshed or multi-feeder code is refused with the importer's message and a list of
       radial codes.
     * The profiles: SimBench's absolute values (``get_absolute_values(net, profiles_instead_of_study_cases=
-      True)``, ``relative profile × p_mw``), rows ``(d − 1)·96 … d·96 − 1`` for day-of-year ``d``. With
-      ``step="1h"`` each hour is the mean of its four quarter hours, ``x_h = ¼·Σ_{q=4h}^{4h+3} x_q`` (24
-      periods, the same energy); ``"15min"`` keeps the 96 quarter hours (``step_h = 0.25``).
+      True)``, ``relative profile × p_mw``), the day's rows found by SimBench's ``time`` column (the local
+      clock, :func:`_day_rows`: the two clock-change days are filled to 96 quarter hours). With ``step="1h"``
+      each hour is the mean of its four quarter hours, ``x_h = ¼·Σ_{q=4h}^{4h+3} x_q`` (24 periods, the same
+      energy); ``"15min"`` keeps the 96 quarter hours (``step_h = 0.25``).
       Load ``i`` (prosumer ``load{i}``): ``demand_kw[t] = 1000·scaling·p_mw[t]``, ``demand_kvar`` from
       ``q_mvar``. Static generator ``i`` (``sgen{i}``): capacity ``P^max = 1000·scaling·p_mw`` (installed),
       ``availability_pu[t] = p_mw[t]/p_mw`` (its relative profile), so ``P^max·availability_t`` is SimBench's
-      output. Storage ``i`` (``storage{i}``): a battery of ``±1000·sn_mva`` kW and ``1000·max_e_mwh`` kWh
-      whose dispatch the market decides (SimBench's own schedule is not imposed).
+      output; kind ``wind`` for SimBench's wind types, else the importer's (``pv``). Storage ``i``
+      (``storage{i}``): a battery of ``±1000·sn_mva`` kW and ``1000·max_e_mwh`` kWh whose dispatch the market
+      decides (SimBench's own schedule is not imposed).
     * Prices: the wholesale price is not in SimBench: :data:`DEFAULT_WHOLESALE_PRICE_PER_KWH` (hour by
       hour, each quarter hour at its hour's price), said in the warnings; retail and feed-in tariffs the
       pandapower importer's defaults. ``net`` is an already loaded net of ``code`` (left unchanged).
@@ -255,6 +316,7 @@ def import_simbench(
     out: list[Prosumer] = []
     raised: list[str] = []
     negative: list[str] = []
+    others: list[str] = []
     for pid, pr in by_id.items():
         kind, idx = _element(pid)
         if kind == "load":
@@ -273,7 +335,14 @@ def import_simbench(
                 raised.append(pid)
                 p_max = float(p.max())
             avail = p / p_max if p_max > 0 else np.zeros(T)
-            out.append(replace(pr, asset=replace(pr.asset, p_max_kw=_sig(p_max), availability_pu=_tuple(avail))))
+            kind = pr.asset.kind
+            sgen_type = str(net.sgen.at[idx, "type"] if "type" in net.sgen.columns else "").lower()
+            if "wind" in sgen_type or sgen_type.startswith("wp"):
+                kind = "wind"  # SimBench's "Wind_MV"
+            elif "pv" not in sgen_type:
+                others.append(pid)  # biomass, hydro, an LV grid's aggregated "lv_RES"
+            asset = replace(pr.asset, kind=kind, p_max_kw=_sig(p_max), availability_pu=_tuple(avail))
+            out.append(replace(pr, asset=asset))
         else:
             out.append(pr)
     storages = _storage_prosumers(net, scenario, T)
@@ -303,6 +372,12 @@ def import_simbench(
         warnings.append(f"negative active demand of load(s) {', '.join(negative[:10])} set to 0 (a load cannot feed)")
     if raised:
         warnings.append(f"the capacity of generator(s) {', '.join(raised[:10])} raised to their profile's peak")
+    if others:
+        warnings.append(
+            f"{len(others)} generator(s) neither PV nor wind (biomass, hydro, aggregated LV generation: "
+            f"{', '.join(others[:5])}{' …' if len(others) > 5 else ''}) imported as PV-like units: their SimBench "
+            "profile is their availability, at zero cost"
+        )
     if storages:
         warnings.append(
             f"{len(storages)} storage unit(s) imported as batteries (±sn_mva, max_e_mwh, soc_percent): "

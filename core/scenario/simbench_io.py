@@ -317,6 +317,8 @@ def import_simbench(
     raised: list[str] = []
     negative: list[str] = []
     others: list[str] = []
+    heat_pumps: list[str] = []  # SimBench's heat pump profiles: Soil_…, Air_…
+    ev_chargers: list[str] = []  # home charging stations (Heimladestation): HLS_…
     for pid, pr in by_id.items():
         kind, idx = _element(pid)
         if kind == "load":
@@ -326,6 +328,11 @@ def import_simbench(
                 negative.append(pid)
                 p = np.maximum(p, 0.0)
             q = day_profile(("load", "q_mvar"), idx) * 1000.0 * scaling
+            profile = str(net.load.at[idx, "profile"] if "profile" in net.load.columns else "")
+            if profile.startswith(("Soil_", "Air_")):
+                heat_pumps.append(pid)
+            elif profile.startswith("HLS_"):
+                ev_chargers.append(pid)
             out.append(replace(pr, demand_kw=_tuple(p), demand_kvar=_tuple(q)))
         elif kind == "sgen" and pr.asset is not None:
             scaling = _scaling(net.sgen, idx)
@@ -372,6 +379,11 @@ def import_simbench(
         warnings.append(f"negative active demand of load(s) {', '.join(negative[:10])} set to 0 (a load cannot feed)")
     if raised:
         warnings.append(f"the capacity of generator(s) {', '.join(raised[:10])} raised to their profile's peak")
+    if heat_pumps or ev_chargers:
+        warnings.append(
+            f"{len(heat_pumps)} heat pump(s) and {len(ev_chargers)} electric-vehicle charging point(s) imported as "
+            "loads following their SimBench profile (fixed demand, not flexible)"
+        )
     if others:
         warnings.append(
             f"{len(others)} generator(s) neither PV nor wind (biomass, hydro, aggregated LV generation: "

@@ -115,6 +115,42 @@ def test_clock_change_days_still_have_24_hours(net):
         assert any(word in w for w in warnings)
 
 
+def test_storage_heat_pumps_and_ev_charging_of_a_future_scenario():
+    """Scenario 2 of the same grid: 15 more loads (heat pumps, home charging) and 5 storage units."""
+    net2 = sb.get_simbench_net("1-LV-rural1--2-sw")
+    s, warnings = import_simbench("1-LV-rural1--2-sw", DAY, net=net2)
+    batteries = [p for p in s.prosumers if p.id.startswith("storage")]
+    assert len(batteries) == len(net2.storage) == 5
+    for p in batteries:
+        row = net2.storage.loc[int(p.id.removeprefix("storage"))]
+        a = p.asset
+        assert a.kind == "battery" and a.p_max_kw == -a.p_min_kw == pytest.approx(row.sn_mva * 1000.0)
+        assert a.energy_kwh == pytest.approx(row.max_e_mwh * 1000.0) and p.bus == str(row.bus)
+    assert any(w.startswith("8 heat pump(s) and 7 electric-vehicle charging point(s)") for w in warnings), warnings
+    assert any("5 storage unit(s) imported as batteries" in w for w in warnings)
+    assert not any("storage units ignored" in w for w in warnings)
+
+
+def test_mv_parallel_transformers_fold_into_the_same_circuit():
+    """SimBench's MV grids have two identical HV/MV transformers between the same (switch-joined) buses: one with
+    parallel = 2 is the same circuit, so the noon AC flow is still pandapower's (with both units)."""
+    code = "1-MV-rural--0-sw"
+    mv = sb.get_simbench_net(code)
+    s, warnings = import_simbench(code, DAY, net=mv)
+    assert any("identical parallel transformer(s) (1) folded" in w for w in warnings)
+    assert mv.trafo.in_service.all() and (mv.trafo.parallel == 1).all()  # the caller's net is left unchanged
+    absolute = sb.get_absolute_values(mv, profiles_instead_of_study_cases=True)
+    start = _rows(mv, "21.06.2016 12:00")
+    ppnet = copy.deepcopy(mv)
+    for (table, column), frame in absolute.items():
+        if table in ("load", "sgen") and len(frame.columns):
+            ppnet[table][column] = frame.iloc[start : start + 4].mean().to_numpy()
+    pp.runpp(ppnet, tolerance_mva=1e-10, numba=False)
+    ours = flow(s, 12, "ac").bus_frame().set_index("bus").v_pu
+    theirs = ppnet.res_bus.vm_pu.loc[[int(b) for b in ours.index]].to_numpy()
+    assert np.max(np.abs(ours.to_numpy() - theirs)) < 1e-6
+
+
 def test_a_meshed_code_is_refused_naming_radial_alternatives():
     code = "1-MV-urban--0-no_sw"  # without its switches the open ring closes
     with pytest.raises(ScenarioError) as err:

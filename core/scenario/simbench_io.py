@@ -300,13 +300,18 @@ def import_simbench(
     warnings += [w for w in grid_warnings if not w.startswith(_REPLACED_WARNINGS)]
 
     rows, labels, dst_note = _day_rows(net, day)
+    # the day's rows only (the net is our copy): SimBench multiplies every row of the year, 15 s on 6,000 elements
+    net.profiles = {
+        k: df.iloc[rows].reset_index(drop=True) if hasattr(df, "iloc") and len(df) > rows[-1] else df
+        for k, df in net.profiles.items()
+    }
     absolute = sb.get_absolute_values(net, profiles_instead_of_study_cases=True)
     clock = [f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 15, 30, 45)]
     quarter: dict[tuple[str, str], Any] = {}
 
     def day_profile(key: tuple[str, str], idx: int) -> np.ndarray:
         if key not in quarter:  # the day's 96 clock quarter hours of every element, once per table
-            frame = absolute[key].iloc[rows].set_axis(labels, axis=0)
+            frame = absolute[key].set_axis(labels, axis=0)
             frame = frame.groupby(level=0, sort=False).mean().reindex(clock)
             quarter[key] = frame.fillna(frame.shift(4)).to_numpy(dtype=float)
         col = absolute[key].columns.get_loc(idx)

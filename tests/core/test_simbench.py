@@ -213,3 +213,51 @@ def test_cli_bad_code_lists_close_radial_codes(tmp_path, capsys):
     assert main(["import", "simbench:1-LV-rural4--0-sw", "--day", "2016-06-21", "-o", str(tmp_path / "x.json")]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "not a SimBench code" in err and "1-LV-rural" in err
+
+
+def test_pandapower_round_trip_of_a_simbench_day(hourly, tmp_path):
+    """Export the imported day's noon to pandapower and import it back: the same feeder (lines, the MV/LV
+    transformer with its phase shift and iron losses), the same injections, and pandapower's own power flow of the
+    exported net gives our AC voltages."""
+    from core.network.topology import bus_injections_kw, radial
+    from core.scenario.pandapower_export import export_pandapower_json
+    from core.scenario.pandapower_io import import_pandapower
+
+    s, _ = hourly
+    path = export_pandapower_json(s, tmp_path / "net.json", 12, series=True)
+    ppnet = pp.from_json(str(path))
+    back, _ = import_pandapower(str(path))
+    bus = {str(name): str(i) for i, name in ppnet.bus["name"].items()}
+
+    f, g = s.feeder, back.feeder
+    assert g.substation.bus == bus[f.substation.bus] and g.base_kv == f.base_kv
+    theirs = {(ln.from_bus, ln.to_bus): ln for ln in g.lines}
+    assert len(theirs) == len(f.lines) == len(f.buses) - 1
+    trafos = 0
+    for ln in f.lines:
+        other = theirs[(bus[ln.from_bus], bus[ln.to_bus])]
+        assert other.r_ohm == pytest.approx(ln.r_ohm, rel=1e-9) and other.x_ohm == pytest.approx(ln.x_ohm, rel=1e-9)
+        assert (other.transformer is None) == (ln.transformer is None)
+        if ln.transformer is not None:
+            trafos += 1
+            a, b = ln.transformer, other.transformer
+            assert b.shift_deg == pytest.approx(a.shift_deg) and b.tap_ratio == pytest.approx(a.tap_ratio)
+            assert b.g_mag_us == pytest.approx(a.g_mag_us, rel=1e-9) and b.b_mag_us == pytest.approx(
+                a.b_mag_us, rel=1e-9
+            )
+    assert trafos == 1  # the MV/LV transformer of the grid
+
+    r0, r1 = radial(s), radial(back)
+    p0, q0 = bus_injections_kw(s, 12)
+    p1, q1 = bus_injections_kw(back, 0)
+    for b in r0.bus_ids:
+        assert p1[r1.index[bus[b]]] == pytest.approx(p0[r0.index[b]], abs=1e-9)
+        assert q1[r1.index[bus[b]]] == pytest.approx(q0[r0.index[b]], abs=1e-9)
+    assert (p0 > 0).any()  # noon: some bus feeds the grid
+
+    ours = flow(s, 12, "ac").bus_frame().set_index("bus").v_pu
+    again = flow(back, 0, "ac").bus_frame().set_index("bus").v_pu
+    pp.runpp(ppnet, tolerance_mva=1e-10, numba=False)
+    for b, v in ours.items():
+        assert again[bus[b]] == pytest.approx(v, abs=1e-9)
+        assert ppnet.res_bus.vm_pu.at[int(bus[b])] == pytest.approx(v, abs=1e-6)

@@ -219,3 +219,42 @@ def test_the_export_is_atomic_and_keeps_full_precision(tmp_path, ieee33):
     rows = _read(path)
     assert rows[0][0] == "time" and len(rows) == 25
     assert not list(tmp_path.glob(".p.csv.*"))
+
+
+def test_a_study_runs_on_a_96_period_project(tmp_path, ieee33):
+    """Studies take the quarter-hour day as it is: the period axis counts quarter hours, each point's price is the
+    clearing's of that quarter hour, and the evening peak a new study suggests is a quarter hour of the evening."""
+    import textwrap
+
+    from core.market import MarketSettings, clear
+    from core.scenario.io import save_project
+    from core.study import evening_peak_period, load_spec, run_study
+
+    q, _ = import_profiles_csv(_quarter_hours(ieee33, tmp_path / "q.csv"), ieee33)
+    save_project(q, tmp_path / "quarter.json")
+    peak = evening_peak_period(q)
+    assert 64 <= peak < 88  # 16:00–22:00 in quarter hours
+    assert peak // 4 == evening_peak_period(ieee33)  # the hourly day's evening peak hour, held over its quarters
+    spec_path = tmp_path / "study.toml"
+    spec_path.write_text(
+        textwrap.dedent(
+            """\
+            schema_version = 1
+            name = "quarter hours"
+            base = "quarter.json"
+            [axes]
+            mechanism = ["uniform"]
+            period = [48, 95]
+            [market]
+            audit = false
+            market_power = false
+            """
+        ),
+        encoding="utf-8",
+    )
+    table = run_study(load_spec(spec_path), workers=0).table
+    assert list(table.status) == ["ok", "ok"] and sorted(table.period) == [48, 95]
+    for t in (48, 95):
+        want = clear(q, MarketSettings(mechanism="uniform", audit=False, period=t)).periods.price_per_kwh.iloc[t]
+        got = table[table.period == t].price_per_kwh.iloc[0]
+        assert math.isfinite(want) and got == pytest.approx(want)

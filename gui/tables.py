@@ -133,7 +133,7 @@ def _set_kind(p, text, s):
     kind = text.strip() or None
     if kind is not None and kind not in ASSET_KINDS:
         raise ValueError(f"must be one of {', '.join(ASSET_KINDS)} or empty, got '{kind}'")
-    return with_asset_kind(p, kind, s.periods)
+    return with_asset_kind(p, kind, s.horizon)
 
 
 def prosumer_columns() -> list[Column]:

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.scenario.model import STORAGE_KINDS, Asset, Prosumer, Scenario
+from core.scenario.model import STORAGE_KINDS, Asset, Prosumer, Scenario, TimeHorizon
 
 
-def default_asset(kind: str, periods: int, p_max_kw: float = 5.0) -> Asset:
-    """A sensible new asset of ``kind`` (5 kW; PV follows the clear-sky shape; storage holds 2 h)."""
+def default_asset(kind: str, horizon: TimeHorizon, p_max_kw: float = 5.0) -> Asset:
+    """A sensible new asset of ``kind`` (5 kW; storage holds 2 h).
+
+    A new PV follows the clear-sky shape at ``horizon``'s own clock hours
+    (:func:`core.scenario.csv_io.solar_availability`): 96 quarter hours, a horizon that starts at 06:00 or runs over
+    several days see the sun when it shines, never a full output at midnight.
+    """
     if kind == "pv":
-        from core.scenario.generate import solar_shape
+        from core.scenario.csv_io import solar_availability
 
-        shape = tuple(float(round(v, 3)) for v in solar_shape(periods)) if periods == 24 else None
+        shape = solar_availability(horizon)
         return Asset(
             kind="pv",
             p_max_kw=p_max_kw,
@@ -39,15 +44,15 @@ def default_asset(kind: str, periods: int, p_max_kw: float = 5.0) -> Asset:
     return Asset(kind=kind, p_max_kw=p_max_kw, cost_a_per_kw2h=0.002, cost_b_per_kwh=0.08)
 
 
-def with_asset_kind(p: Prosumer, kind: str | None, periods: int) -> Prosumer:
+def with_asset_kind(p: Prosumer, kind: str | None, horizon: TimeHorizon) -> Prosumer:
     """Change (or remove, ``kind=None``) a prosumer's DER, keeping its size and cost where they carry over."""
     if not kind:
         return replace(p, asset=None)
     if p.asset is None:
-        return replace(p, asset=default_asset(kind, periods))
+        return replace(p, asset=default_asset(kind, horizon))
     if p.asset.kind == kind:
         return p
-    fresh = default_asset(kind, periods, p_max_kw=p.asset.p_max_kw)
+    fresh = default_asset(kind, horizon, p_max_kw=p.asset.p_max_kw)
     return replace(
         p,
         asset=replace(
@@ -67,7 +72,7 @@ def new_prosumer(s: Scenario, bus: str) -> Prosumer:
 def empty_scenario(periods: int = 24) -> Scenario:
     """A new project: a 12.47 kV substation bus and one bus below it, no prosumers, a 24-hour day."""
     from core.scenario.generate import _tou_retail, wholesale_price_shape
-    from core.scenario.model import Bus, Feeder, Line, Substation, Tariffs, TimeHorizon
+    from core.scenario.model import Bus, Feeder, Line, Substation, Tariffs
 
     price = tuple(float(round(v, 4)) for v in wholesale_price_shape(periods))
     feeder = Feeder(

@@ -147,6 +147,21 @@ def test_solar_availability_matches_generate_shape():
     assert night == (0.0, 0.0)
 
 
+def test_a_new_pv_follows_the_sun_at_the_projects_own_clock():
+    """The dashboard's new PV (core.scenario.edit.default_asset): on a 96 × 15-min day the quarter hours around
+    midnight give nothing and 12:00–12:15 (midpoint 12:07:30) gives 0.9·sin(π·6.125/13)^1.3 by hand; on a 24-hour
+    day it is the generator's shape."""
+    from core.scenario.edit import default_asset, with_asset_kind
+
+    quarter = default_asset("pv", TimeHorizon(periods=96, step_h=0.25)).availability_pu
+    assert len(quarter) == 96 and quarter[0] == quarter[95] == 0.0
+    assert quarter[48] == round(0.9 * math.sin(math.pi * 6.125 / 13) ** 1.3, 3)
+    hourly = default_asset("pv", TimeHorizon(24)).availability_pu
+    assert hourly == tuple(round(float(v), 3) for v in solar_shape(24))
+    two_days = with_asset_kind(Prosumer(id="a", bus="1", demand_kw=(1.0,) * 48), "pv", TimeHorizon(48))
+    assert two_days.asset.availability_pu == hourly + hourly
+
+
 # ---------------------------------------------------------------------------
 # CSV: bad files name the column, the line and the file
 # ---------------------------------------------------------------------------

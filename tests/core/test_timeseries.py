@@ -258,3 +258,27 @@ def test_a_study_runs_on_a_96_period_project(tmp_path, ieee33):
         want = clear(q, MarketSettings(mechanism="uniform", audit=False, period=t)).periods.price_per_kwh.iloc[t]
         got = table[table.period == t].price_per_kwh.iloc[0]
         assert math.isfinite(want) and got == pytest.approx(want)
+
+
+def test_two_days_of_dated_hours_import_and_clear(tmp_path, ieee33):
+    """48 hourly rows over two dates: a 48-period horizon; the second day's prices and PV are the first's by clock
+    time, the second day's demand the file's (half of the first), and the market clears every hour."""
+    from core.market import MarketSettings, clear
+
+    ids = [p.id for p in ieee33.prosumers]
+    demand = {p.id: p.demand_kw for p in ieee33.prosumers}
+    rows = [["time", *ids]]
+    for t in range(48):
+        scale = 1.0 if t < 24 else 0.5
+        rows.append([f"2016-06-{21 + t // 24} {t % 24:02d}:00", *(repr(scale * demand[i][t % 24]) for i in ids)])
+    two, report = import_profiles_csv(_write(tmp_path / "two.csv", rows), ieee33)
+    assert (two.periods, two.horizon.step_h) == (48, 1.0) and report.horizon_changed
+    price = two.feeder.substation.wholesale_price_per_kwh
+    assert price == ieee33.feeder.substation.wholesale_price_per_kwh * 2
+    pv = next(p for p in two.prosumers if p.asset is not None and p.asset.kind == "pv")
+    assert pv.asset.availability_pu[:24] == pv.asset.availability_pu[24:]
+    for p in two.prosumers:
+        assert p.demand_kw[24:] == tuple(0.5 * v for v in demand[p.id])
+    result = clear(two, MarketSettings(audit=False, tatonnement=False, decentralised_check=False, period=36))
+    assert len(result.periods) == 48 and result.period == 36
+    assert result.periods.price_per_kwh.notna().all()

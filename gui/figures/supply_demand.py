@@ -89,19 +89,14 @@ def figure_layout(title: str) -> pg.GraphicsLayout:
 
 def legend(entries, width: float = REPORT_SIZE[0] - 40.0) -> pg.LegendItem:
     """An in-figure legend (a row of the figure's layout): ``entries`` are (graphics item, plain name), in as many
-    columns as fit in ``width`` pixels, row by row."""
+    columns as fit in ``width`` pixels (by the legend's own laid-out width), row by row."""
     leg = pg.LegendItem(labelTextColor="#222", labelTextSize=f"{PRINT_TICK_PT}pt", horSpacing=14, verSpacing=-4)
-    font = QFont()
-    font.setPointSizeF(PRINT_TICK_PT)
-    fm = QFontMetricsF(font)
-    wide = [20.0 + 2 * 14.0 + 12.0 + fm.horizontalAdvance(name) for _it, name in entries]
-    columns = next(
-        (c for c in range(len(entries), 1, -1) if sum(max(wide[j::c]) for j in range(c)) <= width),
-        1,
-    )
-    leg.setColumnCount(columns)
     for it, name in entries:
         leg.addItem(it, escape(name))
+    for columns in range(len(entries), 0, -1):
+        leg.setColumnCount(columns)
+        if columns == 1 or leg.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize).width() <= width:
+            break
     return leg
 
 

@@ -155,6 +155,55 @@ def test_supply_and_demand_of_a_day_prints_where_it_trades(qapp, community, copp
         canvas.close()
 
 
+def _ink_right(img: QImage, top: float, bottom: float) -> int:
+    """The rightmost column of ``img`` with a pixel that is not white, in the rows ``top`` to ``bottom``."""
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, : 4 * img.width()]
+    band = a.reshape(img.height(), img.width(), 4)[int(top) : int(bottom) + 1, :, :3]
+    return int(np.flatnonzero((band < 250).any(axis=(0, 2))).max())
+
+
+def test_a_figure_painted_smaller_keeps_its_legend_in_scale(qapp, community, copper):
+    """The PDF paints a figure scaled to the text column: the legend scales with the rest (pyqtgraph's legends
+    ignore transformations, for the screen; in print their labels kept their size and the last one ran off the
+    figure). The legend's ink, painted at 0.5, ends where half of its ink at full size ends."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QColor, QPainter
+
+    fig = BUILDERS["supply_demand"](copper, community, PERIOD)
+    canvas = Canvas(fig)
+    try:
+        legend = next(it for it in canvas.scene.items() if isinstance(it, pg.LegendItem))
+        box = legend.sceneBoundingRect()
+        right = {}
+        for scale in (1.0, 0.5):
+            img = QImage(canvas.width, canvas.height, QImage.Format.Format_ARGB32)
+            img.fill(QColor("white"))
+            painter = QPainter(img)
+            canvas.export_paint(painter, QRectF(0, 0, canvas.width * scale, canvas.height * scale))
+            painter.end()
+            right[scale] = _ink_right(img, box.top() * scale, box.bottom() * scale)
+        assert right[1.0] > canvas.width / 2  # the legend spans the figure
+        assert right[0.5] == pytest.approx(right[1.0] / 2, abs=3)
+    finally:
+        canvas.close()
+
+
+def test_a_curve_is_one_path_in_svg(qapp):
+    """1,000 prosumers' steps: the SVG holds each curve as one path, not a line per segment (a 4 MB figure)."""
+    s = synthetic_feeder(300, 900, periods=24)
+    result = clear(s, MarketSettings(period=12, audit=False, tatonnement=False, compare=False, market_power=False))
+    fig = BUILDERS["supply_demand"](result, s, 12)
+    canvas = Canvas(fig)
+    try:
+        svg = canvas.svg()
+        root = ET.fromstring(svg)
+        lines = [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] in ("polyline", "path")]
+        assert len(fig.keep[0].demand.xData) > 300  # hundreds of steps drawn
+        assert len(lines) < 150 and len(svg) < 400_000
+    finally:
+        canvas.close()
+
+
 def test_no_curves_no_supply_and_demand(community, copper):
     from dataclasses import replace
 

@@ -156,7 +156,7 @@ def market_words(result: MarketResult, scenario: Scenario) -> str:
     st = result.settings
     when = scenario.horizon.labels()[result.period]
     parts = [MECHANISM_LABELS.get(st.mechanism, st.mechanism)]
-    parts.append(NETWORK_LABELS.get(st.network, st.network))
+    parts.append("copper plate" if st.network == "none" else NETWORK_LABELS.get(st.network, st.network))
     return f"{', '.join(parts)}, {when}"
 
 
@@ -233,8 +233,20 @@ def executive_summary(scenario: Scenario, result: MarketResult) -> list[str]:
             f"{agents.agent.iat[top]} gains the most ({_money(g[top], cur)}) and {agents.agent.iat[bottom]} the "
             f"least ({_money(g[bottom], cur)})"
         )
+        rest = float(su.get("gain_over_outside", np.nan)) - float(np.nansum(g))
+        if np.isfinite(rest) and abs(rest) >= 0.005:
+            word = "keeps" if rest > 0 else "pays out"
+            text += (
+                f" (the platform {word} {_money(abs(rest), cur)}, so the gain over the grid alone is "
+                f"{_money(su.get('gain_over_outside'), cur)})"
+            )
         bad = int(su.get("ir_violations", 0) or 0)
-        text += "." if bad == 0 else f"; {bad:,} participant(s) end up worse off than with the grid alone."
+        text += (
+            "."
+            if bad == 0
+            else f"; {bad:,} {'participant ends' if bad == 1 else 'participants end'} up worse off than with the "
+            "grid alone."
+        )
         out.append(text)
     # what the chosen mechanism gives up
     mech = r.mechanisms
@@ -274,12 +286,18 @@ def _settings_rows(scenario: Scenario, result: MarketResult) -> list[list[str]]:
         ["Participants", describe_roles(c)],
         [
             "Horizon",
-            f"{s.periods} periods of {fmt(s.horizon.step_h, '')} h; this report's period: "
+            f"{s.periods:,} period{'s' if s.periods != 1 else ''} of {fmt(s.horizon.step_h, '')} h; "
+            "this report's period: "
             f"{s.horizon.labels()[result.period]}",
         ],
         ["Mechanism", MECHANISM_WORDS.get(st.mechanism, st.mechanism)],
         ["Network model", NETWORK_WORDS.get(st.network, st.network)],
-        ["Outside option", OUTSIDE_WORDS.get(st.grid_prices, st.grid_prices)],
+        ["Grid prices in the market", OUTSIDE_WORDS.get(st.grid_prices, st.grid_prices)],
+        [
+            "Gains measured against",
+            "each participant trading with the grid alone at the retail tariff (to buy) and the feed-in tariff "
+            "(to sell)",
+        ],
         ["Fairness rule", FAIRNESS_LABELS.get(st.fairness, st.fairness)],
     ]
     if st.mechanism == "uniform":
@@ -300,7 +318,8 @@ def _key_figures(scenario: Scenario, result: MarketResult) -> KeyFigures:
         (
             "Gain over the grid alone",
             _money(su.get("gain_over_outside"), cur),
-            "welfare minus the welfare with everyone trading with the grid alone (positive: the market helps)",
+            "welfare minus the welfare with everyone trading with the grid alone at the tariffs: the participants' "
+            "gains plus what the platform keeps (positive: the market helps)",
         ),
         ("Traded between participants", f"{_kwh(su.get('traded_kwh'))} kWh", "over the day"),
         (
@@ -553,9 +572,11 @@ def build_report(
         measured_words = (
             "on the uniform-price auction of the same bids, on the copper plate with the tariffs"
             if measured == "uniform"
-            else f"on the {MECHANISM_LABELS.get(measured, measured)}"
+            else f"on the {MECHANISM_SHORT.get(measured, measured)} itself, on the copper plate with the tariffs"
         )
-        differs = st.mechanism != "uniform" or st.network != "none"
+        # a different market only when what was measured is not this report's own (the same auction on the copper
+        # plate measures itself)
+        differs = measured != st.mechanism or st.network != "none"
         b.append(
             Paragraph(
                 f"Market power at {when} is measured {measured_words}"
@@ -597,7 +618,7 @@ def build_report(
         )
         if "fairness_gains" in order:
             b.append(FigureSlot("fairness_gains"))
-        fc = r.fairness_comparison.copy()
+        fc = r.fairness_comparison.drop(columns=["solve_time_s"], errors="ignore")  # the solver's time is not a result
         if "rule" in fc:
             fc["rule"] = [FAIRNESS_LABELS.get(x, x) for x in fc.rule]
         b.append(frame_table(fc, cur, labels={"rule": "Rule", "jain": "Jain's index", "gini": "Gini"}))

@@ -38,9 +38,11 @@ PRICE = "price"
 
 # unit key → (kind of rule, digits or decimals, noise floor)
 _RULES: dict[str, tuple[str, int, float]] = {
-    "kWh": ("sig", 4, 1e-6),
-    "kW": ("sig", 4, 1e-6),
-    "kvar": ("sig", 4, 1e-6),
+    # a tenth of a watt(-hour): below it a power or an energy on a feeder is a solver's last digits (1.6e-06 kWh
+    # sold to the grid read "0.000001607 kWh" in a report's headline)
+    "kWh": ("sig", 4, 1e-4),
+    "kW": ("sig", 4, 1e-4),
+    "kvar": ("sig", 4, 1e-4),
     PRICE: ("sig", 4, 1e-9),
     MONEY: ("fixed", 2, 1e-6),
     "p.u.": ("fixed", 4, 1e-9),

@@ -417,7 +417,13 @@ def report_command(argv: list[str]) -> int:
         help="the period the report shows (0-based; default: where something happens)",
     )
     ap.add_argument("--fairness", default="efficiency", help="efficiency (default), proportional or max-min")
-    ap.add_argument("--page", default="A4", choices=PAGE_SIZES, help="the PDF's page size (default A4)")
+    ap.add_argument(
+        "--page",
+        default="A4",
+        type=lambda v: next((p for p in PAGE_SIZES if p.lower() == v.strip().lower()), v),
+        choices=PAGE_SIZES,
+        help="the PDF's page size (default A4; any case)",
+    )
     ap.add_argument("--title", default=None, help="the report's title (default: project — mechanism)")
     args = ap.parse_args(argv)
 

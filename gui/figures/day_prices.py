@@ -310,7 +310,10 @@ def build(result: MarketResult | None, scenario, period: int) -> Figure | None:
             caption += f"; its lowest voltage is {chart.v_now_text.toPlainText().replace(' · ', ' at ')}"
         caption += "."
         if not chart.tariffs:
-            caption += " The wholesale price is the outside option here, so the tariffs are not drawn."
+            caption += (
+                " With a network the market trades with the grid at the wholesale price, so the tariffs (what the "
+                "gains are measured against) are not drawn."
+            )
     else:
         caption = (
             f"The market price in {each}{span} under {sd.mechanism_words(result)} {sd.on_model(result)}, in {unit}, "

@@ -46,6 +46,19 @@ def test_the_executive_summary_says_the_results_numbers(vcg):
     assert f"{best} gains the most ({fmt(g.max(), MONEY, '¢')})" in text
     assert f"{worst} the least ({fmt(g.min(), MONEY, '¢')})" in text
     assert "the platform pays a deficit of 2.00 ¢" in text  # VCG is not budget balanced
+    # the participants' 12 ¢ and the platform's −2 ¢ reconcile with the headline's gain over the grid alone, 10 ¢
+    assert g.sum() == pytest.approx(12.0) and r.summary["gain_over_outside"] == pytest.approx(10.0)
+    assert "(the platform pays out 2.00 ¢, so the gain over the grid alone is 10.00 ¢)" in text
+
+
+def test_market_power_of_the_auction_itself_is_not_called_another_market():
+    s = teaching_5bus()
+    r = clear(s, MarketSettings(mechanism="pay_as_bid"))
+    words = " ".join(b.text for b in build_report(s, r).blocks if isinstance(b, Paragraph))
+    assert "measured on the pay-as-bid auction itself" in words and "a different market" not in words
+    r = clear(s, MarketSettings())
+    words = " ".join(b.text for b in build_report(s, r).blocks if isinstance(b, Paragraph))
+    assert "a different market from this report's (Welfare-maximising (shadow price), copper plate, 12:00)" in words
 
 
 def test_settings_and_headlines_are_words_with_units(vcg):

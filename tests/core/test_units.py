@@ -15,6 +15,8 @@ CASES = [
     (-3326.894, MONEY, "−3,326.89", "−3,326.89 EUR"),  # a true minus, thousands separated, cents
     (-0.0000004, MONEY, "0.00", "0.00 EUR"),  # no "−0.00"
     (9.908e-08, "kWh", "0", "0 kWh"),
+    (1.607e-06, "kWh", "0", "0 kWh"),  # the 33-bus day's "sold to the grid" (an interior-point solver's last digits)
+    (0.00025, "kWh", "0.00025", "0.00025 kWh"),  # a quarter of a watt-hour is still a quantity
     (915.348, "kWh", "915.3", "915.3 kWh"),
     (12345.678, "kWh", "12,346", "12,346 kWh"),
     (3.14159, "kW", "3.142", "3.142 kW"),

@@ -9,6 +9,10 @@ on the LinDistFlow model with iterated loss factors:
   ``Loss ≈ L̂ + Σ_k LF_k (p_k − p̂_k)``, ``LF_k = ∂Loss/∂p_k``, and
   ``Loss = Σ_j r_j (P_j² + Q_j²)/v_0²`` (DistFlow); re-solved until the
   injections stop moving ("LinDistFlow with iterated loss factors");
+* the feeder's shunts (cable charging, transformers' iron losses and magnetising current, the buses' own) as
+  constant draws at the no-load voltage, as the LinDistFlow power flow takes them: their real draw is part of
+  ``Loss`` (a constant, so no price moves with it) and flows through the lines, their reactive supply joins the
+  reactive flows;
 * line flows ``P_j = −Σ_{k below j} p_k`` (lossless LinDistFlow), reactive
   flows from the fixed reactive demand (DERs at unity power factor), and the
   apparent-power rating as the exact box ``|P_j| ≤ √(S_j² − Q_j²)``         (μ^±_j: congestion);
@@ -169,6 +173,19 @@ def _reactive(s: Scenario, net: Radial, periods) -> np.ndarray:
     return q
 
 
+def _shunt_draw(net: Radial) -> tuple[np.ndarray, np.ndarray]:
+    """What the feeder's shunts (line charging, transformers' iron losses and magnetising current, the buses' own)
+    do at the no-load voltage ``u_k = v0²/Π tap²`` per bus, as :func:`core.network.powerflow.flow`'s LinDistFlow
+    takes them: (kW drawn ``g·u·base``, kvar supplied ``b·u·base``); zeros without shunts."""
+    from core.network.powerflow import _sweep
+
+    sw = _sweep(net)
+    if sw.y_bus is None:
+        return np.zeros(net.n), np.zeros(net.n)
+    u = np.full(net.n, net.v0_pu**2) if sw.ratio is None else net.v0_pu**2 / sw.ratio2
+    return sw.y_bus.real * u * net.base_kva, sw.y_bus.imag * u * net.base_kva
+
+
 LF_TOL = 1e-5  # loss factors that move less than this between linearisation and solution have converged
 # (a price error of λ·1e-5: 0.003 EUR/MWh at 0.3 EUR/kWh)
 # Clarabel's iterative refinement doubles the solve time and changes these prices by < 1e-7 per kWh
@@ -295,6 +312,11 @@ class LinDistFlowProblem:
         net, T = self.net, len(self.periods)
         base = net.base_kva
         qr = _reactive(s, net, self.periods)
+        # the shunts as constant draws at the no-load voltage (as the LinDistFlow power flow takes them): their
+        # reactive supply (cable charging) in the reactive flows, their real draw (iron losses) in the losses
+        p_sh, q_sh = _shunt_draw(net) if self.model != "dc" else (np.zeros(net.n), np.zeros(net.n))
+        qr = qr + q_sh[:, None]
+        self._p_shunt = float(p_sh.sum())
         self.Qf = Qf = -(self.At @ qr)  # reactive flow into each bus's subtree (kvar), row 0 = 0
         s_max = net.rating_pu[:, None] * base * np.ones((1, T))
         self._fmax = s_max if self.model == "dc" else np.sqrt(np.clip(s_max**2 - Qf**2, 0.0, None))
@@ -302,7 +324,11 @@ class LinDistFlowProblem:
         self._vmin2 = np.clip(net.v_min_pu[:, None] + corr, 0.0, None) ** 2
         self._vmax2 = np.clip(net.v_max_pu[:, None] + corr, 0.0, None) ** 2
         # the part of the squared voltage the market does not move: v_0² − 2·(A x Q)/base
-        self._v_const = self.v0sq - 2.0 * np.asarray(self.A @ (net.x_pu[:, None] * Qf)) / base
+        # and what the shunts' real draw carries through the lines (their flow, kW, into each subtree)
+        self._f_shunt = f_sh = np.asarray(self.At @ p_sh).reshape(-1, 1)
+        self._v_const = (
+            self.v0sq - 2.0 * np.asarray(self.A @ (net.x_pu[:, None] * Qf + net.r_pu[:, None] * f_sh)) / base
+        )
         self.buy.value, self.sell.value = grid_prices(s, self.periods, self.grid)
         if hasattr(self, "problem"):
             self._load_limits()
@@ -353,7 +379,8 @@ class LinDistFlowProblem:
         (at most ``max_iter`` linearisations; the prices are decomposed with the factors they were solved with)."""
         T, nB = len(self.periods), self.net.n
         lf0, lc0 = self.start if self.start is not None else (np.zeros((nB, T)), np.zeros(T))
-        self.lf.value, self.lc.value = lf0, lc0
+        # the loss constant: the linearised line losses plus the shunts' constant draw (this scenario's)
+        self.lf.value, self.lc.value = lf0, lc0 + self._p_shunt
         t0 = time.perf_counter()
         iterations = rounds = 0
         while True:
@@ -378,8 +405,8 @@ class LinDistFlowProblem:
                 if not moved or iterations >= max_iter:
                     break
             if moved:
-                self.lf.value, self.lc.value = lf_new, lc_new
-        self.start = (np.asarray(self.lf.value).copy(), np.asarray(self.lc.value).copy())
+                self.lf.value, self.lc.value = lf_new, lc_new + self._p_shunt
+        self.start = (np.asarray(self.lf.value).copy(), np.asarray(self.lc.value).copy() - self._p_shunt)
         return self._solution(iterations, time.perf_counter() - t0)
 
     def _solution(self, iterations: int, elapsed: float) -> NetworkSolution:
@@ -421,13 +448,17 @@ class LinDistFlowProblem:
         payment = -(q * dlmp[bus_of]).sum(axis=1) * step if len(bus_of) else np.zeros(0)
         f_val = -(At @ p_hat)
         v_val = np.sqrt(
-            np.clip(v0sq - 2.0 * (A @ (net.r_pu[:, None] * f_val + net.x_pu[:, None] * Qf)) / base, 0, None)
+            np.clip(
+                v0sq - 2.0 * (A @ (net.r_pu[:, None] * (f_val + self._f_shunt) + net.x_pu[:, None] * Qf)) / base,
+                0,
+                None,
+            )
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             loading = 100.0 * np.hypot(f_val, Qf) / (net.rating_pu[:, None] * base)
         loading[0] = np.nan
         loading[~np.isfinite(net.rating_pu)] = np.nan
-        loss_kw = (net.r_pu[:, None] * (f_val**2 + Qf**2)).sum(axis=0) / (v0sq * base)
+        loss_kw = (net.r_pu[:, None] * (f_val**2 + Qf**2)).sum(axis=0) / (v0sq * base) + self._p_shunt
         if model == "dc":
             v_val = np.full((nB, T), net.v0_pu)
             loss_kw = np.zeros(T)

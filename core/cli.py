@@ -327,6 +327,10 @@ def cmd_export(args, out) -> int:
         sys.stderr.write(f"error: {args.output}: is a folder; give the file to write (.json)\n")
         return 1
     path = export_pandapower_json(s, args.output, args.period, series=args.series)
+    from core.scenario.pandapower_export import left_out
+
+    for note in left_out(s):
+        sys.stderr.write(f"note: {note}\n")
     what = f"the {s.periods} periods as const controllers" if args.series else "one period"
     out.write(f"wrote {path}: pandapower net of period {args.period} ({s.horizon.labels()[args.period]}), {what}\n")
     return 0

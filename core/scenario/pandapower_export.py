@@ -101,6 +101,25 @@ def pandapower_net(scenario: Scenario, period: int = 0, *, series: bool = False)
     return net
 
 
+def left_out(scenario: Scenario) -> list[str]:
+    """What the export does not carry, in words (empty when everything is in it): assets the market dispatches
+    (batteries, EVs, generators, CHP) have no injection of their own before a clearing, so the net holds the demand
+    and the PV and wind availability only; a power flow of the export is the feeder without them."""
+    kinds: dict[str, int] = {}
+    for pr in scenario.prosumers:
+        a = pr.asset
+        if a is not None and a.kind not in ("pv", "wind"):
+            kinds[a.kind] = kinds.get(a.kind, 0) + 1
+    if not kinds:
+        return []
+    words = {"battery": ("battery", "batteries"), "ev": ("EV", "EVs"), "chp": ("CHP unit", "CHP units")}
+    listed = ", ".join(f"{n:,} {words.get(kind, (kind, kind + 's'))[n != 1]}" for kind, n in sorted(kinds.items()))
+    return [
+        f"not exported: {listed} — the market dispatches them, so they have no injection before a clearing; the "
+        "pandapower net holds the demand and the PV and wind output only"
+    ]
+
+
 def export_pandapower_json(
     scenario: Scenario, path: str | os.PathLike[str], period: int = 0, *, series: bool = False
 ) -> Path:

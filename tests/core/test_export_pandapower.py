@@ -110,7 +110,12 @@ def test_cli_export_and_timeseries(tmp_path, capsys):
     project = PROJECTS / "ieee33-community.json"
     out = tmp_path / "net.json"
     assert main(["export", str(project), "--to", "pandapower", "-o", str(out), "--period", "12", "--series"]) == 0
-    assert "period 12 (12:00)" in capsys.readouterr().out and len(pp.from_json(str(out)).controller) == 3
+    said = capsys.readouterr()
+    assert "period 12 (12:00)" in said.out and len(pp.from_json(str(out)).controller) == 3
+    # the community's 5 batteries, 4 EVs and its CHP unit are the market's to dispatch: said, not silently dropped
+    kinds = [p.asset.kind for p in load_project(project).prosumers if p.asset is not None]
+    assert (kinds.count("battery"), kinds.count("ev"), kinds.count("chp")) == (5, 4, 1)
+    assert "note: not exported: 5 batteries, 1 CHP unit, 4 EVs" in said.err
     assert main(["export", str(project), "--to", "pandapower", "-o", str(out), "--period", "24"]) == 2
     assert main(["export", str(project), "--to", "psse", "-o", str(out)]) == 2
     csv_path, back = tmp_path / "p.csv", tmp_path / "back.json"

@@ -401,6 +401,7 @@ def import_profiles_csv(path: str | os.PathLike[str], scenario: Scenario) -> tup
                 file=file,
             )
         base, resampled = resample(scenario, horizon)
+        resampled = tuple(q for q in resampled if not _given_whole(q, scenario, series))
     prosumers = list(base.prosumers)
     substation, tariffs = base.feeder.substation, base.tariffs
     for (pid, quantity), s in series.items():
@@ -502,6 +503,18 @@ def _file_problem(p: Problem, scenario: Scenario, series: dict[tuple[str, str], 
 # ---------------------------------------------------------------------------
 # resampling
 # ---------------------------------------------------------------------------
+
+
+def _given_whole(quantity: str, scenario: Scenario, series) -> bool:
+    """Whether the file gives ``quantity`` wherever the project has it (then nothing of it was resampled)."""
+    if quantity in GRID_QUANTITIES:
+        return any(not pid and q == quantity for pid, q in series)
+    has = {
+        "demand_kvar": lambda p: p.demand_kvar is not None,
+        "availability_pu": lambda p: p.asset is not None and p.asset.availability_pu is not None,
+        "flexible_max_kw": lambda p: p.flexible is not None,
+    }.get(quantity)
+    return has is not None and all((p.id, quantity) in series for p in scenario.prosumers if has(p))
 
 
 def resample(scenario: Scenario, horizon: TimeHorizon) -> tuple[Scenario, tuple[str, ...]]:

@@ -101,6 +101,7 @@ def test_a_96_period_project_clears(tmp_path, ieee33):
     q, report = import_profiles_csv(_quarter_hours(ieee33, tmp_path / "q.csv"), ieee33)
     assert (q.periods, q.horizon.step_h, q.horizon.start_hour) == (96, 0.25, 0.0)
     assert report.horizon_changed and "wholesale_price_per_kwh" in report.resampled
+    assert "demand_kw" not in report.resampled  # the file gave every demand: nothing of it was resampled
     # prices by clock time: the four quarters of hour k take hour k's price
     old = ieee33.tariffs.retail_import_price_per_kwh
     assert q.tariffs.retail_import_price_per_kwh == tuple(old[t // 4] for t in range(96))
@@ -258,6 +259,17 @@ def test_a_study_runs_on_a_96_period_project(tmp_path, ieee33):
         want = clear(q, MarketSettings(mechanism="uniform", audit=False, period=t)).periods.price_per_kwh.iloc[t]
         got = table[table.period == t].price_per_kwh.iloc[0]
         assert math.isfinite(want) and got == pytest.approx(want)
+
+
+def test_a_series_the_file_gives_everywhere_is_not_said_resampled(tmp_path, ieee33):
+    path = _quarter_hours(ieee33, tmp_path / "q.csv")
+    rows = _read(path)
+    rows[0].append("wholesale_price_per_kwh")
+    for r in rows[1:]:
+        r.append("0.1")
+    q, report = import_profiles_csv(_write(path, rows), ieee33)
+    assert q.feeder.substation.wholesale_price_per_kwh == (0.1,) * 96
+    assert "wholesale_price_per_kwh" not in report.resampled and "retail_import_price_per_kwh" in report.resampled
 
 
 def test_two_days_of_dated_hours_import_and_clear(tmp_path, ieee33):

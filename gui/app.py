@@ -24,9 +24,29 @@ def main(argv: list[str] | None = None) -> int:
     if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
         return cli_main(args)
     if len(args) > 1 or (args and args[0].startswith("-")):
-        sys.stderr.write("usage: feeder-market [FILE] | feeder-market COMMAND … (see feeder-market --help)\n")
+        what = f"unknown command {args[0]!r}" if not args[0].startswith("-") else f"unknown option {args[0]!r}"
+        sys.stderr.write(
+            f"feeder-market: {what}{_close(args[0])}; usage: feeder-market [FILE] | feeder-market COMMAND … "
+            "(see feeder-market --help)\n"
+        )
+        return 2
+    if args and not Path(args[0]).exists():
+        # a typo of a command (valdiate) or a file that is not there: said at once, not a window that hangs a terminal
+        sys.stderr.write(
+            f"feeder-market: {args[0]!r} is neither a command nor an existing file{_close(args[0])} "
+            "(see feeder-market --help)\n"
+        )
         return 2
     return run_gui(Path(args[0]) if args else None)
+
+
+def _close(word: str) -> str:
+    """``; did you mean 'validate'?`` for a word close to a command, else nothing."""
+    import difflib
+
+    names = [*COMMANDS, "report"]
+    near = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 def _no_display() -> str | None:

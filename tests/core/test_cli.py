@@ -94,6 +94,15 @@ def test_console_script_rejects_two_files(capsys):
     assert app_main(["a.json", "b.json"]) == 2
 
 
+def test_a_mistyped_command_or_a_missing_file_is_a_usage_error_not_a_window(tmp_path, capsys):
+    assert app_main(["valdiate"]) == 2
+    assert "did you mean 'validate'?" in capsys.readouterr().err
+    assert app_main([str(tmp_path / "missing.json")]) == 2
+    assert "neither a command nor an existing file" in capsys.readouterr().err
+    assert app_main(["valdiate", "x.json"]) == 2
+    assert "unknown command 'valdiate'; did you mean 'validate'?" in capsys.readouterr().err
+
+
 def test_no_command_prints_help():
     buf = io.StringIO()
     assert main([], out=buf) == 2

@@ -32,9 +32,12 @@ def write_atomic(
     """
     started = time.time()
     given = Path(path)
-    p = Path(os.path.realpath(given)) if given.is_symlink() else given
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TMP_SUFFIX, dir=p.parent)
+    p = _target(given)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TMP_SUFFIX, dir=p.parent)
+    except OSError as e:  # said of the file asked for, not of the temporary one beside it
+        raise OSError(e.errno, e.strerror, str(given)) from None
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
@@ -42,7 +45,10 @@ def write_atomic(
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else 0o644)
-        os.replace(tmp, p)
+        try:
+            os.replace(tmp, p)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, str(given)) from None
     except BaseException:
         try:
             os.unlink(tmp)
@@ -55,6 +61,33 @@ def write_atomic(
 
 
 TMP_SUFFIX = ".tmp"
+
+
+def _target(given: Path) -> Path:
+    """The file a write to ``given`` replaces: a link's target (a loop of links refused), never a folder, a device
+    or a read-only file (renaming over them needs only the folder's permission, so they are refused here)."""
+    import errno
+    import stat
+
+    p = given
+    if given.is_symlink():
+        try:
+            p = Path(os.path.realpath(given, strict=True))
+        except FileNotFoundError:  # a dangling link: its target is created
+            p = Path(os.path.realpath(given))
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, str(given)) from None
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return p
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give the file to write", str(given))
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file (a device or a pipe); write to a file", str(given))
+    if not st.st_mode & 0o222 or not os.access(p, os.W_OK):
+        raise PermissionError(errno.EACCES, "is read-only; make it writable or write elsewhere", str(given))
+    return p
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -30,6 +30,35 @@ def test_a_save_through_a_link_replaces_its_target_and_keeps_the_link(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")) and not list(target.parent.glob(".*.tmp"))
 
 
+def _write(text):
+    return lambda fh: fh.write(text)
+
+
+def test_what_a_save_must_not_replace_is_refused_by_its_name(tmp_path):
+    """Renaming over a file needs only the folder's permission: a read-only file, a device, a folder and a loop of
+    links are refused before anything is written, each error naming the path asked for (not the temporary file)."""
+    ro = tmp_path / "ro.json"
+    ro.write_text("old")
+    ro.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only") as e:
+        write_atomic(ro, _write("new"))
+    assert e.value.filename == str(ro) and ro.read_text() == "old"
+    with pytest.raises(IsADirectoryError) as e:
+        write_atomic(tmp_path, _write("new"))
+    assert e.value.filename == str(tmp_path)
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError, match="symbolic links"):
+        write_atomic(loop, _write("new"))
+    assert loop.is_symlink()
+    with pytest.raises(OSError, match="not a regular file"):
+        write_atomic("/dev/null", _write("new"))
+    with pytest.raises(OSError) as e:
+        write_atomic(Path("/proc/nope/x.json"), _write("new"))
+    assert e.value.filename == "/proc/nope/x.json"
+    assert [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")] == []
+
+
 def test_leftovers_of_a_killed_save_go_at_the_next_save_and_only_they(tmp_path):
     p = tmp_path / "project.json"
     p.write_text("v1", encoding="utf-8")

@@ -131,6 +131,14 @@ def import_pandapower(
         )
     except ScenarioError as err:
         raise (err.with_file(file) if file else err) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError) as err:
+        # a net pandapower loads whose tables hold nonsense (a rated voltage of 0 kV, a table that is a string):
+        # one sentence about the network, never the importer's traceback
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ScenarioError(
+            f"its tables cannot be read as a feeder (is every bus's vn_kv above 0 and every table a table?): {first}",
+            file=file,
+        ) from None
 
 
 def _load_net(pp: Any, source: Any) -> tuple[Any, str, str | None]:
@@ -148,7 +156,8 @@ def _load_net(pp: Any, source: Any) -> tuple[Any, str, str | None]:
         try:
             net = pp.from_json(text)
         except Exception as err:  # pandapower raises many kinds on a bad file
-            raise ScenarioError(f"cannot be read as a pandapower network: {err}", file=text) from None
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise ScenarioError(f"cannot be read as a pandapower network: {first}", file=text) from None
         if not isinstance(net, pp.pandapowerNet):
             raise ScenarioError("does not hold a pandapower network", file=text)
         return net, p.stem, text

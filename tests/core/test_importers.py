@@ -574,6 +574,17 @@ def test_two_ext_grids_rejected(net33):
         import_pandapower(net)
 
 
+def test_a_net_of_nonsense_tables_is_one_sentence_not_a_traceback(net33, tmp_path):
+    """pandapower loads it, but every bus is rated 0 kV: the importer divided by zero (a ZeroDivisionError reached
+    the user); now one sentence naming the file."""
+    net33.bus["vn_kv"] = 0.0
+    path = tmp_path / "zero.json"
+    pp.to_json(net33, str(path))
+    with pytest.raises(ScenarioError, match="vn_kv above 0") as e:
+        import_pandapower(str(path))
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
 def test_no_ext_grid_rejected(net33):
     net = net33
     net.ext_grid.loc[0, "in_service"] = False

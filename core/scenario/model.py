@@ -37,6 +37,10 @@ from core.errors import Problem, ScenarioError
 AssetKind = Literal["pv", "battery", "ev", "generator", "wind", "chp"]
 """DER kinds. ``battery`` and ``ev`` may have ``p_min_kw < 0`` (charging)."""
 
+MAX_PERIODS = 366 * 96
+"""The longest horizon a project may hold: a leap year of quarter hours (a plausibility bound: the market of a
+horizon is one problem, and 300,000 periods ran the machine out of memory instead of being refused)."""
+
 STORAGE_KINDS: frozenset[str] = frozenset({"battery", "ev"})
 ASSET_KINDS: tuple[str, ...] = ("pv", "battery", "ev", "generator", "wind", "chp")
 
@@ -467,6 +471,13 @@ def validate_scenario(s: Scenario) -> list[Problem]:
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         c.add("horizon.periods", f"must be a whole number ≥ 1, got {T!r}")
         T = None  # profile lengths cannot be checked
+    elif T > MAX_PERIODS:
+        c.add(
+            "horizon.periods",
+            f"must be at most {MAX_PERIODS:,} (a year of quarter hours; a market clears a day or a week at once), "
+            f"got {T:,}",
+        )
+        T = None
     c.number(h.step_h, "horizon.step_h", lo=0.0, lo_open=True, hi=24.0)
     c.number(h.start_hour, "horizon.start_hour", lo=0.0, hi=24.0, hi_open=True)
 

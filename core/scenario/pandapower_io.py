@@ -122,8 +122,10 @@ def import_pandapower(
         import pandapower as pp
     except ImportError:
         raise ScenarioError("pandapower is not installed: pip install 'feeder-market[grid]'") from None
-    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
-        raise ScenarioError(Problem("periods", f"must be a whole number ≥ 1, got {periods!r}"))
+    from core.scenario.model import MAX_PERIODS
+
+    if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
+        raise ScenarioError(Problem("periods", f"must be a whole number from 1 to {MAX_PERIODS:,}, got {periods!r}"))
     net, label, file = _load_net(pp, source)
     try:
         return _NetImporter(net, label, periods, name).build(

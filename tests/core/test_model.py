@@ -648,3 +648,16 @@ def test_the_bounds_are_relative_to_the_feeders_base():
     _with(s, "demand", 10_000.0)
     with pytest.raises(ScenarioError, match="beyond 10000 kW"):
         _with(s, "demand", 10_001.0)
+
+
+def test_a_horizon_longer_than_a_year_of_quarter_hours_is_refused():
+    """300,000 periods validated and then ran the machine out of memory; the bound is a leap year of 15 minutes."""
+    import json
+
+    from core.scenario.io import dumps_project, loads_project
+
+    data = json.loads(dumps_project(teaching_5bus()))
+    data["scenario"]["horizon"]["periods"] = 366 * 96 + 1
+    with pytest.raises(ScenarioError, match="at most 35,136") as e:
+        loads_project(json.dumps(data))
+    assert [p.field for p in e.value.problems] == ["horizon.periods"]  # one line, not a profile-length per prosumer

@@ -89,7 +89,12 @@ def plain_status(what: str, status: str | None) -> str:
         )
     if status in ("infeasible", "infeasible_inaccurate"):
         return f"{what} has no feasible answer: the limits of the prosumers and the feeder cannot all be met"
-    return f"{what} could not be solved ({status or 'no status'})"
+    if status in ("user_limit", "solver_error", None):
+        return (
+            f"{what} stopped before it found an answer: the numbers of the project are too far apart for it (a cost, "
+            "value or size many orders of magnitude from the others?)"
+        )
+    return f"{what} could not be solved ({status})"
 
 
 def solve(problem, what: str, reason=None, refined: str | None = None, **options) -> float:

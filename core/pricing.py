@@ -524,7 +524,9 @@ def clear_network(
 def _infeasible_reason(status: str, s: Scenario, net: Radial, periods) -> str:
     """A plain reason when the network makes the market infeasible (what the solver cannot say itself)."""
     if status not in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        return f"the network-constrained clearing is {status}"
+        from core.numerics import plain_status
+
+        return plain_status("the network-constrained clearing", status)
     line = _overloaded_line(s, net, periods)
     if line is not None:
         return "the network-constrained clearing is infeasible: " + line

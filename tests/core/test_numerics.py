@@ -24,11 +24,19 @@ def test_an_inaccurate_optimum_is_kept_with_a_warning():
     numerics.check_status("optimal_inaccurate", "outside any block")  # logged only, nothing raised
 
 
-@pytest.mark.parametrize("status", ["infeasible", "unbounded", "infeasible_inaccurate", None])
+@pytest.mark.parametrize("status", ["infeasible", "unbounded", "infeasible_inaccurate", "user_limit", None])
 def test_anything_else_is_a_clearing_error_that_says_what(status):
-    with pytest.raises(ClearingError, match=r"^the welfare clearing (has no|could not)") as err:
+    with pytest.raises(ClearingError, match=r"^the welfare clearing (has no|stopped before it found an answer)") as err:
         numerics.check_status(status, "the welfare clearing")
     assert err.value.status == (status or "solver_error")
+
+
+def test_the_network_clearing_says_unbounded_and_stopped_in_words():
+    from core.pricing import _infeasible_reason
+
+    s = teaching_scenario()
+    assert "has no finite optimum" in _infeasible_reason("unbounded", s, None, (0,))
+    assert "stopped before it found an answer" in _infeasible_reason("user_limit", s, None, (0,))
 
 
 def test_an_infeasible_problem_is_a_clearing_error_with_its_reason():

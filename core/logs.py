@@ -33,13 +33,22 @@ def configure(path: Path | None = None, level: int = logging.INFO) -> Path | Non
     else:
         handler = logging.StreamHandler()
         level = max(level, logging.WARNING)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    # a terminal gets a line in the command line's own style ("warning: …"); a log file the time and the process
+    handler.setFormatter(logging.Formatter(FORMAT) if path is not None else _TerminalFormatter())
     for name in ("core", "gui"):
         logging.getLogger(name).setLevel(level)
     root.addHandler(handler)
     root._feeder_market = True  # type: ignore[attr-defined]
     _configured = path
     return path
+
+
+class _TerminalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:  # a traceback stays for the log of a crash
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 def log_file() -> Path | None:

@@ -111,7 +111,7 @@ def solve(problem, what: str, reason=None, refined: str | None = None, **options
             warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
             value = problem.solve(**options)
     except cp.error.SolverError as err:
-        log.warning("%s: %s", what, err)  # the solver's own words, for the log
+        log.info("%s: %s", what, err)  # the solver's own words, for the dashboard's log (not the user's screen)
         raise ClearingError(
             "solver_error",
             f"{what} could not be solved: the numbers are too far apart for the solver (a price, cost or quantity "

@@ -88,6 +88,23 @@ def test_the_log_goes_to_its_file(tmp_path):
     assert "INFO" in text and "a point failed" in text
 
 
+def test_the_terminal_gets_warning_lines_in_the_command_lines_style():
+    code = (
+        "from core import logs, numerics\n"
+        "logs.configure(None)\n"
+        "numerics.check_status('optimal_inaccurate', 'a test solve')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=str(numerics.__file__).rsplit("/core/", 1)[0],
+    )
+    assert done.stderr.startswith("warning: a test solve: the solver reported an inaccurate solution")
+    assert "MainProcess" not in done.stderr and len(done.stderr.splitlines()) == 1
+
+
 def test_an_inaccurate_step_that_a_later_solve_refines_is_logged_not_shown():
     with numerics.collect_warnings() as said:
         numerics.check_status(

@@ -174,7 +174,10 @@ def build(result: MarketResult, scenario=None, period: int | None = None) -> Fig
     for chart in charts[1:]:
         chart.plot.setYLink(charts[0].plot)
     eff = t.set_index("mechanism").efficiency
-    worst = eff.drop("welfare", errors="ignore").idxmin() if len(eff) > 1 else None
+    others = eff.drop("welfare", errors="ignore").dropna()  # no gain to share (nobody trades): no efficiency
+    worst = others.idxmin() if len(others) else None
+    if worst is not None and np.isclose(float(others.max()), float(others.min()), rtol=0, atol=5e-4):
+        worst = None  # all equally efficient: nobody is "the least"
     net = result.settings.network
     network_words = (
         f" The report's headline clears the welfare-maximising market with {NETWORK_LABELS.get(net, net)}; "

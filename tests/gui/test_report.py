@@ -87,6 +87,20 @@ def test_the_headless_command_reports_each_bundled_project(qapp, project, tmp_pa
     assert capsys.readouterr().out.startswith(f"wrote {out}")
 
 
+def test_a_project_where_nobody_trades_still_gets_its_report(qapp, tmp_path, capsys):
+    """A valid project without prosumers: no mechanism has a gain to share, so none is 'the least efficient' (the
+    caption looked up a NaN and the command ended in 'KeyError: nan')."""
+    from dataclasses import replace
+
+    from core.scenario.generate import teaching_5bus
+    from core.scenario.io import save_project
+
+    project = save_project(replace(teaching_5bus(), prosumers=()), tmp_path / "empty.json")
+    out = tmp_path / "empty.pdf"
+    assert report_command([str(project), "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+
+
 @pytest.mark.parametrize(
     ("output", "says"),
     [

@@ -37,7 +37,7 @@ def write_atomic(
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TMP_SUFFIX, dir=p.parent)
     except OSError as e:  # said of the file asked for, not of the temporary one beside it
-        raise OSError(e.errno, e.strerror, str(given)) from None
+        raise _of(e, given) from None
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
@@ -48,7 +48,7 @@ def write_atomic(
         try:
             os.replace(tmp, p)
         except OSError as e:
-            raise OSError(e.errno, e.strerror, str(given)) from None
+            raise _of(e, given) from None
     except BaseException:
         try:
             os.unlink(tmp)
@@ -61,6 +61,11 @@ def write_atomic(
 
 
 TMP_SUFFIX = ".tmp"
+
+
+def _of(e: OSError, given: Path) -> OSError:
+    """``e`` said of ``given`` (an error with an errno names the path; any other is kept as it is)."""
+    return OSError(e.errno, e.strerror, str(given)) if e.errno is not None else e
 
 
 def _target(given: Path) -> Path:

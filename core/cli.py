@@ -55,6 +55,22 @@ def choice(what: str, choices: Sequence[str], aliases: dict[str, str] | None = N
     return convert
 
 
+def at_least_one(what: str):
+    """An argparse type for a whole number ≥ 1 (a usage error, exit 2, otherwise)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number ≥ 1") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number ≥ 1")
+        return value
+
+    convert.__name__ = what
+    return convert
+
+
 def spelled(choice_name: str) -> str:
     """A choice as the help and the messages write it: ``pay_as_bid`` → ``pay-as-bid``, ``maxmin`` → ``max-min``."""
     return {"maxmin": "max-min"}.get(choice_name, choice_name.replace("_", "-"))
@@ -570,7 +586,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="counts and per-period load and generation of a project")
     p.add_argument("file", type=Path)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "--format",
+        type=choice("--format", ("table", "csv", "json")),
+        default="table",
+        help="table (default), csv or json",
+    )
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser(
@@ -628,7 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print shares, HHI, Lerner (observed and Cournot) and pivotal sellers",
     )
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "--format",
+        type=choice("--format", ("table", "csv", "json")),
+        default="table",
+        help="table (default), csv or json",
+    )
     p.set_defaults(run=cmd_clear)
 
     p = sub.add_parser("nash", help="search a pure Nash equilibrium of the sellers' bidding game")
@@ -643,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     nash = nash_defaults()
     p.add_argument(
         "--players",
-        type=int,
+        type=at_least_one("--players"),
         default=nash["players"],
         help=f"the N largest sellers play strategically (default {nash['players']}, as in the dashboard)",
     )
@@ -657,7 +683,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rounds", type=int, default=nash["max_rounds"])
     p.add_argument("--k", type=float, default=nash["k"], help=f"k of the uniform price (default {nash['k']:g})")
     p.add_argument("--existence", action="store_true", help="check the Debreu–Glicksberg–Fan conditions")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "--format",
+        type=choice("--format", ("table", "csv", "json")),
+        default="table",
+        help="table (default), csv or json",
+    )
     p.set_defaults(run=cmd_nash)
 
     p = sub.add_parser(
@@ -675,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=int, default=0, help="period (0-based; default 0)")
     p.add_argument(
         "--format",
-        choices=("table", "csv", "json"),
+        type=choice("--format", ("table", "csv", "json")),
         default="table",
         help="table (default), csv (the bus table, a blank line, the line table) or json",
     )

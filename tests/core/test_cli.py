@@ -244,3 +244,11 @@ def test_every_choice_in_every_spelling():
             convert("nonsense")
     assert choice("--fairness", FAIRNESS, FAIRNESS_ALIASES)("Max-Min") == "maxmin"
     assert choice("--network", NETWORKS)("LinDistFlow") == "lindistflow"
+
+
+def test_format_in_any_case_and_players_at_least_one(projects_dir, capsys):
+    teaching = str(projects_dir / "teaching-5bus.json")
+    assert main(["summary", teaching, "--format", "JSON"]) == 0
+    assert capsys.readouterr().out.lstrip().startswith("{")
+    assert main(["nash", teaching, "--players", "0"]) == 2  # a usage error, not "nobody sells"
+    assert "--players: '0': give a whole number ≥ 1" in capsys.readouterr().err

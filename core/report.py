@@ -625,6 +625,28 @@ def build_report(
     elif "fairness_gains" in order and r.fairness is not None:
         b.append(Heading("Fairness"))
         b.append(FigureSlot("fairness_gains"))
+    else:  # the section is missing for a reason the reader is told
+        from core.market.settings import FAIRNESS_AUDIT_MAX_AGENTS
+
+        if st.mechanism != "welfare":
+            why = (
+                f"the {MECHANISM_SHORT.get(st.mechanism, st.mechanism)} has its own allocation, so the fairness rules "
+                "(which share the welfare clearing's gains) are not compared in this report"
+            )
+        elif st.network != "none" or st.grid_prices != "tariffs":
+            why = (
+                "the fairness rules are compared on the copper plate with the tariffs as the outside option, and this "
+                "report's market has a network model; a report with the network model none shows them"
+            )
+        elif len(s.prosumers) > FAIRNESS_AUDIT_MAX_AGENTS:
+            why = (
+                f"with {len(s.prosumers):,} participants (over {FAIRNESS_AUDIT_MAX_AGENTS}) the rules are compared "
+                "only when one is chosen: a report with --fairness proportional or max-min shows it"
+            )
+        else:
+            why = "the fairness rules were not compared for this result"
+        b.append(Heading("Fairness"))
+        b.append(Paragraph(f"Not in this report: {why}."))
     # figures not placed yet (the day's prices and the rest), so none is lost
     placed = {x.key for x in b if isinstance(x, FigureSlot)}
     rest = [k for k in order if k not in placed]

@@ -105,6 +105,8 @@ def test_a_network_report_says_which_market_each_part_measures():
     assert fmt(mp["price"], "price", "EUR") in text
     assert "the buses' prices (DLMPs) range from " + fmt(r.summary["dlmp_min_per_kwh"], "price", "EUR") in text
     assert "Each bus pays its distribution locational marginal price" in text
+    # no fairness comparison with a network: the section says so and why, rather than being silently missing
+    assert "Not in this report: the fairness rules are compared on the copper plate" in text
 
 
 def test_a_big_market_shows_the_top_and_bottom_and_attaches_the_rest():

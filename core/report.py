@@ -468,6 +468,7 @@ def build_report(
         )
         m = r.mechanisms.copy()
         m["mechanism"] = [MECHANISM_SHORT.get(x, x).capitalize().replace("Vcg", "VCG") for x in m.mechanism]
+        m["efficiency_pct"] = 100.0 * m.efficiency  # in percent, as the figure beside it (a ratio hid 99.9 as 1.00)
         b.append(
             frame_table(
                 m,
@@ -476,7 +477,7 @@ def build_report(
                     "mechanism",
                     "welfare",
                     "gain_over_outside",
-                    "efficiency",
+                    "efficiency_pct",
                     "platform_surplus",
                     "traded_kwh",
                     "ir_violations",
@@ -484,7 +485,7 @@ def build_report(
                 ],
                 {
                     "mechanism": "Mechanism",
-                    "efficiency": "Efficiency",
+                    "efficiency_pct": "Efficiency (%)",
                     "ir_violations": "Worse off",
                     "max_ic_gain": f"Best lie's gain ({cur})",
                     "period_price_per_kwh": f"Price at {when} ({cur}/kWh)",

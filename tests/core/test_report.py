@@ -107,6 +107,9 @@ def test_a_network_report_says_which_market_each_part_measures():
     assert "Each bus pays its distribution locational marginal price" in text
     # no fairness comparison with a network: the section says so and why, rather than being silently missing
     assert "Not in this report: the fairness rules are compared on the copper plate" in text
+    # the mechanism table gives efficiency in percent, as its figure does (a ratio showed 99.9 % as 1.00)
+    tables = [b for b in build_report(s, r).blocks if isinstance(b, Table) and "Efficiency (%)" in b.columns]
+    assert len(tables) == 1 and tables[0].rows[0][tables[0].columns.index("Efficiency (%)")] == "100.0"
 
 
 def test_a_big_market_shows_the_top_and_bottom_and_attaches_the_rest():

@@ -81,7 +81,7 @@ def _target(given: Path) -> Path:
         except FileNotFoundError:  # a dangling link: its target is created
             p = Path(os.path.realpath(given))
         except OSError as e:
-            raise OSError(e.errno, e.strerror, str(given)) from None
+            raise _of(e, given) from None
     try:
         st = p.stat()
     except FileNotFoundError:

@@ -45,6 +45,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import ClearingError
+from core.network.powerflow import shunt_draw_pu
 from core.network.topology import Radial, radial
 from core.numerics import DECOMPOSITION_TOL, solve
 from core.prosumer import FleetModel
@@ -171,19 +172,6 @@ def _reactive(s: Scenario, net: Radial, periods) -> np.ndarray:
             continue
         q[net.index[pr.bus]] -= kvar
     return q
-
-
-def _shunt_draw(net: Radial) -> tuple[np.ndarray, np.ndarray]:
-    """What the feeder's shunts (line charging, transformers' iron losses and magnetising current, the buses' own)
-    do at the no-load voltage ``u_k = v0²/Π tap²`` per bus, as :func:`core.network.powerflow.flow`'s LinDistFlow
-    takes them: (kW drawn ``g·u·base``, kvar supplied ``b·u·base``); zeros without shunts."""
-    from core.network.powerflow import _sweep
-
-    sw = _sweep(net)
-    if sw.y_bus is None:
-        return np.zeros(net.n), np.zeros(net.n)
-    u = np.full(net.n, net.v0_pu**2) if sw.ratio is None else net.v0_pu**2 / sw.ratio2
-    return sw.y_bus.real * u * net.base_kva, sw.y_bus.imag * u * net.base_kva
 
 
 LF_TOL = 1e-5  # loss factors that move less than this between linearisation and solution have converged
@@ -314,8 +302,9 @@ class LinDistFlowProblem:
         qr = _reactive(s, net, self.periods)
         # the shunts as constant draws at the no-load voltage (as the LinDistFlow power flow takes them): their
         # reactive supply (cable charging) in the reactive flows, their real draw (iron losses) in the losses
-        p_sh, q_sh = _shunt_draw(net) if self.model != "dc" else (np.zeros(net.n), np.zeros(net.n))
-        qr = qr + q_sh[:, None]
+        draw = shunt_draw_pu(net) * base if self.model != "dc" else np.zeros(net.n, dtype=np.complex128)
+        p_sh = draw.real  # kW drawn
+        qr = qr - draw.imag[:, None]  # kvar supplied (the draw's Q is negative for cable charging)
         self._p_shunt = float(p_sh.sum())
         self.Qf = Qf = -(self.At @ qr)  # reactive flow into each bus's subtree (kvar), row 0 = 0
         s_max = net.rating_pu[:, None] * base * np.ones((1, T))

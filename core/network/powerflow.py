@@ -457,11 +457,10 @@ def lindistflow(net: Radial, p_kw, q_kvar) -> FlowResult:
     sw = _sweep(net)
     s = (p + 1j * q) / base
     v0sq = net.v0_pu**2
-    u0 = None if sw.ratio is None else v0sq / sw.ratio2  # no-load |V|² below the transformers
     sh_par = sh_child = None
     if sw.y_bus is not None:
-        u = np.full(net.n, v0sq) if u0 is None else u0
-        s = s - np.conj(sw.y_bus) * u  # the shunts' draw at the no-load voltage
+        u = no_load_vsq(net)
+        s = s - shunt_draw_pu(net)  # the shunts' draw at the no-load voltage
         u_send = np.empty(net.n)
         u_send[0] = u[0]
         u_send[1:] = u[net.parent[1:]]
@@ -492,6 +491,23 @@ def lindistflow(net: Radial, p_kw, q_kvar) -> FlowResult:
         ell = np.where(v_send > 0, (f_p**2 + f_q**2) / v_send, np.nan)
     ell[0] = 0.0
     return _linear_result("lindistflow", net, p, q, vm, theta, f_p, f_q, ell, sh_par, sh_child)
+
+
+def no_load_vsq(net: Radial) -> np.ndarray:
+    """The squared voltage of each bus at no load, ``u_k = v0²/Π tap²`` along its path (p.u.)."""
+    sw = _sweep(net)
+    v0sq = net.v0_pu**2
+    return np.full(net.n, v0sq) if sw.ratio is None else v0sq / sw.ratio2
+
+
+def shunt_draw_pu(net: Radial) -> np.ndarray:
+    """What each bus's shunts draw at the no-load voltage, ``(g − jb)·u_k`` (p.u., complex ``P + jQ`` withdrawn:
+    iron losses ``P > 0``, cable charging ``Q < 0``), the constant the linear models take them as; zeros without
+    shunts."""
+    sw = _sweep(net)
+    if sw.y_bus is None:
+        return np.zeros(net.n, dtype=np.complex128)
+    return np.conj(sw.y_bus) * no_load_vsq(net)
 
 
 def dc_power_flow(net: Radial, p_kw) -> FlowResult:

@@ -472,12 +472,11 @@ def validate_scenario(s: Scenario) -> list[Problem]:
         c.add("horizon.periods", f"must be a whole number ≥ 1, got {T!r}")
         T = None  # profile lengths cannot be checked
     elif T > MAX_PERIODS:
+        got = f"{T:,}" if T < 10**12 else f"{float(T):.3g}"
         c.add(
             "horizon.periods",
             f"must be at most {MAX_PERIODS:,} (a year of quarter hours; a market clears a day or a week at once), "
-            f"got {T:,}"
-            if T < 10**12
-            else f"got {float(T):.3g}",
+            f"got {got}",
         )
         T = None
     c.number(h.step_h, "horizon.step_h", lo=0.0, lo_open=True, hi=24.0)

@@ -136,11 +136,16 @@ def import_pandapower(
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError) as err:
         # a net pandapower loads whose tables hold nonsense (a rated voltage of 0 kV, a table that is a string):
         # one sentence about the network, never the importer's traceback
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise ScenarioError(
-            f"its tables cannot be read as a feeder (is every bus's vn_kv above 0 and every table a table?): {first}",
+            "its tables cannot be read as a feeder (is every bus's vn_kv above 0 and every table a table?): "
+            + _first_line(err),
             file=file,
         ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    """An exception's first line, at most 200 characters (pandapower's and pandas' messages run to many lines)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def _load_net(pp: Any, source: Any) -> tuple[Any, str, str | None]:
@@ -158,8 +163,7 @@ def _load_net(pp: Any, source: Any) -> tuple[Any, str, str | None]:
         try:
             net = pp.from_json(text)
         except Exception as err:  # pandapower raises many kinds on a bad file
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-            raise ScenarioError(f"cannot be read as a pandapower network: {first}", file=text) from None
+            raise ScenarioError(f"cannot be read as a pandapower network: {_first_line(err)}", file=text) from None
         if not isinstance(net, pp.pandapowerNet):
             raise ScenarioError("does not hold a pandapower network", file=text)
         return net, p.stem, text

@@ -661,3 +661,6 @@ def test_a_horizon_longer_than_a_year_of_quarter_hours_is_refused():
     with pytest.raises(ScenarioError, match="at most 35,136") as e:
         loads_project(json.dumps(data))
     assert [p.field for p in e.value.problems] == ["horizon.periods"]  # one line, not a profile-length per prosumer
+    data["scenario"]["horizon"]["periods"] = 10**300  # the bound still said, the number in three digits
+    with pytest.raises(ScenarioError, match=r"must be at most 35,136 .*got 1e\+300$"):
+        loads_project(json.dumps(data))

@@ -57,28 +57,28 @@ class Canvas:
         """pyqtgraph's export mode (what its own exporters do): markers drawn as vectors, not cached pixmaps."""
         opts = {"antialias": True, "background": QColor("white"), "painter": painter}
         if on:
-            self._restore = []
+            self._undo = []  # what puts the items back as the screen draws them
         for item in self.scene.items():
             if hasattr(item, "setExportMode"):
                 item.setExportMode(on, opts if on else None)
+            if not on:
+                continue
             # a curve as one path, not one line per segment: pyqtgraph segments wide pens for screen speed, which
             # wrote the 1,000-bus supply and demand as 7,700 SVG polylines (4 MB of the HTML report)
-            if on and isinstance(item, pg.PlotCurveItem):
-                self._restore.append((item, item.opts["segmentedLineMode"]))
+            if isinstance(item, pg.PlotCurveItem):
+                mode = item.opts["segmentedLineMode"]
+                self._undo.append(lambda item=item, mode=mode: item.setSegmentedLineMode(mode))
                 item.setSegmentedLineMode("off")
             # pyqtgraph's legends ignore transformations (they keep their size as a plot zooms): painted scaled into
             # a PDF page their text kept its pixel size while the rest shrank, and the last column ran off the
             # figure. In a figure's layout a legend scales with everything else.
-            if on and isinstance(item, pg.LegendItem) and item.flags() & _IGNORES:
-                self._restore.append((item, None))
+            if isinstance(item, pg.LegendItem) and item.flags() & _IGNORES:
+                self._undo.append(lambda item=item: item.setFlag(_IGNORES, True))
                 item.setFlag(_IGNORES, False)
         if not on:
-            for item, mode in getattr(self, "_segmented", ()):
-                if mode is None:
-                    item.setFlag(_IGNORES, True)
-                else:
-                    item.setSegmentedLineMode(mode)
-            self._restore = []
+            for undo in getattr(self, "_undo", ()):
+                undo()
+            self._undo = []
 
     def widgets(self) -> list:
         """Widgets embedded in the figure (there must be none)."""

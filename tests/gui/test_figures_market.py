@@ -184,6 +184,12 @@ def test_a_figure_painted_smaller_keeps_its_legend_in_scale(qapp, community, cop
             right[scale] = _ink_right(img, box.top() * scale, box.bottom() * scale)
         assert right[1.0] > canvas.width / 2  # the legend spans the figure
         assert right[0.5] == pytest.approx(right[1.0] / 2, abs=3)
+        # and afterwards the items are as the screen draws them (a panel's own items are exported too)
+        from PySide6.QtWidgets import QGraphicsItem
+
+        assert legend.flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+        modes = {it.opts["segmentedLineMode"] for it in canvas.scene.items() if isinstance(it, pg.PlotCurveItem)}
+        assert modes == {pg.getConfigOption("segmentedLineMode")}
     finally:
         canvas.close()
 
